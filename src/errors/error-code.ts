@@ -1,0 +1,32 @@
+/**
+ * Stable error codes. They cross process boundaries (BullMQ job records, manifests, CLI `--json`),
+ * so a code is never renamed once shipped. `retryable` is the default policy for each code.
+ */
+export const ERROR_CODES = {
+  E_TIMEOUT: { retryable: true },
+  E_RATE_LIMITED: { retryable: true },
+  E_UPSTREAM: { retryable: true },
+  E_NETWORK: { retryable: true },
+  E_MALFORMED_RESPONSE: { retryable: true },
+  E_NO_IMAGE: { retryable: true },
+  E_BAD_REQUEST: { retryable: false },
+  E_AUTH: { retryable: false },
+  E_NOT_FOUND: { retryable: false },
+  E_SAFETY_BLOCKED: { retryable: false },
+  E_CATALOG_ROW: { retryable: false },
+  E_CATALOG_FILE: { retryable: false },
+  E_JOB_FILE: { retryable: false },
+  E_CONFIG: { retryable: false },
+  E_BUDGET: { retryable: false },
+  E_CANCELLED: { retryable: false },
+  E_STORAGE: { retryable: true },
+  E_UNSAFE_KEY: { retryable: false },
+  E_BATCH: { retryable: false },
+  E_INTERNAL: { retryable: false },
+} as const satisfies Record<string, { retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
