@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { BunchError } from '../../errors/bunch-error.js';
+import { cancelRun } from '../../lanes/cancel-run.js';
+import { openControlPlane } from '../control-plane.js';
+import { readEnvironment, requireRedisUrl } from '../environment.js';
+
+export function registerCancelCommand(program: Command): void {
+  program
+    .command('cancel')
+    .description('cancel a run: queued items are recorded cancelled without a call; in-flight calls finish')
+    .argument('<runId>')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
+    .action(async (runId: string, flags: { json?: boolean; redisUrl?: string; prefix?: string }) => {
+      const environment = readEnvironment();
+      const plane = await openControlPlane(requireRedisUrl(flags.redisUrl, environment), flags.prefix ?? environment.prefix);
+      try {
+        if (!(await plane.runs.getMeta(runId))) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
+        const result = await cancelRun(plane.runs, plane.queues, runId);
+        process.stdout.write(
+          flags.json ? JSON.stringify({ runId, ...result }) + '\n' : `run ${runId}: cancel requested (${result.promoted} delayed retries released)\n`,
+        );
+      } finally {
+        await plane.close();
+      }
+    });
+}

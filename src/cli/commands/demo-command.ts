@@ -1,0 +1,71 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { startEmulator } from '../../emulator/start-emulator.js';
+import { startRun } from '../../lanes/start-run.js';
+import { startPrivateRedis } from '../../local/start-private-redis.js';
+import { createLogger } from '../../logging/create-logger.js';
+import { loadJobFile } from '../../spec/load-job-file.js';
+import type { ResolvedJob } from '../../spec/resolved-job.js';
+import { openObjectStore } from '../../storage/open-object-store.js';
+import { startWorkers } from '../../../workers/start-workers.js';
+import { openControlPlane } from '../control-plane.js';
+import { describeRun } from '../describe-run.js';
+import { EXIT } from '../exit-codes.js';
+import { followRun } from '../follow-run.js';
+import { packageRoot } from '../package-root.js';
+
+interface DemoFlags {
+  job?: string;
+  out: string;
+  concurrency: string;
+  json?: boolean;
+}
+
+/**
+ * The embedded default: the built-in emulator instead of Google, a private redis-server that bunch
+ * starts and stops, local-directory storage, and the sample catalog from jobs/. Nothing to
+ * configure, nothing paid.
+ */
+export function registerDemoCommand(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('run the demo job end to end on the emulator, a private redis-server and a local directory')
+    .option('--job <file>', 'job file to run (default: jobs/demo.yaml of this package)')
+    .option('--out <dir>', 'output directory', 'bunch-demo-out')
+    .option('-c, --concurrency <n>', 'concurrent calls', '8')
+    .option('--json', 'print the run summary as JSON on stdout')
+    .action(async (flags: DemoFlags) => {
+      const logger = createLogger({ level: process.env.BUNCH_LOG_LEVEL ?? 'warn' });
+      const loaded = await loadJobFile(flags.job ?? path.join(packageRoot(), 'jobs', 'demo.yaml'));
+      const outDir = path.resolve(flags.out);
+      const job: ResolvedJob = { ...loaded, output: { kind: 'file', url: `file://${outDir}`, dir: outDir, key: loaded.output.key } };
+      const emulator = await startEmulator({});
+      const redis = await startPrivateRedis();
+      const prefix = 'bunch-demo';
+      const openStore = (url: string) => openObjectStore(url);
+      let plane: Awaited<ReturnType<typeof openControlPlane>> | undefined;
+      let fleet: Awaited<ReturnType<typeof startWorkers>> | undefined;
+      try {
+        plane = await openControlPlane(redis.url, prefix);
+        fleet = await startWorkers({
+          redisUrl: redis.url,
+          prefix,
+          concurrency: Number(flags.concurrency),
+          gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey },
+          openStore,
+          logger,
+        });
+        process.stderr.write(`emulator ${emulator.url}, redis ${redis.url}, output ${outDir}\n`);
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger });
+        const meta = await followRun(plane.runs, started.runId, { progress: !flags.json && process.stderr.isTTY });
+        if (flags.json) process.stdout.write(JSON.stringify({ ...started, status: meta.status, counts: meta.counts }) + '\n');
+        else process.stdout.write(`${describeRun(meta)}\n  manifest   ${path.join(outDir, 'runs', started.runId, 'manifest.jsonl')}\n`);
+        setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
+      } finally {
+        await fleet?.close();
+        await plane?.close();
+        await redis.stop();
+        await emulator.close();
+      }
+    });
+}

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { startRun } from '../../lanes/start-run.js';
+import { loadJobFile } from '../../spec/load-job-file.js';
+import { openObjectStore } from '../../storage/open-object-store.js';
+import { startWorkers, type WorkerFleet } from '../../../workers/start-workers.js';
+import { createLogger } from '../../logging/create-logger.js';
+import { openControlPlane } from '../control-plane.js';
+import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';
+import { EXIT } from '../exit-codes.js';
+import { followRun } from '../follow-run.js';
+import { describeRun } from '../describe-run.js';
+import { planPreview } from '../plan-preview.js';
+
+interface RunFlags {
+  wait?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+  redisUrl?: string;
+  prefix?: string;
+  workers?: string;
+}
+
+export function registerRunCommand(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('run')
+    .description('start a run of a job file: plan the catalog, skip unchanged items, enqueue the rest')
+    .argument('<job>', 'job file (YAML or JSON)')
+    .option('--wait', 'follow the run with a progress bar; exit 0 only if it succeeds within its failure threshold')
+    .option('--workers <concurrency>', 'also process the run in this process with N concurrent calls (implies --wait)')
+    .option('--dry-run', 'plan only: count items and rejected rows, estimate cost; touches no Redis and no model')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--prefix <prefix>', 'key prefix for queues and run state (env BUNCH_PREFIX, default "bunch")')
+    .action(async (jobFile: string, flags: RunFlags) => {
+      const environment = readEnvironment();
+      const job = await loadJobFile(jobFile);
+      const openStore = (url: string) => openObjectStore(url, { s3: environment.s3 });
+      if (flags.dryRun) {
+        const preview = await planPreview(job, openStore);
+        print(flags.json, preview, () =>
+          `${job.name}: ${preview.items} items (${preview.alreadyStored} already stored, ${preview.toGenerate} to generate), ` +
+          `${preview.rejectedRows} rejected rows; estimated cost $${preview.estimatedUsd.toFixed(2)}`,
+        );
+        return;
+      }
+      const logger = createLogger({ level: environment.logLevel });
+      const prefix = flags.prefix ?? environment.prefix;
+      const redisUrl = requireRedisUrl(flags.redisUrl, environment);
+      const plane = await openControlPlane(redisUrl, prefix);
+      let fleet: WorkerFleet | undefined;
+      try {
+        if (flags.workers) {
+          fleet = await startWorkers({
+            redisUrl,
+            prefix,
+            concurrency: Number(flags.workers),
+            gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
+            openStore,
+            logger,
+          });
+        }
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger });
+        if (!flags.wait && !flags.workers) {
+          print(flags.json, started, () =>
+            `run ${started.runId} started: ${started.items} items (${started.enqueued} enqueued, ${started.skipped} already stored), ` +
+            `${started.rejected} rejected rows\nfollow it with: bunch status ${started.runId}`,
+          );
+          return;
+        }
+        const meta = await followRun(plane.runs, started.runId, { progress: !flags.json && process.stderr.isTTY });
+        print(flags.json, { ...started, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta));
+        setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
+      } finally {
+        await fleet?.close();
+        await plane.close();
+      }
+    });
+}
+
+function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { openControlPlane } from '../control-plane.js';
+import { describeRun } from '../describe-run.js';
+import { readEnvironment, requireRedisUrl } from '../environment.js';
+import { BunchError } from '../../errors/bunch-error.js';
+
+interface StatusFlags {
+  json?: boolean;
+  redisUrl?: string;
+  prefix?: string;
+  limit?: string;
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show a run (counts, throughput, ETA, cost, top errors), or list recent runs')
+    .argument('[runId]', 'the run to show; omit to list recent runs')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--limit <n>', 'how many recent runs to list', '20')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
+    .action(async (runId: string | undefined, flags: StatusFlags) => {
+      const environment = readEnvironment();
+      const plane = await openControlPlane(requireRedisUrl(flags.redisUrl, environment), flags.prefix ?? environment.prefix);
+      try {
+        if (runId) {
+          const meta = await plane.runs.getMeta(runId);
+          if (!meta) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis (its manifest in storage is the record of finished runs)`);
+          process.stdout.write((flags.json ? JSON.stringify(meta) : describeRun(meta)) + '\n');
+          return;
+        }
+        const ids = await plane.runs.listRuns(Number(flags.limit ?? 20));
+        const metas = (await Promise.all(ids.map((id) => plane.runs.getMeta(id)))).filter((m) => m !== undefined);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(metas) + '\n');
+          return;
+        }
+        if (metas.length === 0) process.stdout.write('no runs\n');
+        for (const meta of metas) {
+          process.stdout.write(
+            `${meta.config.runId}  ${meta.status.padEnd(10)} ${meta.terminal}/${meta.total ?? '?'}  failed ${meta.counts.failed}  $${meta.costUsd.toFixed(2)}\n`,
+          );
+        }
+      } finally {
+        await plane.close();
+      }
+    });
+}

@@ -1,0 +1,28 @@
+import type { Redis } from 'ioredis';
+import { openSyncQueues, type SyncQueues } from '../lanes/sync/sync-queues.js';
+import { createRedisConnection } from '../redis/redis-connection.js';
+import { RunStore } from '../runs/run-store.js';
+
+/** The Redis-side handles a CLI verb needs to start, watch or steer runs. */
+export interface ControlPlane {
+  redis: Redis;
+  runs: RunStore;
+  queues: SyncQueues;
+  close(): Promise<void>;
+}
+
+export async function openControlPlane(redisUrl: string, prefix: string): Promise<ControlPlane> {
+  const redis = createRedisConnection(redisUrl, 'producer');
+  await redis.ping();
+  const runs = new RunStore(redis, prefix);
+  const queues = openSyncQueues(redis, prefix);
+  return {
+    redis,
+    runs,
+    queues,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { RunMeta } from '../runs/run-store.js';
+
+/** The human view of a run for `bunch status` and `bunch run --wait`. */
+export function describeRun(meta: RunMeta, now: Date = new Date()): string {
+  const total = meta.total;
+  const elapsedMs = Math.max(1, (meta.finishedAt ? Date.parse(meta.finishedAt) : now.getTime()) - Date.parse(meta.startedAt));
+  const rate = meta.terminal / (elapsedMs / 1000);
+  const lines = [
+    `run ${meta.config.runId} (${meta.config.jobName}, ${meta.config.model}): ${meta.status}${meta.stop ? ` — stopped: ${meta.stop}` : ''}`,
+    `  progress   ${meta.terminal}/${total ?? '?'}${meta.planned ? '' : ' (still planning)'}` +
+      `   succeeded ${meta.counts.succeeded}  failed ${meta.counts.failed}  skipped ${meta.counts.skipped}  cancelled ${meta.counts.cancelled}` +
+      (meta.rejected ? `  rejected rows ${meta.rejected}` : ''),
+    `  throughput ${rate.toFixed(2)} items/s over ${formatDuration(elapsedMs)}` + eta(meta, rate),
+    `  cost       $${meta.costUsd.toFixed(2)}   tokens in ${meta.promptTokens} out ${meta.outputTokens}`,
+  ];
+  const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
+  if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
+  lines.push(`  output     ${meta.config.outputUrl}`);
+  return lines.join('\n');
+}
+
+function eta(meta: RunMeta, rate: number): string {
+  if (meta.finishedAt || meta.total === undefined || rate <= 0) return '';
+  const remaining = meta.total - meta.terminal;
+  return remaining > 0 ? `, ETA ${formatDuration((remaining / rate) * 1000)}` : '';
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 90) return `${seconds}s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `${minutes}m`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,49 @@
+import { BunchError } from '../errors/bunch-error.js';
+import { s3OptionsFromEnv } from '../storage/s3-options-from-env.js';
+import type { S3Settings } from '../storage/s3-settings.js';
+import { DEFAULT_PREFIX } from '../lanes/sync/sync-queues.js';
+
+/**
+ * Settings bunch reads from the environment. Only entry points (CLI verbs, worker processes)
+ * call this; library code receives resolved values. Precedence everywhere: flag → environment →
+ * job file → default.
+ */
+export interface BunchEnvironment {
+  redisUrl: string | undefined;
+  prefix: string;
+  geminiBaseUrl: string;
+  geminiApiKey: string | undefined;
+  s3: S3Settings;
+  logLevel: string;
+}
+
+export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+export function readEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): BunchEnvironment {
+  return {
+    redisUrl: env.REDIS_URL || undefined,
+    prefix: env.BUNCH_PREFIX || DEFAULT_PREFIX,
+    geminiBaseUrl: (env.GEMINI_BASE_URL || GOOGLE_BASE_URL).replace(/\/+$/, ''),
+    geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
+    s3: s3OptionsFromEnv(env),
+    logLevel: env.BUNCH_LOG_LEVEL || 'info',
+  };
+}
+
+export function requireRedisUrl(flag: string | undefined, environment: BunchEnvironment): string {
+  const url = flag ?? environment.redisUrl;
+  if (!url) {
+    throw new BunchError(
+      'E_CONFIG',
+      'no Redis configured: pass --redis-url or set REDIS_URL (e.g. redis://127.0.0.1:6379); `bunch demo` starts a private one',
+    );
+  }
+  return url;
+}
+
+export function requireApiKey(environment: BunchEnvironment): string {
+  if (!environment.geminiApiKey) {
+    throw new BunchError('E_CONFIG', 'GEMINI_API_KEY is not set: workers need it to call the model');
+  }
+  return environment.geminiApiKey;
+}

@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../errors/error-code.js';
+
+/**
+ * Exit codes cron wrappers can act on:
+ *   0 the run succeeded (within its failure threshold), or the command did what it was asked
+ *   1 the run finished but failed, was cancelled or aborted
+ *   2 bad input: job file, catalog, flags
+ *   3 infrastructure: Redis, storage, network, upstream auth
+ */
+export const EXIT = { ok: 0, runFailed: 1, badInput: 2, infrastructure: 3 } as const;
+
+export function exitCodeForError(code: ErrorCode): number {
+  switch (code) {
+    case 'E_JOB_FILE':
+    case 'E_CATALOG_FILE':
+    case 'E_CATALOG_ROW':
+    case 'E_CONFIG':
+    case 'E_UNSAFE_KEY':
+    case 'E_BAD_REQUEST':
+    case 'E_NOT_FOUND':
+      return EXIT.badInput;
+    default:
+      return EXIT.infrastructure;
+  }
+}

@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { BunchError, formatLocation } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
+import { registerEmulatorCommand } from '../emulator/emulator-command.js';
+import { registerCancelCommand } from './commands/cancel-command.js';
+import { registerDemoCommand } from './commands/demo-command.js';
+import { registerRunCommand } from './commands/run-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
+import { registerWorkerCommand } from './commands/worker-command.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
+
+/**
+ * The `bunch` command line. Each verb lives in its own file under commands/; this entry point is
+ * the only place that decides the process exit code.
+ */
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command()
+    .name('bunch')
+    .description(
+      'Turn product catalogs into generated product images and captions with Gemini image models.\n' +
+        'Settings resolve flag → environment → job file → default. Environment: GEMINI_API_KEY, GEMINI_BASE_URL,\n' +
+        'REDIS_URL, BUNCH_PREFIX, BUNCH_S3_ENDPOINT / AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID,\n' +
+        'AWS_SECRET_ACCESS_KEY, BUNCH_S3_FORCE_PATH_STYLE, BUNCH_S3_CHECKSUM_MODE, BUNCH_LOG_LEVEL.',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  registerRunCommand(program, setExitCode);
+  registerWorkerCommand(program);
+  registerStatusCommand(program);
+  registerCancelCommand(program);
+  registerDemoCommand(program, setExitCode);
+  registerEmulatorCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (error instanceof BunchError) {
+      const where = formatLocation(error.location);
+      const message = error.message.includes(where) || !where ? error.message : `${where}: ${error.message}`;
+      process.stderr.write(`bunch: ${error.code}: ${redactSecrets(message)}\n`);
+      return exitCodeForError(error.code);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`bunch: E_INTERNAL: ${redactSecrets(message)}\n`);
+    return EXIT.infrastructure;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /(?:^|[\\/])main\.[jt]s$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    () => process.exit(EXIT.infrastructure),
+  );
+}

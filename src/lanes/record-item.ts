@@ -1,0 +1,21 @@
+import type { ItemRecord } from '../runs/item-record.js';
+import type { RecordOutcome, RunStore } from '../runs/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/**
+ * Records an item's terminal state (first record wins), requests the run's finalization when this
+ * record completed the run, and moves records to storage when too many sit in Redis. Both lanes
+ * record through here.
+ */
+export async function recordItem(
+  runs: RunStore,
+  store: ObjectStore,
+  runId: string,
+  record: ItemRecord,
+  onRunComplete: (runId: string) => Promise<void>,
+): Promise<RecordOutcome> {
+  const outcome = await runs.recordTerminal(runId, record);
+  if (outcome.complete) await onRunComplete(runId);
+  if (outcome.recorded && runs.shouldFlush(outcome)) await runs.flushRecords(runId, store);
+  return outcome;
+}

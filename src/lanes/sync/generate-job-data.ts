@@ -1,0 +1,25 @@
+import type { ItemTarget } from '../../outputs/item-target.js';
+
+/**
+ * The data of one BullMQ `generate` job: the item's target and its request body (prompt text and
+ * settings, a few KB). Never image bytes (invariant 3): reference images travel as object keys.
+ */
+export interface GenerateJobData extends ItemTarget {
+  runId: string;
+  request: Record<string, unknown>;
+  /** Copied from the run so the backoff strategy needs no Redis round trip. */
+  backoff: { initialMs: number; maxMs: number; jitter: number };
+}
+
+export interface FinalizeJobData {
+  runId: string;
+}
+
+/** BullMQ custom ids must not contain `:` and must not be all digits. */
+export function generateJobId(runId: string, index: number): string {
+  return `${runId}.${index}`;
+}
+
+export function finalizeJobId(runId: string): string {
+  return `finalize.${runId}`;
+}

@@ -1,0 +1,142 @@
+import { RateLimitError, type Job, type Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
+import { classifyResponse } from '../../gemini/classify-outcome.js';
+import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
+import type { ItemRecord } from '../../runs/item-record.js';
+import { TERMINAL_RUN_STATUSES } from '../../runs/run-config.js';
+import type { RunStore, StopReason } from '../../runs/run-store.js';
+import type { ModelCaller } from '../model-caller.js';
+import { recordItem } from '../record-item.js';
+import type { RunContextCache } from '../run-context-cache.js';
+import type { GenerateJobData } from './generate-job-data.js';
+
+export interface GenerateProcessorDeps {
+  runs: RunStore;
+  contexts: RunContextCache;
+  model: ModelCaller;
+  /** The queue the processor runs on: a 429 with a server-given wait pauses it for every worker. */
+  generateQueue: Queue<GenerateJobData>;
+  onRunComplete(runId: string): Promise<void>;
+  onRunStopped(runId: string, reason: StopReason): Promise<void>;
+  logger: Logger;
+}
+
+/** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
+const NO_IMAGE_MAX_ATTEMPTS = 3;
+
+/**
+ * One delivery of one item. BullMQ delivers at least once, so every step is safe to repeat:
+ *  1. an item that already has a terminal record is done (duplicate delivery);
+ *  2. a run told to stop (cancel, bad API key, budget) records the item cancelled without a call;
+ *  3. outputs already in storage (marker present) are recorded without a call: never pay twice;
+ *  4. otherwise call the model with a hard timeout, store, record.
+ * Failures are classified once (src/gemini/classify-outcome.ts): retryable ones are thrown back to
+ * BullMQ until `attempts` calls were made (rate-limit re-queues included), then recorded failed.
+ */
+export function createGenerateProcessor(deps: GenerateProcessorDeps) {
+  return async function processGenerateJob(job: Job<GenerateJobData>): Promise<string> {
+    const data = job.data;
+    const { runs } = deps;
+    if (await runs.isTerminal(data.runId, data.index)) return 'duplicate';
+    const { config, store } = await deps.contexts.get(data.runId);
+    const attempt = Math.max(1, job.attemptsStarted);
+    const startedAt = new Date().toISOString();
+    const finish = (record: ItemRecord) => recordItem(runs, store, data.runId, record, deps.onRunComplete);
+
+    const { status, stop } = await runs.getControl(data.runId);
+    // A late duplicate after the manifest was written: the item is in it already.
+    if (status && TERMINAL_RUN_STATUSES.includes(status)) return 'late';
+    if (stop) {
+      await finish(cancelledRecord(data, stop, attempt - 1));
+      return 'cancelled';
+    }
+
+    const stored = await readStoredOutput(store, data);
+    if (stored) {
+      await finish(recordFromMarker(data, stored, 'succeeded', 'sync', attempt - 1));
+      return 'reused';
+    }
+
+    const price = config.pricing.usdPerImage;
+    if (config.budgetUsd !== undefined && !(await runs.reserveBudget(data.runId, price, config.budgetUsd))) {
+      if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
+      await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
+      return 'cancelled';
+    }
+
+    try {
+      const { response, latencyMs } = await deps.model.generateContent(data.model, data.request, {
+        timeoutMs: config.sync.timeoutMs,
+      });
+      const refusal = classifyResponse(response, { wantImage: config.wantImage });
+      if (refusal) throw refusal;
+      const record = await storeItemOutput(store, data, response, {
+        runId: data.runId,
+        lane: 'sync',
+        wantImage: config.wantImage,
+        wantText: config.wantText,
+        attempts: attempt,
+        latencyMs,
+        costUsd: price,
+        startedAt,
+      });
+      await finish(record);
+      return 'succeeded';
+    } catch (error) {
+      const failure = asBunchError(error);
+      if (failure.code === 'E_AUTH' && (await runs.requestStop(data.runId, 'E_AUTH'))) {
+        deps.logger.error({ runId: data.runId, code: failure.code }, 'upstream rejected the API key: stopping the run');
+        await deps.onRunStopped(data.runId, 'E_AUTH');
+      }
+      const limit = failure.code === 'E_NO_IMAGE' ? Math.min(NO_IMAGE_MAX_ATTEMPTS, config.sync.attempts) : config.sync.attempts;
+      if (!failure.retryable || attempt >= limit) {
+        await finish(failedRecord(data, failure, attempt, startedAt));
+        return 'failed';
+      }
+      deps.logger.warn(
+        { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
+        'retrying item',
+      );
+      if (failure.code === 'E_RATE_LIMITED' && failure.retryAfterMs !== undefined) {
+        // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
+        await deps.generateQueue.rateLimit(failure.retryAfterMs);
+        throw new RateLimitError();
+      }
+      throw failure;
+    } finally {
+      if (config.budgetUsd !== undefined) await runs.releaseBudget(data.runId, price);
+    }
+  };
+
+}
+
+function asBunchError(error: unknown): BunchError {
+  if (error instanceof BunchError) return error;
+  const record = toErrorRecord(error);
+  return new BunchError('E_INTERNAL', record.message, { cause: error, retryable: false });
+}
+
+function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: number): ItemRecord {
+  const record = baseRecord(data, 'sync', 'cancelled', new Date().toISOString());
+  record.attempts = attempts;
+  record.errorCode = reason;
+  record.errorMessage = STOP_MESSAGES[reason];
+  return record;
+}
+
+const STOP_MESSAGES: Record<StopReason, string> = {
+  E_CANCELLED: 'the run was cancelled before this item was generated',
+  E_AUTH: 'the run stopped because the API key was rejected',
+  E_BUDGET: 'the run stopped because its budget was spent',
+};
+
+function failedRecord(data: GenerateJobData, failure: BunchError, attempts: number, startedAt: string): ItemRecord {
+  const record = baseRecord(data, 'sync', 'failed', new Date().toISOString());
+  record.attempts = attempts;
+  record.errorCode = failure.code;
+  record.errorMessage = failure.message;
+  record.startedAt = startedAt;
+  if (failure.reason) record.finishReason = failure.reason;
+  return record;
+}

@@ -1,0 +1,45 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { FinalizeJobData, GenerateJobData } from './generate-job-data.js';
+import { finalizeJobId } from './generate-job-data.js';
+
+export const GENERATE_QUEUE = 'generate';
+export const FINALIZE_QUEUE = 'finalize';
+export const DEFAULT_PREFIX = 'bunch';
+
+export interface SyncQueues {
+  generate: Queue<GenerateJobData>;
+  finalize: Queue<FinalizeJobData>;
+  close(): Promise<void>;
+}
+
+/**
+ * The queues shared by every run and every worker process. One `generate` queue for all runs means
+ * one limiter for the API key's quota; a run's jobs are told apart by their ids (`<runId>.<index>`).
+ */
+export function openSyncQueues(connection: Redis, prefix: string = DEFAULT_PREFIX): SyncQueues {
+  const generate = new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
+  const finalize = new Queue<FinalizeJobData>(FINALIZE_QUEUE, { connection, prefix });
+  return {
+    generate,
+    finalize,
+    async close() {
+      await Promise.all([generate.close(), finalize.close()]);
+    },
+  };
+}
+
+/** Idempotent: the deterministic job id makes a second request for the same run a no-op. */
+export async function requestFinalize(queue: Queue<FinalizeJobData>, runId: string): Promise<void> {
+  await queue.add(
+    'finalize',
+    { runId },
+    {
+      jobId: finalizeJobId(runId),
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  );
+}

@@ -1,0 +1,44 @@
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
+import { runObjectKeys } from '../runs/run-keys.js';
+import type { RunStore } from '../runs/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { MANIFEST_SCHEMA_VERSION } from './manifest-line.js';
+import { buildRunSummary, judgeRun, type RunSummary } from './run-summary.js';
+
+/**
+ * Writes `runs/<runId>/manifest.jsonl` (every item exactly once, then the rejected catalog rows)
+ * and `summary.json`, then sets the run's final status. Safe to run twice: a run whose status is
+ * already final is left alone, and a crash mid-way rewrites both files from the same records.
+ * Memory: records stream from storage segments and Redis; nothing holds the whole manifest.
+ */
+export async function finalizeRun(
+  runs: RunStore,
+  store: ObjectStore,
+  runId: string,
+  logger?: Logger,
+): Promise<RunSummary | undefined> {
+  const meta = await runs.getMeta(runId);
+  if (!meta || TERMINAL_RUN_STATUSES.includes(meta.status)) return undefined;
+  await runs.setStatus(runId, 'finalizing');
+  const objects = runObjectKeys(runId);
+
+  async function* lines(): AsyncGenerator<string> {
+    for await (const record of runs.readRecords(runId, store)) {
+      yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
+    }
+    const rejected = await store.get(objects.rejected);
+    if (rejected && rejected.length > 0) yield rejected.toString('utf8');
+  }
+  await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
+
+  const finishedAt = new Date();
+  const status = judgeRun(meta);
+  const summary = buildRunSummary(meta, status, finishedAt, store.uriFor(objects.manifest));
+  await store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
+  await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
+  await runs.releaseItemState(runId);
+  logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');
+  return summary;
+}

@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../errors/error-code.js';
+
+/** Terminal states. Every item of a run ends in exactly one of them (invariant 1). */
+export type ItemStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export const ITEM_STATUSES: readonly ItemStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
+export type Lane = 'sync' | 'batch';
+
+export interface StoredObjectRef {
+  key: string;
+  uri: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface ImageRef extends StoredObjectRef {
+  mimeType: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * The small per-item record kept in Redis until flushed to storage, and (with the manifest's
+ * envelope fields) one manifest line. No image bytes, no base64, no secrets (invariant 3, 5).
+ */
+export interface ItemRecord {
+  index: number;
+  itemKey: string;
+  key: string;
+  variant: string;
+  rowNumber: number;
+  status: ItemStatus;
+  lane: Lane;
+  inputHash: string;
+  model: string;
+  image?: ImageRef;
+  caption?: StoredObjectRef & { text: string };
+  usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
+  costUsd: number;
+  attempts: number;
+  latencyMs?: number;
+  /** True when the output already existed in storage and no model call was made for this run. */
+  reused?: boolean;
+  errorCode?: ErrorCode;
+  errorMessage?: string;
+  finishReason?: string;
+  startedAt?: string;
+  finishedAt: string;
+}

@@ -1,0 +1,31 @@
+import { pathToFileURL } from 'node:url';
+import type { ResolvedJob } from '../spec/resolved-job.js';
+import type { RunConfig } from './run-config.js';
+
+/** Snapshot of a resolved job for its workers. Absolute output URL; no secrets exist in jobs. */
+export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): RunConfig {
+  const outputUrl = job.output.kind === 'file' ? pathToFileURL(job.output.dir).href : job.output.url;
+  const config: RunConfig = {
+    runId,
+    jobName: job.name,
+    jobFile: job.source.file,
+    model: job.model,
+    lane: job.lane,
+    outputUrl,
+    wantImage: job.generation.responseModalities.includes('IMAGE'),
+    wantText: job.generation.responseModalities.includes('TEXT'),
+    sync: {
+      timeoutMs: job.sync.timeoutMs,
+      attempts: job.sync.attempts,
+      backoff: { ...job.sync.backoff },
+    },
+    batch: { ...job.batch },
+    pricing: { ...job.pricing },
+    maxFailedRatio: job.failureThreshold.maxFailedRatio,
+    createdAt: now.toISOString(),
+  };
+  if (job.sync.requestsPerMinute !== undefined) config.sync.requestsPerMinute = job.sync.requestsPerMinute;
+  if (job.sync.globalConcurrency !== undefined) config.sync.globalConcurrency = job.sync.globalConcurrency;
+  if (job.budget) config.budgetUsd = job.budget.maxUsd;
+  return config;
+}

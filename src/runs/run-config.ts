@@ -1,0 +1,46 @@
+/**
+ * What every worker needs to know about a run, stored once in Redis when the run starts. It is a
+ * plain JSON snapshot of the resolved job (so a worker never re-reads the job file, which may have
+ * changed since) and contains no secrets: API keys and S3 credentials come from each worker's
+ * environment.
+ */
+export interface RunConfig {
+  runId: string;
+  jobName: string;
+  jobFile: string;
+  model: string;
+  lane: 'sync' | 'batch' | 'auto';
+  /** Absolute output location: `s3://bucket/prefix` or `file:///abs/dir`. */
+  outputUrl: string;
+  wantImage: boolean;
+  wantText: boolean;
+  sync: {
+    timeoutMs: number;
+    attempts: number;
+    backoff: { initialMs: number; maxMs: number; jitter: number };
+    requestsPerMinute?: number;
+    globalConcurrency?: number;
+  };
+  batch: {
+    deadlineMs: number;
+    onUnfinished: 'sync' | 'batch' | 'fail';
+    maxRequestsPerBatch: number;
+    maxConcurrentBatches: number;
+    pollIntervalMs: number;
+  };
+  pricing: { usdPerImage: number; batchDiscount: number };
+  budgetUsd?: number;
+  maxFailedRatio: number;
+  createdAt: string;
+}
+
+export type RunStatus =
+  | 'planning'
+  | 'running'
+  | 'finalizing'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'aborted';
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'aborted'];

@@ -1,0 +1,48 @@
+/**
+ * Redis key layout of run state. Every key of one run shares the `{runId}` hash tag so the Lua
+ * scripts that touch several of them work on Redis Cluster too.
+ *
+ *   <p>:runs                      sorted set runId -> start time (for listing)
+ *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts
+ *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
+ *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
+ *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
+ */
+export interface RunKeys {
+  meta: string;
+  done: string;
+  records: string;
+  flushLock: string;
+  batches: string;
+}
+
+export function runKeys(prefix: string, runId: string): RunKeys {
+  const base = `${prefix}:run:{${runId}}`;
+  return {
+    meta: base,
+    done: `${base}:done`,
+    records: `${base}:records`,
+    flushLock: `${base}:flush-lock`,
+    batches: `${base}:batches`,
+  };
+}
+
+export function runIndexKey(prefix: string): string {
+  return `${prefix}:runs`;
+}
+
+/** Where a run's files live under the output prefix. */
+export function runObjectKeys(runId: string): {
+  manifest: string;
+  summary: string;
+  rejected: string;
+  segment(seq: number): string;
+} {
+  const base = `runs/${runId}`;
+  return {
+    manifest: `${base}/manifest.jsonl`,
+    summary: `${base}/summary.json`,
+    rejected: `${base}/rejected.jsonl`,
+    segment: (seq: number) => `${base}/records/${String(seq).padStart(6, '0')}.jsonl`,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Lua scripts for run state. Each runs atomically in Redis, which is what makes the counters
+ * exact under at-least-once delivery: an item's first terminal record wins (its bit in the `done`
+ * bitmap flips 0 -> 1), later duplicates change nothing, and exactly one caller learns that the
+ * run is complete and must be finalized.
+ */
+
+/**
+ * KEYS: meta, done, records
+ * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane
+ * Returns {terminalCount | -1 when duplicate, complete 0|1, recordsHashLength}
+ */
+export const RECORD_TERMINAL_LUA = `
+local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
+if old == 1 then return {-1, 0, 0} end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[3], 1)
+local terminal = redis.call('HINCRBY', KEYS[1], 'terminal', 1)
+if tonumber(ARGV[4]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'costUsd', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[1], 'err:' .. ARGV[5], 1) end
+if tonumber(ARGV[6]) ~= 0 then redis.call('HINCRBY', KEYS[1], 'promptTokens', ARGV[6]) end
+if tonumber(ARGV[7]) ~= 0 then redis.call('HINCRBY', KEYS[1], 'outputTokens', ARGV[7]) end
+redis.call('HINCRBY', KEYS[1], 'lane:' .. ARGV[8], 1)
+local planned = redis.call('HGET', KEYS[1], 'planned')
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '-1')
+local complete = 0
+if planned == '1' and terminal == total then complete = 1 end
+return {terminal, complete, redis.call('HLEN', KEYS[3])}
+`;
+
+/**
+ * KEYS: meta
+ * ARGV: total, rejectedCount
+ * Returns 1 when every item is already terminal (the caller must finalize), else 0.
+ */
+export const MARK_PLANNED_LUA = `
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'rejected', ARGV[2], 'planned', '1')
+local terminal = tonumber(redis.call('HGET', KEYS[1], 'terminal') or '0')
+if terminal == tonumber(ARGV[1]) then return 1 end
+return 0
+`;
+
+/**
+ * KEYS: meta
+ * ARGV: amountUsd, limitUsd
+ * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit.
+ */
+export const RESERVE_BUDGET_LUA = `
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
+local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
+if spent + reserved + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
+redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
+return 1
+`;

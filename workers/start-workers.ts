@@ -1,0 +1,103 @@
+import type { Job, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { createGeminiClient } from '../src/gemini/gemini-client.js';
+import { recordItem } from '../src/lanes/record-item.js';
+import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-context-cache.js';
+import { createGenerateProcessor } from '../src/lanes/sync/generate-processor.js';
+import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
+import { promoteDelayedJobs } from '../src/lanes/sync/promote-delayed-jobs.js';
+import { openSyncQueues, requestFinalize } from '../src/lanes/sync/sync-queues.js';
+import { baseRecord } from '../src/outputs/store-item-output.js';
+import { createRedisConnection } from '../src/redis/redis-connection.js';
+import { RunStore } from '../src/runs/run-store.js';
+import { createFinalizeWorker } from './finalize-worker.js';
+import { createGenerateWorker } from './generate-worker.js';
+
+export interface StartWorkersOptions {
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  gemini: { baseUrl: string; apiKey: string };
+  openStore: ObjectStoreOpener;
+  logger: Logger;
+  /** Shorter lock/stall timings let tests observe crash recovery in seconds instead of a minute. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export interface WorkerFleet {
+  workers: Worker[];
+  /** Stops taking jobs, waits for in-flight ones to finish, closes connections. */
+  close(): Promise<void>;
+}
+
+/** Wires library code to BullMQ for one worker process: the generate and finalize workers. */
+export async function startWorkers(options: StartWorkersOptions): Promise<WorkerFleet> {
+  const { logger, prefix } = options;
+  const workerConnection = createRedisConnection(options.redisUrl, 'worker');
+  const commandConnection = createRedisConnection(options.redisUrl, 'worker');
+  const runs = new RunStore(commandConnection, prefix);
+  const queues = openSyncQueues(commandConnection, prefix);
+  const contexts = new RunContextCache(runs, options.openStore);
+  const model = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
+
+  const onRunComplete = (runId: string) => requestFinalize(queues.finalize, runId);
+  const processor = createGenerateProcessor({
+    runs,
+    contexts,
+    model,
+    generateQueue: queues.generate,
+    onRunComplete,
+    onRunStopped: async (runId) => {
+      await promoteDelayedJobs(queues.generate, runId);
+    },
+    logger,
+  });
+
+  const generate = createGenerateWorker({
+    connection: workerConnection,
+    prefix,
+    concurrency: options.concurrency,
+    processor,
+    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+  });
+  const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, logger });
+
+  generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
+    if (!job || !isExhausted(job, error)) return;
+    // BullMQ gave up on a job the processor never recorded (it stalled too often, or crashed in an
+    // unexpected way): record it failed so the run still completes and nothing is lost silently.
+    void contexts
+      .get(job.data.runId)
+      .then(({ store }) => {
+        const record = baseRecord(job.data, 'sync', 'failed', new Date().toISOString());
+        record.attempts = job.attemptsStarted;
+        record.errorCode = 'E_INTERNAL';
+        record.errorMessage = error.message.slice(0, 300);
+        return recordItem(runs, store, job.data.runId, record, onRunComplete);
+      })
+      .catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record an exhausted job'));
+  });
+  for (const worker of [generate, finalize]) {
+    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  }
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady()]);
+  logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
+
+  return {
+    workers: [generate, finalize],
+    async close() {
+      await Promise.all([generate.close(), finalize.close()]);
+      await queues.close();
+      await contexts.close();
+      workerConnection.disconnect();
+      commandConnection.disconnect();
+    },
+  };
+}
+
+function isExhausted(job: Job, error: Error): boolean {
+  if (error.name === 'RateLimitError') return false;
+  return job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/.test(error.message);
+}
