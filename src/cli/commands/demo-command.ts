@@ -51,7 +51,7 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
           redisUrl: redis.url,
           prefix,
           concurrency: Number(flags.concurrency),
-          gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey },
+          gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' },
           openStore,
           logger,
         });
