@@ -28,10 +28,19 @@ export function registerWorkerCommand(program: Command): void {
         gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
         openStore: (url) => openObjectStore(url, { s3: environment.s3 }),
         logger,
+        // Advanced: BullMQ lock/stall timings (ms). Shorter values recover crashed workers' items
+        // sooner at the cost of more Redis traffic. Locks are renewed during long calls, so these
+        // need only exceed the longest event-loop stall, not the 35 s call timeout.
+        ...optionalNumber('lockDurationMs', process.env.BUNCH_LOCK_DURATION_MS),
+        ...optionalNumber('stalledIntervalMs', process.env.BUNCH_STALLED_INTERVAL_MS),
       });
       const signal = await untilShutdownSignal();
       logger.info({ signal }, 'draining: finishing in-flight items before exit');
       await fleet.close();
       logger.info('worker stopped');
     });
+}
+
+function optionalNumber<K extends string>(name: K, value: string | undefined): Partial<Record<K, number>> {
+  return value ? ({ [name]: Number(value) } as Record<K, number>) : {};
 }

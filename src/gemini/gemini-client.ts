@@ -1,0 +1,185 @@
+/**
+ * Client for the Gemini Developer API over REST (`generativelanguage.googleapis.com`, a gateway
+ * with the same wire format, or the bunch emulator).
+ *
+ * Contract spoken:
+ * - `POST /{apiVersion}/models/{model}:generateContent` → GenerateContentResponse (JSON).
+ * - JSON calls under `/{apiVersion}/…` (batches, files), streamed downloads
+ *   (`files/{id}:download?alt=media`), and the Files API resumable upload (upload-resumable.ts).
+ * - Auth: header `x-goog-api-key`. Never the `?key=` query form: query strings end up in proxy and
+ *   access logs, headers mostly do not.
+ * - Every non-2xx answer and transport failure is a BunchError (classify-outcome.ts). No retries
+ *   here: the lanes own retry policy (BullMQ attempts, backoff, RetryInfo).
+ *
+ * Why raw `fetch` and not `@google/genai`: bunch needs (1) the raw error envelope including
+ * google.rpc.RetryInfo details and the Retry-After header (the SDK's ApiError loses headers),
+ * (2) a hard per-call deadline it controls, covering the body too, and (3) the batch operation's
+ * top-level `error` and `batchStats`, which the SDK drops. The SDK still judges the emulator's
+ * wire compatibility in tests.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { BunchError } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
+import {
+  createGeminiTransport,
+  readJsonBody,
+  type CallOptions,
+  type ExchangeRequest,
+  type HttpMethod,
+  type QueryParams,
+} from './gemini-transport.js';
+import { parseGenerateResponse, type ParsedGenerateResponse } from './parse-generate-response.js';
+import { uploadResumable, type GeminiFile, type UploadOptions } from './upload-resumable.js';
+
+export type { CallOptions, HttpMethod } from './gemini-transport.js';
+export type { GeminiFile, UploadOptions } from './upload-resumable.js';
+
+export interface GeminiClientOptions {
+  apiKey: string;
+  /** Default `https://generativelanguage.googleapis.com`. Without the `/v1beta` part. */
+  baseUrl?: string;
+  /** Default `v1beta`. */
+  apiVersion?: string;
+  /** A fetch with its own dispatcher (proxy, gateway, longer undici timeouts). Default: global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Default `bunch`. */
+  userAgent?: string;
+}
+
+/** The resolved settings. Holds no secret, so it can be logged. */
+export interface ResolvedGeminiClientConfig {
+  readonly baseUrl: string;
+  readonly apiVersion: string;
+  readonly userAgent: string;
+}
+
+export interface GenerateResult {
+  response: ParsedGenerateResponse;
+  /** From sending the request to having parsed the body. */
+  latencyMs: number;
+  httpStatus: number;
+}
+
+export interface RequestOptions extends CallOptions {
+  body?: unknown;
+  query?: QueryParams;
+}
+
+export interface DownloadResult {
+  bytes: number;
+}
+
+export interface GeminiClient {
+  readonly config: ResolvedGeminiClientConfig;
+  generateContent(model: string, request: object, options: CallOptions): Promise<GenerateResult>;
+  /** A JSON call; `path` is relative to `/{apiVersion}/` unless it starts with `/`. Empty body → undefined. */
+  request<T>(method: HttpMethod, path: string, options: RequestOptions): Promise<T>;
+  /** Streams a body to a Writable, or to a file (written as `<file>.partial`, renamed when complete). */
+  download(path: string, destination: Writable | string, options: CallOptions): Promise<DownloadResult>;
+  uploadResumable(filePath: string, options: UploadOptions): Promise<GeminiFile>;
+}
+
+const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+const MODEL_PATTERN = /^(?:models\/|tunedModels\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function resolveGeminiClientConfig(options: Omit<GeminiClientOptions, 'apiKey'>): ResolvedGeminiClientConfig {
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new BunchError('E_CONFIG', `Gemini base URL is not a valid URL: ${redactSecrets(baseUrl)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new BunchError('E_CONFIG', `Gemini base URL must be http(s), got ${parsed.protocol}`);
+  }
+  if (parsed.search !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new BunchError('E_CONFIG', 'Gemini base URL must not carry a query string or credentials');
+  }
+  const apiVersion = (options.apiVersion ?? 'v1beta').replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new BunchError('E_CONFIG', `invalid Gemini API version "${apiVersion}"`);
+  return Object.freeze({ baseUrl, apiVersion, userAgent: options.userAgent ?? 'bunch' });
+}
+
+export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
+  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
+    throw new BunchError('E_AUTH', 'no Gemini API key configured');
+  }
+  const config = resolveGeminiClientConfig(options);
+  const transport = createGeminiTransport({ ...config, apiKey: options.apiKey, fetch: options.fetch ?? globalThis.fetch });
+
+  async function generateContent(model: string, request: object, call: CallOptions): Promise<GenerateResult> {
+    if (!MODEL_PATTERN.test(model)) throw new BunchError('E_CONFIG', `invalid model name "${model.slice(0, 100)}"`);
+    const modelPath = model.includes('/') ? model : `models/${model}`;
+    const started = performance.now();
+    const { value, response } = await transport.exchange(
+      {
+        method: 'POST',
+        url: transport.url(`${modelPath}:generateContent`),
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      },
+      call,
+      readJsonBody,
+    );
+    const parsed = parseGenerateResponse(value);
+    return { response: parsed, latencyMs: Math.round(performance.now() - started), httpStatus: response.status };
+  }
+
+  async function requestJson<T>(method: HttpMethod, path: string, options: RequestOptions): Promise<T> {
+    const exchange: ExchangeRequest = { method, url: transport.url(path, options.query) };
+    if (options.body !== undefined) {
+      exchange.headers = { 'content-type': 'application/json' };
+      exchange.body = JSON.stringify(options.body);
+    }
+    const { value } = await transport.exchange(exchange, options, readJsonBody);
+    return value as T;
+  }
+
+  async function download(path: string, destination: Writable | string, call: CallOptions): Promise<DownloadResult> {
+    const partial = typeof destination === 'string' ? `${destination}.partial` : undefined;
+    let bytes = 0;
+    let sinkError: unknown;
+    try {
+      await transport.exchange({ method: 'GET', url: transport.url(path) }, call, async (response) => {
+        const sink = partial !== undefined ? createWriteStream(partial) : (destination as Writable);
+        const source = response.body
+          ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
+          : Readable.from([] as Buffer[]);
+        // pipeline also destroys the sink with the source's error; only the sink's own errors are storage errors.
+        let sourceError: unknown;
+        source.once('error', (error: unknown) => {
+          sourceError = error;
+        });
+        sink.once('error', (error: unknown) => {
+          if (error !== sourceError) sinkError = error;
+        });
+        source.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        await pipeline(source, sink);
+      });
+      if (partial !== undefined) await rename(partial, destination as string);
+      return { bytes };
+    } catch (error) {
+      if (partial !== undefined) await rm(partial, { force: true });
+      if (sinkError !== undefined) {
+        const detail = redactSecrets(sinkError instanceof Error ? sinkError.message : String(sinkError), transport.secrets);
+        throw new BunchError('E_STORAGE', `cannot write download: ${detail}`, { cause: sinkError });
+      }
+      throw error;
+    }
+  }
+
+  return Object.freeze({
+    config,
+    generateContent,
+    request: requestJson,
+    download,
+    uploadResumable: (filePath: string, upload: UploadOptions) => uploadResumable(transport, config.apiVersion, filePath, upload),
+  });
+}

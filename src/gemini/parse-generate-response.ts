@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { BunchError } from '../errors/bunch-error.js';
+
+/**
+ * Reads a GenerateContentResponse (Gemini REST, camelCase JSON; proto3 omits zero/empty fields).
+ * Only the first candidate counts: bunch never asks for candidateCount > 1. Thought parts
+ * (`thought: true`, including interim "thought images") are dropped: they are not the answer and
+ * are not billed as output images.
+ */
+export interface InlineImage {
+  mimeType: string;
+  base64: string;
+}
+
+export interface GenerateUsage {
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  totalTokens: number;
+  /** Output tokens of the IMAGE modality, when the API reports the per-modality split. */
+  imageTokens?: number;
+}
+
+export interface ParsedGenerateResponse {
+  images: InlineImage[];
+  /** Final (non-thought) text parts, joined with a newline. Empty when there is none. */
+  text: string;
+  finishReason?: string;
+  blockReason?: string;
+  usage: GenerateUsage;
+  modelVersion?: string;
+  responseId?: string;
+}
+
+// int32 counts are JSON numbers; int64-as-string is tolerated because gateways re-encode them.
+const count = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
+
+const partSchema = z.looseObject({
+  text: z.string().optional(),
+  thought: z.boolean().optional(),
+  inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
+});
+
+const candidateSchema = z.looseObject({
+  content: z.looseObject({ parts: z.array(partSchema).optional() }).optional(),
+  finishReason: z.string().optional(),
+});
+
+const responseSchema = z.looseObject({
+  candidates: z.array(candidateSchema).optional(),
+  promptFeedback: z.looseObject({ blockReason: z.string().optional() }).optional(),
+  usageMetadata: z
+    .looseObject({
+      promptTokenCount: count.optional(),
+      candidatesTokenCount: count.optional(),
+      thoughtsTokenCount: count.optional(),
+      totalTokenCount: count.optional(),
+      candidatesTokensDetails: z
+        .array(z.looseObject({ modality: z.string().optional(), tokenCount: count.optional() }))
+        .optional(),
+    })
+    .optional(),
+  modelVersion: z.string().optional(),
+  responseId: z.string().optional(),
+});
+
+export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
+  const result = responseSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown shape';
+    throw new BunchError('E_MALFORMED_RESPONSE', `generateContent response has an unexpected shape at ${where}`, {
+      cause: result.error,
+    });
+  }
+  const body = result.data;
+  const candidate = body.candidates?.[0];
+  const images: InlineImage[] = [];
+  const texts: string[] = [];
+  for (const part of candidate?.content?.parts ?? []) {
+    if (part.thought === true) continue;
+    if (part.inlineData && part.inlineData.mimeType.toLowerCase().startsWith('image/')) {
+      images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+    }
+    if (part.text !== undefined && part.text !== '') texts.push(part.text);
+  }
+
+  const meta = body.usageMetadata;
+  const usage: GenerateUsage = {
+    promptTokens: meta?.promptTokenCount ?? 0,
+    outputTokens: meta?.candidatesTokenCount ?? 0,
+    thoughtsTokens: meta?.thoughtsTokenCount ?? 0,
+    totalTokens: meta?.totalTokenCount ?? 0,
+  };
+  const imageDetails = meta?.candidatesTokensDetails?.filter((d) => d.modality?.toUpperCase() === 'IMAGE');
+  if (imageDetails && imageDetails.length > 0) {
+    usage.imageTokens = imageDetails.reduce((sum, d) => sum + (d.tokenCount ?? 0), 0);
+  }
+
+  const parsed: ParsedGenerateResponse = { images, text: texts.join('\n'), usage };
+  if (candidate?.finishReason !== undefined) parsed.finishReason = candidate.finishReason;
+  if (body.promptFeedback?.blockReason !== undefined) parsed.blockReason = body.promptFeedback.blockReason;
+  if (body.modelVersion !== undefined) parsed.modelVersion = body.modelVersion;
+  if (body.responseId !== undefined) parsed.responseId = body.responseId;
+  return parsed;
+}

@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './free-port.js';
+import { tempDir, type TempDir } from './temp-dir.js';
+
+export interface RedisHandle {
+  url: string;
+  port: number;
+  /** The redis-server process id; undefined when the server was not started by us. */
+  pid: number | undefined;
+  /** Stops the server we started (SIGTERM, then waits for it to exit). */
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'redis-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y redis-server`, ' +
+  'macOS: `brew install redis`) or point bunch at a running server with REDIS_URL=redis://host:port.';
+const ATTEMPTS = 5;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * A private redis-server for one process: `bunch demo` and the tests. It runs on a free port of
+ * 127.0.0.1 with persistence off, in its own temp dir, and is stopped by pid — it never touches
+ * a server on the default port.
+ */
+export async function startPrivateRedis(): Promise<RedisHandle> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const port = await freePort();
+    const dir = await tempDir('redis');
+    try {
+      const child = await spawnRedis(port, dir.path);
+      await ping(port);
+      return handleFor(child, port, dir);
+    } catch (error) {
+      await dir.remove();
+      if (error instanceof PortTakenError) {
+        lastError = error;
+        continue; // someone grabbed the port between freePort() and bind: pick another
+      }
+      throw error;
+    }
+  }
+  throw new Error(`could not start redis-server after ${ATTEMPTS} attempts`, { cause: lastError });
+}
+
+class PortTakenError extends Error {}
+
+/** Spawns redis-server and resolves once it logs that it accepts connections. */
+function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server did not become ready within ${READY_TIMEOUT_MS} ms:\n${output}`));
+    }, READY_TIMEOUT_MS);
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.stdout?.removeAllListeners('data');
+      child.removeAllListeners('close');
+      child.removeAllListeners('error');
+      // Keep draining the pipes so a chatty server never blocks on a full pipe.
+      child.stdout?.resume();
+      child.stderr?.resume();
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      settle();
+      reject(error.code === 'ENOENT' ? new Error(INSTALL_HINT, { cause: error }) : error);
+    });
+    // 'close' (not 'exit') so that everything the server printed has been read.
+    child.once('close', (code, signal) => {
+      settle();
+      if (/address already in use/i.test(output)) reject(new PortTakenError(output));
+      else reject(new Error(`redis-server exited early (code ${code}, signal ${signal}):\n${output}`));
+    });
+    const onOutput = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (/ready to accept connections/i.test(output)) {
+        settle();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onOutput);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+  });
+}
+
+/** One PING over a raw socket: proves the server answers before any client library gets involved. */
+function ping(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(5_000, () => socket.destroy(new Error('PING timed out')));
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) {
+        socket.end();
+        if (reply.startsWith('+PONG')) resolve();
+        else reject(new Error(`unexpected PING reply: ${reply.trim()}`));
+      }
+    });
+    socket.write('PING\r\n');
+  });
+}
+
+function handleFor(child: ChildProcess, port: number, dir: TempDir): RedisHandle {
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  // If this process dies without calling stop(), do not leave a server behind.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid,
+    stop: () => {
+      stopping ??= (async () => {
+        process.removeListener('exit', killOnExit);
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          await exited;
+          clearTimeout(timer);
+        }
+        await dir.remove();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { freePort } from '../../src/local/free-port.js';

@@ -1,0 +1,1 @@
+export { tempDir, type TempDir } from '../../src/local/temp-dir.js';

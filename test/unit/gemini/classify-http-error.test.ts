@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { classifyHttpError } from '../../../src/gemini/classify-outcome.js';
+
+function envelope(code: number, status: string, message: string, details?: unknown[]): string {
+  return JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
+}
+
+const none = new Headers();
+
+describe('classifyHttpError', () => {
+  it('400 with ErrorInfo API_KEY_INVALID is E_AUTH, not retryable', () => {
+    const body = envelope(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+      { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+    ]);
+    const error = classifyHttpError(400, body, none);
+    expect(error.code).toBe('E_AUTH');
+    expect(error.retryable).toBe(false);
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a valid API key.');
+  });
+
+  it('other 400s are E_BAD_REQUEST', () => {
+    const body = envelope(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unknown name "x"');
+    const error = classifyHttpError(400, body, none);
+    expect(error.code).toBe('E_BAD_REQUEST');
+    expect(error.retryable).toBe(false);
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it.each([401, 403])('%i is E_AUTH', (status) => {
+    const error = classifyHttpError(status, envelope(status, 'PERMISSION_DENIED', 'unregistered callers'), none);
+    expect(error.code).toBe('E_AUTH');
+    expect(error.retryable).toBe(false);
+  });
+
+  it('404 is E_NOT_FOUND', () => {
+    const error = classifyHttpError(404, envelope(404, 'NOT_FOUND', 'models/x is not found'), none);
+    expect(error.code).toBe('E_NOT_FOUND');
+    expect(error.retryable).toBe(false);
+  });
+
+  it.each([408, 504])('%i is a retryable E_TIMEOUT', (status) => {
+    const error = classifyHttpError(status, envelope(status, 'DEADLINE_EXCEEDED', 'Deadline exceeded'), none);
+    expect(error.code).toBe('E_TIMEOUT');
+    expect(error.retryable).toBe(true);
+  });
+
+  it.each([500, 502, 503])('%i is a retryable E_UPSTREAM', (status) => {
+    const error = classifyHttpError(status, envelope(status, 'UNAVAILABLE', 'high demand'), none);
+    expect(error.code).toBe('E_UPSTREAM');
+    expect(error.retryable).toBe(true);
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it('429 takes retryAfterMs from RetryInfo, which wins over Retry-After', () => {
+    const body = envelope(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota. Please retry in 47.43s.', [
+      { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'docs', url: 'https://ai.google.dev' }] },
+      { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId: 'PerMinute' }] },
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '47s' },
+    ]);
+    const error = classifyHttpError(429, body, new Headers({ 'retry-after': '5' }));
+    expect(error.code).toBe('E_RATE_LIMITED');
+    expect(error.retryable).toBe(true);
+    expect(error.retryAfterMs).toBe(47_000);
+  });
+
+  it.each([
+    ['1.5s', 1500],
+    ['0.300s', 300],
+    ['300ms', 300],
+  ])('429 RetryInfo retryDelay %s is %i ms', (retryDelay, ms) => {
+    const body = envelope(429, 'RESOURCE_EXHAUSTED', 'quota', [
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
+    ]);
+    expect(classifyHttpError(429, body, none).retryAfterMs).toBe(ms);
+  });
+
+  it('429 falls back to Retry-After seconds', () => {
+    const error = classifyHttpError(429, envelope(429, 'RESOURCE_EXHAUSTED', 'quota'), new Headers({ 'retry-after': '12' }));
+    expect(error.code).toBe('E_RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(12_000);
+  });
+
+  it('429 falls back to a Retry-After HTTP date', () => {
+    const now = Date.parse('2026-11-21T10:00:00Z');
+    const headers = new Headers({ 'retry-after': 'Sat, 21 Nov 2026 10:00:30 GMT' });
+    const error = classifyHttpError(429, '', headers, { now });
+    expect(error.code).toBe('E_RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(30_000);
+  });
+
+  it('429 with only a Help detail has no retryAfterMs', () => {
+    const body = envelope(429, 'RESOURCE_EXHAUSTED', 'quota', [{ '@type': 'type.googleapis.com/google.rpc.Help', links: [] }]);
+    const error = classifyHttpError(429, body, none);
+    expect(error.code).toBe('E_RATE_LIMITED');
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it('503 with Retry-After keeps the hint', () => {
+    const error = classifyHttpError(503, '', new Headers({ 'retry-after': '3' }));
+    expect(error.code).toBe('E_UPSTREAM');
+    expect(error.retryAfterMs).toBe(3000);
+  });
+
+  it('classifies by status when the body is not JSON, and truncates long bodies', () => {
+    const html = `<html><body>${'Bad gateway '.repeat(100)}</body></html>`;
+    const error = classifyHttpError(502, html, none);
+    expect(error.code).toBe('E_UPSTREAM');
+    expect(error.message.startsWith('HTTP 502: <html><body>Bad gateway')).toBe(true);
+    expect(error.message.length).toBeLessThanOrEqual('HTTP 502: '.length + 301);
+    expect(error.message.endsWith('…')).toBe(true);
+  });
+
+  it('an empty body still gives a message', () => {
+    expect(classifyHttpError(500, '', none).message).toBe('HTTP 500');
+  });
+
+  it('other 4xx are E_BAD_REQUEST, other 5xx E_UPSTREAM', () => {
+    expect(classifyHttpError(413, '', none).code).toBe('E_BAD_REQUEST');
+    expect(classifyHttpError(599, '', none).code).toBe('E_UPSTREAM');
+  });
+
+  it('never echoes the API key', () => {
+    const key = 'AIzaSyD-not-a-real-key-0123456789abcd';
+    const custom = 'gw-secret-token-42';
+    const body = envelope(400, 'INVALID_ARGUMENT', `API key not valid: ${key}, token ${custom}, url ?key=${custom}`);
+    const error = classifyHttpError(400, body, none, { secrets: [custom] });
+    expect(error.code).toBe('E_AUTH');
+    expect(error.message).not.toContain(key);
+    expect(error.message).not.toContain(custom);
+    expect(error.message).toContain('[redacted]');
+  });
+});
