@@ -1,0 +1,96 @@
+/**
+ * CSV reader, streaming, on csv-parse's stream API. Contract with csv-parse 7:
+ * - `info: true` gives `info.lines`, the line where a record ENDS; the start line is that minus the
+ *   line breaks inside the record's quoted fields (input is CRLF-normalised first, see CrlfToLf).
+ * - `skip_records_with_error: true` turns recoverable errors (bad quotes) into `skip` events with
+ *   `err.lines`; those become malformed records, the parse continues.
+ * - `relax_quotes: true`: a stray quote (`B,"bad"quote`) is kept as literal text. Without it
+ *   csv-parse stays inside the "quoted field" to the end of the file and every later row is lost
+ *   in one skipped record; a row with an odd value is the lesser harm, and it stays visible.
+ * - `relax_column_count: true`: we compare field counts with the header ourselves and reject the
+ *   record with a reason, instead of csv-parse failing or silently padding.
+ * Errors csv-parse cannot skip end the read with E_CATALOG_FILE and the line.
+ */
+import { parse, type CsvError, type Info } from 'csv-parse';
+import type { FileHandle } from 'node:fs/promises';
+import { catalogFileError } from './catalog-file-error.js';
+import { CrlfToLf } from './crlf-to-lf.js';
+import type { SourceRecord } from './source-record.js';
+
+interface ParsedRecord {
+  record: string[];
+  info: Info;
+}
+
+export async function* readCsvRecords(handle: FileHandle, displayPath: string, delimiter: string): AsyncGenerator<SourceRecord> {
+  const parser = parse({
+    bom: true,
+    delimiter,
+    info: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_records_with_error: true,
+    skip_empty_lines: true,
+  });
+  const skipped: { line: number; reason: string }[] = [];
+  parser.on('skip', (error: CsvError & { lines?: number }) => {
+    const rest = error.code === 'CSV_QUOTE_NOT_CLOSED' ? ' (a quote opened in this record is never closed; the rest of the file was read as one field)' : '';
+    skipped.push({ line: error.lines ?? 0, reason: `malformed CSV record: ${error.message}${rest}` });
+  });
+  const input = handle.createReadStream();
+  const normaliser = new CrlfToLf();
+  input.on('error', (error) => normaliser.destroy(error));
+  normaliser.on('error', (error) => parser.destroy(error));
+  input.pipe(normaliser).pipe(parser);
+
+  let header: string[] | undefined;
+  let rowNumber = 0;
+  const takeSkipped = function* (beforeLine: number): Generator<SourceRecord> {
+    while (skipped.length > 0 && (skipped[0] as { line: number }).line < beforeLine) {
+      const skip = skipped.shift() as { line: number; reason: string };
+      yield { kind: 'malformed', rowNumber: ++rowNumber, line: skip.line, reason: skip.reason };
+    }
+  };
+  try {
+    for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
+      const { record, info } = parsed;
+      const breaks = record.reduce((count, value) => count + countLineBreaks(value), 0);
+      const line = info.lines - breaks;
+      if (header === undefined) {
+        header = record.map((name) => name.trim());
+        yield { kind: 'header', columns: header, line };
+        continue;
+      }
+      yield* takeSkipped(line);
+      rowNumber++;
+      if (record.length !== header.length) {
+        yield {
+          kind: 'malformed',
+          rowNumber,
+          line,
+          reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${header.length}`,
+        };
+        continue;
+      }
+      const values = new Map<string, string>();
+      header.forEach((name, index) => values.set(name, record[index] ?? ''));
+      yield { kind: 'record', rowNumber, line, values };
+    }
+  } catch (error) {
+    const line = (error as { lines?: number }).lines;
+    throw catalogFileError(displayPath, `cannot parse CSV: ${(error as Error).message}`, {
+      ...(line !== undefined ? { line } : {}),
+      cause: error,
+    });
+  } finally {
+    input.destroy();
+  }
+  yield* takeSkipped(Number.POSITIVE_INFINITY);
+  if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
+}
+
+function countLineBreaks(value: string): number {
+  let count = 0;
+  for (let index = value.indexOf('\n'); index !== -1; index = value.indexOf('\n', index + 1)) count++;
+  return count;
+}

@@ -1,0 +1,121 @@
+import type { ResolvedCatalog } from '../spec/resolved-job.js';
+import type { CatalogEvent, RowRejection } from './catalog-event.js';
+import { catalogFileError } from './catalog-file-error.js';
+import type { SourceRecord } from './source-record.js';
+
+/**
+ * Turns source records into catalog rows: renames columns, forward-fills, trims, checks the key
+ * (present, unique) and required fields. Stateful across rows (forward-fill needs the previous row,
+ * duplicate detection the keys seen so far).
+ *
+ * Memory: a Map of every accepted key to its row number. That is the only thing that grows with
+ * the catalog (keys, not rows): ~100 bytes per key, so 1M keys is ~100 MB.
+ */
+export class RowNormalizer {
+  private readonly firstRowOfKey = new Map<string, number>();
+  private previousGroup: string | undefined;
+  private previousFill = new Map<string, string>();
+  private readonly renamedSources: ReadonlySet<string>;
+
+  constructor(
+    private readonly catalog: ResolvedCatalog,
+    private readonly displayPath: string,
+  ) {
+    this.renamedSources = new Set(Object.values(catalog.columns));
+  }
+
+  /** Checks a CSV header against the job's column settings; a mismatch is a whole-file error. */
+  checkHeader(columns: readonly string[], line: number): void {
+    const seen = new Set<string>();
+    for (const column of columns) {
+      if (column === '') throw catalogFileError(this.displayPath, 'header has an empty column name', { line });
+      if (seen.has(column)) throw catalogFileError(this.displayPath, `header names column "${column}" twice`, { line });
+      seen.add(column);
+    }
+    for (const [target, source] of Object.entries(this.catalog.columns)) {
+      if (!seen.has(source)) {
+        throw catalogFileError(this.displayPath, `column "${source}" (renamed to "${target}") is not in the header (${columns.join(', ')})`, { line });
+      }
+    }
+    const available = new Set([...columns.filter((column) => !this.renamedSources.has(column)), ...Object.keys(this.catalog.columns)]);
+    const wanted: [string, string][] = [
+      ['key', this.catalog.key],
+      ...this.catalog.required.map((column): [string, string] => ['required', column]),
+      ...this.catalog.forwardFill.map((column): [string, string] => ['forwardFill', column]),
+      ...(this.catalog.forwardFillBy ? [['forwardFillBy', this.catalog.forwardFillBy] as [string, string]] : []),
+    ];
+    for (const [setting, column] of wanted) {
+      if (!available.has(column)) {
+        throw catalogFileError(
+          this.displayPath,
+          `catalog.${setting} names column "${column}", which is not in the header (${[...available].join(', ')})`,
+          { line },
+        );
+      }
+    }
+  }
+
+  accept(record: Exclude<SourceRecord, { kind: 'header' }>): CatalogEvent {
+    if (record.kind === 'malformed') return this.reject(record, record.reason);
+    const fields = this.rename(record.values);
+    this.forwardFill(fields);
+    const key = fields.get(this.catalog.key) ?? '';
+    if (key === '') return this.reject(record, `no value in the key column \`${this.catalog.key}\``, { field: this.catalog.key });
+    const firstRow = this.firstRowOfKey.get(key);
+    if (firstRow !== undefined) {
+      return this.reject(record, `duplicate key "${key}" (first seen in row ${firstRow})`, { key, field: this.catalog.key });
+    }
+    this.firstRowOfKey.set(key, record.rowNumber);
+    for (const column of this.catalog.required) {
+      if ((fields.get(column) ?? '') === '') return this.reject(record, `required field \`${column}\` is empty`, { key, field: column });
+    }
+    // fromEntries defines own properties, so a column named "__proto__" stays a plain field.
+    const row = { rowNumber: record.rowNumber, line: record.line, key, fields: Object.freeze(Object.fromEntries(fields)) };
+    return { kind: 'row', row };
+  }
+
+  private rename(values: ReadonlyMap<string, string>): Map<string, string> {
+    const fields = new Map<string, string>();
+    for (const [name, value] of values) {
+      if (!this.renamedSources.has(name)) fields.set(name, value.trim());
+    }
+    for (const [target, source] of Object.entries(this.catalog.columns)) fields.set(target, (values.get(source) ?? '').trim());
+    return fields;
+  }
+
+  /**
+   * Shopify-style exports leave product fields empty on a product's second and later variant rows.
+   * Empty forward-fill columns take the previous row's value, but only within one group
+   * (`forwardFillBy`, e.g. Handle) when a group column is set, so values never leak across products.
+   */
+  private forwardFill(fields: Map<string, string>): void {
+    if (this.catalog.forwardFill.length === 0) return;
+    const by = this.catalog.forwardFillBy;
+    const group = by === undefined ? undefined : fields.get(by) ?? '';
+    const sameGroup = by === undefined || (group !== '' && group === this.previousGroup);
+    if (sameGroup) {
+      for (const column of this.catalog.forwardFill) {
+        const previous = this.previousFill.get(column);
+        if ((fields.get(column) ?? '') === '' && previous !== undefined) fields.set(column, previous);
+      }
+    }
+    this.previousGroup = group;
+    this.previousFill = new Map(this.catalog.forwardFill.map((column) => [column, fields.get(column) ?? '']));
+  }
+
+  private reject(
+    record: { rowNumber: number; line: number },
+    reason: string,
+    extra: { key?: string; field?: string } = {},
+  ): CatalogEvent {
+    const rejection: RowRejection = {
+      file: this.displayPath,
+      rowNumber: record.rowNumber,
+      line: record.line,
+      ...extra,
+      code: 'E_CATALOG_ROW',
+      reason,
+    };
+    return { kind: 'rejected', rejection };
+  }
+}

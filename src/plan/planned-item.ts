@@ -1,0 +1,28 @@
+import type { RowRejection } from '../catalog/catalog-event.js';
+import type { GenerateContentRequest } from './generate-content-request.js';
+
+/** One unit of paid work: a catalog row × a variant, with everything a lane needs to run it. */
+export interface PlannedItem {
+  /** 0, 1, 2, ... in catalog order; rejections take no index. */
+  index: number;
+  /** `${rowKey}#${variant}` */
+  itemKey: string;
+  rowKey: string;
+  variant: string;
+  rowNumber: number;
+  model: string;
+  /** camelCase JSON exactly as sent to generateContent (and inside a Batch API line). */
+  request: GenerateContentRequest;
+  /** Hex sha256 of the canonical JSON of `{model, request}`. */
+  inputHash: string;
+  /** Pixel size the model should return for this variant. */
+  expected: { width: number; height: number };
+  /** Image object key, relative to the output location, with a literal `{{ext}}` for the worker to fill. */
+  objectKey: string;
+  /** Caption object key (`{{ext}}` = `txt`). */
+  captionKey: string;
+  /** Deterministic "done" record under `_bunch/results/`, unique per (itemKey, inputHash). */
+  markerKey: string;
+}
+
+export type PlanEvent = { kind: 'item'; item: PlannedItem } | { kind: 'rejected'; rejection: RowRejection };

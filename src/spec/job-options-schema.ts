@@ -1,0 +1,103 @@
+import * as z from 'zod';
+
+/**
+ * The shape of a job file, as an operator writes it. Objects are strict so that a typo
+ * (`temprature`) is an error instead of a silently ignored setting. Only shapes and ranges live
+ * here; checks that need the model table or other fields (sizes, templates, durations) are in
+ * `resolveJob`, which also applies the defaults.
+ */
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a slug: lowercase letters, digits, "-" and "_", up to 63 characters');
+const duration = z.union([z.string(), z.number()]);
+// YAML reads `imageSize: 512` as a number; the API wants the string "512".
+const stringish = z.union([z.string(), z.number()]).transform(String);
+const positiveInt = z.number().int().positive();
+
+const imageConfig = z.strictObject({
+  aspectRatio: stringish.optional(),
+  imageSize: stringish.optional(),
+});
+
+export const jobOptionsSchema = z.strictObject({
+  name: slug,
+  description: z.string().optional(),
+  catalog: z.strictObject({
+    path: z.string().min(1),
+    format: z.enum(['csv', 'json', 'jsonl']).optional(),
+    key: z.string().min(1),
+    columns: z.record(z.string().min(1), z.string().min(1)).optional(),
+    delimiter: z.string().min(1).max(4).optional(),
+    forwardFill: z.array(z.string().min(1)).optional(),
+    forwardFillBy: z.string().min(1).optional(),
+    required: z.array(z.string().min(1)).optional(),
+  }),
+  model: z.string().min(1),
+  system: z
+    .union([z.string(), z.strictObject({ file: z.string().min(1) }), z.strictObject({ text: z.string() })])
+    .optional(),
+  prompt: z.string().min(1),
+  variants: z
+    .array(
+      z.strictObject({
+        name: slug,
+        prompt: z.string().min(1).optional(),
+        aspectRatio: stringish.optional(),
+        imageSize: stringish.optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
+  generation: z
+    .strictObject({
+      responseModalities: z.array(z.string()).min(1).optional(),
+      imageConfig: imageConfig.optional(),
+      temperature: z.number().min(0).max(2).optional(),
+      seed: z.number().int().optional(),
+      thinkingLevel: z.string().optional(),
+    })
+    .optional(),
+  lane: z.enum(['sync', 'batch', 'auto']).optional(),
+  sync: z
+    .strictObject({
+      concurrency: positiveInt.max(10_000).optional(),
+      timeoutMs: duration.optional(),
+      attempts: positiveInt.max(100).optional(),
+      backoff: z
+        .strictObject({
+          initialMs: duration.optional(),
+          maxMs: duration.optional(),
+          jitter: z.number().min(0).max(1).optional(),
+        })
+        .optional(),
+      requestsPerMinute: positiveInt.optional(),
+      globalConcurrency: positiveInt.optional(),
+    })
+    .optional(),
+  batch: z
+    .strictObject({
+      deadline: duration.optional(),
+      onUnfinished: z.enum(['sync', 'batch', 'fail']).optional(),
+      maxRequestsPerBatch: positiveInt.optional(),
+      maxConcurrentBatches: positiveInt.optional(),
+      pollInterval: duration.optional(),
+    })
+    .optional(),
+  output: z.strictObject({
+    url: z.string().min(1),
+    key: z.string().min(1).optional(),
+  }),
+  pricing: z
+    .strictObject({
+      usdPerImage: z.number().min(0).optional(),
+      batchDiscount: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  budget: z.strictObject({ maxUsd: z.number().positive() }).optional(),
+  failureThreshold: z.strictObject({ maxFailedRatio: z.number().min(0).max(1).optional() }).optional(),
+  strict: z.boolean().optional(),
+});
+
+/** What users write in a job file (YAML or JSON). */
+export type JobOptions = z.input<typeof jobOptionsSchema>;
+export type ParsedJobOptions = z.output<typeof jobOptionsSchema>;

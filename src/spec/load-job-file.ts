@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { BunchError, formatLocation } from '../errors/bunch-error.js';
+import type { FieldPath } from './field-path.js';
+import { jobFileError } from './job-file-error.js';
+import type { JobSource } from './job-source.js';
+import { resolveJob } from './resolve-job.js';
+import type { ResolvedJob } from './resolved-job.js';
+
+/**
+ * Reads a job file (`.yaml`/`.yml`, or `.json`) and resolves it. JSON is parsed with the YAML
+ * parser too (YAML 1.2 is a superset of JSON) so errors in either carry line numbers. Reads the
+ * `system: { file }` text as well, relative to the job file.
+ */
+export async function loadJobFile(file: string): Promise<ResolvedJob> {
+  const extension = path.extname(file).toLowerCase();
+  if (!['.yaml', '.yml', '.json'].includes(extension)) {
+    throw jobFileError({ file }, [], 'job files end in .yaml, .yml or .json');
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw jobFileError({ file }, [], `cannot read the job file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, uniqueKeys: true });
+  const syntaxError = document.errors[0];
+  if (syntaxError) {
+    const line = syntaxError.linePos?.[0].line;
+    const what = syntaxError.message.split('\n')[0] ?? syntaxError.code;
+    const location = line === undefined ? { file } : { file, line };
+    throw new BunchError('E_JOB_FILE', `${formatLocation(location)}: not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${what}`, {
+      location,
+      cause: syntaxError,
+    });
+  }
+  const raw: unknown = document.toJS();
+  const source: JobSource = { file, lineOf: (fieldPath) => lineOf(document, lineCounter, fieldPath) };
+  const systemFile = systemFilePath(raw);
+  if (systemFile !== undefined) {
+    const absolute = path.resolve(path.dirname(file), systemFile);
+    try {
+      source.systemFileText = await readFile(absolute, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw jobFileError(source, ['system', 'file'], `cannot read "${systemFile}" (${code})`, error);
+    }
+  }
+  return resolveJob(raw, source);
+}
+
+function systemFilePath(raw: unknown): string | undefined {
+  const system = (raw as { system?: unknown } | null)?.system;
+  const file = (system as { file?: unknown } | null | undefined)?.file;
+  return typeof file === 'string' ? file : undefined;
+}
+
+function lineOf(document: Document, lineCounter: LineCounter, fieldPath: FieldPath): number | undefined {
+  // For a mapping member, point at its key (where the operator looks); for sequence items, the item.
+  let node: unknown = document.contents;
+  let position: number | undefined;
+  for (const segment of fieldPath) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) return undefined;
+      position = (pair.key as Node).range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) return undefined;
+      position = item.range?.[0];
+      node = item;
+    } else {
+      return undefined;
+    }
+  }
+  return position === undefined ? undefined : lineCounter.linePos(position).line;
+}

@@ -1,0 +1,352 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as z from 'zod';
+import {
+  DEFAULT_ASPECT_RATIO,
+  DEFAULT_IMAGE_SIZE,
+  IMAGE_MODELS,
+  findImageModel,
+  isImageSize,
+  outputPixels,
+  type ImageModelInfo,
+} from '../gemini/model-catalog.js';
+import { isBunchError } from '../errors/bunch-error.js';
+import type { ResponseModality, ThinkingLevel } from '../plan/generate-content-request.js';
+import { compileTemplate } from '../plan/render-template.js';
+import { checkObjectKeyTemplate, DEFAULT_OBJECT_KEY_TEMPLATE } from './check-object-key-template.js';
+import type { FieldPath } from './field-path.js';
+import { findSecretField } from './find-secret-field.js';
+import { jobFileError } from './job-file-error.js';
+import { jobOptionsSchema, type ParsedJobOptions } from './job-options-schema.js';
+import type { JobSource } from './job-source.js';
+import { parseDuration } from './parse-duration.js';
+import type {
+  CatalogFormat,
+  ResolvedBatchSettings,
+  ResolvedCatalog,
+  ResolvedJob,
+  ResolvedOutput,
+  ResolvedSyncSettings,
+  ResolvedVariant,
+} from './resolved-job.js';
+
+/** Defaults, in one place so docs/job-file.md can be checked against them. */
+export const JOB_DEFAULTS = Object.freeze({
+  lane: 'sync',
+  variant: 'main',
+  responseModalities: ['IMAGE', 'TEXT'] as const,
+  sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 } },
+  batch: { deadline: '24h', onUnfinished: 'sync', maxRequestsPerBatch: 1000, maxConcurrentBatches: 10, pollInterval: '30s' },
+  // Wisdom Gate's price per request; the job file can override it.
+  pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
+  maxFailedRatio: 0.02,
+});
+
+const THINKING_LEVELS: readonly ThinkingLevel[] = ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'];
+const MODALITIES: readonly ResponseModality[] = ['IMAGE', 'TEXT'];
+
+/**
+ * Validates a parsed job definition and resolves it: defaults applied, paths made absolute
+ * against the job file's directory, templates compiled, image settings checked against the model.
+ * Pure apart from path arithmetic; `system: { file }` needs `source.systemFileText` (loadJobFile
+ * reads it). Every problem throws `E_JOB_FILE` naming file, line (when known) and field.
+ */
+export function resolveJob(raw: unknown, source: JobSource): ResolvedJob {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw jobFileError(source, [], 'a job file must contain one object (name, catalog, model, prompt, output, ...)');
+  }
+  const secret = findSecretField(raw);
+  if (secret) {
+    throw jobFileError(
+      source,
+      secret,
+      'secrets never live in job files; API keys and storage credentials come from the environment',
+    );
+  }
+  const parsed = jobOptionsSchema.safeParse(raw);
+  if (!parsed.success) throw zodIssueError(source, parsed.error.issues);
+  return new JobResolver(parsed.data, source).resolve();
+}
+
+function zodIssueError(source: JobSource, issues: readonly z.core.$ZodIssue[]) {
+  const issue = issues[0];
+  if (!issue) return jobFileError(source, [], 'invalid job file');
+  const issuePath = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    return jobFileError(source, [...issuePath, key], `unknown field "${key}"${more}`);
+  }
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  return jobFileError(source, issuePath, `${message}${more}`);
+}
+
+class JobResolver {
+  private readonly dir: string;
+
+  constructor(
+    private readonly options: ParsedJobOptions,
+    private readonly source: JobSource,
+  ) {
+    this.dir = path.resolve(path.dirname(source.file));
+  }
+
+  resolve(): ResolvedJob {
+    const options = this.options;
+    const modelInfo = this.model();
+    const catalog = this.catalog();
+    const variants = this.variants(modelInfo);
+    const job: ResolvedJob = {
+      name: options.name,
+      description: options.description,
+      source: { file: this.source.file, dir: this.dir },
+      catalog,
+      model: modelInfo.id,
+      system: this.system(),
+      prompt: this.template(options.prompt, ['prompt']),
+      variants,
+      generation: {
+        responseModalities: this.modalities(),
+        temperature: options.generation?.temperature,
+        seed: options.generation?.seed,
+        thinkingLevel: this.thinkingLevel(modelInfo),
+      },
+      lane: options.lane ?? 'sync',
+      sync: this.sync(),
+      batch: this.batch(),
+      output: this.output(catalog.key, variants.length),
+      pricing: {
+        usdPerImage: options.pricing?.usdPerImage ?? JOB_DEFAULTS.pricing.usdPerImage,
+        batchDiscount: options.pricing?.batchDiscount ?? JOB_DEFAULTS.pricing.batchDiscount,
+      },
+      budget: options.budget ? { maxUsd: options.budget.maxUsd } : undefined,
+      failureThreshold: { maxFailedRatio: options.failureThreshold?.maxFailedRatio ?? JOB_DEFAULTS.maxFailedRatio },
+      strict: options.strict ?? false,
+    };
+    return deepFreeze(job);
+  }
+
+  private fail(field: FieldPath, message: string): never {
+    throw jobFileError(this.source, field, message);
+  }
+
+  private model(): ImageModelInfo {
+    const info = findImageModel(this.options.model);
+    if (!info) {
+      this.fail(['model'], `"${this.options.model}" is not a known image model (${Object.keys(IMAGE_MODELS).join(', ')})`);
+    }
+    return info;
+  }
+
+  private catalog(): ResolvedCatalog {
+    const catalog = this.options.catalog;
+    const absolute = path.resolve(this.dir, catalog.path);
+    const format = catalog.format ?? this.formatFromExtension(absolute);
+    if (catalog.delimiter !== undefined && format !== 'csv') {
+      this.fail(['catalog', 'delimiter'], `only applies to csv catalogs (this one is ${format})`);
+    }
+    const delimiter = catalog.delimiter ?? (path.extname(absolute).toLowerCase() === '.tsv' ? '\t' : ',');
+    if (delimiter.includes('"') || /[\r\n]/.test(delimiter)) {
+      this.fail(['catalog', 'delimiter'], 'must not contain quotes or line breaks');
+    }
+    const targets = Object.keys(catalog.columns ?? {});
+    const sources = Object.values(catalog.columns ?? {});
+    if (new Set(sources).size !== sources.length) {
+      this.fail(['catalog', 'columns'], 'maps the same source column twice');
+    }
+    if (targets.includes('key') || targets.includes('variant')) {
+      this.fail(['catalog', 'columns'], '"key" and "variant" are reserved template names; pick another field name');
+    }
+    return {
+      path: absolute,
+      displayPath: path.isAbsolute(catalog.path) ? catalog.path : path.join(path.dirname(this.source.file), catalog.path),
+      format,
+      key: catalog.key,
+      columns: { ...(catalog.columns ?? {}) },
+      delimiter,
+      forwardFill: [...(catalog.forwardFill ?? [])],
+      forwardFillBy: catalog.forwardFillBy,
+      required: [...(catalog.required ?? [])],
+    };
+  }
+
+  private formatFromExtension(file: string): CatalogFormat {
+    const extension = path.extname(file).toLowerCase();
+    if (extension === '.csv' || extension === '.tsv') return 'csv';
+    if (extension === '.json') return 'json';
+    if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
+    this.fail(['catalog', 'path'], `cannot tell the format from "${extension || 'no extension'}"; set catalog.format (csv, json, jsonl)`);
+  }
+
+  private system(): string | undefined {
+    const system = this.options.system;
+    if (system === undefined) return undefined;
+    if (typeof system === 'string') return system.trimEnd();
+    if ('text' in system) return system.text.trimEnd();
+    if (this.source.systemFileText === undefined) {
+      this.fail(['system', 'file'], 'was not read; load job files with loadJobFile');
+    }
+    return this.source.systemFileText.trimEnd();
+  }
+
+  private template(text: string, field: FieldPath): string {
+    try {
+      compileTemplate(text);
+    } catch (error) {
+      if (isBunchError(error)) this.fail(field, error.message);
+      throw error;
+    }
+    // YAML block scalars (`prompt: |`) end in a newline the operator did not mean to send.
+    return text.trimEnd();
+  }
+
+  private variants(model: ImageModelInfo): ResolvedVariant[] {
+    const options = this.options;
+    const baseConfig = options.generation?.imageConfig;
+    const list = options.variants ?? [{ name: JOB_DEFAULTS.variant }];
+    const seen = new Set<string>();
+    return list.map((variant, index) => {
+      if (seen.has(variant.name)) this.fail(['variants', index, 'name'], `"${variant.name}" is used twice`);
+      seen.add(variant.name);
+      const prompt = variant.prompt === undefined ? this.template(options.prompt, ['prompt']) : this.template(variant.prompt, ['variants', index, 'prompt']);
+      const ratioField: FieldPath =
+        'aspectRatio' in variant && variant.aspectRatio !== undefined
+          ? ['variants', index, 'aspectRatio']
+          : ['generation', 'imageConfig', 'aspectRatio'];
+      const sizeField: FieldPath =
+        'imageSize' in variant && variant.imageSize !== undefined
+          ? ['variants', index, 'imageSize']
+          : ['generation', 'imageConfig', 'imageSize'];
+      const aspectRatio = ('aspectRatio' in variant ? variant.aspectRatio : undefined) ?? baseConfig?.aspectRatio ?? DEFAULT_ASPECT_RATIO;
+      const namedSize = ('imageSize' in variant ? variant.imageSize : undefined) ?? baseConfig?.imageSize;
+      const imageSize = namedSize ?? (model.imageSizes.length === 1 ? model.imageSizes[0] : undefined) ?? DEFAULT_IMAGE_SIZE;
+      if (!model.aspectRatios.includes(aspectRatio)) {
+        this.fail(ratioField, `"${aspectRatio}" is not an aspect ratio ${model.id} offers (${model.aspectRatios.join(', ')})`);
+      }
+      if (!isImageSize(imageSize) || !model.imageSizes.includes(imageSize)) {
+        this.fail(sizeField, `"${imageSize}" is not a size ${model.id} offers (${model.imageSizes.join(', ')})`);
+      }
+      const expected = outputPixels(model, aspectRatio, imageSize);
+      if (!expected) this.fail(sizeField, `${model.id} has no output size for ${aspectRatio} at ${imageSize}`);
+      return {
+        name: variant.name,
+        prompt,
+        aspectRatio,
+        imageSize,
+        sendImageSize: namedSize !== undefined || model.imageSizes.length > 1,
+        expected,
+      };
+    });
+  }
+
+  private modalities(): ResponseModality[] {
+    const named = this.options.generation?.responseModalities;
+    if (named === undefined) return [...JOB_DEFAULTS.responseModalities];
+    const result: ResponseModality[] = [];
+    for (const [index, value] of named.entries()) {
+      const upper = value.toUpperCase() as ResponseModality;
+      if (!MODALITIES.includes(upper)) {
+        this.fail(['generation', 'responseModalities', index], `"${value}" is not a modality (IMAGE, TEXT)`);
+      }
+      if (!result.includes(upper)) result.push(upper);
+    }
+    if (!result.includes('IMAGE')) this.fail(['generation', 'responseModalities'], 'must include IMAGE');
+    return result;
+  }
+
+  private thinkingLevel(model: ImageModelInfo): ThinkingLevel | undefined {
+    const level = this.options.generation?.thinkingLevel;
+    if (level === undefined) return undefined;
+    const upper = level.toUpperCase() as ThinkingLevel;
+    if (!THINKING_LEVELS.includes(upper)) {
+      this.fail(['generation', 'thinkingLevel'], `"${level}" is not a thinking level (minimal, low, medium, high)`);
+    }
+    if (!model.thinking) this.fail(['generation', 'thinkingLevel'], `${model.id} does not support thinking`);
+    return upper;
+  }
+
+  private duration(value: string | number | undefined, fallback: string | number, field: FieldPath, minimumMs = 0): number {
+    const ms = parseDuration(value ?? fallback);
+    if (ms === undefined) this.fail(field, `"${String(value)}" is not a duration (e.g. 90s, 30m, 8h, or milliseconds)`);
+    if (ms < minimumMs) this.fail(field, `must be at least ${minimumMs} ms`);
+    return ms;
+  }
+
+  private sync(): ResolvedSyncSettings {
+    const sync = this.options.sync ?? {};
+    const defaults = JOB_DEFAULTS.sync;
+    const initialMs = this.duration(sync.backoff?.initialMs, defaults.backoff.initialMs, ['sync', 'backoff', 'initialMs']);
+    const maxMs = this.duration(sync.backoff?.maxMs, defaults.backoff.maxMs, ['sync', 'backoff', 'maxMs']);
+    if (maxMs < initialMs) this.fail(['sync', 'backoff', 'maxMs'], `must not be below initialMs (${initialMs})`);
+    return {
+      concurrency: sync.concurrency ?? defaults.concurrency,
+      timeoutMs: this.duration(sync.timeoutMs, defaults.timeoutMs, ['sync', 'timeoutMs'], 1),
+      attempts: sync.attempts ?? defaults.attempts,
+      backoff: { initialMs, maxMs, jitter: sync.backoff?.jitter ?? defaults.backoff.jitter },
+      requestsPerMinute: sync.requestsPerMinute,
+      globalConcurrency: sync.globalConcurrency,
+    };
+  }
+
+  private batch(): ResolvedBatchSettings {
+    const batch = this.options.batch ?? {};
+    const defaults = JOB_DEFAULTS.batch;
+    return {
+      deadlineMs: this.duration(batch.deadline, defaults.deadline, ['batch', 'deadline'], 1),
+      onUnfinished: batch.onUnfinished ?? 'sync',
+      maxRequestsPerBatch: batch.maxRequestsPerBatch ?? defaults.maxRequestsPerBatch,
+      maxConcurrentBatches: batch.maxConcurrentBatches ?? defaults.maxConcurrentBatches,
+      pollIntervalMs: this.duration(batch.pollInterval, defaults.pollInterval, ['batch', 'pollInterval'], 1),
+    };
+  }
+
+  private output(keyField: string, variantCount: number): ResolvedOutput {
+    const output = this.options.output;
+    const key = output.key ?? DEFAULT_OBJECT_KEY_TEMPLATE;
+    let problem: string | undefined;
+    try {
+      problem = checkObjectKeyTemplate(key, keyField, variantCount);
+    } catch (error) {
+      if (isBunchError(error)) this.fail(['output', 'key'], error.message);
+      throw error;
+    }
+    if (problem) this.fail(['output', 'key'], problem);
+
+    const url = output.url;
+    if (url.startsWith('s3://')) {
+      const rest = url.slice('s3://'.length);
+      const slash = rest.indexOf('/');
+      const bucket = slash === -1 ? rest : rest.slice(0, slash);
+      const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+      if (bucket.includes('@') || bucket.includes(':')) {
+        this.fail(['output', 'url'], 'must not carry credentials or a port; storage settings come from the environment');
+      }
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) this.fail(['output', 'url'], `"${bucket}" is not a valid bucket name`);
+      if (prefix.split('/').some((segment) => segment === '.' || segment === '..') || prefix.includes('//')) {
+        this.fail(['output', 'url'], 'prefix must not contain empty, "." or ".." segments');
+      }
+      return { kind: 's3', url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`, bucket, prefix, key };
+    }
+    if (url.startsWith('file://')) {
+      // `file://./out` and `file://../out` are relative to the job file: not valid URLs, but what operators write.
+      let target = url.slice('file://'.length);
+      try {
+        target = decodeURIComponent(target);
+      } catch {
+        this.fail(['output', 'url'], 'is not a valid file:// URL');
+      }
+      if (target === '') this.fail(['output', 'url'], 'names no directory');
+      const dir = path.resolve(this.dir, target);
+      return { kind: 'file', url: pathToFileURL(dir).href, dir, key };
+    }
+    this.fail(['output', 'url'], 'must start with s3:// or file://');
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}

@@ -1,0 +1,85 @@
+import type { ImageSize } from '../gemini/model-catalog.js';
+import type { ResponseModality, ThinkingLevel } from '../plan/generate-content-request.js';
+
+/** A job with every default applied and every path absolute. Frozen; produced only by `resolveJob`. */
+export type Lane = 'sync' | 'batch' | 'auto';
+export type CatalogFormat = 'csv' | 'json' | 'jsonl';
+
+export interface ResolvedCatalog {
+  /** Absolute path. */
+  readonly path: string;
+  /** The path as an operator recognises it (relative to where the job file was named from); used in messages. */
+  readonly displayPath: string;
+  readonly format: CatalogFormat;
+  /** Field (after renames) that identifies a row. */
+  readonly key: string;
+  /** newName → source column. */
+  readonly columns: Readonly<Record<string, string>>;
+  readonly delimiter: string;
+  readonly forwardFill: readonly string[];
+  readonly forwardFillBy: string | undefined;
+  readonly required: readonly string[];
+}
+
+export interface ResolvedVariant {
+  readonly name: string;
+  readonly prompt: string;
+  readonly aspectRatio: string;
+  readonly imageSize: ImageSize;
+  /** False when the model has a single size and the job did not name one: then no imageSize is sent. */
+  readonly sendImageSize: boolean;
+  readonly expected: { readonly width: number; readonly height: number };
+}
+
+export interface ResolvedGeneration {
+  readonly responseModalities: readonly ResponseModality[];
+  readonly temperature: number | undefined;
+  readonly seed: number | undefined;
+  readonly thinkingLevel: ThinkingLevel | undefined;
+}
+
+export interface ResolvedSyncSettings {
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** Counts every call, rate-limit re-queues included. */
+  readonly attempts: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly jitter: number };
+  readonly requestsPerMinute: number | undefined;
+  readonly globalConcurrency: number | undefined;
+}
+
+export interface ResolvedBatchSettings {
+  readonly deadlineMs: number;
+  readonly onUnfinished: 'sync' | 'batch' | 'fail';
+  readonly maxRequestsPerBatch: number;
+  readonly maxConcurrentBatches: number;
+  readonly pollIntervalMs: number;
+}
+
+export type ResolvedOutput =
+  | { readonly kind: 's3'; readonly url: string; readonly bucket: string; readonly prefix: string; readonly key: string }
+  | { readonly kind: 'file'; readonly url: string; readonly dir: string; readonly key: string };
+
+export interface ResolvedJob {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** The job file as named by the caller, and its absolute directory. */
+  readonly source: { readonly file: string; readonly dir: string };
+  readonly catalog: ResolvedCatalog;
+  /** Bare model id (`models/` prefix removed), one of IMAGE_MODELS. */
+  readonly model: string;
+  /** systemInstruction text, if any. */
+  readonly system: string | undefined;
+  readonly prompt: string;
+  /** At least one; `main` when the job names none. */
+  readonly variants: readonly ResolvedVariant[];
+  readonly generation: ResolvedGeneration;
+  readonly lane: Lane;
+  readonly sync: ResolvedSyncSettings;
+  readonly batch: ResolvedBatchSettings;
+  readonly output: ResolvedOutput;
+  readonly pricing: { readonly usdPerImage: number; readonly batchDiscount: number };
+  readonly budget: { readonly maxUsd: number } | undefined;
+  readonly failureThreshold: { readonly maxFailedRatio: number };
+  readonly strict: boolean;
+}
