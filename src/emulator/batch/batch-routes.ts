@@ -1,7 +1,115 @@
+/**
+ * NOTE for the emulator core (start-emulator.ts): the batch engine runs a background loop and
+ * keeps files open, so it needs to hear about shutdown. Either give the context an optional
+ * `onClose(fn: () => Promise<void> | void)` (createBatchRoutes registers itself there, duck-typed,
+ * no change to EmulatorContext needed until you add it), or call `closeFilesAndBatches(context)`
+ * from close() before removing dataDir. The loop's timer is unref'd and idles when no batch is
+ * active, so forgetting this leaks nothing once batches are finished.
+ *
+ * Batch API of the emulator, wire-compatible with generativelanguage.googleapis.com v1beta:
+ * - POST   /v1beta/models/{model}:batchGenerateContent  {batch:{displayName, inputConfig}} → Operation
+ *          (400 invalid body or inline body over maxInlineBodyBytes, 404 unknown input file,
+ *          429 RESOURCE_EXHAUSTED when maxActiveBatches are PENDING/RUNNING)
+ * - GET    /v1beta/batches/{id}                      → Operation (404 unknown)
+ * - GET    /v1beta/batches?pageSize&pageToken        → {operations?, nextPageToken?}, newest first
+ * - POST   /v1beta/batches/{id}:cancel               → {}
+ * - DELETE /v1beta/batches/{id}                      → {}
+ * Scenario knobs and displayName tags: see batch-knobs.ts, batch-scenario.ts, docs/emulator-batch.md.
+ */
 import type { EmulatorContext } from '../emulator-context.js';
-import type { Route } from '../route.js';
+import { GoogleApiError, sendJson } from '../google-error.js';
+import type { Route, RouteContext } from '../route.js';
+import { fileStoreFor } from '../files/file-store.js';
+import { answerGoogleErrors } from '../files/google-error-guard.js';
+import { listPage } from '../files/list-page.js';
+import { readJsonBody } from '../files/read-json-body.js';
+import { parseBatchCreateRequest } from './batch-create-request.js';
+import { batchEngineFor } from './batch-engine.js';
+import { operationListSegments, operationSegments, sendOperationSegments } from './batch-operation.js';
 
-/** Batch API routes. (Stub: the Files/Batch engineer fills this in.) */
-export function createBatchRoutes(_context: EmulatorContext): Route[] {
-  return [];
+const BATCH_ID = '([a-z0-9][a-z0-9-]*)';
+
+/** Optional shutdown hook a context may offer (see the note at the top of this file). */
+interface ClosableContext {
+  onClose?: (hook: () => Promise<void> | void) => void;
+}
+
+export function createBatchRoutes(context: EmulatorContext): Route[] {
+  const engine = batchEngineFor(context);
+  const onClose = (context as EmulatorContext & ClosableContext).onClose;
+  if (typeof onClose === 'function') onClose.call(context, () => closeFilesAndBatches(context));
+
+  const authed =
+    (handler: (route: RouteContext) => Promise<void>) =>
+    (route: RouteContext): Promise<void> =>
+      answerGoogleErrors(route.res, async () => {
+        context.authenticate(route.req, route.url);
+        await handler(route);
+      });
+
+  const notFound = (id: string | undefined): GoogleApiError =>
+    new GoogleApiError(404, 'NOT_FOUND', `Batch batches/${id ?? ''} not found.`);
+
+  return [
+    {
+      method: 'POST',
+      pattern: /^\/v1beta\/models\/([^/]+):batchGenerateContent$/,
+      name: 'batchGenerateContent',
+      handle: authed(async ({ req, res, params }) => {
+        const model = decodeURIComponent(params[0] ?? '').replace(/^models\//, '');
+        const body = await readJsonBody(req, context.batch.maxInlineBodyBytes);
+        const job = await engine.create(model, parseBatchCreateRequest(body));
+        if (job.scenario.resetAfterCreate) {
+          // The batch exists upstream, but the caller never learns its name: a TCP reset instead of the answer.
+          req.socket.resetAndDestroy();
+          return;
+        }
+        await sendOperationSegments(res, operationSegments(job, context.now()));
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/v1beta/batches/${BATCH_ID}$`),
+      name: 'batches.get',
+      handle: authed(async ({ res, params }) => {
+        const job = engine.get(params[0] ?? '');
+        if (!job) throw notFound(params[0]);
+        await sendOperationSegments(res, operationSegments(job, context.now()));
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1beta\/batches$/,
+      name: 'batches.list',
+      handle: authed(async ({ res, url }) => {
+        const page = listPage(engine.list(), url, 50, 1000);
+        await sendOperationSegments(res, operationListSegments(page.items, context.now(), page.nextPageToken));
+      }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/v1beta/batches/${BATCH_ID}:cancel$`),
+      name: 'batches.cancel',
+      handle: authed(async ({ req, res, params }) => {
+        await readJsonBody(req, 1024 * 1024);
+        if (!(await engine.cancel(params[0] ?? ''))) throw notFound(params[0]);
+        sendJson(res, 200, {});
+      }),
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^/v1beta/batches/${BATCH_ID}$`),
+      name: 'batches.delete',
+      handle: authed(async ({ res, params }) => {
+        if (!(await engine.delete(params[0] ?? ''))) throw notFound(params[0]);
+        sendJson(res, 200, {});
+      }),
+    },
+  ];
+}
+
+/** Stops the batch loop and releases open upload/result files of this emulator. Idempotent. */
+export async function closeFilesAndBatches(context: EmulatorContext): Promise<void> {
+  await batchEngineFor(context).close();
+  await fileStoreFor(context).close();
 }
