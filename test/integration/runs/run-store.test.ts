@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore } from '../../../src/storage/local-object-store.js';
+import type { ItemRecord } from '../../../src/runs/item-record.js';
+import type { RunConfig } from '../../../src/runs/run-config.js';
+import { runKeys } from '../../../src/runs/run-keys.js';
+import { RunStore } from '../../../src/runs/run-store.js';
+import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
+import { tempDir, type TempDir } from '../../helpers/temp-dir.js';
+
+function config(runId: string): RunConfig {
+  return {
+    runId,
+    jobName: 'j',
+    jobFile: 'j.yaml',
+    model: 'gemini-3.1-flash-image-preview',
+    lane: 'sync',
+    outputUrl: 'file:///unused',
+    wantImage: true,
+    wantText: true,
+    sync: { timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 1, maxMs: 2, jitter: 0 } },
+    batch: { deadlineMs: 1, onUnfinished: 'sync', maxRequestsPerBatch: 1, maxConcurrentBatches: 1, pollIntervalMs: 1 },
+    pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
+    maxFailedRatio: 0.02,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+function record(index: number, status: ItemRecord['status'] = 'succeeded'): ItemRecord {
+  return {
+    index,
+    itemKey: `K${index}#main`,
+    key: `K${index}`,
+    variant: 'main',
+    rowNumber: index + 1,
+    status,
+    lane: 'sync',
+    inputHash: 'h',
+    model: 'm',
+    costUsd: status === 'succeeded' ? 0.058 : 0,
+    attempts: 1,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+describe('RunStore (real Redis)', () => {
+  let redisServer: RedisHandle;
+  let redis: Redis;
+  let dir: TempDir;
+  beforeAll(async () => {
+    redisServer = await startRedis();
+    redis = new Redis(redisServer.url);
+    dir = await tempDir('runstore');
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await redisServer?.stop();
+    await dir?.remove();
+  });
+
+  it('counts each item once, reports completion to exactly one caller, and keeps Redis records bounded', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const store = new LocalObjectStore({ root: dir.path });
+    const runId = 'run-a';
+    await runs.createRun(config(runId));
+    await expect(runs.createRun(config(runId))).rejects.toMatchObject({ code: 'E_CONFIG' });
+
+    const total = 2500;
+    let completions = 0;
+    let maxInRedis = 0;
+    for (let i = 0; i < total; i += 1) {
+      if (i === 1000) expect(await runs.markPlanned(runId, total, 7)).toBe(false);
+      const status = i % 10 === 0 ? 'failed' : 'succeeded';
+      const outcomes = await Promise.all([runs.recordTerminal(runId, record(i, status)), runs.recordTerminal(runId, record(i, 'cancelled'))]);
+      expect(outcomes.filter((o) => o.recorded)).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.complete) completions += 1;
+        if (outcome.recorded && runs.shouldFlush(outcome)) await runs.flushRecords(runId, store);
+      }
+      maxInRedis = Math.max(maxInRedis, await redis.hlen(runKeys(prefix, runId).records));
+    }
+    expect(completions).toBe(1);
+    expect(maxInRedis).toBeLessThanOrEqual(100);
+
+    const meta = (await runs.getMeta(runId))!;
+    expect(meta).toMatchObject({ terminal: total, total, rejected: 7, planned: true });
+    expect(meta.counts).toEqual({ succeeded: 2250, failed: 250, skipped: 0, cancelled: 0 });
+    expect(meta.costUsd).toBeCloseTo(2250 * 0.058, 6);
+    expect(meta.segments).toBeGreaterThanOrEqual(24);
+
+    const seen = new Map<number, string>();
+    for await (const r of runs.readRecords(runId, store)) {
+      expect(seen.has(r.index)).toBe(false);
+      seen.set(r.index, r.status);
+    }
+    expect(seen.size).toBe(total);
+    expect(seen.get(10)).toBe('failed');
+    expect(seen.get(11)).toBe('succeeded');
+
+    await runs.releaseItemState(runId);
+    const keys = runKeys(prefix, runId);
+    expect(await redis.exists(keys.done, keys.records)).toBe(0);
+    expect(await redis.ttl(keys.meta)).toBeGreaterThan(0);
+  });
+
+  it('a run whose items all finished before planning ended is completed by markPlanned', async () => {
+    const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
+    await runs.createRun(config('run-b'));
+    for (let i = 0; i < 3; i += 1) expect((await runs.recordTerminal('run-b', record(i, 'skipped'))).complete).toBe(false);
+    expect(await runs.markPlanned('run-b', 3, 0)).toBe(true);
+  });
+
+  it('reserves budget atomically: concurrent reservations never exceed the limit', async () => {
+    const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
+    await runs.createRun(config('run-c'));
+    const granted = await Promise.all(Array.from({ length: 50 }, () => runs.reserveBudget('run-c', 0.1, 1)));
+    expect(granted.filter(Boolean)).toHaveLength(10);
+  });
+});
