@@ -17,7 +17,7 @@ import { packageRoot } from '../package-root.js';
 interface DemoFlags {
   job?: string;
   out: string;
-  concurrency: string;
+  concurrency?: string;
   json?: boolean;
 }
 
@@ -32,7 +32,7 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
     .description('run the demo job end to end on the emulator, a private redis-server and a local directory')
     .option('--job <file>', 'job file to run (default: jobs/demo.yaml of this package)')
     .option('--out <dir>', 'output directory', 'bunch-demo-out')
-    .option('-c, --concurrency <n>', 'concurrent calls', '8')
+    .option('-c, --concurrency <n>', 'concurrent calls (default: the job\'s sync.concurrency)')
     .option('--json', 'print the run summary as JSON on stdout')
     .action(async (flags: DemoFlags) => {
       const logger = createLogger({ level: process.env.BUNCH_LOG_LEVEL ?? 'warn' });
@@ -50,7 +50,7 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
         fleet = await startWorkers({
           redisUrl: redis.url,
           prefix,
-          concurrency: Number(flags.concurrency),
+          concurrency: flags.concurrency ? Number(flags.concurrency) : job.sync.concurrency,
           gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' },
           openStore,
           logger,

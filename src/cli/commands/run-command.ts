@@ -17,7 +17,7 @@ interface RunFlags {
   dryRun?: boolean;
   redisUrl?: string;
   prefix?: string;
-  workers?: string;
+  workers?: string | boolean;
 }
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): void {
@@ -26,7 +26,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .description('start a run of a job file: plan the catalog, skip unchanged items, enqueue the rest')
     .argument('<job>', 'job file (YAML or JSON)')
     .option('--wait', 'follow the run with a progress bar; exit 0 only if it succeeds within its failure threshold')
-    .option('--workers <concurrency>', 'also process the run in this process with N concurrent calls (implies --wait)')
+    .option('--workers [concurrency]', 'also process the run in this process (default concurrency: the job\'s sync.concurrency); implies --wait')
     .option('--dry-run', 'plan only: count items and rejected rows, estimate cost; touches no Redis and no model')
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
@@ -53,7 +53,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           fleet = await startWorkers({
             redisUrl,
             prefix,
-            concurrency: Number(flags.workers),
+            concurrency: flags.workers === true ? job.sync.concurrency : Number(flags.workers),
             gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
             openStore,
             logger,
