@@ -1,11 +1,4 @@
 /**
- * NOTE for the emulator core (start-emulator.ts): the batch engine runs a background loop and
- * keeps files open, so it needs to hear about shutdown. Either give the context an optional
- * `onClose(fn: () => Promise<void> | void)` (createBatchRoutes registers itself there, duck-typed,
- * no change to EmulatorContext needed until you add it), or call `closeFilesAndBatches(context)`
- * from close() before removing dataDir. The loop's timer is unref'd and idles when no batch is
- * active, so forgetting this leaks nothing once batches are finished.
- *
  * Batch API of the emulator, wire-compatible with generativelanguage.googleapis.com v1beta:
  * - POST   /v1beta/models/{model}:batchGenerateContent  {batch:{displayName, inputConfig}} → Operation
  *          (400 invalid body or inline body over maxInlineBodyBytes, 404 unknown input file,
@@ -29,15 +22,8 @@ import { operationListSegments, operationSegments, sendOperationSegments } from 
 
 const BATCH_ID = '([a-z0-9][a-z0-9-]*)';
 
-/** Optional shutdown hook a context may offer (see the note at the top of this file). */
-interface ClosableContext {
-  onClose?: (hook: () => Promise<void> | void) => void;
-}
-
 export function createBatchRoutes(context: EmulatorContext): Route[] {
   const engine = batchEngineFor(context);
-  const onClose = (context as EmulatorContext & ClosableContext).onClose;
-  if (typeof onClose === 'function') onClose.call(context, () => closeFilesAndBatches(context));
 
   const authed =
     (handler: (route: RouteContext) => Promise<void>) =>

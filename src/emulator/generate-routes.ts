@@ -1,0 +1,51 @@
+import { deliverResponse } from './deliver-response.js';
+import type { EmulatorServices } from './emulator-services.js';
+import { readKnobOverrides } from './knob-overrides-header.js';
+import { parseJsonBody, readBody } from './read-body.js';
+import type { Route, RouteContext } from './route.js';
+
+/**
+ * `POST /{v1beta|v1}/models/{model}:generateContent` and `:streamGenerateContent` (the stream
+ * answers the whole response as one SSE event with `?alt=sse`, else as a one-element JSON array).
+ * Auth: x-goog-api-key or ?key=. Errors: the Google error envelope, status = HTTP code.
+ */
+export function createGenerateRoutes(services: EmulatorServices): Route[] {
+  return [
+    {
+      method: 'POST',
+      pattern: /^\/(v1beta|v1)\/models\/([^/:]+):generateContent$/,
+      name: 'generateContent',
+      handle: (context) => handleGenerate(services, context, 'unary'),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/(v1beta|v1)\/models\/([^/:]+):streamGenerateContent$/,
+      name: 'streamGenerateContent',
+      handle: (context) => handleGenerate(services, context, 'stream'),
+    },
+  ];
+}
+
+async function handleGenerate(services: EmulatorServices, { req, res, url, params }: RouteContext, mode: 'unary' | 'stream'): Promise<void> {
+  const [apiVersion = 'v1beta', model = ''] = params;
+  services.authenticate(req, url);
+  const overrides = readKnobOverrides(req);
+  const body = parseJsonBody(await readBody(req));
+  const result = await services.engine.run(decodeURIComponent(model), body, { transport: true, overrides, apiVersion });
+  services.requestLog.annotate(req, {
+    ...(result.model === undefined ? {} : { model: result.model }),
+    ...(result.promptHash === undefined ? {} : { promptHash: result.promptHash }),
+    ...(result.fault === undefined ? {} : { fault: result.fault }),
+  });
+  if (!result.outcome.ok) {
+    const error = result.outcome.error;
+    await deliverResponse(res, result.transport, { status: error.httpStatus, body: JSON.stringify(error.toBody()), headers: error.headers }, services.shutdown);
+    return;
+  }
+  const json = JSON.stringify(result.outcome.response);
+  if (mode === 'stream' && url.searchParams.get('alt') === 'sse') {
+    await deliverResponse(res, result.transport, { status: 200, body: `data: ${json}\r\n\r\n`, contentType: 'text/event-stream' }, services.shutdown);
+    return;
+  }
+  await deliverResponse(res, result.transport, { status: 200, body: mode === 'stream' ? `[${json}]` : json }, services.shutdown);
+}

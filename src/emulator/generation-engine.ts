@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import type { GenerateOutcome } from './emulator-context.js';
+import { GoogleApiError } from './google-error.js';
+import { blockedResponse, finishReasonResponse, successResponse } from './generate-response.js';
+import {
+  FAULT_NAMES,
+  TRANSPORT_FAULTS,
+  mergeKnobs,
+  requestsPerMinuteFor,
+  type EmulatorKnobs,
+  type FaultName,
+  type KnobsInput,
+} from './knobs.js';
+import { outputPixels } from '../gemini/model-catalog.js';
+import { quotaError } from './quota-error.js';
+import { renderImage } from './render-image.js';
+import type { RequestLog } from './request-log.js';
+import { RpmQuota } from './rpm-quota.js';
+import { sampleLatencyMs } from './sample-latency.js';
+import { createSeededRandom, type RandomSource } from './seeded-random.js';
+import { parseTriggerPhrases, type FaultSpec } from './trigger-phrases.js';
+import { validateGenerateRequest, type ValidatedGenerateRequest } from './validate-generate-request.js';
+
+/**
+ * The emulated model: validation, then the request's fate (RPM quota, trigger phrases, fail-first
+ * counters, random fault rates drawn from the seeded PRNG), then the answer with a deterministic
+ * image. Transport faults (latency, hang, reset, truncate, malformed) are only planned here; the
+ * HTTP surfaces carry them out and batch items ignore them.
+ */
+export type TransportFault = 'hang' | 'reset' | 'truncate' | 'malformed';
+
+export interface TransportPlan {
+  /** Delay before answering, already multiplied by timeScale. */
+  delayMs: number;
+  fault?: TransportFault;
+}
+
+export interface EngineResult {
+  outcome: GenerateOutcome;
+  transport: TransportPlan;
+  /** The fault applied to this request, for the request log. */
+  fault?: string;
+  model?: string;
+  promptHash?: string;
+}
+
+export interface RunOptions {
+  /** true on HTTP surfaces; false inside a batch (no transport faults, no RPM quota). */
+  transport: boolean;
+  /** Per-request knob overrides (the `x-emulator-knobs` header). */
+  overrides?: KnobsInput;
+  apiVersion?: string;
+}
+
+export interface GenerationEngineOptions {
+  knobs(): EmulatorKnobs;
+  requestLog: RequestLog;
+  now(): number;
+}
+
+const MESSAGES = {
+  internal: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+  unavailable: 'This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later.',
+};
+
+export class GenerationEngine {
+  private random: RandomSource;
+  private seed: number;
+  private readonly quota = new RpmQuota();
+  private readonly failFirstCounts = new Map<string, number>();
+  private responseCounter = 0;
+
+  constructor(private readonly options: GenerationEngineOptions) {
+    this.seed = options.knobs().seed;
+    this.random = createSeededRandom(this.seed);
+  }
+
+  async run(modelName: string, body: unknown, runOptions: RunOptions): Promise<EngineResult> {
+    const current = this.options.knobs();
+    // A new seed (setKnobs) restarts the PRNG; a per-request header cannot reseed the shared stream.
+    if (current.seed !== this.seed) {
+      this.seed = current.seed;
+      this.random = createSeededRandom(current.seed);
+    }
+    const knobs = runOptions.overrides ? mergeKnobs(current, runOptions.overrides) : current;
+    let request: ValidatedGenerateRequest;
+    try {
+      request = validateGenerateRequest(modelName, body, runOptions.apiVersion);
+    } catch (error) {
+      if (error instanceof GoogleApiError) return { outcome: { ok: false, error }, transport: { delayMs: 0 } };
+      throw error;
+    }
+    const base = { model: request.model.id, promptHash: request.promptHash };
+    const triggers = parseTriggerPhrases(request.promptText);
+    // Always draw latency and fault, so the PRNG sequence does not depend on triggers.
+    const drawnLatency = sampleLatencyMs(knobs.latency, this.random);
+    const drawnFault = this.drawFault(knobs);
+    const delayMs = (triggers.latencyMs ?? drawnLatency) * knobs.timeScale;
+
+    if (runOptions.transport) {
+      const limit = requestsPerMinuteFor(knobs, request.model.id);
+      if (limit !== undefined) {
+        const admitted = this.quota.tryAdmit(request.model.id, limit, 60_000 * knobs.timeScale, this.options.now());
+        if (!admitted.ok) {
+          const error = quotaError(request.model.id, admitted.retryAfterMs, knobs.retryAfterHeader, limit);
+          return { ...base, outcome: { ok: false, error }, transport: { delayMs: 0 }, fault: 'rpm' };
+        }
+      }
+    }
+
+    let spec: FaultSpec | undefined = triggers.fault;
+    if (!spec && triggers.failFirst) {
+      const seen = this.failFirstCounts.get(request.promptHash) ?? 0;
+      this.failFirstCounts.set(request.promptHash, seen + 1);
+      if (seen < triggers.failFirst.count) spec = triggers.failFirst.spec;
+    }
+    spec ??= drawnFault === undefined ? undefined : { fault: drawnFault };
+    if (spec && TRANSPORT_FAULTS.has(spec.fault) && !runOptions.transport) spec = undefined;
+
+    const fault = spec?.fault;
+    const transport: TransportPlan = { delayMs };
+    const responseId = this.responseId(request);
+    switch (fault) {
+      case '429': {
+        const retryAfterMs = (spec?.retryAfterMs ?? knobs.retryAfterSeconds * 1000) * knobs.timeScale;
+        // Quota rejections are immediate, unless a trigger asked for a delay explicitly.
+        const quotaDelayMs = (triggers.latencyMs ?? 0) * knobs.timeScale;
+        return {
+          ...base,
+          fault,
+          transport: { delayMs: quotaDelayMs },
+          outcome: { ok: false, error: quotaError(request.model.id, retryAfterMs, knobs.retryAfterHeader) },
+        };
+      }
+      case '500':
+        return { ...base, fault, transport, outcome: { ok: false, error: new GoogleApiError(500, 'INTERNAL', MESSAGES.internal) } };
+      case '503':
+        return { ...base, fault, transport, outcome: { ok: false, error: new GoogleApiError(503, 'UNAVAILABLE', MESSAGES.unavailable) } };
+      case 'no-image':
+        return { ...base, fault, transport, outcome: { ok: true, response: finishReasonResponse(request, 'NO_IMAGE', responseId) } };
+      case 'image-safety':
+        return { ...base, fault, transport, outcome: { ok: true, response: finishReasonResponse(request, 'IMAGE_SAFETY', responseId) } };
+      case 'prohibited':
+        return {
+          ...base,
+          fault,
+          transport,
+          outcome: { ok: true, response: finishReasonResponse(request, 'IMAGE_PROHIBITED_CONTENT', responseId) },
+        };
+      case 'block':
+        return {
+          ...base,
+          fault,
+          transport,
+          outcome: { ok: true, response: blockedResponse(request, spec?.blockReason ?? 'SAFETY', responseId) },
+        };
+      case 'text-only':
+        return {
+          ...base,
+          fault,
+          transport,
+          outcome: { ok: true, response: successResponse(request, { imageBase64: undefined, caption: true, responseId }) },
+        };
+      default:
+        break;
+    }
+
+    const imageBase64 = request.wantImage ? (await this.render(request, knobs)).toString('base64') : undefined;
+    if (fault === 'bad-base64') {
+      const corrupted = `@@not-base64@@${(imageBase64 ?? '').slice(14)}`;
+      return { ...base, fault, transport, outcome: { ok: true, response: successResponse(request, { imageBase64: corrupted, caption: request.wantText, responseId }) } };
+    }
+    const response = successResponse(request, { imageBase64, caption: request.wantText, responseId });
+    if (fault === 'hang' || fault === 'reset' || fault === 'truncate' || fault === 'malformed') {
+      return { ...base, fault, transport: { delayMs, fault }, outcome: { ok: true, response } };
+    }
+    if (imageBase64 !== undefined) this.options.requestLog.recordGeneration(request.model.id, request.promptHash, runOptions.transport ? 'http' : 'batch');
+    return { ...base, transport, outcome: { ok: true, response } };
+  }
+
+  private drawFault(knobs: EmulatorKnobs): FaultName | undefined {
+    const draw = this.random();
+    let cumulative = 0;
+    for (const name of FAULT_NAMES) {
+      cumulative += knobs.faultRates[name] ?? 0;
+      if (draw < cumulative) return name;
+    }
+    return undefined;
+  }
+
+  private async render(request: ValidatedGenerateRequest, knobs: EmulatorKnobs): Promise<Buffer> {
+    // Validation guarantees the model offers this ratio and size.
+    const pixels = outputPixels(request.model, request.aspectRatio, request.imageSize) ?? { width: 1024, height: 1024 };
+    const seedMaterial = JSON.stringify({
+      model: request.model.id,
+      prompt: request.promptText,
+      system: request.systemText,
+      aspectRatio: request.aspectRatio,
+      imageSize: request.imageSize,
+      seed: request.seed ?? null,
+      inputs: request.inputImages.map((image) => createHash('sha256').update(image.bytes).digest('hex')),
+      files: request.fileUris,
+    });
+    const first = request.inputImages[0];
+    return renderImage({
+      width: pixels.width,
+      height: pixels.height,
+      seedMaterial,
+      realistic: knobs.realisticPayload,
+      ...(first ? { source: first.bytes } : {}),
+    });
+  }
+
+  private responseId(request: ValidatedGenerateRequest): string {
+    this.responseCounter += 1;
+    return createHash('sha256').update(`${request.promptHash}:${this.responseCounter}`).digest('base64url').slice(0, 22);
+  }
+}

@@ -1,0 +1,318 @@
+import { createHash } from 'node:crypto';
+import { imageSize as measureImage } from 'image-size';
+import {
+  DEFAULT_ASPECT_RATIO,
+  DEFAULT_IMAGE_SIZE,
+  findImageModel,
+  type ImageModelInfo,
+  type ImageSize,
+} from '../gemini/model-catalog.js';
+import { GoogleApiError } from './google-error.js';
+import { normalizeKeys } from './normalize-request.js';
+
+/**
+ * Validates a GenerateContentRequest the way generativelanguage.googleapis.com does for the image
+ * models: proto field names (camelCase or snake_case), enums case-insensitive, unknown fields
+ * rejected with the API's "Invalid JSON payload received. Unknown name ..." message, imageConfig
+ * checked against the model catalog, inline images checked to be base64 of a real image.
+ */
+export interface InputImage {
+  mimeType: string;
+  bytes: Buffer;
+}
+
+export interface ValidatedGenerateRequest {
+  model: ImageModelInfo;
+  aspectRatio: string;
+  imageSize: ImageSize;
+  wantImage: boolean;
+  wantText: boolean;
+  includeThoughts: boolean;
+  /** Text of the user's parts, joined by newlines (trigger phrases included). */
+  promptText: string;
+  systemText: string;
+  inputImages: InputImage[];
+  fileUris: string[];
+  seed: number | undefined;
+  /** Stable id of the prompt, see `promptHashOf`. */
+  promptHash: string;
+}
+
+const TOP_LEVEL = new Set([
+  'model',
+  'contents',
+  'systemInstruction',
+  'tools',
+  'toolConfig',
+  'safetySettings',
+  'generationConfig',
+  'cachedContent',
+  'serviceTier',
+]);
+const GENERATION_CONFIG = new Set([
+  'stopSequences',
+  'responseMimeType',
+  'responseSchema',
+  'responseJsonSchema',
+  '_responseJsonSchema',
+  'responseModalities',
+  'candidateCount',
+  'maxOutputTokens',
+  'temperature',
+  'topP',
+  'topK',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'responseLogprobs',
+  'logprobs',
+  'enableEnhancedCivicAnswers',
+  'speechConfig',
+  'thinkingConfig',
+  'imageConfig',
+  'mediaResolution',
+]);
+const IMAGE_CONFIG = new Set(['aspectRatio', 'imageSize']);
+const THINKING_CONFIG = new Set(['includeThoughts', 'thinkingBudget', 'thinkingLevel']);
+const CONTENT = new Set(['role', 'parts']);
+const PART = new Set([
+  'text',
+  'inlineData',
+  'fileData',
+  'thought',
+  'thoughtSignature',
+  'functionCall',
+  'functionResponse',
+  'executableCode',
+  'codeExecutionResult',
+  'videoMetadata',
+  'mediaResolution',
+  'partMetadata',
+]);
+const BLOB = new Set(['mimeType', 'data']);
+const FILE_DATA = new Set(['mimeType', 'fileUri']);
+const MODALITIES = new Set(['MODALITY_UNSPECIFIED', 'TEXT', 'IMAGE', 'AUDIO']);
+const THINKING_LEVELS = new Set(['THINKING_LEVEL_UNSPECIFIED', 'MINIMAL', 'LOW', 'MEDIUM', 'HIGH']);
+const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
+
+/** Stable 16-hex-digit id of a prompt text; the request log counts generations per prompt hash. */
+export function promptHashOf(promptText: string): string {
+  return createHash('sha256').update(promptText).digest('hex').slice(0, 16);
+}
+
+export function modelNotFound(model: string, apiVersion = 'v1beta'): GoogleApiError {
+  return new GoogleApiError(
+    404,
+    'NOT_FOUND',
+    `models/${model} is not found for API version ${apiVersion}, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+  );
+}
+
+export function validateGenerateRequest(modelName: string, raw: unknown, apiVersion = 'v1beta'): ValidatedGenerateRequest {
+  const id = modelName.startsWith('models/') ? modelName.slice('models/'.length) : modelName;
+  const model = findImageModel(id);
+  if (!model) throw modelNotFound(id, apiVersion);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalid('Invalid JSON payload received. Expected an object.');
+  }
+  const body = normalizeKeys(raw) as Record<string, unknown>;
+  checkFields(body, TOP_LEVEL, '');
+
+  const contents = body['contents'];
+  if (!Array.isArray(contents) || contents.length === 0) {
+    throw invalid('* GenerateContentRequest.contents: contents is not specified\n');
+  }
+  const texts: string[] = [];
+  const inputImages: InputImage[] = [];
+  const fileUris: string[] = [];
+  contents.forEach((content, contentIndex) => {
+    const where = `contents[${contentIndex}]`;
+    const object = asObject(content, where);
+    checkFields(object, CONTENT, where);
+    const parts = object['parts'];
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw invalid(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.\n`);
+    }
+    parts.forEach((part, partIndex) => {
+      const partWhere = `${where}.parts[${partIndex}]`;
+      const partObject = asObject(part, partWhere);
+      checkFields(partObject, PART, partWhere);
+      if (typeof partObject['text'] === 'string' && partObject['thought'] !== true && object['role'] !== 'model') {
+        texts.push(partObject['text']);
+      }
+      if (partObject['inlineData'] !== undefined) {
+        inputImages.push(readInlineImage(asObject(partObject['inlineData'], `${partWhere}.inline_data`), `${partWhere}.inline_data`));
+      }
+      if (partObject['fileData'] !== undefined) {
+        const fileData = asObject(partObject['fileData'], `${partWhere}.file_data`);
+        checkFields(fileData, FILE_DATA, `${partWhere}.file_data`);
+        if (typeof fileData['fileUri'] !== 'string' || fileData['fileUri'] === '') {
+          throw invalid(`* GenerateContentRequest.${partWhere}.file_data.file_uri: file_uri must be set.\n`);
+        }
+        fileUris.push(fileData['fileUri']);
+      }
+    });
+  });
+
+  const systemTexts: string[] = [];
+  if (body['systemInstruction'] !== undefined) {
+    const system = asObject(body['systemInstruction'], 'system_instruction');
+    checkFields(system, CONTENT, 'system_instruction');
+    for (const part of Array.isArray(system['parts']) ? system['parts'] : []) {
+      const text = (part as Record<string, unknown> | null)?.['text'];
+      if (typeof text === 'string') systemTexts.push(text);
+    }
+  }
+
+  const config = body['generationConfig'] === undefined ? {} : asObject(body['generationConfig'], 'generation_config');
+  checkFields(config, GENERATION_CONFIG, 'generation_config');
+
+  const modalities = readModalities(config['responseModalities']);
+  const imageConfig = config['imageConfig'] === undefined ? {} : asObject(config['imageConfig'], 'generation_config.image_config');
+  checkFields(imageConfig, IMAGE_CONFIG, 'generation_config.image_config');
+  const imageSize = readImageSize(model, imageConfig['imageSize']);
+  const aspectRatio = readAspectRatio(model, imageConfig['aspectRatio'], inputImages);
+
+  let includeThoughts = false;
+  if (config['thinkingConfig'] !== undefined) {
+    if (!model.thinking) throw invalid('Thinking is not supported for this model.');
+    const thinking = asObject(config['thinkingConfig'], 'generation_config.thinking_config');
+    checkFields(thinking, THINKING_CONFIG, 'generation_config.thinking_config');
+    includeThoughts = thinking['includeThoughts'] === true;
+    const level = thinking['thinkingLevel'];
+    if (level !== undefined && (typeof level !== 'string' || !THINKING_LEVELS.has(level.toUpperCase()))) {
+      throw invalidEnum('generation_config.thinking_config.thinking_level', 'GenerationConfig.ThinkingConfig.ThinkingLevel', level);
+    }
+  }
+
+  const seed = config['seed'];
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) {
+    throw invalid(`Invalid value at 'generation_config.seed' (TYPE_INT32), ${JSON.stringify(seed)}`);
+  }
+
+  const promptText = texts.join('\n');
+  return {
+    model,
+    aspectRatio,
+    imageSize,
+    wantImage: modalities.has('IMAGE'),
+    wantText: modalities.has('TEXT'),
+    includeThoughts,
+    promptText,
+    systemText: systemTexts.join('\n'),
+    inputImages,
+    fileUris,
+    seed,
+    promptHash: promptHashOf(promptText),
+  };
+}
+
+function invalid(message: string, field?: string): GoogleApiError {
+  const details =
+    field === undefined
+      ? []
+      : [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: message }] }];
+  return new GoogleApiError(400, 'INVALID_ARGUMENT', message, details);
+}
+
+function invalidEnum(where: string, type: string, value: unknown): GoogleApiError {
+  return invalid(
+    `Invalid value at '${where}' (type.googleapis.com/google.ai.generativelanguage.v1beta.${type}), ${JSON.stringify(value)}`,
+    where,
+  );
+}
+
+function checkFields(object: Record<string, unknown>, known: ReadonlySet<string>, where: string): void {
+  for (const key of Object.keys(object)) {
+    if (known.has(key)) continue;
+    const name = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    const message =
+      where === ''
+        ? `Invalid JSON payload received. Unknown name "${name}": Cannot find field.`
+        : `Invalid JSON payload received. Unknown name "${name}" at '${where}': Cannot find field.`;
+    throw invalid(message, where);
+  }
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(`Invalid JSON payload received. Invalid value at '${where}': expected an object.`, where);
+  }
+  return value as Record<string, unknown>;
+}
+
+function readModalities(raw: unknown): Set<string> {
+  if (raw === undefined) return new Set(['TEXT', 'IMAGE']);
+  if (!Array.isArray(raw)) throw invalid("Invalid value at 'generation_config.response_modalities': expected a list.");
+  const result = new Set<string>();
+  raw.forEach((value, index) => {
+    const upper = typeof value === 'string' ? value.toUpperCase() : '';
+    if (!MODALITIES.has(upper)) {
+      throw invalidEnum(`generation_config.response_modalities[${index}]`, 'GenerationConfig.Modality', value);
+    }
+    result.add(upper);
+  });
+  if (result.has('AUDIO')) throw invalid('Model does not support the requested response modalities: audio');
+  result.delete('MODALITY_UNSPECIFIED');
+  return result.size === 0 ? new Set(['TEXT', 'IMAGE']) : result;
+}
+
+function readImageSize(model: ImageModelInfo, raw: unknown): ImageSize {
+  if (raw === undefined) return DEFAULT_IMAGE_SIZE;
+  const sizes: readonly string[] = model.imageSizes;
+  if (typeof raw !== 'string' || !sizes.includes(raw)) {
+    throw invalid(
+      `Unsupported image size ${JSON.stringify(raw)} for model ${model.id}. Supported values: ${model.imageSizes.join(', ')}.`,
+      'generation_config.image_config.image_size',
+    );
+  }
+  return raw as ImageSize;
+}
+
+function readAspectRatio(model: ImageModelInfo, raw: unknown, inputs: InputImage[]): string {
+  if (raw === undefined) return inputs[0] ? closestRatio(model, inputs[0].bytes) : DEFAULT_ASPECT_RATIO;
+  if (typeof raw !== 'string' || !model.aspectRatios.includes(raw)) {
+    throw invalid(
+      `Unsupported aspect ratio ${JSON.stringify(raw)} for model ${model.id}. Supported values: ${model.aspectRatios.join(', ')}.`,
+      'generation_config.image_config.aspect_ratio',
+    );
+  }
+  return raw;
+}
+
+/** Without an explicit ratio the API matches the first input image's shape. */
+function closestRatio(model: ImageModelInfo, bytes: Buffer): string {
+  const { width = 1, height = 1 } = measureImage(bytes);
+  const target = Math.log(width / height);
+  let best = DEFAULT_ASPECT_RATIO;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const ratio of model.aspectRatios) {
+    const [w = 1, h = 1] = ratio.split(':').map(Number);
+    const distance = Math.abs(Math.log(w / h) - target);
+    if (distance < bestDistance) {
+      best = ratio;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function readInlineImage(blob: Record<string, unknown>, where: string): InputImage {
+  checkFields(blob, BLOB, where);
+  const mimeType = blob['mimeType'];
+  const data = blob['data'];
+  if (typeof mimeType !== 'string' || mimeType === '') {
+    throw invalid(`* GenerateContentRequest.${where}.mime_type: mime_type must be set.\n`, `${where}.mime_type`);
+  }
+  if (typeof data !== 'string' || data === '' || !BASE64.test(data)) {
+    throw invalid(`Invalid value at '${where}.data' (TYPE_BYTES), Base64 decoding failed`, `${where}.data`);
+  }
+  const bytes = Buffer.from(data, data.includes('-') || data.includes('_') ? 'base64url' : 'base64');
+  try {
+    const size = measureImage(bytes);
+    if (!size.width || !size.height) throw new Error('no dimensions');
+  } catch {
+    throw invalid('Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
+  }
+  return { mimeType, bytes };
+}
