@@ -9,7 +9,8 @@ import type { TransportPlan } from './generation-engine.js';
  */
 export interface Answer {
   status: number;
-  body: string;
+  /** A string, or a Buffer for large answers (see json-body.ts). */
+  body: string | Buffer;
   headers?: Record<string, string>;
   contentType?: string;
 }
@@ -31,17 +32,20 @@ export async function deliverResponse(res: ServerResponse, plan: TransportPlan, 
     }
     case 'truncate':
       res.writeHead(answer.status, { 'content-type': contentType, ...answer.headers });
-      res.end(answer.body.slice(0, Math.floor(answer.body.length / 2)));
+      {
+        const bytes = Buffer.from(answer.body);
+        res.end(bytes.subarray(0, Math.floor(bytes.length / 2)));
+      }
       return;
     case 'malformed':
-      send(res, answer.status, `)]}'\n${answer.body}`, contentType, answer.headers);
+      send(res, answer.status, Buffer.concat([Buffer.from(")]}'\n"), Buffer.from(answer.body)]), contentType, answer.headers);
       return;
     default:
       send(res, answer.status, answer.body, contentType, answer.headers);
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...headers });
   res.end(body);
 }

@@ -1,6 +1,7 @@
 import { deliverResponse } from './deliver-response.js';
 import type { EmulatorServices } from './emulator-services.js';
 import { readKnobOverrides } from './knob-overrides-header.js';
+import { jsonBody } from './json-body.js';
 import { parseJsonBody, readBody } from './read-body.js';
 import type { Route, RouteContext } from './route.js';
 
@@ -42,10 +43,12 @@ async function handleGenerate(services: EmulatorServices, { req, res, url, param
     await deliverResponse(res, result.transport, { status: error.httpStatus, body: JSON.stringify(error.toBody()), headers: error.headers }, services.shutdown);
     return;
   }
-  const json = JSON.stringify(result.outcome.response);
-  if (mode === 'stream' && url.searchParams.get('alt') === 'sse') {
-    await deliverResponse(res, result.transport, { status: 200, body: `data: ${json}\r\n\r\n`, contentType: 'text/event-stream' }, services.shutdown);
+  if (mode === 'stream') {
+    const json = JSON.stringify(result.outcome.response);
+    const sse = url.searchParams.get('alt') === 'sse';
+    const answer = sse ? { status: 200, body: `data: ${json}\r\n\r\n`, contentType: 'text/event-stream' } : { status: 200, body: `[${json}]` };
+    await deliverResponse(res, result.transport, answer, services.shutdown);
     return;
   }
-  await deliverResponse(res, result.transport, { status: 200, body: mode === 'stream' ? `[${json}]` : json }, services.shutdown);
+  await deliverResponse(res, result.transport, { status: 200, body: jsonBody(result.outcome.response) }, services.shutdown);
 }
