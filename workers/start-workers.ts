@@ -1,6 +1,8 @@
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createGeminiClient } from '../src/gemini/gemini-client.js';
+import { abandonShard, createBatchProcessor } from '../src/lanes/batch/batch-processor.js';
+import { openBatchQueue, type BatchJobData } from '../src/lanes/batch/batch-queue.js';
 import { recordItem } from '../src/lanes/record-item.js';
 import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-context-cache.js';
 import { createGenerateProcessor } from '../src/lanes/sync/generate-processor.js';
@@ -10,6 +12,7 @@ import { openSyncQueues, requestFinalize } from '../src/lanes/sync/sync-queues.j
 import { baseRecord } from '../src/outputs/store-item-output.js';
 import { createRedisConnection } from '../src/redis/redis-connection.js';
 import { RunStore } from '../src/runs/run-store.js';
+import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 
@@ -23,6 +26,8 @@ export interface StartWorkersOptions {
   /** Shorter lock/stall timings let tests observe crash recovery in seconds instead of a minute. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Shard jobs of the batch lane handled at once by this process. Default 4. */
+  batchConcurrency?: number;
 }
 
 export interface WorkerFleet {
@@ -31,7 +36,7 @@ export interface WorkerFleet {
   close(): Promise<void>;
 }
 
-/** Wires library code to BullMQ for one worker process: the generate and finalize workers. */
+/** Wires library code to BullMQ for one worker process: the generate, batch and finalize workers. */
 export async function startWorkers(options: StartWorkersOptions): Promise<WorkerFleet> {
   const { logger, prefix } = options;
   const workerConnection = createRedisConnection(options.redisUrl, 'worker');
@@ -64,6 +69,31 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
   const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, logger });
 
+  const batchQueue = openBatchQueue(commandConnection, prefix);
+  const batchDeps = {
+    runs,
+    contexts,
+    client: model,
+    generateQueue: queues.generate,
+    batchQueue,
+    logger,
+    onRunComplete,
+  };
+  const batch = createBatchWorker({
+    connection: workerConnection,
+    prefix,
+    concurrency: options.batchConcurrency ?? 4,
+    processor: createBatchProcessor(batchDeps),
+    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+  });
+  batch.on('failed', (job: Job<BatchJobData> | undefined, error: Error) => {
+    if (!job || error.name === 'DelayedError' || !isExhausted(job, error)) return;
+    void abandonShard(batchDeps, job.data.runId, job.data.shard, error.message).catch((cause: unknown) =>
+      logger.error({ err: cause, jobId: job.id }, 'could not salvage an abandoned batch shard'),
+    );
+  });
+
   generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
     if (!job || !isExhausted(job, error)) return;
     // BullMQ gave up on a job the processor never recorded (it stalled too often, or crashed in an
@@ -79,17 +109,17 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       })
       .catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record an exhausted job'));
   });
-  for (const worker of [generate, finalize]) {
+  for (const worker of [generate, finalize, batch]) {
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   }
-  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady()]);
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
 
   return {
-    workers: [generate, finalize],
+    workers: [generate, finalize, batch],
     async close() {
-      await Promise.all([generate.close(), finalize.close()]);
-      await queues.close();
+      await Promise.all([generate.close(), finalize.close(), batch.close()]);
+      await Promise.all([queues.close(), batchQueue.close()]);
       await contexts.close();
       workerConnection.disconnect();
       commandConnection.disconnect();

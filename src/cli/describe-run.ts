@@ -1,3 +1,4 @@
+import { shardStatesOf, type BatchShardState } from '../lanes/batch/shard-state.js';
 import type { RunMeta } from '../runs/run-store.js';
 
 /** The human view of a run for `bunch status` and `bunch run --wait`. */
@@ -15,8 +16,24 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   ];
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
+  if (meta.extra.lane) lines.push(`  lane       auto → ${meta.extra.lane}`);
+  for (const shard of shardStatesOf(meta)) lines.push(describeShard(shard));
   lines.push(`  output     ${meta.config.outputUrl}`);
   return lines.join('\n');
+}
+
+/** One batch of the batch lane: shard, upstream name, state, phase, and what became of its items. */
+function describeShard(shard: BatchShardState): string {
+  const counts = shard.outcome
+    ? Object.entries(shard.outcome)
+        .filter(([, n]) => n > 0)
+        .map(([what, n]) => `${n} ${what}`)
+        .join(', ')
+    : shard.stats
+      ? `${shard.stats.succeeded} served, ${shard.stats.failed} failed, ${shard.stats.pending} pending upstream`
+      : '';
+  const cut = shard.cutShort ? ` (cut short: ${shard.cutShort})` : '';
+  return `  batch ${shard.shard}  ${shard.upstream ?? '-'}  ${shard.upstreamState ?? '-'}  ${shard.phase}  ${shard.items} items${counts ? `: ${counts}` : ''}${cut}`;
 }
 
 function eta(meta: RunMeta, rate: number): string {

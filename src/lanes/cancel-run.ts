@@ -1,14 +1,31 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { RunStore } from '../runs/run-store.js';
+import { openBatchQueue, type BatchJobData } from './batch/batch-queue.js';
 import { promoteDelayedJobs } from './sync/promote-delayed-jobs.js';
 import type { SyncQueues } from './sync/sync-queues.js';
 
 /**
  * Asks a run to stop. Workers record every item they pick up from now on as `cancelled` without
  * calling the model; retries waiting out a backoff are released so they are recorded now. Calls
- * already in flight finish and are kept (they are paid for).
+ * already in flight finish and are kept (they are paid for). The run's batch shards waiting for
+ * their next poll are released too: the worker that takes each one cancels its upstream batch
+ * (workers hold the API key; this command does not need it), keeps what the batch already served
+ * and records the rest cancelled.
  */
-export async function cancelRun(runs: RunStore, queues: SyncQueues, runId: string): Promise<{ requested: boolean; promoted: number }> {
+export async function cancelRun(
+  runs: RunStore,
+  queues: SyncQueues,
+  runId: string,
+  options: { batchQueue?: Queue<BatchJobData> } = {},
+): Promise<{ requested: boolean; promoted: number; batches: number }> {
   const requested = await runs.requestStop(runId, 'E_CANCELLED');
   const promoted = await promoteDelayedJobs(queues.generate, runId);
-  return { requested, promoted };
+  const batchQueue = options.batchQueue ?? openBatchQueue(queues.generate.opts.connection as Redis, queues.generate.opts.prefix ?? 'bull');
+  try {
+    const batches = await promoteDelayedJobs(batchQueue as unknown as Parameters<typeof promoteDelayedJobs>[0], runId);
+    return { requested, promoted, batches };
+  } finally {
+    if (!options.batchQueue) await batchQueue.close();
+  }
 }

@@ -1,3 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { readCatalog } from '../catalog/read-catalog.js';
 import { BunchError } from '../errors/bunch-error.js';
@@ -11,10 +16,13 @@ import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import { runObjectKeys } from '../runs/run-keys.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
+import { enqueueShard, openBatchQueue, type BatchJobData } from './batch/batch-queue.js';
+import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch, plannedShardName, type AutoLaneOptions } from './batch/lane-choice.js';
+import { newShardState, writeShardState } from './batch/shard-state.js';
+import { ShardWriter } from './batch/shard-writer.js';
+import { enqueueGenerateJobs, itemTargetOf } from './enqueue-generate-jobs.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
-import type { GenerateJobData } from './sync/generate-job-data.js';
-import { generateJobId } from './sync/generate-job-data.js';
 import { requestFinalize, type SyncQueues } from './sync/sync-queues.js';
 
 export interface StartRunDeps {
@@ -22,6 +30,12 @@ export interface StartRunDeps {
   queues: SyncQueues;
   openStore: ObjectStoreOpener;
   logger: Logger;
+  /** The batch lane's queue; opened on the sync queues' connection when absent. */
+  batchQueue?: Queue<BatchJobData>;
+}
+
+export interface StartRunOptions extends AutoLaneOptions {
+  runId?: string;
 }
 
 export interface StartedRun {
@@ -31,6 +45,11 @@ export interface StartedRun {
   enqueued: number;
   skipped: number;
   rejected: number;
+  /** The lane the run's items went to (`auto` resolved); `batch` runs may still spill to sync. */
+  lane: 'sync' | 'batch';
+  /** Items written to batch shards, and how many shards. */
+  batched: number;
+  shards: number;
 }
 
 /** Items are checked against storage and enqueued in chunks this big (one addBulk each). */
@@ -42,7 +61,7 @@ const CHUNK = 250;
  * lists rejected rows, and marks the run planned. Workers may start on the first chunk while the
  * catalog is still being read.
  */
-export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: { runId?: string } = {}): Promise<StartedRun> {
+export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: StartRunOptions = {}): Promise<StartedRun> {
   if (job.strict) await assertNoRejectedRows(job);
   const runId = options.runId ?? newRunId(job.name);
   const config = runConfigFromJob(job, runId, new Date());
@@ -79,21 +98,62 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: { 
         toEnqueue.push(item);
       }
     }
-    if (toEnqueue.length > 0) {
-      await queues.generate.addBulk(
-        toEnqueue.map((item) => ({
-          name: 'generate',
-          data: jobData(runId, item, config.sync.backoff),
-          opts: {
-            jobId: generateJobId(runId, item.index),
-            attempts: config.sync.attempts,
-            backoff: { type: 'bunch' },
-            removeOnComplete: true,
-            removeOnFail: { age: 7 * 24 * 3600 },
-          },
-        })),
-      );
-      enqueued += toEnqueue.length;
+    await route(toEnqueue);
+  };
+
+  // Lane dispatch. `auto` holds back up to `autoBatchMinItems` items still to generate: reaching
+  // that many commits the run to batch (when the deadline is far enough); ending below sends them to sync.
+  const autoMinItems = options.autoBatchMinItems ?? AUTO_BATCH_MIN_ITEMS;
+  let lane: 'sync' | 'batch' | 'undecided' =
+    job.lane === 'sync' ? 'sync' : job.lane === 'batch' ? 'batch' : deadlineAllowsBatch(config.batch.deadlineMs, options) ? 'undecided' : 'sync';
+  let held: PlannedItem[] = [];
+  let shardDir: string | undefined;
+  let batchQueue = deps.batchQueue;
+  let ownBatchQueue: Queue<BatchJobData> | undefined;
+  let writer: ShardWriter | undefined;
+  const openWriter = async (): Promise<ShardWriter> => {
+    if (writer) return writer;
+    shardDir = await mkdtemp(path.join(tmpdir(), 'bunch-plan-'));
+    if (!batchQueue) {
+      // The control plane opens the sync queues on one shared ioredis connection; reuse it.
+      ownBatchQueue = openBatchQueue(queues.generate.opts.connection as Redis, queues.generate.opts.prefix ?? 'bull');
+      batchQueue = ownBatchQueue;
+    }
+    const queue = batchQueue;
+    writer = new ShardWriter({
+      runId,
+      store,
+      dir: shardDir,
+      maxRequests: config.batch.maxRequestsPerBatch,
+      shardName: plannedShardName,
+      onShard: async (shard, count) => {
+        await writeShardState(runs, runId, newShardState(runId, shard, count, 0));
+        await enqueueShard(queue, runId, shard);
+      },
+    });
+    return writer;
+  };
+  const toSync = async (list: PlannedItem[]) => {
+    enqueued += await enqueueGenerateJobs(
+      queues.generate,
+      config,
+      list.map((item) => ({ target: itemTargetOf(item), request: item.request as unknown as Record<string, unknown> })),
+    );
+  };
+  const toBatch = async (list: PlannedItem[]) => {
+    const shards = await openWriter();
+    for (const item of list) await shards.add(itemTargetOf(item), item.request);
+  };
+  const route = async (list: PlannedItem[]) => {
+    if (list.length === 0) return;
+    if (lane === 'sync') return toSync(list);
+    if (lane === 'batch') return toBatch(list);
+    held.push(...list);
+    if (held.length >= autoMinItems) {
+      lane = 'batch';
+      const release = held;
+      held = [];
+      await toBatch(release);
     }
   };
 
@@ -107,34 +167,29 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: { 
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
+  try {
+    if (lane === 'undecided') {
+      lane = 'sync';
+      await toSync(held);
+      held = [];
+    }
+    await writer?.close();
+  } finally {
+    if (shardDir) await rm(shardDir, { recursive: true, force: true });
+    await ownBatchQueue?.close();
+  }
+  const chosen: 'sync' | 'batch' = lane === 'batch' ? 'batch' : 'sync';
+  if (job.lane === 'auto') await runs.setExtra(runId, 'lane', chosen);
 
   if (rejections.length > 0) {
     const body = rejections.map((line) => JSON.stringify(line)).join('\n') + '\n';
     await store.put(runObjectKeys(runId).rejected, body, { contentType: 'application/x-ndjson' });
   }
   if (await runs.markPlanned(runId, items, rejections.length)) await onRunComplete(runId);
-  deps.logger.info({ runId, items, enqueued, skipped, rejected: rejections.length }, 'run planned');
-  return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length };
-}
-
-function jobData(runId: string, item: PlannedItem, backoff: GenerateJobData['backoff']): GenerateJobData {
-  const data: GenerateJobData = {
-    runId,
-    index: item.index,
-    itemKey: item.itemKey,
-    rowKey: item.rowKey,
-    variant: item.variant,
-    rowNumber: item.rowNumber,
-    model: item.model,
-    inputHash: item.inputHash,
-    objectKey: item.objectKey,
-    captionKey: item.captionKey,
-    markerKey: item.markerKey,
-    request: item.request as unknown as Record<string, unknown>,
-    backoff,
-  };
-  if (item.expected) data.expected = { ...item.expected };
-  return data;
+  const batched = writer?.items ?? 0;
+  const shards = writer?.shards ?? 0;
+  deps.logger.info({ runId, items, enqueued, skipped, batched, shards, lane: chosen, rejected: rejections.length }, 'run planned');
+  return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length, lane: chosen, batched, shards };
 }
 
 export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {

@@ -7,6 +7,7 @@
  *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
+ *   <p>:run:{id}:batches          set of shards holding an upstream batch slot (batch lane)
  */
 export interface RunKeys {
   meta: string;
@@ -37,6 +38,8 @@ export function runObjectKeys(runId: string): {
   summary: string;
   rejected: string;
   segment(seq: number): string;
+  batchRequests(shard: string): string;
+  batchTargets(shard: string): string;
 } {
   const base = `runs/${runId}`;
   return {
@@ -44,5 +47,7 @@ export function runObjectKeys(runId: string): {
     summary: `${base}/summary.json`,
     rejected: `${base}/rejected.jsonl`,
     segment: (seq: number) => `${base}/records/${String(seq).padStart(6, '0')}.jsonl`,
+    batchRequests: (shard: string) => `${base}/batches/${shard}/requests.jsonl`,
+    batchTargets: (shard: string) => `${base}/batches/${shard}/targets.jsonl`,
   };
 }

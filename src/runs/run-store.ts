@@ -137,6 +137,23 @@ export class RunStore {
     await this.redis.hset(this.keys(runId).meta, name, value);
   }
 
+  async getExtra(runId: string, name: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(runId).meta, name)) ?? undefined;
+  }
+
+  /**
+   * Takes one of `limit` slots for a run's active upstream batches (the batch lane's own cap on
+   * concurrent batches). Re-taking a slot the shard already holds succeeds; atomic in Redis.
+   */
+  async acquireBatchSlot(runId: string, shard: string, limit: number): Promise<boolean> {
+    const taken = await this.redis.eval(ACQUIRE_SLOT_LUA, 1, this.keys(runId).batches, shard, String(limit));
+    return taken === 1;
+  }
+
+  async releaseBatchSlot(runId: string, shard: string): Promise<void> {
+    await this.redis.srem(this.keys(runId).batches, shard);
+  }
+
   /** First stop reason wins: a cancel after an auth failure does not hide the auth failure. */
   async requestStop(runId: string, reason: StopReason): Promise<boolean> {
     return (await this.redis.hsetnx(this.keys(runId).meta, 'stop', reason)) === 1;
@@ -276,6 +293,14 @@ export class RunStore {
     return this.redis.zrevrange(runIndexKey(this.prefix), 0, limit - 1);
   }
 }
+
+const ACQUIRE_SLOT_LUA = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;
 
 /** A growable bitmap of item indexes. */
 class IndexSet {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/start-emulator.js';
 import { openControlPlane, type ControlPlane } from '../../src/cli/control-plane.js';
-import { startRun, type StartedRun } from '../../src/lanes/start-run.js';
+import { startRun, type StartRunOptions, type StartedRun } from '../../src/lanes/start-run.js';
 import { silentLogger } from '../../src/logging/create-logger.js';
 import type { ManifestLine } from '../../src/manifest/manifest-line.js';
 import type { RunSummary } from '../../src/manifest/run-summary.js';
@@ -34,7 +34,8 @@ export interface BunchStack {
   startWorkers(overrides?: Partial<StartWorkersOptions>): Promise<WorkerFleet>;
   /** Writes a catalog (CSV text) and a job file; returns the job file path. */
   writeJob(options: JobFixture): Promise<string>;
-  start(jobFile: string): Promise<StartedRun>;
+  /** `options` reach startRun (e.g. a low `autoBatchMinItems` for `lane: auto` tests). */
+  start(jobFile: string, options?: StartRunOptions): Promise<StartedRun>;
   waitForRun(runId: string, timeoutMs?: number): Promise<RunMeta>;
   storeFor(outputUrl: string): ObjectStore;
   readManifest(store: ObjectStore, runId: string): Promise<ManifestLine[]>;
@@ -109,9 +110,9 @@ export async function startBunchStack(
       await writeFile(jobFile, stringify(job));
       return jobFile;
     },
-    async start(jobFile) {
+    async start(jobFile, startOptions = {}) {
       const job = await loadJobFile(jobFile);
-      return startRun(job, { runs: plane.runs, queues: plane.queues, openStore: storeFor, logger });
+      return startRun(job, { runs: plane.runs, queues: plane.queues, openStore: storeFor, logger }, startOptions);
     },
     async waitForRun(runId, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;

@@ -17,7 +17,7 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
 /**
  * `bunch emulator --realistic` in its own process, so only the emulator's memory is measured:
  * realistic 4K answers (~24 MB of JSON each) must not make it grow by more than ~230 MB over its
- * idle size (measured: ~95 MB idle, ~262 MB peak when built; tsx adds ~40 MB to both).
+ * idle size (measured: ~95 MB idle, ~262 MB peak when built; under tsx ~135 MB idle, ~320 MB peak).
  */
 describe('emulator memory with realistic 4K payloads', () => {
   const children: ReturnType<typeof spawn>[] = [];
