@@ -1,0 +1,280 @@
+/**
+ * One shard's life, driven by one BullMQ job `<runId>.batch.<shard>` (batch-queue.ts). Between
+ * steps the job moves itself to the delayed set: no process sleeps through a 24 h batch, any
+ * worker of the fleet takes the next step, and BullMQ never runs one job id twice at once, so a
+ * shard is never submitted or polled twice concurrently. State lives in Redis (shard-state.ts).
+ *
+ *   planned ──(slot under maxConcurrentBatches)──► submitting
+ *   submitting: look for a batch named `bunch:<run>:<shard>` upstream (paginated list)
+ *       found ──► submitted   (a crash or reset between create and record lands here)
+ *       else upload the shard file, create ──► submitted
+ *       429 / 5xx / network ──► same state, retried later with backoff (not failed)
+ *       refused for good ──► every item salvaged (E_BATCH) ──► done
+ *   submitted: GET the batch
+ *       PENDING / RUNNING ──► poll again after a backing-off delay (from pollIntervalMs)
+ *       run stopped, or past the deadline cutoff ──► POST :cancel, poll again soon
+ *       SUCCEEDED / FAILED / CANCELLED / EXPIRED (BATCH_STATE_* or JOB_STATE_*) ──► collecting
+ *       404 (deleted upstream) ──► collecting with no output
+ *   collecting: results (file or inline) streamed into the run: served items stored and recorded
+ *       (paid results are kept whatever the batch's final state); error lines, items missing from
+ *       the output (FAILED, EXPIRED, cancelled) and retryable refusals are salvaged (spilled to
+ *       sync, resubmitted, or failed per batch.onUnfinished; cancelled if the run was stopped)
+ *       ──► done (slot released)
+ * A step interrupted by a crash is repeated by the next delivery; each step is idempotent.
+ */
+import { DelayedError, type Job, type Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { BunchError } from '../../errors/bunch-error.js';
+import type { ItemTarget } from '../../outputs/item-target.js';
+import type { RunConfig } from '../../runs/run-config.js';
+import type { RunStore, StopReason } from '../../runs/run-store.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import type { RunContextCache } from '../run-context-cache.js';
+import type { GenerateJobData } from '../sync/generate-job-data.js';
+import { cancelBatch, createShardBatch, findBatchByDisplayName, getBatch, type BatchApiClient } from './batch-api.js';
+import { batchCutoff } from './batch-deadline.js';
+import type { BatchJobData } from './batch-queue.js';
+import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
+import { salvageItems, type SalvageDeps } from './salvage-items.js';
+import { loadShardTargets } from './shard-items.js';
+import { readShardState, writeShardState, type BatchShardState } from './shard-state.js';
+import type { UpstreamBatch } from './upstream-batch.js';
+
+export interface BatchProcessorDeps {
+  runs: RunStore;
+  contexts: RunContextCache;
+  client: BatchApiClient;
+  generateQueue: Queue<GenerateJobData>;
+  batchQueue: Queue<BatchJobData>;
+  logger: Logger;
+  onRunComplete(runId: string): Promise<void>;
+  tempRoot?: string;
+  now?: () => number;
+}
+
+/** Longest wait between two polls, and between two retries of a failed call. */
+const MAX_POLL_DELAY_MS = 10 * 60_000;
+const MAX_RETRY_DELAY_MS = 5 * 60_000;
+
+type Step = { kind: 'next' } | { kind: 'later'; delayMs: number } | { kind: 'finished'; result: string };
+
+export function createBatchProcessor(deps: BatchProcessorDeps) {
+  const now = deps.now ?? Date.now;
+
+  return async function processBatchJob(job: Job<BatchJobData>, token?: string): Promise<string> {
+    const { runId, shard } = job.data;
+    const { config, store } = await deps.contexts.get(runId);
+    const state = await readShardState(deps.runs, runId, shard);
+    if (!state) throw new BunchError('E_INTERNAL', `batch shard ${shard} of run ${runId} has no state`);
+    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined };
+
+    for (;;) {
+      let step: Step;
+      try {
+        step = await advance(ctx);
+        state.retries = 0;
+      } catch (error) {
+        if (!(error instanceof BunchError) || !error.retryable) throw error;
+        // Transient upstream trouble (429 on create, 5xx, resets): same state, later. Not a failed attempt.
+        state.retries += 1;
+        state.error = `${error.code}: ${error.message}`.slice(0, 300);
+        const backoff = Math.min(MAX_RETRY_DELAY_MS, config.batch.pollIntervalMs * 2 ** Math.min(state.retries - 1, 16));
+        step = { kind: 'later', delayMs: Math.max(backoff, error.retryAfterMs ?? 0) };
+        deps.logger.warn({ runId, shard, phase: state.phase, code: error.code, retries: state.retries }, 'batch step will be retried');
+      }
+      await writeShardState(deps.runs, runId, state);
+      if (step.kind === 'finished') return step.result;
+      if (step.kind === 'later') {
+        await job.moveToDelayed(now() + step.delayMs, token);
+        throw new DelayedError();
+      }
+    }
+  };
+}
+
+interface ShardContext {
+  deps: BatchProcessorDeps;
+  config: RunConfig;
+  store: ObjectStore;
+  state: BatchShardState;
+  now: () => number;
+  /** The batch as last read in this delivery, handed from `submitted` to `collecting`. */
+  batch: UpstreamBatch | undefined;
+}
+
+async function advance(ctx: ShardContext): Promise<Step> {
+  const { deps, config, state } = ctx;
+  const { runs, client } = deps;
+  const runId = config.runId;
+  const control = await runs.getControl(runId);
+  const pastCutoff = ctx.now() >= batchCutoff(config);
+
+  switch (state.phase) {
+    case 'done':
+      return { kind: 'finished', result: 'done' };
+
+    case 'planned': {
+      if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
+      if (!(await runs.acquireBatchSlot(runId, state.shard, config.batch.maxConcurrentBatches))) {
+        return { kind: 'later', delayMs: config.batch.pollIntervalMs };
+      }
+      state.phase = 'submitting';
+      return { kind: 'next' };
+    }
+
+    case 'submitting': {
+      // Intent is recorded (this state); whatever happened after it, look before creating.
+      const found = await findBatchByDisplayName(client, state.displayName);
+      if (found) {
+        state.upstream = found.name;
+        state.upstreamState = found.state;
+        state.phase = 'submitted';
+        return { kind: 'next' };
+      }
+      if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
+      let created: UpstreamBatch;
+      try {
+        created = await createShardBatch(client, ctx.store, {
+          runId,
+          shard: state.shard,
+          model: config.model,
+          displayName: state.displayName,
+          tempRoot: deps.tempRoot,
+        });
+      } catch (error) {
+        if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
+          if (error.code === 'E_AUTH') await runs.requestStop(runId, 'E_AUTH');
+          state.error = `${error.code}: ${error.message}`.slice(0, 300);
+          deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch creation refused: salvaging the shard');
+          const stop = error.code === 'E_AUTH' ? ('E_AUTH' as const) : undefined;
+          return salvageWholeShard(ctx, stop, false, `the Batch API refused the shard: ${state.error}`);
+        }
+        throw error;
+      }
+      state.upstream = created.name;
+      state.upstreamState = created.state;
+      state.phase = 'submitted';
+      return { kind: 'later', delayMs: config.batch.pollIntervalMs };
+    }
+
+    case 'submitted': {
+      const name = state.upstream as string;
+      let batch: UpstreamBatch;
+      try {
+        batch = await getBatch(client, name);
+      } catch (error) {
+        if (!(error instanceof BunchError) || error.code !== 'E_NOT_FOUND') throw error;
+        batch = { name, state: 'MISSING', terminal: true, stats: { requests: 0, succeeded: 0, failed: 0, pending: 0 } };
+      }
+      state.polls += 1;
+      state.upstreamState = batch.state;
+      state.stats = batch.stats;
+      if (batch.terminal) {
+        state.phase = 'collecting';
+        ctx.batch = batch;
+        return { kind: 'next' };
+      }
+      if (control.stop || pastCutoff) {
+        state.cutShort ??= control.stop ? 'stop' : 'deadline';
+        await cancelBatch(client, name);
+        return { kind: 'later', delayMs: Math.min(config.batch.pollIntervalMs, 1000) };
+      }
+      return { kind: 'later', delayMs: pollDelay(state.polls, config.batch.pollIntervalMs, batchCutoff(config) - ctx.now()) };
+    }
+
+    case 'collecting': {
+      const batch = ctx.batch ?? (await getBatch(client, state.upstream as string));
+      const targets = await loadShardTargets(ctx.store, runId, state.shard);
+      let collected: CollectOutcome | undefined;
+      try {
+        collected = await collectBatchResults(batch, targets, {
+          runs,
+          store: ctx.store,
+          config,
+          client,
+          logger: deps.logger,
+          onRunComplete: deps.onRunComplete,
+          ...(deps.tempRoot ? { tempRoot: deps.tempRoot } : {}),
+        });
+      } catch (error) {
+        // A result file that is gone (404) cannot be collected by retrying: its items move on.
+        if (!(error instanceof BunchError) || error.retryable) throw error;
+        state.error = `${error.code}: ${error.message}`.slice(0, 300);
+        deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch results could not be collected');
+      }
+      const unserved = `not served by batch ${batch.name} (${batch.state}${batch.error ? `, rpc code ${batch.error.code}: ${(batch.error.message ?? '').slice(0, 200)}` : ''})`;
+      const unfinished: UnfinishedItem[] = [...(collected?.unfinished ?? [])];
+      for (const target of targets.values()) {
+        if (!collected?.answered.has(target.itemKey)) unfinished.push({ target, code: 'E_BATCH', message: unserved });
+      }
+      const stop = (await runs.getControl(runId)).stop;
+      const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
+      state.outcome = {
+        succeeded: collected?.succeeded ?? 0,
+        failed: (collected?.failed ?? 0) + salvaged.failed,
+        skipped: collected?.skipped ?? 0,
+        spilled: salvaged.spilled,
+        resubmitted: salvaged.resubmitted,
+        cancelled: salvaged.cancelled,
+      };
+      state.phase = 'done';
+      await runs.releaseBatchSlot(runId, state.shard);
+      deps.logger.info({ runId, shard: state.shard, upstream: batch.name, state: batch.state, ...state.outcome }, 'batch collected');
+      return { kind: 'finished', result: 'collected' };
+    }
+
+    default: {
+      const unreachable: never = state.phase;
+      throw new BunchError('E_INTERNAL', `unknown shard phase ${String(unreachable)}`);
+    }
+  }
+}
+
+/** No batch will serve this shard (stopped, too late, refused): every item moves on now. */
+async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined, pastCutoff: boolean, reason?: string): Promise<Step> {
+  const { state, config } = ctx;
+  const targets = await loadShardTargets(ctx.store, config.runId, state.shard);
+  const message = reason ?? (stop ? `the run was stopped (${stop})` : 'the run deadline is too close for a batch');
+  const items: UnfinishedItem[] = [...targets.values()].map((target: ItemTarget) => ({ target, code: 'E_BATCH', message }));
+  if (!reason) state.cutShort = stop ? 'stop' : 'deadline';
+  const salvaged = await salvageItems(state, items, salvageDeps(ctx), { stop, pastDeadline: pastCutoff });
+  state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
+  state.phase = 'done';
+  await ctx.deps.runs.releaseBatchSlot(config.runId, state.shard);
+  return { kind: 'finished', result: 'salvaged' };
+}
+
+function salvageDeps(ctx: ShardContext): SalvageDeps {
+  const { deps } = ctx;
+  return {
+    runs: deps.runs,
+    store: ctx.store,
+    config: ctx.config,
+    generateQueue: deps.generateQueue,
+    batchQueue: deps.batchQueue,
+    logger: deps.logger,
+    onRunComplete: deps.onRunComplete,
+    ...(deps.tempRoot ? { tempRoot: deps.tempRoot } : {}),
+  };
+}
+
+/** Backs off from `intervalMs` by 1.5× per poll, capped, and never sleeps past the deadline cutoff. */
+export function pollDelay(polls: number, intervalMs: number, untilCutoffMs: number): number {
+  const grown = intervalMs * 1.5 ** Math.min(polls, 30);
+  const cap = Math.max(intervalMs, Math.min(intervalMs * 10, MAX_POLL_DELAY_MS));
+  return Math.max(10, Math.min(grown, cap, Math.max(untilCutoffMs, 10)));
+}
+
+/**
+ * BullMQ gave up on a shard job (it kept failing in an unexpected way): its unfinished items are
+ * salvaged per the job's policy so the run still completes and nothing is lost silently.
+ */
+export async function abandonShard(deps: BatchProcessorDeps, runId: string, shard: string, reason: string): Promise<void> {
+  const { config, store } = await deps.contexts.get(runId);
+  const state = await readShardState(deps.runs, runId, shard);
+  if (!state || state.phase === 'done') return;
+  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
+  const stop = (await deps.runs.getControl(runId)).stop;
+  await salvageWholeShard(ctx, stop, false, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
+  await writeShardState(deps.runs, runId, state);
+}

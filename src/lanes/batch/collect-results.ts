@@ -1,0 +1,201 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
+import { ERROR_CODES, type ErrorCode } from '../../errors/error-code.js';
+import { classifyResponse } from '../../gemini/classify-outcome.js';
+import type { GeminiClient } from '../../gemini/gemini-client.js';
+import { parseGenerateResponse } from '../../gemini/parse-generate-response.js';
+import type { ItemTarget } from '../../outputs/item-target.js';
+import { baseRecord, storeItemOutput } from '../../outputs/store-item-output.js';
+import type { RunConfig } from '../../runs/run-config.js';
+import type { RunStore } from '../../runs/run-store.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { recordItem } from '../record-item.js';
+import { readLines } from './read-lines.js';
+import { codeForRpcStatus } from './rpc-status-code.js';
+import type { UpstreamBatch } from './upstream-batch.js';
+
+/** An item the batch did not finish: it moves on per `batch.onUnfinished` (salvage-items.ts). */
+export interface UnfinishedItem {
+  target: ItemTarget;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface CollectDeps {
+  runs: RunStore;
+  store: ObjectStore;
+  config: RunConfig;
+  client: Pick<GeminiClient, 'download'>;
+  logger: Logger;
+  onRunComplete(runId: string): Promise<void>;
+  /** Where result files are downloaded; default the OS temp dir. */
+  tempRoot?: string;
+  /** Result lines handled at once (each holds one response in memory). Default 4. */
+  concurrency?: number;
+  /**
+   * Line text in flight at once, in bytes (default 32 MB): small lines run `concurrency` at a
+   * time, 4K lines (20+ MB of base64, plus their decoded pixels) one at a time.
+   */
+  maxInFlightBytes?: number;
+}
+
+export interface CollectOutcome {
+  succeeded: number;
+  failed: number;
+  /** Already terminal before this collection (an earlier delivery of this job, or another lane). */
+  skipped: number;
+  /** Keys not in the shard, and repeated keys: logged and ignored. */
+  ignored: number;
+  /** Result bytes read (the downloaded file, or 0 for inline results). */
+  bytes: number;
+  /** Error lines and retryable failures, for salvage. Items with no result line are not here. */
+  unfinished: UnfinishedItem[];
+  /** Keys that had a result line (served or errored). */
+  answered: Set<string>;
+}
+
+/** Whole-download deadline: a multi-gigabyte result file takes minutes. */
+const DOWNLOAD_TIMEOUT_MS = 2 * 3600_000;
+
+/**
+ * Collects a finished batch's results into the run, through the same path as the sync lane:
+ * parse → classify → decode, validate and store (storeItemOutput) → record once (recordItem).
+ * A result file is downloaded to a temporary file, then read line by line; memory holds a chunk
+ * and at most `concurrency` lines, whatever the file size. Lines are matched to items by `key`.
+ * Every step is safe to repeat: items already terminal are skipped, outputs overwrite the same keys.
+ */
+export async function collectBatchResults(
+  batch: UpstreamBatch,
+  targets: ReadonlyMap<string, ItemTarget>,
+  deps: CollectDeps,
+): Promise<CollectOutcome> {
+  const outcome: CollectOutcome = { succeeded: 0, failed: 0, skipped: 0, ignored: 0, bytes: 0, unfinished: [], answered: new Set() };
+  const handle = createLineHandler(targets, deps, outcome);
+  const limit = Math.max(1, deps.concurrency ?? 4);
+  const byteBudget = deps.maxInFlightBytes ?? 32 * 1024 * 1024;
+  const inFlight = new Set<Promise<void>>();
+  let inFlightBytes = 0;
+  let failure: unknown;
+  const submit = async (line: ResultLine, bytes: number) => {
+    while (inFlight.size > 0 && (inFlight.size >= limit || inFlightBytes + bytes > byteBudget)) await Promise.race(inFlight);
+    inFlightBytes += bytes;
+    const task = handle(line)
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => {
+        inFlightBytes -= bytes;
+        inFlight.delete(task);
+      });
+    inFlight.add(task);
+  };
+
+  if (batch.responsesFile) {
+    const dir = await mkdtemp(path.join(deps.tempRoot ?? tmpdir(), 'bunch-batch-'));
+    try {
+      const file = path.join(dir, 'results.jsonl');
+      const { bytes } = await deps.client.download(`${batch.responsesFile}:download?alt=media`, file, { timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      outcome.bytes = bytes;
+      for await (const text of readLines(createReadStream(file, { highWaterMark: 1024 * 1024 }))) {
+        if (failure) break;
+        await submit(parseLine(text), text.length);
+      }
+      await Promise.all(inFlight);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  } else {
+    for (const entry of batch.inlinedResponses ?? []) {
+      if (failure) break;
+      await submit({ key: entry.key, response: entry.response, error: entry.error }, 0);
+    }
+    await Promise.all(inFlight);
+  }
+  if (failure) throw failure;
+  return outcome;
+}
+
+interface ResultLine {
+  key?: string | undefined;
+  response?: unknown;
+  error?: { code?: number; message?: string } | undefined;
+  unreadable?: string;
+}
+
+function parseLine(text: string): ResultLine {
+  try {
+    const value = JSON.parse(text) as ResultLine;
+    return value !== null && typeof value === 'object' ? value : { unreadable: 'not a JSON object' };
+  } catch (error) {
+    return { unreadable: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: CollectDeps, outcome: CollectOutcome) {
+  const { runs, store, config, logger } = deps;
+  const runId = config.runId;
+  const price = config.pricing.usdPerImage * config.pricing.batchDiscount;
+
+  return async function handleLine(line: ResultLine): Promise<void> {
+    const target = typeof line.key === 'string' ? targets.get(line.key) : undefined;
+    if (!target || outcome.answered.has(target.itemKey)) {
+      // Never recorded against a guessed item: a result we cannot place is only logged.
+      outcome.ignored += 1;
+      logger.warn({ runId, key: line.key?.slice(0, 200), unreadable: line.unreadable, duplicate: Boolean(target) }, 'batch result line ignored');
+      return;
+    }
+    outcome.answered.add(target.itemKey);
+    if (await runs.isTerminal(runId, target.index)) {
+      outcome.skipped += 1;
+      return;
+    }
+    if (line.error || line.response === undefined) {
+      const code = line.error ? codeForRpcStatus(line.error.code) : 'E_MALFORMED_RESPONSE';
+      const message = line.error
+        ? `batch item error (rpc code ${line.error.code ?? '?'}): ${(line.error.message ?? '').slice(0, 300)}`
+        : 'batch result line has neither response nor error';
+      outcome.unfinished.push({ target, code, message });
+      return;
+    }
+    try {
+      const parsed = parseGenerateResponse(line.response);
+      const refusal = classifyResponse(parsed, { wantImage: config.wantImage });
+      if (refusal) throw refusal;
+      const record = await storeItemOutput(store, target, parsed, {
+        runId,
+        lane: 'batch',
+        wantImage: config.wantImage,
+        wantText: config.wantText,
+        attempts: 1,
+        costUsd: price,
+      });
+      await recordItem(runs, store, runId, record, deps.onRunComplete);
+      outcome.succeeded += 1;
+    } catch (error) {
+      const failure = error instanceof BunchError ? error : new BunchError('E_INTERNAL', toErrorRecord(error).message, { cause: error });
+      // Storage trouble is ours, not the item's: fail the collection so it is repeated.
+      if (failure.code === 'E_STORAGE') throw failure;
+      if (failure.retryable) {
+        outcome.unfinished.push({ target, code: failure.code, message: failure.message });
+        return;
+      }
+      // Terminal refusals (safety) are not sent anywhere else: the same prompt would be refused again.
+      const record = baseRecord(target, 'batch', 'failed', new Date().toISOString());
+      record.attempts = 1;
+      record.errorCode = failure.code;
+      record.errorMessage = failure.message;
+      if (failure.reason) record.finishReason = failure.reason;
+      await recordItem(runs, store, runId, record, deps.onRunComplete);
+      outcome.failed += 1;
+    }
+  };
+}
+
+/** Whether an unfinished item is worth another try elsewhere (never-served items always are). */
+export function isSpillable(code: ErrorCode): boolean {
+  return code === 'E_BATCH' || ERROR_CODES[code].retryable;
+}

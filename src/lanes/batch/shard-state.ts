@@ -1,0 +1,77 @@
+import type { RunMeta, RunStore } from '../../runs/run-store.js';
+
+/**
+ * Where one shard is in its life, kept as a small JSON value in the run's meta hash under
+ * `batch:<shard>` (so `bunch status` shows it with no extra round trip). Only the shard's own
+ * BullMQ job writes it, and BullMQ never runs one job id twice at once, so plain writes suffice.
+ */
+export type ShardPhase = 'planned' | 'submitting' | 'submitted' | 'collecting' | 'done';
+
+export interface ShardOutcome {
+  succeeded: number;
+  failed: number;
+  spilled: number;
+  resubmitted: number;
+  cancelled: number;
+  skipped: number;
+}
+
+export interface BatchShardState {
+  shard: string;
+  items: number;
+  /** 0 for a shard cut at planning; n for the n-th resubmission of unfinished items. */
+  generation: number;
+  phase: ShardPhase;
+  /** Deterministic per (run, shard): the key that makes creation idempotent. */
+  displayName: string;
+  /** `batches/<id>` once known. */
+  upstream?: string;
+  /** Upstream state without prefix (PENDING, RUNNING, SUCCEEDED, ...). */
+  upstreamState?: string;
+  stats?: { requests: number; succeeded: number; failed: number; pending: number };
+  polls: number;
+  /** Consecutive transient failures of the current step (drives backoff). */
+  retries: number;
+  /** Why the shard was cut short: the run's deadline, or a stop request. */
+  cutShort?: 'deadline' | 'stop';
+  outcome?: ShardOutcome;
+  error?: string;
+  updatedAt: string;
+}
+
+const FIELD_PREFIX = 'batch:';
+
+export function shardDisplayName(runId: string, shard: string): string {
+  return `bunch:${runId}:${shard}`;
+}
+
+export async function readShardState(runs: RunStore, runId: string, shard: string): Promise<BatchShardState | undefined> {
+  const text = await runs.getExtra(runId, FIELD_PREFIX + shard);
+  return text ? (JSON.parse(text) as BatchShardState) : undefined;
+}
+
+export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await runs.setExtra(runId, FIELD_PREFIX + state.shard, JSON.stringify(state));
+}
+
+/** Every shard of a run, in shard order, from an already-read meta. */
+export function shardStatesOf(meta: RunMeta): BatchShardState[] {
+  return Object.entries(meta.extra)
+    .filter(([name]) => name.startsWith(FIELD_PREFIX))
+    .map(([, value]) => JSON.parse(value) as BatchShardState)
+    .sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : 0));
+}
+
+export function newShardState(runId: string, shard: string, items: number, generation: number): BatchShardState {
+  return {
+    shard,
+    items,
+    generation,
+    phase: 'planned',
+    displayName: shardDisplayName(runId, shard),
+    polls: 0,
+    retries: 0,
+    updatedAt: new Date().toISOString(),
+  };
+}

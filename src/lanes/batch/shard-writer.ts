@@ -1,0 +1,93 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { ItemTarget } from '../../outputs/item-target.js';
+import { runObjectKeys } from '../../runs/run-keys.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+
+/** The Files API takes up to 2 GB per file; stay clear of it. */
+export const MAX_SHARD_BYTES = 1_900_000_000;
+
+export interface ShardWriterOptions {
+  runId: string;
+  store: ObjectStore;
+  /** A private temp directory for the files being written. */
+  dir: string;
+  maxRequests: number;
+  maxBytes?: number;
+  /** Shard names in cut order (`s0001`, `s0002`, ... or `s0003-r1` for a resubmission). */
+  shardName(seq: number): string;
+  /** Called once per shard after both its files are in the object store. */
+  onShard(shard: string, items: number): Promise<void>;
+}
+
+/**
+ * Writes a run's batch requests into JSONL shards while items stream in: one line per item,
+ * `{"key": itemKey, "request": <the exact sync request>}`, and beside it a targets file (one
+ * ItemTarget per line, same order). A shard is cut at `maxRequests` lines or before `maxBytes`.
+ * Both files go to the run's object store (`runs/<id>/batches/<shard>/`), so whichever worker
+ * submits or collects the shard needs nothing from the planning process.
+ */
+export class ShardWriter {
+  private seq = 0;
+  private current: { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number } | undefined;
+  private readonly maxBytes: number;
+  shards = 0;
+  items = 0;
+
+  constructor(private readonly options: ShardWriterOptions) {
+    this.maxBytes = options.maxBytes ?? MAX_SHARD_BYTES;
+  }
+
+  async add(target: ItemTarget, request: unknown): Promise<void> {
+    const line = JSON.stringify({ key: target.itemKey, request }) + '\n';
+    const bytes = Buffer.byteLength(line);
+    if (this.current && (this.current.lines >= this.options.maxRequests || this.current.bytes + bytes > this.maxBytes)) {
+      await this.cut();
+    }
+    const shard = this.current ?? this.open();
+    shard.lines += 1;
+    shard.bytes += bytes;
+    this.items += 1;
+    await write(shard.requests, line);
+    await write(shard.targets, JSON.stringify(target) + '\n');
+  }
+
+  /** Cuts the last shard. */
+  async close(): Promise<void> {
+    if (this.current) await this.cut();
+  }
+
+  private open() {
+    this.seq += 1;
+    const name = this.options.shardName(this.seq);
+    const file = (kind: string) => createWriteStream(path.join(this.options.dir, `${name}.${kind}.jsonl`));
+    this.current = { name, requests: file('requests'), targets: file('targets'), lines: 0, bytes: 0 };
+    return this.current;
+  }
+
+  private async cut(): Promise<void> {
+    const shard = this.current;
+    if (!shard) return;
+    this.current = undefined;
+    await Promise.all([finish(shard.requests), finish(shard.targets)]);
+    const keys = runObjectKeys(this.options.runId);
+    const requestsPath = shard.requests.path as string;
+    const targetsPath = shard.targets.path as string;
+    await this.options.store.put(keys.batchRequests(shard.name), createReadStream(requestsPath), { contentType: 'application/x-ndjson' });
+    await this.options.store.put(keys.batchTargets(shard.name), createReadStream(targetsPath), { contentType: 'application/x-ndjson' });
+    await Promise.all([rm(requestsPath, { force: true }), rm(targetsPath, { force: true })]);
+    this.shards += 1;
+    await this.options.onShard(shard.name, shard.lines);
+  }
+}
+
+async function write(stream: WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+async function finish(stream: WriteStream): Promise<void> {
+  stream.end();
+  await once(stream, 'finish');
+}

@@ -1,0 +1,54 @@
+import type { Queue } from 'bullmq';
+import type { ItemTarget } from '../outputs/item-target.js';
+import type { PlannedItem } from '../plan/planned-item.js';
+import type { RunConfig } from '../runs/run-config.js';
+import { generateJobId, type GenerateJobData } from './sync/generate-job-data.js';
+
+/** One item for the sync lane: where its outputs go and the exact request body to send. */
+export interface SyncWork {
+  target: ItemTarget;
+  request: Record<string, unknown>;
+}
+
+/**
+ * The one way items enter the sync lane, used by planning (lane `sync`, small `auto` runs) and by
+ * the batch lane when it spills unfinished items. Job ids are deterministic (`<runId>.<index>`),
+ * so enqueueing the same item twice is a no-op while the first job exists, and a late duplicate
+ * is recorded nowhere (the processor checks the item's terminal bit first).
+ */
+export async function enqueueGenerateJobs(
+  queue: Queue<GenerateJobData>,
+  config: Pick<RunConfig, 'runId' | 'sync'>,
+  work: readonly SyncWork[],
+): Promise<number> {
+  if (work.length === 0) return 0;
+  await queue.addBulk(
+    work.map(({ target, request }) => ({
+      name: 'generate',
+      data: generateJobData(config.runId, target, request, config.sync.backoff),
+      opts: {
+        jobId: generateJobId(config.runId, target.index),
+        attempts: config.sync.attempts,
+        backoff: { type: 'bunch' },
+        removeOnComplete: true,
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    })),
+  );
+  return work.length;
+}
+
+export function generateJobData(
+  runId: string,
+  target: ItemTarget,
+  request: Record<string, unknown>,
+  backoff: GenerateJobData['backoff'],
+): GenerateJobData {
+  return { ...target, runId, request, backoff: { ...backoff } };
+}
+
+/** The target part of a planned item (what a shard's targets file and a generate job carry). */
+export function itemTargetOf(item: PlannedItem): ItemTarget {
+  const { request: _request, ...target } = item;
+  return target;
+}

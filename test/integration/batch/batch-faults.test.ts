@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmulatorOptions } from '../../../src/emulator/start-emulator.js';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { batchJob, finishBatchRun, paidCalls, upstreamBatches } from './batch-harness.js';
+
+describe('batch lane: per-item errors and failed batches', () => {
+  let stack: BunchStack | undefined;
+  const open = async (emulator: EmulatorOptions) => {
+    stack = await startBunchStack({ emulator });
+    await stack.startWorkers();
+    return stack;
+  };
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('partial success: errored items spill to sync and succeed there, refusals fail, served items stay batch', async () => {
+    const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 100 } } });
+    const titles = ['plain one', 'flaky [[emu:fail-first=1:503]]', 'plain two', 'busy [[emu:fail-first=1:429]]', 'unsafe [[emu:image-safety]]', 'plain three'];
+    const jobFile = await s.writeJob({ catalogCsv: productCsv(titles.length, (i) => titles[i - 1] as string), job: batchJob({ maxRequestsPerBatch: 10 }) });
+    const started = await s.start(jobFile);
+    const { meta, manifest, shards } = await finishBatchRun(s, started.runId, started.outputUrl, 6);
+
+    const byTitle = (fragment: string) => manifest.find((line) => titles[Number(line.key.slice(4)) - 1]?.includes(fragment));
+    expect(byTitle('flaky')).toMatchObject({ status: 'succeeded', lane: 'sync', attempts: 1 });
+    expect(byTitle('busy')).toMatchObject({ status: 'succeeded', lane: 'sync', attempts: 1 });
+    expect(byTitle('unsafe')).toMatchObject({ status: 'failed', lane: 'batch', errorCode: 'E_SAFETY_BLOCKED', finishReason: 'IMAGE_SAFETY' });
+    for (const fragment of ['plain one', 'plain two', 'plain three']) {
+      expect(byTitle(fragment)).toMatchObject({ status: 'succeeded', lane: 'batch' });
+    }
+    expect(meta.counts).toEqual({ succeeded: 5, failed: 1, skipped: 0, cancelled: 0 });
+    expect(meta.lanes).toEqual({ batch: 4, sync: 2 });
+    // Sync items at the full price, batch items at half.
+    expect(byTitle('flaky')?.costUsd).toBeCloseTo(0.058, 10);
+    expect(meta.costUsd).toBeCloseTo(3 * 0.029 + 2 * 0.058, 6);
+    expect(paidCalls(s)).toEqual({ http: 2, batch: 3 });
+    expect(shards).toHaveLength(1);
+    expect(shards[0]).toMatchObject({ phase: 'done', upstreamState: 'SUCCEEDED', outcome: { succeeded: 3, failed: 1, spilled: 2 } });
+    expect(shards[0]?.stats).toMatchObject({ requests: 6 });
+  });
+
+  it('FAILED batch: nothing served, every item spills to sync', async () => {
+    const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 60, outcome: 'failed' } } });
+    const jobFile = await s.writeJob({ catalogCsv: productCsv(5), job: batchJob() });
+    const started = await s.start(jobFile);
+    const { meta, manifest, shards } = await finishBatchRun(s, started.runId, started.outputUrl, 5);
+    expect(meta.status).toBe('succeeded');
+    expect(manifest.every((line) => line.status === 'succeeded' && line.lane === 'sync')).toBe(true);
+    expect(paidCalls(s)).toEqual({ http: 5, batch: 0 });
+    expect(shards.map((x) => [x.upstreamState, x.outcome?.spilled])).toEqual([
+      ['FAILED', 4],
+      ['FAILED', 1],
+    ]);
+  });
+
+  it('EXPIRED batches with onUnfinished: batch are resubmitted a bounded number of times, then failed', async () => {
+    const s = await open({ profile: { batch: { pendingMs: 10, runningMs: 40, outcome: 'expired' } } });
+    const jobFile = await s.writeJob({ catalogCsv: productCsv(3), job: batchJob({ onUnfinished: 'batch' }) });
+    const started = await s.start(jobFile);
+    const { meta, manifest, shards } = await finishBatchRun(s, started.runId, started.outputUrl, 3);
+    expect(meta.status).toBe('failed');
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 3, skipped: 0, cancelled: 0 });
+    for (const line of manifest) expect(line).toMatchObject({ status: 'failed', lane: 'batch', errorCode: 'E_BATCH' });
+    expect(manifest[0]?.errorMessage).toMatch(/EXPIRED/);
+    expect(shards.map((x) => [x.shard, x.generation, x.upstreamState, x.outcome?.resubmitted ?? 0, x.outcome?.failed ?? 0])).toEqual([
+      ['s0001', 0, 'EXPIRED', 3, 0],
+      ['s0001-r1', 1, 'EXPIRED', 3, 0],
+      ['s0001-r2', 2, 'EXPIRED', 0, 3],
+    ]);
+    expect((await upstreamBatches(s)).length).toBe(3);
+    expect(paidCalls(s)).toEqual({ http: 0, batch: 0 });
+  });
+
+  it('EXPIRED batch with onUnfinished: fail records the upstream reason without another call', async () => {
+    const s = await open({ profile: { batch: { pendingMs: 10, runningMs: 40, outcome: 'expired' } } });
+    const jobFile = await s.writeJob({ catalogCsv: productCsv(2), job: batchJob({ onUnfinished: 'fail' }) });
+    const started = await s.start(jobFile);
+    const { meta, manifest } = await finishBatchRun(s, started.runId, started.outputUrl, 2);
+    expect(meta.counts.failed).toBe(2);
+    for (const line of manifest) expect(line).toMatchObject({ status: 'failed', lane: 'batch', errorCode: 'E_BATCH' });
+    expect((await upstreamBatches(s)).length).toBe(1);
+    expect(paidCalls(s)).toEqual({ http: 0, batch: 0 });
+  });
+});
