@@ -5,8 +5,9 @@
  * file, stream line by line, decode + validate + store + record each item):
  *   small — 10,000 lines with a small (512 px) image each;
  *   4k    — realistic 4K lines (emulator `realisticPayload`), ~tens of MB of base64 per line.
- * Reported per file: size, lines, seconds, MB/s, and the peak RSS of this process sampled every
- * 20 ms during the collection (target: independent of file size and under 400 MB).
+ * Each file is collected in a fresh child process (as a worker would), whose RSS is sampled every
+ * 20 ms during the collection. Reported per file: size, lines, seconds, MB/s, peak RSS (target:
+ * independent of file size and under 400 MB). The 4K case runs at two file sizes to show that.
  *   --small N   lines of the small file (default 10000)
  *   --big N     lines of the 4K file (default 60)
  *   --json      also print the numbers as JSON on stdout
@@ -17,7 +18,8 @@ import { once } from 'node:events';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../src/emulator/start-emulator.js';
 import { decodeImage } from '../src/image/decode-image.js';
@@ -45,27 +47,58 @@ interface CaseResult {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { small: { type: 'string' }, big: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      small: { type: 'string' },
+      big: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      // Internal: collect one prepared file in this (child) process and print its numbers as JSON.
+      'collect-file': { type: 'string' },
+      name: { type: 'string' },
+      lines: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      redis: { type: 'string' },
+    },
+  });
+  if (values['collect-file']) {
+    const result = await collectInThisProcess({
+      name: values.name ?? 'case',
+      file: values['collect-file'],
+      lines: Number(values.lines),
+      width: Number(values.width),
+      height: Number(values.height),
+      redisUrl: values.redis ?? '',
+    });
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
   const smallLines = Number(values.small ?? 10_000);
   const bigLines = Number(values.big ?? 60);
   console.error(`bench:batch — ${cpus().length} CPUs, load ${loadavg().map((n) => n.toFixed(2)).join(' ')}, node ${process.version}`);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'bunch-bench-batch-'));
   const redis = await startPrivateRedis();
-  const emulator = await startEmulator({ apiKey: null });
-  const connection = createRedisConnection(redis.url, 'producer');
   const results: CaseResult[] = [];
   try {
-    const runs = new RunStore(connection, 'bench');
+    const emulator = await startEmulator({ apiKey: null });
     const smallResponse = await sampleResponse(emulator.url, '512', false);
     const bigResponse = await sampleResponse(emulator.url, '4K', true);
-    // Only the sample bodies were needed: the collecting process should not carry the emulator.
     await emulator.close();
-    results.push(await runCase('small 512px', smallLines, smallResponse, { dir, runs }));
-    results.push(await runCase('realistic 4K', bigLines, bigResponse, { dir, runs }));
+    const cases = [
+      { name: 'small 512px', lines: smallLines, sample: smallResponse },
+      { name: 'realistic 4K', lines: Math.max(1, Math.round(bigLines / 4)), sample: bigResponse },
+      { name: 'realistic 4K', lines: bigLines, sample: bigResponse },
+    ];
+    for (const benchCase of cases) {
+      const file = path.join(dir, `${benchCase.name.replace(/\W+/g, '-')}-${benchCase.lines}.jsonl`);
+      await writeResultFile(file, benchCase.lines, benchCase.sample.json);
+      // Each collection runs in a fresh process, as in a worker: its RSS is the collector's alone,
+      // not that of this parent holding sample bodies and earlier cases.
+      results.push(await collectInChild(file, benchCase.name, benchCase.lines, benchCase.sample, redis.url));
+      await rm(file, { force: true });
+    }
   } finally {
-    connection.disconnect();
-    await emulator.close();
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
   }
@@ -76,6 +109,40 @@ async function main(): Promise<void> {
     );
   }
   if (values.json) console.log(JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, results }));
+}
+
+/** The result file a batch would produce: one line per item, keys as the lane writes them. */
+async function writeResultFile(file: string, lines: number, responseJson: string): Promise<void> {
+  const out = createWriteStream(file);
+  for (let i = 0; i < lines; i += 1) {
+    if (!out.write(`{"key":${JSON.stringify(`SKU-${i}#main`)},"response":${responseJson}}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+function collectInChild(
+  file: string,
+  name: string,
+  lines: number,
+  sample: { width: number; height: number },
+  redisUrl: string,
+): Promise<CaseResult> {
+  const args = [
+    '--import', 'tsx', fileURLToPath(import.meta.url),
+    '--collect-file', file, '--name', name, '--lines', String(lines),
+    '--width', String(sample.width), '--height', String(sample.height), '--redis', redisUrl,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) reject(new Error(`collector for ${name} exited with ${code}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as CaseResult);
+    });
+  });
 }
 
 /** One real GenerateContentResponse from the emulator, as JSON text. */
@@ -98,22 +165,24 @@ async function sampleResponse(baseUrl: string, imageSize: string, realistic: boo
   return { json, width: decoded.width, height: decoded.height };
 }
 
-async function runCase(
-  name: string,
-  lines: number,
-  sample: { json: string; width: number; height: number },
-  env: { dir: string; runs: RunStore },
-): Promise<CaseResult> {
-  const runId = `bench-${name.replace(/\W+/g, '-').toLowerCase()}-${Date.now()}`;
-  const outDir = path.join(env.dir, runId);
+async function collectInThisProcess(input: {
+  name: string;
+  file: string;
+  lines: number;
+  width: number;
+  height: number;
+  redisUrl: string;
+}): Promise<CaseResult> {
+  const { name, file, lines } = input;
+  const dir = await mkdtemp(path.join(tmpdir(), 'bunch-bench-collect-'));
+  const connection = createRedisConnection(input.redisUrl, 'producer');
+  const runs = new RunStore(connection, 'bench');
+  const runId = `bench-${name.replace(/\W+/g, '-').toLowerCase()}-${lines}-${Date.now()}`;
+  const outDir = path.join(dir, 'out');
   const store = openObjectStore(pathToFileURL(outDir).href);
   const config = benchConfig(runId, pathToFileURL(outDir).href);
-  await env.runs.createRun(config);
-  await env.runs.markPlanned(runId, lines, 0);
-
-  // The result file: one line per item, keys as the lane writes them, written streaming.
-  const resultFile = path.join(env.dir, `${runId}.jsonl`);
-  const out = createWriteStream(resultFile);
+  await runs.createRun(config);
+  await runs.markPlanned(runId, lines, 0);
   const targets = new Map<string, ItemTarget>();
   for (let i = 0; i < lines; i += 1) {
     const key = `SKU-${i}#main`;
@@ -128,13 +197,10 @@ async function runCase(
       objectKey: `images/${i}.{{ext}}`,
       captionKey: `images/${i}.txt`,
       markerKey: `_bunch/results/${i}.json`,
-      expected: { width: sample.width, height: sample.height },
+      expected: { width: input.width, height: input.height },
     });
-    if (!out.write(`{"key":${JSON.stringify(key)},"response":${sample.json}}\n`)) await once(out, 'drain');
   }
-  out.end();
-  await once(out, 'finish');
-  const fileBytes = (await stat(resultFile)).size;
+  const fileBytes = (await stat(file)).size;
 
   global.gc?.();
   const baseline = process.memoryUsage().rss;
@@ -147,27 +213,27 @@ async function runCase(
     { name: 'batches/bench', state: 'SUCCEEDED', terminal: true, stats: { requests: lines, succeeded: lines, failed: 0, pending: 0 }, responsesFile: 'files/batch-bench' },
     targets,
     {
-      runs: env.runs,
+      runs,
       store,
       config,
       // The download is a local copy: the emulator's HTTP download is measured in its own tests.
       client: {
         download: async (_path, destination) => {
-          await pipeline(createReadStream(resultFile), createWriteStream(destination as string));
+          await pipeline(createReadStream(file), createWriteStream(destination as string));
           return { bytes: fileBytes };
         },
       },
       logger: silentLogger(),
       onRunComplete: async () => undefined,
-      tempRoot: env.dir,
+      tempRoot: dir,
     },
   );
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   await store.close();
-  await rm(resultFile, { force: true });
-  await rm(outDir, { recursive: true, force: true });
+  connection.disconnect();
+  await rm(dir, { recursive: true, force: true });
   const mb = fileBytes / 1e6;
   console.error(`  ${name}: ${lines} lines, ${mb.toFixed(1)} MB in ${seconds.toFixed(1)} s, peak RSS ${(peak / 1e6).toFixed(0)} MB`);
   return {

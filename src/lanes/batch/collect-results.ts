@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { costUsd } from '../../gemini/usage-cost.js';
 import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { ERROR_CODES, type ErrorCode } from '../../errors/error-code.js';
@@ -80,8 +81,11 @@ export async function collectBatchResults(
   const inFlight = new Set<Promise<void>>();
   let inFlightBytes = 0;
   let failure: unknown;
-  const submit = async (line: ResultLine, bytes: number) => {
+  const waitForRoom = async (bytes: number) => {
     while (inFlight.size > 0 && (inFlight.size >= limit || inFlightBytes + bytes > byteBudget)) await Promise.race(inFlight);
+  };
+  const submit = async (line: ResultLine, bytes: number) => {
+    await waitForRoom(bytes);
     inFlightBytes += bytes;
     const task = handle(line)
       .catch((error: unknown) => {
@@ -102,6 +106,8 @@ export async function collectBatchResults(
       outcome.bytes = bytes;
       for await (const text of readLines(createReadStream(file, { highWaterMark: 1024 * 1024 }))) {
         if (failure) break;
+        // Wait for room before parsing: a parsed 4K line is another ~24 MB held while we wait.
+        await waitForRoom(text.length);
         await submit(parseLine(text), text.length);
       }
       await Promise.all(inFlight);
@@ -138,7 +144,7 @@ function parseLine(text: string): ResultLine {
 function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: CollectDeps, outcome: CollectOutcome) {
   const { runs, store, config, logger } = deps;
   const runId = config.runId;
-  const price = config.pricing.usdPerImage * config.pricing.batchDiscount;
+  const price = costUsd({ lane: 'batch', ...config.pricing, images: 1 });
 
   return async function handleLine(line: ResultLine): Promise<void> {
     const target = typeof line.key === 'string' ? targets.get(line.key) : undefined;

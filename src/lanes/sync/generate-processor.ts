@@ -2,6 +2,7 @@ import { RateLimitError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
+import { costUsd } from '../../gemini/usage-cost.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
 import type { ItemRecord } from '../../runs/item-record.js';
 import { TERMINAL_RUN_STATUSES } from '../../runs/run-config.js';
@@ -58,7 +59,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       return 'reused';
     }
 
-    const price = config.pricing.usdPerImage;
+    const price = costUsd({ lane: 'sync', ...config.pricing, images: 1 });
     if (config.budgetUsd !== undefined && !(await runs.reserveBudget(data.runId, price, config.budgetUsd))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));

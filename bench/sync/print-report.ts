@@ -1,0 +1,65 @@
+import type { LatencyBoundResult, LaneUnderLatency } from './latency-bound.js';
+import type { WorkerMemoryResult } from './worker-memory.js';
+import type { ZeroLatencyResult } from './zero-latency-comparison.js';
+
+/** Plain-text tables for a terminal; every number the docs quote comes from here. */
+export function formatZeroLatency(result: ZeroLatencyResult): string {
+  const { options, median } = result;
+  const row = (name: string, values: number[], mid: number) =>
+    `  ${name.padEnd(36)} ${values.map((v) => v.toFixed(0).padStart(7)).join(' ')}   ${mid.toFixed(0).padStart(7)}`;
+  return [
+    `Zero latency, 512 px images, concurrency ${options.concurrency}, ${options.items} items ((a): ${options.noopItems}), ` +
+      `${options.repetitions} repetitions (items/s)`,
+    `  ${''.padEnd(36)} ${Array.from({ length: options.repetitions }, (_, i) => `run ${i + 1}`.padStart(7)).join(' ')}   ${'median'.padStart(7)}`,
+    row('(a) raw BullMQ no-op jobs', result.noop, median.noop),
+    row('(b) hand-written loop + same store', result.handLoop, median.handLoop),
+    row("(b') (b) + a marker object per item", result.handLoopWithMarker, median.handLoopWithMarker),
+    row('(c) bunch sync lane, end to end', result.bunch, median.bunch),
+    `  c/a = ${result.ratios.bunchOverNoop.toFixed(3)}   c/b = ${result.ratios.bunchOverHandLoop.toFixed(3)}   ` +
+      `c/b' = ${result.ratios.bunchOverHandLoopWithMarker.toFixed(3)}`,
+    `  Redis commands per item (incl. those run inside Lua scripts / script calls): ` +
+      `(a) ${fmtCount(result.commandsPerItem.noop)}   (c) ${fmtCount(result.commandsPerItem.bunch)}`,
+  ].join('\n');
+}
+
+function fmtCount(count: { total: number; scriptCalls: number }): string {
+  return `${count.total.toFixed(1)} / ${count.scriptCalls.toFixed(1)}`;
+}
+
+export function formatLatencyBound(result: LatencyBoundResult): string {
+  const { options } = result;
+  const lane = (name: string, value: LaneUnderLatency) =>
+    `  ${name.padEnd(22)} ${value.seconds.toFixed(1).padStart(6)} ${value.wholeRunPerSecond.toFixed(2).padStart(8)} ` +
+    `${value.steadyPerSecond.toFixed(2).padStart(8)} ${value.servedLatencySeconds.toFixed(3).padStart(8)} ` +
+    `${value.inFlightMean.toFixed(1).padStart(6)} ${value.wholeRunOverBound.toFixed(3).padStart(7)} ` +
+    `${value.steadyOverBound.toFixed(3).padStart(7)} ${value.steadyOverServedBound.toFixed(3).padStart(8)}\n` +
+    `  ${''.padEnd(22)} first done ${value.firstCompletionSeconds.toFixed(2)} s, last done ${value.lastCompletionSeconds.toFixed(2)} s, ` +
+    `zero-overhead makespan of the served latencies ${value.idealSeconds.toFixed(2)} s -> whole/ideal ${value.wholeRunOverIdeal.toFixed(3)}`;
+  return [
+    `Latency uniform ${options.minMs}-${options.maxMs} ms (L = ${result.nominalLatencySeconds.toFixed(2)} s), concurrency ${options.concurrency}, ` +
+      `${options.items} items: bound C/L = ${result.boundPerSecond.toFixed(2)} items/s`,
+    `  ${''.padEnd(22)} ${'wall s'.padStart(6)} ${'whole/s'.padStart(8)} ${'steady/s'.padStart(8)} ${'served L'.padStart(8)} ` +
+      `${'inflt'.padStart(6)} ${'whole/B'.padStart(7)} ${'stdy/B'.padStart(7)} ${'stdy/B*'.padStart(8)}`,
+    ...(result.handLoop ? [lane('(b) hand-written loop', result.handLoop)] : []),
+    lane('(c) bunch sync lane', result.bunch),
+    '  steady = completions p10..p90; B = C / nominal L; B* = C / mean latency the emulator actually served;',
+    '  inflt = mean requests open at the emulator within the steady window (C when no slot idles).',
+  ].join('\n');
+}
+
+export function formatWorkerMemory(result: WorkerMemoryResult): string {
+  const { options } = result;
+  return [
+    `Worker memory: \`bunch worker -c ${options.concurrency}\` child process, ${options.items} items, 4K realistic payloads, ` +
+      `latency uniform ${options.minMs}-${options.maxMs} ms`,
+    `  PNG ${(result.pngBytes / 1e6).toFixed(1)} MB/image, base64 ${(result.base64Chars / 1e6).toFixed(1)} MB; run ${result.seconds.toFixed(1)} s; ` +
+      `emulator served ${result.servedLatencySeconds.toFixed(2)} s/item, max ${result.emulatorInFlightMax} open requests`,
+    `  RSS idle ${result.idleMb.toFixed(0)} MB, mean during run ${result.meanMb.toFixed(0)} MB, peak (VmHWM) ${result.peakMb.toFixed(0)} MB` +
+      ` -> ${result.peakMb < 1024 ? 'under' : 'OVER'} the 1 GB target`,
+    `  One 4K call walked step by step (fresh process, every intermediate kept; MB): body ${(result.stages.bodyChars / 1e6).toFixed(1)} M chars`,
+    `  ${'step'.padEnd(48)} ${'rss'.padStart(7)} ${'heap'.padStart(7)} ${'external'.padStart(8)}`,
+    ...result.stages.stages.map(
+      (stage) => `  ${stage.stage.padEnd(48)} ${stage.rssMb.toFixed(1).padStart(7)} ${stage.heapMb.toFixed(1).padStart(7)} ${stage.externalMb.toFixed(1).padStart(8)}`,
+    ),
+  ].join('\n');
+}

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import type { BenchServices } from './bench-services.js';
+import { runBunchSync } from './bunch-sync-run.js';
+import { runHandWrittenLoop } from './hand-written-loop.js';
+import { median } from './median.js';
+import { runRawBullmqNoop } from './raw-bullmq-noop.js';
+import type { CommandCount } from './redis-command-count.js';
+
+/**
+ * Part 1: with the emulator answering at once (small 512 px images), how much of the machine does
+ * bunch's own machinery cost? (a) raw BullMQ no-op jobs, (b) a hand-written loop doing the same
+ * calls and writes, (c) bunch's sync lane end to end; each repeated, the median reported. The
+ * three interleave within each repetition, so drifting background load hits them alike.
+ */
+export interface ZeroLatencyOptions {
+  items: number;
+  /** (a) is ~100x faster than (b) and (c); more items keep its clock well above timer noise. */
+  noopItems: number;
+  concurrency: number;
+  repetitions: number;
+}
+
+export interface ZeroLatencyResult {
+  options: ZeroLatencyOptions;
+  /** items/s per repetition. */
+  noop: number[];
+  handLoop: number[];
+  /** (b) plus a marker object per item: the same number of stored objects as bunch. */
+  handLoopWithMarker: number[];
+  bunch: number[];
+  median: { noop: number; handLoop: number; handLoopWithMarker: number; bunch: number };
+  /** Redis commands per item (median over repetitions): all, and Lua script calls among them. */
+  commandsPerItem: { noop: CommandCount; bunch: CommandCount };
+  /** c/a and c/b on the medians. */
+  ratios: { bunchOverNoop: number; bunchOverHandLoop: number; bunchOverHandLoopWithMarker: number };
+}
+
+export async function runZeroLatencyComparison(services: BenchServices, options: ZeroLatencyOptions): Promise<ZeroLatencyResult> {
+  services.emulator.setKnobs({ latency: { kind: 'fixed', ms: 0 }, realisticPayload: false });
+  const noop: number[] = [];
+  const handLoop: number[] = [];
+  const handLoopWithMarker: number[] = [];
+  const bunch: number[] = [];
+  const noopCommands: CommandCount[] = [];
+  const bunchCommands: CommandCount[] = [];
+  for (let rep = 0; rep < options.repetitions; rep += 1) {
+    const a = await runRawBullmqNoop({
+      redisUrl: services.redis.url,
+      prefix: services.newPrefix('a'),
+      items: options.noopItems,
+      concurrency: options.concurrency,
+    });
+    noop.push(a.itemsPerSecond);
+    if (a.commandsPerItem) noopCommands.push(a.commandsPerItem);
+    const b = await runHandWrittenLoop({
+      baseUrl: services.emulator.url,
+      apiKey: services.emulator.apiKey ?? 'unused',
+      outputUrl: `file://${path.join(services.dir.path, services.newPrefix('b'), 'out')}`,
+      items: options.items,
+      concurrency: options.concurrency,
+      imageSize: '512',
+    });
+    handLoop.push(b.itemsPerSecond);
+    const bm = await runHandWrittenLoop({
+      baseUrl: services.emulator.url,
+      apiKey: services.emulator.apiKey ?? 'unused',
+      outputUrl: `file://${path.join(services.dir.path, services.newPrefix('bm'), 'out')}`,
+      items: options.items,
+      concurrency: options.concurrency,
+      imageSize: '512',
+      writeMarker: true,
+    });
+    handLoopWithMarker.push(bm.itemsPerSecond);
+    const c = await runBunchSync({
+      services,
+      label: 'c',
+      items: options.items,
+      concurrency: options.concurrency,
+      imageSize: '512',
+      countCommands: true,
+    });
+    bunch.push(c.itemsPerSecond);
+    if (c.commandsPerItem) bunchCommands.push(c.commandsPerItem);
+  }
+  const medians = {
+    noop: median(noop),
+    handLoop: median(handLoop),
+    handLoopWithMarker: median(handLoopWithMarker),
+    bunch: median(bunch),
+  };
+  return {
+    options,
+    noop,
+    handLoop,
+    handLoopWithMarker,
+    bunch,
+    median: medians,
+    commandsPerItem: { noop: medianCount(noopCommands), bunch: medianCount(bunchCommands) },
+    ratios: {
+      bunchOverNoop: medians.bunch / medians.noop,
+      bunchOverHandLoop: medians.bunch / medians.handLoop,
+      bunchOverHandLoopWithMarker: medians.bunch / medians.handLoopWithMarker,
+    },
+  };
+}
+
+function medianCount(counts: CommandCount[]): CommandCount {
+  return { total: median(counts.map((c) => c.total)), scriptCalls: median(counts.map((c) => c.scriptCalls)) };
+}
