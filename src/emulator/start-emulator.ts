@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,6 +84,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const now = options.now ?? Date.now;
   const requestLog = new RequestLog(options.requestLogCapacity);
   const shutdown = new AbortController();
+  // Every delayed or hanging answer listens on this one signal; hundreds in flight are normal.
+  setMaxListeners(0, shutdown.signal);
   const engine = new GenerationEngine({ knobs: () => knobs, requestLog, now });
   let baseUrl = '';
 
