@@ -113,8 +113,39 @@ export function createGeminiTransport(options: GeminiTransportOptions): GeminiTr
   return Object.freeze({ origin, url, exchange, secrets });
 }
 
-/** Reads a JSON body; an empty body is `undefined` (Empty answers like cancel/delete). */
+/**
+ * Reads a JSON body; an empty body is `undefined` (Empty answers like cancel/delete).
+ * A 4K image answer is ~24 MB of JSON, so the body is read into one buffer of the announced
+ * Content-Length (no list of chunks concatenated afterwards, as `response.text()` does) and that
+ * buffer is dropped before parsing: per call the worker then holds the JSON text and the parsed
+ * value, not also one or two raw copies.
+ */
 export async function readJsonBody(response: Response): Promise<unknown> {
-  const text = await response.text();
+  const text = (await readBodyBytes(response)).toString('utf8');
   return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
+}
+
+async function readBodyBytes(response: Response): Promise<Buffer> {
+  if (!response.body) return Buffer.alloc(0);
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const reader = response.body.getReader();
+  let sized = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+  let offset = 0;
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (sized && offset + value.length <= sized.length) {
+      sized.set(value, offset);
+      offset += value.length;
+      continue;
+    }
+    if (sized) {
+      // More bytes than announced: fall back to collecting (the parser will judge the result).
+      chunks.push(sized.subarray(0, offset));
+      sized = undefined;
+    }
+    chunks.push(value);
+  }
+  return sized ? sized.subarray(0, offset) : Buffer.concat(chunks);
 }
