@@ -23,7 +23,7 @@ export async function cancelRun(
   const promoted = await promoteDelayedJobs(queues.generate, runId);
   const batchQueue = options.batchQueue ?? openBatchQueue(queues.generate.opts.connection as Redis, queues.generate.opts.prefix ?? 'bull');
   try {
-    const batches = await promoteDelayedJobs(batchQueue as unknown as Parameters<typeof promoteDelayedJobs>[0], runId);
+    const batches = await promoteDelayedJobs(batchQueue, runId);
     return { requested, promoted, batches };
   } finally {
     if (!options.batchQueue) await batchQueue.close();

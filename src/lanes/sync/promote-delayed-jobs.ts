@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
-import type { GenerateJobData } from './generate-job-data.js';
 
 /**
- * When a run is told to stop, its jobs waiting out a retry backoff are promoted so they are
- * processed (and recorded cancelled) now rather than minutes later, letting the run finalize.
+ * When a run is told to stop, its jobs waiting in the delayed set (sync items in a retry backoff,
+ * batch shards between polls) are promoted so they are processed now rather than minutes later,
+ * letting the run finalize.
  */
-export async function promoteDelayedJobs(queue: Queue<GenerateJobData>, runId: string, pageSize = 500): Promise<number> {
+export async function promoteDelayedJobs<T extends { runId: string }>(queue: Queue<T>, runId: string, pageSize = 500): Promise<number> {
   // Collect first: promoting while paging would shift the pages under us.
   const ours = [];
   for (let start = 0; ; start += pageSize) {
