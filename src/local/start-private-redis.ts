@@ -80,6 +80,11 @@ function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
       output += chunk.toString();
       if (/ready to accept connections/i.test(output)) {
         settle();
+        // A caller that forgets stop() must not be kept alive by the server; the exit handler
+        // in handleFor still kills it when this process ends.
+        child.unref();
+        (child.stdout as { unref?: () => void } | null)?.unref?.();
+        (child.stderr as { unref?: () => void } | null)?.unref?.();
         resolve(child);
       }
     };
