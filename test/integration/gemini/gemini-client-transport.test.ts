@@ -12,7 +12,7 @@ import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
  * Transport behaviour of the client against a bare local HTTP server: what a socket does mid-body,
  * redirects, headers. Gemini semantics (errors, safety, images) are tested against the emulator.
  */
-const API_KEY = ['AIza', 'TransportTestKey0123456789abcdef'].join('') // assembled: a fake key, kept out of secret scanners;
+const API_KEY = ['AIza', 'TransportTestKey0123456789abcdef'].join(''); // assembled: a fake key, kept out of secret scanners
 
 interface Seen {
   method: string;

@@ -121,7 +121,7 @@ describe('classifyHttpError', () => {
   });
 
   it('never echoes the API key', () => {
-    const key = ['AIza', 'SyD-not-a-real-key-0123456789abcd'].join('') // assembled: a fake key, kept out of secret scanners;
+    const key = ['AIza', 'SyD-not-a-real-key-0123456789abcd'].join(''); // assembled: a fake key, kept out of secret scanners
     const custom = 'gw-secret-token-42';
     const body = envelope(400, 'INVALID_ARGUMENT', `API key not valid: ${key}, token ${custom}, url ?key=${custom}`);
     const error = classifyHttpError(400, body, none, { secrets: [custom] });
