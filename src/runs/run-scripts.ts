@@ -52,3 +52,13 @@ if spent + reserved + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-9 then return 0
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
 return 1
 `;
+
+/**
+ * KEYS: lock
+ * ARGV: token
+ * Deletes the lock only when it still holds this caller's token.
+ */
+export const RELEASE_LOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -5,7 +5,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { ITEM_STATUSES, type ItemRecord, type ItemStatus } from './item-record.js';
 import type { RunConfig, RunStatus } from './run-config.js';
 import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
-import { MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RESERVE_BUDGET_LUA } from './run-scripts.js';
+import { MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RELEASE_LOCK_LUA, RESERVE_BUDGET_LUA } from './run-scripts.js';
 
 /** Why a run was told to stop early: an operator's cancel, a bad API key, or the budget. */
 export type StopReason = 'E_CANCELLED' | 'E_AUTH' | 'E_BUDGET';
@@ -235,8 +235,8 @@ export class RunStore {
         moved += entries.length;
       } while (options.all);
     } finally {
-      const current = await this.redis.get(keys.flushLock);
-      if (current === token) await this.redis.del(keys.flushLock);
+      // Delete the lock only if it is still ours (it may have expired and been taken over).
+      await this.redis.eval(RELEASE_LOCK_LUA, 1, keys.flushLock, token);
     }
     return moved;
   }
@@ -255,32 +255,35 @@ export class RunStore {
   }
 
   /**
-   * Every finished-item record of a run, each index once: flushed segments first, then what is
-   * still in Redis. Memory: one segment at a time plus a bitmap of seen indexes.
+   * Every finished-item record of a run, each index once. Redis is scanned first, then the
+   * segment count is read again: a flush writes its segment before it deletes the records from
+   * Redis, so a record moved by a flush running at the same time is in one place or the other
+   * (or both — de-duplicated by index), never in neither. Memory: the records still in Redis
+   * (at most the flush threshold), one segment at a time, and a bitmap of seen indexes.
    */
   async *readRecords(runId: string, store: ObjectStore): AsyncGenerator<ItemRecord> {
+    const seen = new IndexSet();
+    const inRedis: ItemRecord[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys(runId).records, cursor, 'COUNT', 1000);
+      for (let i = 1; i < flat.length; i += 2) inRedis.push(JSON.parse(flat[i] as string) as ItemRecord);
+      cursor = next;
+    } while (cursor !== '0');
+    for (const record of inRedis) if (seen.add(record.index)) yield record;
+
     const meta = await this.getMeta(runId);
     if (!meta) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
-    const seen = new IndexSet();
     const objects = runObjectKeys(runId);
     for (let seq = 1; seq <= meta.segments; seq += 1) {
       const body = await store.get(objects.segment(seq));
-      if (!body) continue; // the segment write failed; its records are still in Redis
+      if (!body) continue; // the segment write failed; its records were still in Redis
       for (const line of body.toString('utf8').split('\n')) {
         if (!line) continue;
         const record = JSON.parse(line) as ItemRecord;
         if (seen.add(record.index)) yield record;
       }
     }
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(this.keys(runId).records, cursor, 'COUNT', 1000);
-      for (let i = 1; i < flat.length; i += 2) {
-        const record = JSON.parse(flat[i] as string) as ItemRecord;
-        if (seen.add(record.index)) yield record;
-      }
-      cursor = next;
-    } while (cursor !== '0');
   }
 
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */

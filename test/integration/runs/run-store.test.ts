@@ -105,6 +105,30 @@ describe('RunStore (real Redis)', () => {
     expect(await redis.ttl(keys.meta)).toBeGreaterThan(0);
   });
 
+  it('reading records while another worker flushes them loses none', async () => {
+    const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`, 1000);
+    const local = new LocalObjectStore({ root: dir.path });
+    const runId = 'run-race';
+    await runs.createRun(config(runId));
+    for (let i = 0; i < 3; i += 1) await runs.recordTerminal(runId, record(i));
+    expect(await runs.flushRecords(runId, local)).toBe(3); // segment 1: items 0-2
+    for (let i = 3; i < 6; i += 1) await runs.recordTerminal(runId, record(i));
+    // A store whose first read lets a concurrent flusher move items 3-5 to segment 2 mid-read.
+    let interfered = false;
+    const racing = Object.create(local) as LocalObjectStore;
+    racing.get = async (key: string) => {
+      if (!interfered) {
+        interfered = true;
+        expect(await runs.flushRecords(runId, local)).toBe(3);
+      }
+      return local.get(key);
+    };
+    const indexes: number[] = [];
+    for await (const r of runs.readRecords(runId, racing)) indexes.push(r.index);
+    expect(interfered).toBe(true);
+    expect(indexes.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('a run whose items all finished before planning ended is completed by markPlanned', async () => {
     const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
     await runs.createRun(config('run-b'));
