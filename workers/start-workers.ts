@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { createGeminiClient } from '../src/gemini/gemini-client.js';
 import { abandonShard, createBatchProcessor } from '../src/lanes/batch/batch-processor.js';
 import { openBatchQueue, type BatchJobData } from '../src/lanes/batch/batch-queue.js';
+import { errorCodeOf } from '../src/errors/bunch-error.js';
+import { redactSecrets } from '../src/errors/redact-secrets.js';
 import { recordItem } from '../src/lanes/record-item.js';
 import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-context-cache.js';
 import { createGenerateProcessor } from '../src/lanes/sync/generate-processor.js';
@@ -87,10 +89,19 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
+  // Work started from BullMQ events (recording exhausted jobs, salvaging abandoned shards):
+  // close() waits for it before dropping connections, so a drain never loses a record.
+  const pendingWork = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    pendingWork.add(work);
+    void work.finally(() => pendingWork.delete(work));
+  };
   batch.on('failed', (job: Job<BatchJobData> | undefined, error: Error) => {
     if (!job || error.name === 'DelayedError' || !isExhausted(job, error)) return;
-    void abandonShard(batchDeps, job.data.runId, job.data.shard, error.message).catch((cause: unknown) =>
-      logger.error({ err: cause, jobId: job.id }, 'could not salvage an abandoned batch shard'),
+    track(
+      abandonShard(batchDeps, job.data.runId, job.data.shard, error.message).catch((cause: unknown) =>
+        logger.error({ err: cause, jobId: job.id }, 'could not salvage an abandoned batch shard'),
+      ),
     );
   });
 
@@ -98,16 +109,17 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     if (!job || !isExhausted(job, error)) return;
     // BullMQ gave up on a job the processor never recorded (it stalled too often, or crashed in an
     // unexpected way): record it failed so the run still completes and nothing is lost silently.
-    void contexts
+    const pending: Promise<unknown> = contexts
       .get(job.data.runId)
       .then(({ store }) => {
         const record = baseRecord(job.data, 'sync', 'failed', new Date().toISOString());
         record.attempts = job.attemptsStarted;
-        record.errorCode = 'E_INTERNAL';
-        record.errorMessage = error.message.slice(0, 300);
+        record.errorCode = errorCodeOf(error);
+        record.errorMessage = redactSecrets(error.message, [options.gemini.apiKey]).slice(0, 300);
         return recordItem(runs, store, job.data.runId, record, onRunComplete);
       })
       .catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record an exhausted job'));
+    track(pending);
   });
   for (const worker of [generate, finalize, batch]) {
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
@@ -119,6 +131,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     workers: [generate, finalize, batch],
     async close() {
       await Promise.all([generate.close(), finalize.close(), batch.close()]);
+      await Promise.all(pendingWork);
       await Promise.all([queues.close(), batchQueue.close()]);
       await contexts.close();
       workerConnection.disconnect();

@@ -9,7 +9,13 @@ import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 export async function followRun(
   runs: RunStore,
   runId: string,
-  options: { intervalMs?: number; progress?: boolean; signal?: AbortSignal } = {},
+  options: {
+    intervalMs?: number;
+    progress?: boolean;
+    signal?: AbortSignal;
+    /** Asks for the run's finalization again when every item is terminal but nothing finalized it. */
+    requestFinalize?: (runId: string) => Promise<void>;
+  } = {},
 ): Promise<RunMeta> {
   const intervalMs = options.intervalMs ?? 500;
   const bar = options.progress
@@ -19,6 +25,7 @@ export async function followRun(
       )
     : undefined;
   let started = false;
+  let stuckPolls = 0;
   try {
     for (;;) {
       const meta = await runs.getMeta(runId);
@@ -33,6 +40,13 @@ export async function followRun(
         bar.update(meta.terminal, payload);
       }
       if (TERMINAL_RUN_STATUSES.includes(meta.status)) return meta;
+      if (options.requestFinalize && (await runs.needsFinalize(runId))) {
+        stuckPolls += 1;
+        // A few polls of grace: normally the worker that recorded the last item asks at once.
+        if (stuckPolls === 4) await options.requestFinalize(runId);
+      } else {
+        stuckPolls = 0;
+      }
       if (options.signal?.aborted) return meta;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }

@@ -13,8 +13,9 @@ export async function recordItem(
   runId: string,
   record: ItemRecord,
   onRunComplete: (runId: string) => Promise<void>,
+  releaseReservedUsd = 0,
 ): Promise<RecordOutcome> {
-  const outcome = await runs.recordTerminal(runId, record);
+  const outcome = await runs.recordTerminal(runId, record, releaseReservedUsd);
   if (outcome.complete) await onRunComplete(runId);
   if (outcome.recorded && runs.shouldFlush(outcome)) await runs.flushRecords(runId, store);
   return outcome;

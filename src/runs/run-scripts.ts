@@ -7,10 +7,13 @@
 
 /**
  * KEYS: meta, done, records
- * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane
+ * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane, releaseReservedUsd
  * Returns {terminalCount | -1 when duplicate, complete 0|1, recordsHashLength}
+ * A budget reservation made for this call is released here, in the same step that adds the real
+ * cost, so the two are never counted together (or the reservation forgotten) by another worker.
  */
 export const RECORD_TERMINAL_LUA = `
+if tonumber(ARGV[9]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[9])) end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 1 then return {-1, 0, 0} end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])

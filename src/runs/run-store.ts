@@ -172,7 +172,8 @@ export class RunStore {
     return control;
   }
 
-  async recordTerminal(runId: string, record: ItemRecord): Promise<RecordOutcome> {
+  /** `releaseReservedUsd`: a budget reservation made for this item's call, released atomically. */
+  async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0): Promise<RecordOutcome> {
     const keys = this.keys(runId);
     const [terminal, complete, length] = await this.redis.bunchRecordTerminal(
       keys.meta,
@@ -186,8 +187,18 @@ export class RunStore {
       String(record.usage?.promptTokens ?? 0),
       String(record.usage?.outputTokens ?? 0),
       record.lane,
+      String(releaseReservedUsd),
     );
     return { recorded: terminal !== -1, complete: complete === 1, recordsInRedis: length };
+  }
+
+  /**
+   * True when every item is terminal but no finalizer has started: the one request to finalize
+   * was lost (a worker died between recording and requesting it). Callers request it again.
+   */
+  async needsFinalize(runId: string): Promise<boolean> {
+    const [planned, total, terminal, status] = await this.redis.hmget(this.keys(runId).meta, 'planned', 'total', 'terminal', 'status');
+    return planned === '1' && status === 'running' && total !== null && Number(terminal) >= Number(total);
   }
 
   async isTerminal(runId: string, index: number): Promise<boolean> {

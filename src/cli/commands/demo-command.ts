@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { startRun } from '../../lanes/start-run.js';
+import { requestFinalize } from '../../lanes/sync/sync-queues.js';
 import { startPrivateRedis } from '../../local/start-private-redis.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
@@ -57,7 +58,10 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
         });
         process.stderr.write(`emulator ${emulator.url}, redis ${redis.url}, output ${outDir}\n`);
         const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger });
-        const meta = await followRun(plane.runs, started.runId, { progress: !flags.json && process.stderr.isTTY });
+        const meta = await followRun(plane.runs, started.runId, {
+          progress: !flags.json && process.stderr.isTTY,
+          requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
+        });
         if (flags.json) process.stdout.write(JSON.stringify({ ...started, status: meta.status, counts: meta.counts }) + '\n');
         else process.stdout.write(`${describeRun(meta)}\n  manifest   ${path.join(outDir, 'runs', started.runId, 'manifest.jsonl')}\n`);
         setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);

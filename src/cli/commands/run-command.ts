@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startRun } from '../../lanes/start-run.js';
+import { requestFinalize } from '../../lanes/sync/sync-queues.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers, type WorkerFleet } from '../../../workers/start-workers.js';
@@ -67,7 +68,10 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           );
           return;
         }
-        const meta = await followRun(plane.runs, started.runId, { progress: !flags.json && process.stderr.isTTY });
+        const meta = await followRun(plane.runs, started.runId, {
+          progress: !flags.json && process.stderr.isTTY,
+          requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
+        });
         print(flags.json, { ...started, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta));
         setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
       } finally {

@@ -21,10 +21,13 @@ export interface GenerateProcessorDeps {
   onRunComplete(runId: string): Promise<void>;
   onRunStopped(runId: string, reason: StopReason): Promise<void>;
   logger: Logger;
+  /** Waits between in-process retries of storage writes after a paid call (tests shorten them). */
+  storeRetryDelaysMs?: readonly number[];
 }
 
 /** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
 const NO_IMAGE_MAX_ATTEMPTS = 3;
+const STORE_RETRY_DELAYS_MS = [500, 1000, 2000];
 
 /**
  * One delivery of one item. BullMQ delivers at least once, so every step is safe to repeat:
@@ -32,18 +35,28 @@ const NO_IMAGE_MAX_ATTEMPTS = 3;
  *  2. a run told to stop (cancel, bad API key, budget) records the item cancelled without a call;
  *  3. outputs already in storage (marker present) are recorded without a call: never pay twice;
  *  4. otherwise call the model with a hard timeout, store, record.
- * Failures are classified once (src/gemini/classify-outcome.ts): retryable ones are thrown back to
- * BullMQ until `attempts` calls were made (rate-limit re-queues included), then recorded failed.
+ * Failures of the call are classified once (src/gemini/classify-outcome.ts): retryable ones are
+ * thrown back to BullMQ until `attempts` calls were made (rate-limit re-queues included), then
+ * recorded failed. Recording itself happens outside that classification: if Redis fails while
+ * recording, the job is retried and finds the stored marker, so a paid result is never turned
+ * into a failure by an infrastructure blip.
  */
 export function createGenerateProcessor(deps: GenerateProcessorDeps) {
+  const storeRetryDelays = deps.storeRetryDelaysMs ?? STORE_RETRY_DELAYS_MS;
+
   return async function processGenerateJob(job: Job<GenerateJobData>): Promise<string> {
     const data = job.data;
     const { runs } = deps;
-    if (await runs.isTerminal(data.runId, data.index)) return 'duplicate';
+    if (await runs.isTerminal(data.runId, data.index)) {
+      // The request to finalize may have been lost with a worker that died right after recording.
+      if (await runs.needsFinalize(data.runId)) await deps.onRunComplete(data.runId);
+      return 'duplicate';
+    }
     const { config, store } = await deps.contexts.get(data.runId);
     const attempt = Math.max(1, job.attemptsStarted);
     const startedAt = new Date().toISOString();
-    const finish = (record: ItemRecord) => recordItem(runs, store, data.runId, record, deps.onRunComplete);
+    const finish = (record: ItemRecord, releaseReservedUsd = 0) =>
+      recordItem(runs, store, data.runId, record, deps.onRunComplete, releaseReservedUsd);
 
     const { status, stop } = await runs.getControl(data.runId);
     // A late duplicate after the manifest was written: the item is in it already.
@@ -60,30 +73,34 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     }
 
     const price = costUsd({ lane: 'sync', ...config.pricing, images: 1 });
+    const reserved = config.budgetUsd === undefined ? 0 : price;
     if (config.budgetUsd !== undefined && !(await runs.reserveBudget(data.runId, price, config.budgetUsd))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';
     }
 
+    let record: ItemRecord;
+    let paid = false;
     try {
       const { response, latencyMs } = await deps.model.generateContent(data.model, data.request, {
         timeoutMs: config.sync.timeoutMs,
       });
+      paid = true;
       const refusal = classifyResponse(response, { wantImage: config.wantImage });
       if (refusal) throw refusal;
-      const record = await storeItemOutput(store, data, response, {
-        runId: data.runId,
-        lane: 'sync',
-        wantImage: config.wantImage,
-        wantText: config.wantText,
-        attempts: attempt,
-        latencyMs,
-        costUsd: price,
-        startedAt,
-      });
-      await finish(record);
-      return 'succeeded';
+      record = await withStorageRetries(storeRetryDelays, () =>
+        storeItemOutput(store, data, response, {
+          runId: data.runId,
+          lane: 'sync',
+          wantImage: config.wantImage,
+          wantText: config.wantText,
+          attempts: attempt,
+          latencyMs,
+          costUsd: price,
+          startedAt,
+        }),
+      );
     } catch (error) {
       const failure = asBunchError(error);
       if (failure.code === 'E_AUTH' && (await runs.requestStop(data.runId, 'E_AUTH'))) {
@@ -91,25 +108,42 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         await deps.onRunStopped(data.runId, 'E_AUTH');
       }
       const limit = failure.code === 'E_NO_IMAGE' ? Math.min(NO_IMAGE_MAX_ATTEMPTS, config.sync.attempts) : config.sync.attempts;
-      if (!failure.retryable || attempt >= limit) {
-        await finish(failedRecord(data, failure, attempt, startedAt));
-        return 'failed';
+      if (failure.retryable && attempt < limit) {
+        if (reserved) await runs.releaseBudget(data.runId, reserved);
+        deps.logger.warn(
+          { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
+          'retrying item',
+        );
+        if (failure.code === 'E_RATE_LIMITED' && failure.retryAfterMs !== undefined) {
+          // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
+          await deps.generateQueue.rateLimit(failure.retryAfterMs);
+          throw new RateLimitError();
+        }
+        throw failure;
       }
-      deps.logger.warn(
-        { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
-        'retrying item',
-      );
-      if (failure.code === 'E_RATE_LIMITED' && failure.retryAfterMs !== undefined) {
-        // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
-        await deps.generateQueue.rateLimit(failure.retryAfterMs);
-        throw new RateLimitError();
-      }
-      throw failure;
-    } finally {
-      if (config.budgetUsd !== undefined) await runs.releaseBudget(data.runId, price);
+      record = failedRecord(data, failure, attempt, startedAt);
+      // A call that returned an answer was billed even if its outputs could not be used.
+      if (paid) record.costUsd = price;
     }
+    await finish(record, reserved);
+    return record.status;
   };
+}
 
+/**
+ * Storage writes after a paid call are retried here, while the decoded image is still in memory:
+ * handing a storage failure back to BullMQ would mean calling (and paying for) the model again.
+ */
+async function withStorageRetries<T>(delaysMs: readonly number[], write: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      const delay = delaysMs[retry];
+      if (!(error instanceof BunchError && error.code === 'E_STORAGE' && error.retryable) || delay === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 function asBunchError(error: unknown): BunchError {

@@ -29,8 +29,17 @@ export function openSyncQueues(connection: Redis, prefix: string = DEFAULT_PREFI
   };
 }
 
-/** Idempotent: the deterministic job id makes a second request for the same run a no-op. */
+/**
+ * Idempotent: the deterministic job id makes a second request for the same run a no-op while the
+ * first is pending. A finalize job that failed for good (storage down through all its attempts)
+ * is retried, so asking again after the cause is fixed finishes the run.
+ */
 export async function requestFinalize(queue: Queue<FinalizeJobData>, runId: string): Promise<void> {
+  const existing = await queue.getJob(finalizeJobId(runId));
+  if (existing && (await existing.isFailed())) {
+    await existing.retry('failed');
+    return;
+  }
   await queue.add(
     'finalize',
     { runId },
