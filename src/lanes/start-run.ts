@@ -5,7 +5,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { readCatalog } from '../catalog/read-catalog.js';
-import { BunchError } from '../errors/bunch-error.js';
+import { BunchError, errorCodeOf } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
 import type { ManifestRejectedLine } from '../manifest/manifest-line.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
 import { recordFromMarker, readStoredOutput } from '../outputs/store-item-output.js';
@@ -82,6 +83,8 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   let items = 0;
   let enqueued = 0;
   let skipped = 0;
+  /** Items in shards handed to the batch queue (an open shard's items are not dispatched yet). */
+  let dispatchedToBatch = 0;
 
   const flush = async () => {
     if (chunk.length === 0) return;
@@ -129,6 +132,7 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
       onShard: async (shard, count) => {
         await writeShardState(runs, runId, newShardState(runId, shard, count, 0));
         await enqueueShard(queue, runId, shard);
+        dispatchedToBatch += count;
       },
     });
     return writer;
@@ -157,23 +161,30 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
     }
   };
 
-  for await (const event of planItems(job, readCatalog(job))) {
-    if (event.kind === 'rejected') {
-      rejections.push(rejectedLine(runId, event.rejection));
-      continue;
-    }
-    items += 1;
-    chunk.push(event.item);
-    if (chunk.length >= CHUNK) await flush();
-  }
-  await flush();
   try {
+    for await (const event of planItems(job, readCatalog(job))) {
+      if (event.kind === 'rejected') {
+        rejections.push(rejectedLine(runId, event.rejection));
+        continue;
+      }
+      items += 1;
+      chunk.push(event.item);
+      if (chunk.length >= CHUNK) await flush();
+    }
+    await flush();
     if (lane === 'undecided') {
       lane = 'sync';
       await toSync(held);
       held = [];
     }
     await writer?.close();
+  } catch (error) {
+    // Planning broke off (catalog unreadable mid-way, storage or Redis down). Work already handed
+    // out must not run on unsupervised: stop the run, count only what was dispatched, and let the
+    // workers record those items cancelled so the run still finalizes (status `aborted`).
+    writer?.abort();
+    await stopAfterPlanningFailure(deps, runId, error, enqueued + skipped + dispatchedToBatch, rejections.length, onRunComplete);
+    throw error;
   } finally {
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
     await ownBatchQueue?.close();
@@ -190,6 +201,26 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   const shards = writer?.shards ?? 0;
   deps.logger.info({ runId, items, enqueued, skipped, batched, shards, lane: chosen, rejected: rejections.length }, 'run planned');
   return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length, lane: chosen, batched, shards };
+}
+
+async function stopAfterPlanningFailure(
+  deps: StartRunDeps,
+  runId: string,
+  error: unknown,
+  dispatched: number,
+  rejected: number,
+  onRunComplete: (runId: string) => Promise<void>,
+): Promise<void> {
+  const code = errorCodeOf(error);
+  try {
+    await deps.runs.requestStop(runId, code);
+    await deps.runs.setExtra(runId, 'planningError', redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500));
+    if (await deps.runs.markPlanned(runId, dispatched, rejected)) await onRunComplete(runId);
+    deps.logger.error({ runId, code, dispatched }, 'planning failed: the run is stopped');
+  } catch (cleanup) {
+    // Redis itself may be what failed; the original error is the one to report.
+    deps.logger.error({ runId, err: cleanup }, 'could not mark the run stopped after its planning failed');
+  }
 }
 
 export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {

@@ -31,8 +31,9 @@ export interface RunSummary {
 /** The verdict of a run: a cron job exits non-zero unless this is `succeeded`. */
 export function judgeRun(meta: RunMeta): RunStatus {
   if (meta.stop === 'E_CANCELLED') return 'cancelled';
-  if (meta.stop === 'E_AUTH') return 'aborted';
   if (meta.stop === 'E_BUDGET') return 'failed';
+  // A rejected API key, or planning that broke off (catalog unreadable, storage or Redis down).
+  if (meta.stop) return 'aborted';
   const total = meta.total ?? meta.terminal;
   const failed = meta.counts.failed + meta.counts.cancelled;
   const ratio = total === 0 ? 0 : failed / total;

@@ -27,7 +27,7 @@ redis.call('HINCRBY', KEYS[1], 'lane:' .. ARGV[8], 1)
 local planned = redis.call('HGET', KEYS[1], 'planned')
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '-1')
 local complete = 0
-if planned == '1' and terminal == total then complete = 1 end
+if planned == '1' and terminal >= total then complete = 1 end
 return {terminal, complete, redis.call('HLEN', KEYS[3])}
 `;
 
@@ -39,7 +39,7 @@ return {terminal, complete, redis.call('HLEN', KEYS[3])}
 export const MARK_PLANNED_LUA = `
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'rejected', ARGV[2], 'planned', '1')
 local terminal = tonumber(redis.call('HGET', KEYS[1], 'terminal') or '0')
-if terminal == tonumber(ARGV[1]) then return 1 end
+if terminal >= tonumber(ARGV[1]) then return 1 end
 return 0
 `;
 

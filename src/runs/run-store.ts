@@ -7,8 +7,11 @@ import type { RunConfig, RunStatus } from './run-config.js';
 import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
 import { MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RELEASE_LOCK_LUA, RESERVE_BUDGET_LUA } from './run-scripts.js';
 
-/** Why a run was told to stop early: an operator's cancel, a bad API key, or the budget. */
-export type StopReason = 'E_CANCELLED' | 'E_AUTH' | 'E_BUDGET';
+/**
+ * Why a run was told to stop early: an operator's cancel (E_CANCELLED), a rejected API key
+ * (E_AUTH), the budget (E_BUDGET), or the error that broke off its planning (e.g. E_CATALOG_FILE).
+ */
+export type StopReason = ErrorCode;
 
 export interface RunMeta {
   config: RunConfig;

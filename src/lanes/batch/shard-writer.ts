@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
+import { BunchError } from '../../errors/bunch-error.js';
 import type { ItemTarget } from '../../outputs/item-target.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
@@ -33,6 +34,8 @@ export class ShardWriter {
   private seq = 0;
   private current: { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number } | undefined;
   private readonly maxBytes: number;
+  /** A write stream's error (disk full...) is kept here and thrown by the next add/close. */
+  private failure: Error | undefined;
   shards = 0;
   items = 0;
 
@@ -41,6 +44,7 @@ export class ShardWriter {
   }
 
   async add(target: ItemTarget, request: unknown): Promise<void> {
+    this.throwIfFailed();
     const line = JSON.stringify({ key: target.itemKey, request }) + '\n';
     const bytes = Buffer.byteLength(line);
     if (this.current && (this.current.lines >= this.options.maxRequests || this.current.bytes + bytes > this.maxBytes)) {
@@ -56,13 +60,30 @@ export class ShardWriter {
 
   /** Cuts the last shard. */
   async close(): Promise<void> {
+    this.throwIfFailed();
     if (this.current) await this.cut();
+  }
+
+  /** Planning broke off: drop the shard being written (its items were never dispatched). */
+  abort(): void {
+    this.current?.requests.destroy();
+    this.current?.targets.destroy();
+    this.current = undefined;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) {
+      throw new BunchError('E_STORAGE', `cannot write a batch shard file: ${this.failure.message}`, { cause: this.failure });
+    }
   }
 
   private open() {
     this.seq += 1;
     const name = this.options.shardName(this.seq);
-    const file = (kind: string) => createWriteStream(path.join(this.options.dir, `${name}.${kind}.jsonl`));
+    const file = (kind: string) =>
+      createWriteStream(path.join(this.options.dir, `${name}.${kind}.jsonl`)).on('error', (error: Error) => {
+        this.failure ??= error;
+      });
     this.current = { name, requests: file('requests'), targets: file('targets'), lines: 0, bytes: 0 };
     return this.current;
   }

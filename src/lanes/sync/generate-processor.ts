@@ -156,15 +156,22 @@ function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: nu
   const record = baseRecord(data, 'sync', 'cancelled', new Date().toISOString());
   record.attempts = attempts;
   record.errorCode = reason;
-  record.errorMessage = STOP_MESSAGES[reason];
+  record.errorMessage = stopMessage(reason);
   return record;
 }
 
-const STOP_MESSAGES: Record<StopReason, string> = {
-  E_CANCELLED: 'the run was cancelled before this item was generated',
-  E_AUTH: 'the run stopped because the API key was rejected',
-  E_BUDGET: 'the run stopped because its budget was spent',
-};
+export function stopMessage(reason: StopReason): string {
+  switch (reason) {
+    case 'E_CANCELLED':
+      return 'the run was cancelled before this item was generated';
+    case 'E_AUTH':
+      return 'the run stopped because the API key was rejected';
+    case 'E_BUDGET':
+      return 'the run stopped because its budget was spent';
+    default:
+      return `the run stopped because its planning failed (${reason})`;
+  }
+}
 
 function failedRecord(data: GenerateJobData, failure: BunchError, attempts: number, startedAt: string): ItemRecord {
   const record = baseRecord(data, 'sync', 'failed', new Date().toISOString());
