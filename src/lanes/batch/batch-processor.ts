@@ -25,6 +25,7 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { BunchError } from '../../errors/bunch-error.js';
+import { costUsd } from '../../gemini/usage-cost.js';
 import type { ItemTarget } from '../../outputs/item-target.js';
 import type { RunConfig } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
@@ -55,6 +56,8 @@ export interface BatchProcessorDeps {
 /** Longest wait between two polls, and between two retries of a failed call. */
 const MAX_POLL_DELAY_MS = 10 * 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
+/** Transient failures tolerated once the deadline cutoff has passed, before the shard is given up. */
+const RETRIES_AFTER_CUTOFF = 5;
 
 type Step = { kind: 'next' } | { kind: 'later'; delayMs: number } | { kind: 'finished'; result: string };
 
@@ -75,6 +78,12 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         state.retries = 0;
       } catch (error) {
         if (!(error instanceof BunchError) || !error.retryable) throw error;
+        if (now() >= batchCutoff(config) && state.retries >= RETRIES_AFTER_CUTOFF) {
+          // The upstream has been failing past the run's deadline: stop waiting for it.
+          step = await giveUpOnShard(ctx, `the Batch API kept failing past the deadline: ${error.code}: ${error.message}`);
+          await writeShardState(deps.runs, runId, state);
+          return step.kind === 'finished' ? step.result : 'salvaged';
+        }
         // Transient upstream trouble (429 on create, 5xx, resets): same state, later. Not a failed attempt.
         state.retries += 1;
         state.error = `${error.code}: ${error.message}`.slice(0, 300);
@@ -107,6 +116,8 @@ async function advance(ctx: ShardContext): Promise<Step> {
   const { runs, client } = deps;
   const runId = config.runId;
   const control = await runs.getControl(runId);
+  // A budget stop does not cut a shard whose items were already reserved within the budget.
+  if (control.stop === 'E_BUDGET' && state.reservedUsd) delete control.stop;
   const pastCutoff = ctx.now() >= batchCutoff(config);
 
   switch (state.phase) {
@@ -117,6 +128,15 @@ async function advance(ctx: ShardContext): Promise<Step> {
       if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
       if (!(await runs.acquireBatchSlot(runId, state.shard, config.batch.maxConcurrentBatches))) {
         return { kind: 'later', delayMs: config.batch.pollIntervalMs };
+      }
+      if (config.budgetUsd !== undefined && state.reservedUsd === undefined) {
+        // A batch is paid for whole: reserve all of its items at the batch price before creating it.
+        const amount = state.items * costUsd({ lane: 'batch', ...config.pricing, images: 1 });
+        if (!(await runs.reserveBudget(runId, amount, config.budgetUsd))) {
+          await runs.requestStop(runId, 'E_BUDGET');
+          return salvageWholeShard(ctx, 'E_BUDGET', false);
+        }
+        state.reservedUsd = amount;
       }
       state.phase = 'submitting';
       return { kind: 'next' };
@@ -218,7 +238,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
         cancelled: salvaged.cancelled,
       };
       state.phase = 'done';
-      await runs.releaseBatchSlot(runId, state.shard);
+      await releaseShard(ctx);
       deps.logger.info({ runId, shard: state.shard, upstream: batch.name, state: batch.state, ...state.outcome }, 'batch collected');
       return { kind: 'finished', result: 'collected' };
     }
@@ -240,8 +260,18 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   const salvaged = await salvageItems(state, items, salvageDeps(ctx), { stop, pastDeadline: pastCutoff });
   state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
   state.phase = 'done';
-  await ctx.deps.runs.releaseBatchSlot(config.runId, state.shard);
+  await releaseShard(ctx);
   return { kind: 'finished', result: 'salvaged' };
+}
+
+/** A finished shard gives back its concurrency slot and its budget reservation (costs are recorded per item). */
+async function releaseShard(ctx: ShardContext): Promise<void> {
+  const { runs } = ctx.deps;
+  await runs.releaseBatchSlot(ctx.config.runId, ctx.state.shard);
+  if (ctx.state.reservedUsd) {
+    await runs.releaseBudget(ctx.config.runId, ctx.state.reservedUsd);
+    ctx.state.reservedUsd = 0;
+  }
 }
 
 function salvageDeps(ctx: ShardContext): SalvageDeps {
@@ -274,7 +304,21 @@ export async function abandonShard(deps: BatchProcessorDeps, runId: string, shar
   const state = await readShardState(deps.runs, runId, shard);
   if (!state || state.phase === 'done') return;
   const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
-  const stop = (await deps.runs.getControl(runId)).stop;
-  await salvageWholeShard(ctx, stop, false, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
+  await giveUpOnShard(ctx, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
   await writeShardState(deps.runs, runId, state);
+}
+
+/**
+ * Gives up on a shard: a batch that exists upstream is cancelled first (best effort), so it stops
+ * serving — and billing — items that are now moved on; then every unfinished item is salvaged.
+ */
+async function giveUpOnShard(ctx: ShardContext, reason: string): Promise<Step> {
+  const { deps, state, config } = ctx;
+  if (state.upstream && state.phase === 'submitted') {
+    await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
+      deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel an abandoned batch upstream'),
+    );
+  }
+  const stop = (await deps.runs.getControl(config.runId)).stop;
+  return salvageWholeShard(ctx, stop, false, reason);
 }

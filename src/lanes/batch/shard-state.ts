@@ -36,6 +36,8 @@ export interface BatchShardState {
   cutShort?: 'deadline' | 'stop';
   outcome?: ShardOutcome;
   error?: string;
+  /** Budget reserved for this shard's items at the batch price; released when the shard is done. */
+  reservedUsd?: number;
   updatedAt: string;
 }
 
