@@ -129,8 +129,8 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
       dir: shardDir,
       maxRequests: config.batch.maxRequestsPerBatch,
       shardName: plannedShardName,
-      onShard: async (shard, count) => {
-        await writeShardState(runs, runId, newShardState(runId, shard, count, 0));
+      onShard: async (shard, count, digest) => {
+        await writeShardState(runs, runId, newShardState(runId, shard, count, 0, digest));
         await enqueueShard(queue, runId, shard);
         dispatchedToBatch += count;
       },

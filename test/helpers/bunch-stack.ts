@@ -52,10 +52,16 @@ export interface JobFixture {
 }
 
 export async function startBunchStack(
-  options: { emulator?: EmulatorOptions; concurrency?: number; s3?: S3Settings } = {},
+  options: {
+    emulator?: EmulatorOptions;
+    /** An emulator shared with other stacks (e.g. to outlive a "lost" Redis); not closed by stop(). */
+    sharedEmulator?: RunningEmulator;
+    concurrency?: number;
+    s3?: S3Settings;
+  } = {},
 ): Promise<BunchStack> {
   const redis = await startRedis();
-  const emulator = await startEmulator(options.emulator ?? {});
+  const emulator = options.sharedEmulator ?? (await startEmulator(options.emulator ?? {}));
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const plane = await openControlPlane(redis.url, prefix);
   const dir = await tempDir('stack');
@@ -142,7 +148,7 @@ export async function startBunchStack(
       for (const fleet of fleets) await fleet.close();
       for (const store of stores.values()) await store.close();
       await plane.close();
-      await emulator.close();
+      if (!options.sharedEmulator) await emulator.close();
       await redis.stop();
       await dir.remove();
     },

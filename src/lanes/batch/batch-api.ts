@@ -18,6 +18,7 @@ import { BunchError } from '../../errors/bunch-error.js';
 import type { GeminiClient } from '../../gemini/gemini-client.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
+import { displayNameDigest } from './shard-state.js';
 import { readUpstreamBatch, type UpstreamBatch } from './upstream-batch.js';
 
 export type BatchApiClient = Pick<GeminiClient, 'request' | 'download' | 'uploadResumable'>;
@@ -25,7 +26,19 @@ export type BatchApiClient = Pick<GeminiClient, 'request' | 'download' | 'upload
 const CALL_TIMEOUT_MS = 60_000;
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
-export async function findBatchByDisplayName(client: BatchApiClient, displayName: string): Promise<UpstreamBatch | undefined> {
+/**
+ * Looks upstream for this shard's batch: first one with exactly this displayName (this run
+ * created it; a crash between create and record lands here), else — when `digest` is given — a
+ * batch of an earlier run with the same content that is still pending, running or succeeded
+ * (that run lost its Redis state before collecting; its results are paid for and are adopted
+ * instead of paying again). Failed, expired and cancelled batches are never adopted.
+ */
+export async function findBatchByDisplayName(
+  client: BatchApiClient,
+  displayName: string,
+  digest?: string,
+): Promise<UpstreamBatch | undefined> {
+  let sameContent: UpstreamBatch | undefined;
   let pageToken: string | undefined;
   do {
     const page = await client.request<{ operations?: unknown[]; nextPageToken?: string } | undefined>('GET', 'batches', {
@@ -35,11 +48,16 @@ export async function findBatchByDisplayName(client: BatchApiClient, displayName
     for (const operation of page?.operations ?? []) {
       const batch = readUpstreamBatch(operation);
       if (batch.displayName === displayName) return batch;
+      if (digest && !sameContent && displayNameDigest(batch.displayName) === digest && ADOPTABLE_STATES.has(batch.state)) {
+        sameContent = batch;
+      }
     }
     pageToken = page?.nextPageToken || undefined;
   } while (pageToken);
-  return undefined;
+  return sameContent;
 }
+
+const ADOPTABLE_STATES = new Set(['PENDING', 'RUNNING', 'SUCCEEDED']);
 
 export async function getBatch(client: BatchApiClient, name: string): Promise<UpstreamBatch> {
   return readUpstreamBatch(await client.request<unknown>('GET', name, { timeoutMs: CALL_TIMEOUT_MS }));

@@ -38,7 +38,7 @@ import type { BatchJobData } from './batch-queue.js';
 import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
-import { readShardState, writeShardState, type BatchShardState } from './shard-state.js';
+import { displayNameDigest, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
 import type { UpstreamBatch } from './upstream-batch.js';
 
 export interface BatchProcessorDeps {
@@ -144,7 +144,12 @@ async function advance(ctx: ShardContext): Promise<Step> {
 
     case 'submitting': {
       // Intent is recorded (this state); whatever happened after it, look before creating.
-      const found = await findBatchByDisplayName(client, state.displayName);
+      // First-generation shards may adopt an earlier run's batch of identical content (Redis lost).
+      const digest = state.generation === 0 ? displayNameDigest(state.displayName) : undefined;
+      const found = await findBatchByDisplayName(client, state.displayName, digest);
+      if (found && found.displayName !== state.displayName) {
+        deps.logger.warn({ runId, shard: state.shard, upstream: found.name }, 'adopting a batch of identical content from an earlier run');
+      }
       if (found) {
         state.upstream = found.name;
         state.upstreamState = found.state;

@@ -117,9 +117,9 @@ export async function salvageItems(
         dir,
         maxRequests: config.batch.maxRequestsPerBatch,
         shardName: (seq) => (seq === 1 ? `${root}-r${generation}` : `${root}-r${generation}-${seq}`),
-        onShard: async (name, count) => {
+        onShard: async (name, count, digest) => {
           const existing = await readShardState(runs, runId, name);
-          if (!existing) await writeShardState(runs, runId, newShardState(runId, name, count, generation));
+          if (!existing) await writeShardState(runs, runId, newShardState(runId, name, count, generation, digest));
           await enqueueShard(deps.batchQueue, runId, name);
         },
       });

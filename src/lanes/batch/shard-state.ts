@@ -43,8 +43,19 @@ export interface BatchShardState {
 
 const FIELD_PREFIX = 'batch:';
 
-export function shardDisplayName(runId: string, shard: string): string {
-  return `bunch:${runId}:${shard}`;
+/**
+ * `bunch:<runId>:<shard>:<digest16>`. The run and shard make creation idempotent within a run;
+ * the content digest (item keys and inputHashes) lets a later run that lost its Redis state
+ * recognise a batch it already paid for (see findBatchForContent).
+ */
+export function shardDisplayName(runId: string, shard: string, digest: string): string {
+  return `bunch:${runId}:${shard}:${digest.slice(0, 16)}`;
+}
+
+/** The digest part of a display name made by shardDisplayName, if any. */
+export function displayNameDigest(displayName: string | undefined): string | undefined {
+  const match = displayName ? /^bunch:.+:([0-9a-f]{16})$/.exec(displayName) : null;
+  return match?.[1];
 }
 
 export async function readShardState(runs: RunStore, runId: string, shard: string): Promise<BatchShardState | undefined> {
@@ -65,13 +76,13 @@ export function shardStatesOf(meta: RunMeta): BatchShardState[] {
     .sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : 0));
 }
 
-export function newShardState(runId: string, shard: string, items: number, generation: number): BatchShardState {
+export function newShardState(runId: string, shard: string, items: number, generation: number, digest: string): BatchShardState {
   return {
     shard,
     items,
     generation,
     phase: 'planned',
-    displayName: shardDisplayName(runId, shard),
+    displayName: shardDisplayName(runId, shard, digest),
     polls: 0,
     retries: 0,
     updatedAt: new Date().toISOString(),

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { BunchError } from '../../errors/bunch-error.js';
 import type { ItemTarget } from '../../outputs/item-target.js';
@@ -20,7 +21,8 @@ export interface ShardWriterOptions {
   /** Shard names in cut order (`s0001`, `s0002`, ... or `s0003-r1` for a resubmission). */
   shardName(seq: number): string;
   /** Called once per shard after both its files are in the object store. */
-  onShard(shard: string, items: number): Promise<void>;
+  /** `digest`: hex sha256 over the shard's item keys and inputHashes, in order (see shardDigest). */
+  onShard(shard: string, items: number, digest: string): Promise<void>;
 }
 
 /**
@@ -32,7 +34,9 @@ export interface ShardWriterOptions {
  */
 export class ShardWriter {
   private seq = 0;
-  private current: { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number } | undefined;
+  private current:
+    | { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number; digest: Hash }
+    | undefined;
   private readonly maxBytes: number;
   /** A write stream's error (disk full...) is kept here and thrown by the next add/close. */
   private failure: Error | undefined;
@@ -53,6 +57,7 @@ export class ShardWriter {
     const shard = this.current ?? this.open();
     shard.lines += 1;
     shard.bytes += bytes;
+    shard.digest.update(`${target.itemKey}\n${target.inputHash}\n`);
     this.items += 1;
     await write(shard.requests, line);
     await write(shard.targets, JSON.stringify(target) + '\n');
@@ -84,7 +89,7 @@ export class ShardWriter {
       createWriteStream(path.join(this.options.dir, `${name}.${kind}.jsonl`)).on('error', (error: Error) => {
         this.failure ??= error;
       });
-    this.current = { name, requests: file('requests'), targets: file('targets'), lines: 0, bytes: 0 };
+    this.current = { name, requests: file('requests'), targets: file('targets'), lines: 0, bytes: 0, digest: createHash('sha256') };
     return this.current;
   }
 
@@ -100,7 +105,7 @@ export class ShardWriter {
     await this.options.store.put(keys.batchTargets(shard.name), createReadStream(targetsPath), { contentType: 'application/x-ndjson' });
     await Promise.all([rm(requestsPath, { force: true }), rm(targetsPath, { force: true })]);
     this.shards += 1;
-    await this.options.onShard(shard.name, shard.lines);
+    await this.options.onShard(shard.name, shard.lines, shard.digest.digest('hex'));
   }
 }
 

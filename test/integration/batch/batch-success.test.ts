@@ -34,7 +34,8 @@ describe('batch lane: success through the emulator Batch API', () => {
     ]);
     const upstream = await upstreamBatches(stack);
     const ours = upstream.filter((b) => b.displayName.startsWith(`bunch:${started.runId}:`));
-    expect(ours.map((b) => b.displayName).sort()).toEqual(['s0001', 's0002', 's0003'].map((s) => `bunch:${started.runId}:${s}`));
+    expect(ours.map((b) => b.displayName.replace(/:[0-9a-f]{16}$/, '')).sort()).toEqual(['s0001', 's0002', 's0003'].map((s) => `bunch:${started.runId}:${s}`));
+    for (const batch of ours) expect(batch.displayName).toMatch(/^bunch:.+:s000\d:[0-9a-f]{16}$/);
 
     // A second run of the same job finds everything in storage: nothing planned into batches, nothing paid.
     const again = await stack.start(jobFile);
