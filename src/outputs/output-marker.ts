@@ -14,6 +14,8 @@ export interface OutputMarker {
   caption?: StoredObjectRef & { text: string };
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   finishReason?: string;
+  /** What the call that produced these outputs cost (the lane's price). */
+  costUsd?: number;
   lane: 'sync' | 'batch';
   runId: string;
   createdAt: string;

@@ -70,6 +70,7 @@ export async function storeItemOutput(
     usage: response.usage,
     lane: context.lane,
     runId: context.runId,
+    costUsd: context.costUsd,
     createdAt: finishedAt,
   };
   if (image) marker.image = image;
@@ -100,17 +101,28 @@ export async function readStoredOutput(store: ObjectStore, target: ItemTarget): 
   return marker && marker.inputHash === target.inputHash ? marker : undefined;
 }
 
-/** A record for an item whose outputs were found in storage: no call was made, nothing was paid. */
+/**
+ * A record for an item whose outputs were found in storage. Outputs from an earlier run were
+ * paid for then (`reused`, cost 0 now); outputs this same run stored before a crash kept it from
+ * recording them carry this run's cost and usage, so the run's total stays right.
+ */
 export function recordFromMarker(
   target: ItemTarget,
   marker: OutputMarker,
   status: 'succeeded' | 'skipped',
   lane: Lane,
   attempts: number,
+  runId?: string,
 ): ItemRecord {
   const record = baseRecord(target, lane, status, new Date().toISOString());
-  record.reused = true;
   record.attempts = attempts;
+  if (runId !== undefined && marker.runId === runId) {
+    record.costUsd = marker.costUsd ?? 0;
+    record.lane = marker.lane;
+    if (marker.usage) record.usage = marker.usage;
+  } else {
+    record.reused = true;
+  }
   if (marker.image) record.image = marker.image;
   if (marker.caption) record.caption = marker.caption;
   if (marker.finishReason) record.finishReason = marker.finishReason;

@@ -68,7 +68,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
 
     const stored = await readStoredOutput(store, data);
     if (stored) {
-      await finish(recordFromMarker(data, stored, 'succeeded', 'sync', attempt - 1));
+      await finish(recordFromMarker(data, stored, 'succeeded', 'sync', attempt - 1, data.runId));
       return 'reused';
     }
 

@@ -3,6 +3,7 @@ import { BunchError } from '../../../src/errors/bunch-error.js';
 import { baseRecord } from '../../../src/outputs/store-item-output.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
 import { openObjectStore } from '../../../src/storage/open-object-store.js';
+import { RunStore } from '../../../src/runs/run-store.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 let stack: BunchStack | undefined;
@@ -62,5 +63,35 @@ describe('recovery paths of the sync lane', () => {
     expect(s.emulator.requestLog.stats().generations.total).toBe(1);
     const [line] = await s.readManifest(s.storeFor(started.outputUrl), started.runId);
     expect(line).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('a Redis failure while recording a paid item is retried: the item succeeds with its cost, the model is not called again', async () => {
+    stack = await startBunchStack();
+    const s = stack;
+    await s.startWorkers();
+    // The first attempt to record fails as a dropped connection would (after image, caption and
+    // marker are stored); the retry must find the marker and record the item with this run's cost.
+    const original = RunStore.prototype.recordTerminal;
+    let failures = 0;
+    RunStore.prototype.recordTerminal = async function (this: RunStore, ...args: Parameters<RunStore['recordTerminal']>) {
+      if (args[1].status === 'succeeded' && failures === 0) {
+        failures += 1;
+        throw new Error('Connection is closed.');
+      }
+      return original.apply(this, args);
+    };
+    try {
+      const started = await s.start(await s.writeJob({ catalogCsv: productCsv(1), job: { sync: { attempts: 3, backoff: { initialMs: 20, maxMs: 50, jitter: 0 } } } }));
+      const meta = await s.waitForRun(started.runId);
+      expect(failures).toBe(1);
+      expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 0, cancelled: 0 });
+      expect(meta.costUsd).toBeCloseTo(0.058, 9);
+      expect(s.emulator.requestLog.stats().generations.total).toBe(1);
+      const [line] = await s.readManifest(s.storeFor(started.outputUrl), started.runId);
+      expect(line).toMatchObject({ status: 'succeeded', costUsd: 0.058, attempts: 1 });
+      expect((line as { reused?: boolean }).reused).toBeUndefined();
+    } finally {
+      RunStore.prototype.recordTerminal = original;
+    }
   });
 });
