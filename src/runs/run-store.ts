@@ -219,6 +219,13 @@ export class RunStore {
     return (await this.redis.bunchReserveBudget(this.keys(runId).meta, String(amountUsd), String(limitUsd))) === 1;
   }
 
+  /** Adds a paid call's cost to the run outside an item record, turning its reservation into spend. */
+  async commitCost(runId: string, amountUsd: number, reservedUsd: number): Promise<void> {
+    const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'costUsd', String(amountUsd));
+    if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
+    await multi.exec();
+  }
+
   async releaseBudget(runId: string, amountUsd: number): Promise<void> {
     await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
   }

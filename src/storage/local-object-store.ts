@@ -213,12 +213,14 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+const PERMANENT_FS_ERRORS = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'EINVAL', 'ENOTDIR', 'EISDIR']);
+
 function storageError(operation: string, key: string, error: unknown): BunchError {
   if (error instanceof BunchError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const reason = error instanceof Error ? error.message : String(error);
-  // Disk-full and permission problems will not fix themselves by retrying the same item.
-  const retryable = code !== 'ENOSPC' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS';
+  // Disk-full, permission and path problems will not fix themselves by retrying the same item.
+  const retryable = !PERMANENT_FS_ERRORS.has(code ?? '');
   return new BunchError('E_STORAGE', `Local ${operation} of key ${JSON.stringify(key)} failed: ${reason}`, {
     cause: error,
     retryable,

@@ -27,7 +27,8 @@ export interface GenerateProcessorDeps {
 
 /** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
 const NO_IMAGE_MAX_ATTEMPTS = 3;
-const STORE_RETRY_DELAYS_MS = [500, 1000, 2000];
+/** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
+const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 /**
  * One delivery of one item. BullMQ delivers at least once, so every step is safe to repeat:
@@ -108,8 +109,14 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         await deps.onRunStopped(data.runId, 'E_AUTH');
       }
       const limit = failure.code === 'E_NO_IMAGE' ? Math.min(NO_IMAGE_MAX_ATTEMPTS, config.sync.attempts) : config.sync.attempts;
-      if (failure.retryable && attempt < limit) {
-        if (reserved) await runs.releaseBudget(data.runId, reserved);
+      // Storage that still fails after the in-process retries is not retried through BullMQ: that
+      // would call (and pay for) the model again for outputs we may not be able to store either.
+      const retryThroughQueue = failure.retryable && attempt < limit && !(paid && failure.code === 'E_STORAGE');
+      if (retryThroughQueue) {
+        // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
+        // run's total and against the budget; an unpaid attempt just gives its reservation back.
+        if (paid) await runs.commitCost(data.runId, price, reserved);
+        else if (reserved) await runs.releaseBudget(data.runId, reserved);
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
           'retrying item',

@@ -94,4 +94,26 @@ describe('recovery paths of the sync lane', () => {
       RunStore.prototype.recordTerminal = original;
     }
   });
+
+  it('outputs that can never be stored fail the item once, with its cost: the model is not called again', async () => {
+    stack = await startBunchStack();
+    const s = stack;
+    const refusing = (url: string): ObjectStore => {
+      const real = openObjectStore(url);
+      return Object.assign(Object.create(real) as ObjectStore, {
+        put: async (key: string, body: Parameters<ObjectStore['put']>[1], options?: Parameters<ObjectStore['put']>[2]) => {
+          if (key.endsWith('.png')) throw new BunchError('E_STORAGE', 'ENAMETOOLONG: name too long', { retryable: false });
+          return real.put(key, body, options);
+        },
+      });
+    };
+    await s.startWorkers({ openStore: refusing });
+    const started = await s.start(await s.writeJob({ catalogCsv: productCsv(1) }));
+    const meta = await s.waitForRun(started.runId);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 1, skipped: 0, cancelled: 0 });
+    expect(meta.costUsd).toBeCloseTo(0.058, 9);
+    expect(s.emulator.requestLog.stats().generations.total).toBe(1);
+    const [line] = await s.readManifest(s.storeFor(started.outputUrl), started.runId);
+    expect(line).toMatchObject({ status: 'failed', errorCode: 'E_STORAGE', attempts: 1, costUsd: 0.058 });
+  });
 });

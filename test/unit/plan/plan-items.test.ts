@@ -112,12 +112,21 @@ describe('planItems', () => {
     expect(events[1]?.kind === 'rejected' && events[1].rejection).toMatchObject({ field: 'brand', reason: 'object key: field `brand` is missing but the template uses {{brand}}' });
   });
 
-  it('keeps items off the reserved prefix', async () => {
-    const events = await plan([row(1, 'results', { title: 'T', top: '_bunch' })], {
+  it('keeps catalog values off the reserved and hidden prefixes by encoding them', async () => {
+    const events = await plan([row(1, 'results', { title: 'T', top: '_bunch' }), row(2, '.bunch-meta', { title: 'T', top: 'x' })], {
       variants: undefined,
       output: { url: 'file://out', key: '{{top}}/{{key}}.{{ext}}' },
     });
-    expect(events[0]?.kind === 'rejected' && events[0].rejection.reason).toBe('object key "_bunch/results.{{ext}}" falls under the reserved prefix "_bunch/"');
+    expect(events.map((e) => (e.kind === 'item' ? e.item.objectKey : e.rejection.reason))).toEqual([
+      '%5Fbunch/results.{{ext}}',
+      'x/%2Ebunch-meta.{{ext}}',
+    ]);
+  });
+
+  it('rejects a row whose key segment could not be stored (over 255 bytes)', async () => {
+    const events = await plan([row(1, 'S'.repeat(300), { title: 'T' })], { variants: undefined });
+    expect(events[0]?.kind === 'rejected' && events[0].rejection).toMatchObject({ code: 'E_CATALOG_ROW' });
+    expect(events[0]?.kind === 'rejected' && events[0].rejection.reason).toContain('longer than 255 bytes');
   });
 });
 

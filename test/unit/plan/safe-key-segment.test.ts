@@ -6,7 +6,10 @@ import { assertSafeObjectKey, safeKeySegment } from '../../../src/plan/safe-key-
 describe('safeKeySegment', () => {
   it.each([
     ['SKU-123_a.b', 'SKU-123_a.b'],
-    ['../etc', '..%2Fetc'],
+    ['../etc', '%2E.%2Fetc'],
+    ['.bunch-meta', '%2Ebunch-meta'],
+    ['_bunch', '%5Fbunch'],
+    ['a_b.c', 'a_b.c'],
     ['/abs', '%2Fabs'],
     ['a/b', 'a%2Fb'],
     ['a%2Fb', 'a%252Fb'],
