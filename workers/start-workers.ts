@@ -12,7 +12,7 @@ import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../src/lanes/sync/promote-delayed-jobs.js';
 import { openSyncQueues, requestFinalize } from '../src/lanes/sync/sync-queues.js';
 import { baseRecord } from '../src/outputs/store-item-output.js';
-import { createRedisConnection } from '../src/redis/redis-connection.js';
+import { createRedisConnection, describeRedisUrl, waitForRedis } from '../src/redis/redis-connection.js';
 import { RunStore } from '../src/runs/run-store.js';
 import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
@@ -25,6 +25,8 @@ export interface StartWorkersOptions {
   gemini: { baseUrl: string; apiKey: string };
   openStore: ObjectStoreOpener;
   logger: Logger;
+  /** How long start-up waits for Redis to answer before giving up (default 30 s). */
+  redisStartupTimeoutMs?: number;
   /** Shorter lock/stall timings let tests observe crash recovery in seconds instead of a minute. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -41,8 +43,23 @@ export interface WorkerFleet {
 /** Wires library code to BullMQ for one worker process: the generate, batch and finalize workers. */
 export async function startWorkers(options: StartWorkersOptions): Promise<WorkerFleet> {
   const { logger, prefix } = options;
-  const workerConnection = createRedisConnection(options.redisUrl, 'worker');
-  const commandConnection = createRedisConnection(options.redisUrl, 'worker');
+  // Workers ride out Redis outages (ioredis reconnects forever); log the trouble, at most every 10 s.
+  let lastRedisWarning = 0;
+  const onRedisError = (error: Error) => {
+    if (Date.now() - lastRedisWarning < 10_000) return;
+    lastRedisWarning = Date.now();
+    logger.warn({ err: { message: error.message }, redis: describeRedisUrl(options.redisUrl) }, 'Redis connection trouble; retrying');
+  };
+  const workerConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
+  const commandConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
+  try {
+    // At start-up, though, a Redis that never answers is a configuration error worth stopping for.
+    await waitForRedis(commandConnection, options.redisUrl, options.redisStartupTimeoutMs ?? 30_000);
+  } catch (error) {
+    workerConnection.disconnect();
+    commandConnection.disconnect();
+    throw error;
+  }
   const runs = new RunStore(commandConnection, prefix);
   const queues = openSyncQueues(commandConnection, prefix);
   const contexts = new RunContextCache(runs, options.openStore);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { openSyncQueues, type SyncQueues } from '../lanes/sync/sync-queues.js';
-import { createRedisConnection } from '../redis/redis-connection.js';
+import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { RunStore } from '../runs/run-store.js';
 
 /** The Redis-side handles a CLI verb needs to start, watch or steer runs. */
@@ -13,7 +13,12 @@ export interface ControlPlane {
 
 export async function openControlPlane(redisUrl: string, prefix: string): Promise<ControlPlane> {
   const redis = createRedisConnection(redisUrl, 'producer');
-  await redis.ping();
+  try {
+    await waitForRedis(redis, redisUrl, 10_000);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const runs = new RunStore(redis, prefix);
   const queues = openSyncQueues(redis, prefix);
   return {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startEmulator, type EmulatorOptions } from './start-emulator.js';
+import { integerFlag, positiveNumberFlag } from '../cli/number-flag.js';
 
 /**
  * `bunch emulator`: runs the Gemini API emulator in the foreground until SIGINT/SIGTERM. Only the
@@ -39,11 +40,11 @@ export function registerEmulatorCommand(program: Command): void {
 async function runEmulatorCommand(flags: EmulatorFlags): Promise<void> {
   const options: EmulatorOptions = {
     host: flags.host,
-    port: Number(flags.port),
+    port: integerFlag('--port', flags.port, { min: 0, max: 65_535 }),
     apiKey: flags.auth ? (flags.apiKey ?? 'emulator-key') : null,
   };
   if (flags.profile !== undefined) options.profile = flags.profile;
-  if (flags.timeScale !== undefined) options.timeScale = Number(flags.timeScale);
+  if (flags.timeScale !== undefined) options.timeScale = positiveNumberFlag('--time-scale', flags.timeScale);
   if (flags.realistic) options.realisticPayload = true;
   if (flags.dataDir !== undefined) options.dataDir = flags.dataDir;
   const emulator = await startEmulator(options);

@@ -14,6 +14,7 @@ import { describeRun } from '../describe-run.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { packageRoot } from '../package-root.js';
+import { integerFlag } from '../number-flag.js';
 
 interface DemoFlags {
   job?: string;
@@ -51,7 +52,7 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
         fleet = await startWorkers({
           redisUrl: redis.url,
           prefix,
-          concurrency: flags.concurrency ? Number(flags.concurrency) : job.sync.concurrency,
+          concurrency: flags.concurrency ? integerFlag('--concurrency', flags.concurrency, { min: 1, max: 1000 }) : job.sync.concurrency,
           gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' },
           openStore,
           logger,

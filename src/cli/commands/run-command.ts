@@ -11,6 +11,7 @@ import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { describeRun } from '../describe-run.js';
 import { planPreview } from '../plan-preview.js';
+import { integerFlag } from '../number-flag.js';
 
 interface RunFlags {
   wait?: boolean;
@@ -54,7 +55,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           fleet = await startWorkers({
             redisUrl,
             prefix,
-            concurrency: flags.workers === true ? job.sync.concurrency : Number(flags.workers),
+            concurrency: flags.workers === true ? job.sync.concurrency : integerFlag('--workers', flags.workers, { min: 1, max: 1000 }),
             gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
             openStore,
             logger,

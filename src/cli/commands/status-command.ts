@@ -3,6 +3,7 @@ import { openControlPlane } from '../control-plane.js';
 import { describeRun } from '../describe-run.js';
 import { readEnvironment, requireRedisUrl } from '../environment.js';
 import { BunchError } from '../../errors/bunch-error.js';
+import { integerFlag } from '../number-flag.js';
 
 interface StatusFlags {
   json?: boolean;
@@ -30,7 +31,7 @@ export function registerStatusCommand(program: Command): void {
           process.stdout.write((flags.json ? JSON.stringify(meta) : describeRun(meta)) + '\n');
           return;
         }
-        const ids = await plane.runs.listRuns(Number(flags.limit ?? 20));
+        const ids = await plane.runs.listRuns(integerFlag('--limit', flags.limit ?? '20', { min: 1, max: 10_000 }));
         const metas = (await Promise.all(ids.map((id) => plane.runs.getMeta(id)))).filter((m) => m !== undefined);
         if (flags.json) {
           process.stdout.write(JSON.stringify(metas) + '\n');

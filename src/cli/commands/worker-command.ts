@@ -4,6 +4,7 @@ import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers } from '../../../workers/start-workers.js';
 import { untilShutdownSignal } from '../../../workers/until-shutdown-signal.js';
 import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';
+import { integerFlag } from '../number-flag.js';
 
 interface WorkerFlags {
   concurrency: string;
@@ -24,7 +25,7 @@ export function registerWorkerCommand(program: Command): void {
       const fleet = await startWorkers({
         redisUrl: requireRedisUrl(flags.redisUrl, environment),
         prefix: flags.prefix ?? environment.prefix,
-        concurrency: Number(flags.concurrency),
+        concurrency: integerFlag('--concurrency (or BUNCH_CONCURRENCY)', flags.concurrency, { min: 1, max: 1000 }),
         gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
         openStore: (url) => openObjectStore(url, { s3: environment.s3 }),
         logger,

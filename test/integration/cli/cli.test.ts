@@ -91,4 +91,20 @@ describe('the bunch CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('E_NOT_FOUND');
   });
+
+  it('reports bad numbers and an unreachable Redis clearly', async () => {
+    const badWorkers = await runCli(['run', await job('flags'), '--workers', 'abc'], env);
+    expect(badWorkers.code).toBe(2);
+    expect(badWorkers.stderr).toContain('bunch: E_CONFIG: --workers must be a whole number from 1 to 1000, got "abc"');
+
+    const badPort = await runCli(['emulator', '--port', '99999'], env);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain('--port must be a whole number from 0 to 65535');
+
+    const down = await runCli(['status'], { ...env, REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/^bunch: E_NETWORK: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/?: /m);
+    expect(down.stderr).not.toContain('Unhandled error event');
+    expect(down.stderr).not.toContain('hunter2');
+  });
 });
