@@ -34,6 +34,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The AWS SDK warns on every start under Node 20 that it will require Node 22; bunch supports 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let exitCode: number = EXIT.ok;
   const program = buildProgram((code) => {
     exitCode = code;

@@ -1,4 +1,7 @@
 import { readCatalog } from '../catalog/read-catalog.js';
+import { errorCodeOf } from '../errors/bunch-error.js';
+import { costUsd } from '../gemini/usage-cost.js';
+import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import { readStoredOutput } from '../outputs/store-item-output.js';
 import { planItems } from '../plan/plan-items.js';
@@ -13,19 +16,32 @@ export interface PlanPreview {
   toGenerate: number;
   rejectedRows: number;
   rejections: { line: number; field?: string; reason: string }[];
+  /** The lane the run would take (for `auto`: by item count and deadline, as startRun decides). */
+  lane: 'sync' | 'batch';
+  /** Items to generate × the price of that lane. */
   estimatedUsd: number;
+  /** Set when storage could not be read (no credentials here, say): every item counts as to generate. */
+  storageUnchecked?: string;
 }
 
 /** `bunch run --dry-run`: the plan and what it would cost, from the catalog and storage alone. */
 export async function planPreview(job: ResolvedJob, openStore: ObjectStoreOpener, maxListed = 20): Promise<PlanPreview> {
   const config = runConfigFromJob(job, 'dry-run', new Date());
   const store = openStore(config.outputUrl);
-  const preview: PlanPreview = { job: job.name, items: 0, alreadyStored: 0, toGenerate: 0, rejectedRows: 0, rejections: [], estimatedUsd: 0 };
+  const preview: PlanPreview = { job: job.name, items: 0, alreadyStored: 0, toGenerate: 0, rejectedRows: 0, rejections: [], lane: 'sync', estimatedUsd: 0 };
   let chunk: PlannedItem[] = [];
   const check = async () => {
-    const found = await Promise.all(chunk.map((item) => readStoredOutput(store, item)));
-    preview.alreadyStored += found.filter(Boolean).length;
+    const current = chunk;
     chunk = [];
+    if (preview.storageUnchecked !== undefined) return;
+    try {
+      const found = await Promise.all(current.map((item) => readStoredOutput(store, item)));
+      preview.alreadyStored += found.filter(Boolean).length;
+    } catch (error) {
+      // A dry run is still useful without storage access: count everything as to be generated.
+      preview.storageUnchecked = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+      preview.alreadyStored = 0;
+    }
   };
   for await (const event of planItems(job, readCatalog(job))) {
     if (event.kind === 'rejected') {
@@ -43,6 +59,12 @@ export async function planPreview(job: ResolvedJob, openStore: ObjectStoreOpener
   await check();
   await store.close();
   preview.toGenerate = preview.items - preview.alreadyStored;
-  preview.estimatedUsd = Math.round(preview.toGenerate * job.pricing.usdPerImage * 100) / 100;
+  preview.lane =
+    job.lane === 'auto'
+      ? preview.toGenerate >= AUTO_BATCH_MIN_ITEMS && deadlineAllowsBatch(config.batch.deadlineMs)
+        ? 'batch'
+        : 'sync'
+      : job.lane;
+  preview.estimatedUsd = costUsd({ lane: preview.lane, ...job.pricing, images: preview.toGenerate });
   return preview;
 }

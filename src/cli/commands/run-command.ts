@@ -41,7 +41,8 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
         const preview = await planPreview(job, openStore);
         print(flags.json, preview, () =>
           `${job.name}: ${preview.items} items (${preview.alreadyStored} already stored, ${preview.toGenerate} to generate), ` +
-          `${preview.rejectedRows} rejected rows; estimated cost $${preview.estimatedUsd.toFixed(2)}`,
+          `${preview.rejectedRows} rejected rows; ${preview.lane} lane, estimated cost $${preview.estimatedUsd.toFixed(2)}` +
+            (preview.storageUnchecked ? `\n(storage not checked: ${preview.storageUnchecked})` : ''),
         );
         return;
       }
