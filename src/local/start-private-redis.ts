@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import { BunchError } from '../errors/bunch-error.js';
 import { freePort } from './free-port.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
@@ -13,8 +14,8 @@ export interface RedisHandle {
 }
 
 const INSTALL_HINT =
-  'redis-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install -y redis-server`, ' +
-  'macOS: `brew install redis`) or point bunch at a running server with REDIS_URL=redis://host:port.';
+  'redis-server was not found on PATH; it is needed to start a private Redis. Install it ' +
+  '(Debian/Ubuntu: `apt-get install -y redis-server`, macOS: `brew install redis`).';
 const ATTEMPTS = 5;
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -68,7 +69,7 @@ function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       settle();
-      reject(error.code === 'ENOENT' ? new Error(INSTALL_HINT, { cause: error }) : error);
+      reject(error.code === 'ENOENT' ? new BunchError('E_CONFIG', INSTALL_HINT, { cause: error }) : error);
     });
     // 'close' (not 'exit') so that everything the server printed has been read.
     child.once('close', (code, signal) => {
