@@ -3,9 +3,9 @@ import type { ErrorCode } from '../errors/error-code.js';
 /**
  * Exit codes cron wrappers can act on:
  *   0 the run succeeded (within its failure threshold), or the command did what it was asked
- *   1 the run finished but failed, was cancelled or aborted
- *   2 bad input: job file, catalog, flags
- *   3 infrastructure: Redis, storage, network, upstream auth
+ *   1 the run finished but failed, was cancelled or aborted (a rejected API key aborts a run: 1)
+ *   2 bad input or configuration: job file, catalog, flags, environment, unknown run
+ *   3 infrastructure: Redis, storage, network
  */
 export const EXIT = { ok: 0, runFailed: 1, badInput: 2, infrastructure: 3 } as const;
 

@@ -8,6 +8,7 @@ import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
 import { registerWorkerCommand } from './commands/worker-command.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
+import { packageVersion } from './package-root.js';
 
 /**
  * The `bunch` command line. Each verb lives in its own file under commands/; this entry point is
@@ -17,11 +18,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command()
     .name('bunch')
     .description(
-      'Turn product catalogs into generated product images and captions with Gemini image models.\n' +
-        'Settings resolve flag → environment → job file → default. Environment: GEMINI_API_KEY, GEMINI_BASE_URL,\n' +
-        'REDIS_URL, BUNCH_PREFIX, BUNCH_S3_ENDPOINT / AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID,\n' +
-        'AWS_SECRET_ACCESS_KEY, BUNCH_S3_FORCE_PATH_STYLE, BUNCH_S3_CHECKSUM_MODE, BUNCH_LOG_LEVEL.',
+      [
+        'Turn product catalogs into generated product images and captions with Gemini image models.',
+        '',
+        'Settings resolve flag → environment → job file → default. Environment:',
+        '  GEMINI_API_KEY (or GOOGLE_API_KEY), GEMINI_BASE_URL, REDIS_URL,',
+        '  BUNCH_PREFIX, BUNCH_CONCURRENCY, BUNCH_LOG_LEVEL,',
+        '  BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS,',
+        '  BUNCH_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3), AWS_REGION,',
+        '  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,',
+        '  BUNCH_S3_FORCE_PATH_STYLE, BUNCH_S3_CHECKSUM_MODE.',
+        'Exit codes: 0 success, 1 run failed/cancelled/aborted,',
+        '  2 bad input, 3 infrastructure.',
+      ].join('\n'),
     )
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   registerRunCommand(program, setExitCode);

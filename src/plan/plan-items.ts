@@ -14,6 +14,12 @@ import { assertSafeObjectKey, safeKeySegment } from './safe-key-segment.js';
  * A row that cannot render one variant's prompt or object key gives a rejection for that variant
  * (with `variant` set); its other variants are still planned. Catalog rejections pass through.
  */
+/**
+ * Rendered prompts travel in BullMQ job data (Redis) and batch shards; a catalog field of
+ * megabytes would bloat both for a request that makes no sense anyway.
+ */
+export const MAX_PROMPT_BYTES = 64 * 1024;
+
 export async function* planItems(job: ResolvedJob, events: AsyncIterable<CatalogEvent>): AsyncGenerator<PlanEvent> {
   const variants = job.variants.map((variant) => ({ variant, prompt: compileTemplate(variant.prompt) }));
   const keyTemplate = compileTemplate(job.output.key);
@@ -56,6 +62,12 @@ function planOne(
     prompt = renderTemplate(promptTemplate, promptFields);
   } catch (error) {
     return templateRejection(job, row, variant.name, error, 'prompt');
+  }
+  const promptBytes = Buffer.byteLength(prompt, 'utf8');
+  if (promptBytes > MAX_PROMPT_BYTES) {
+    const fields: Readonly<Record<string, string>> = promptFields;
+    const longest = [...promptTemplate.fields].sort((a, b) => (fields[b]?.length ?? 0) - (fields[a]?.length ?? 0))[0];
+    return rejection(job, row, variant.name, `prompt is ${promptBytes} bytes, over the ${MAX_PROMPT_BYTES}-byte limit (a product prompt that long is almost surely a data error)`, longest);
   }
   const request = buildRequest(job, variant, prompt);
   const inputHash = computeInputHash(job.model, request);

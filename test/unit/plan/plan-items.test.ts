@@ -123,6 +123,12 @@ describe('planItems', () => {
     ]);
   });
 
+  it('rejects a row whose prompt would be over 64 KiB, naming the field that made it so', async () => {
+    const events = await plan([row(1, 'big', { title: 'x'.repeat(70_000) })], { variants: undefined });
+    expect(events[0]?.kind === 'rejected' && events[0].rejection).toMatchObject({ code: 'E_CATALOG_ROW', field: 'title' });
+    expect(events[0]?.kind === 'rejected' && events[0].rejection.reason).toMatch(/^prompt is \d+ bytes, over the 65536-byte limit/);
+  });
+
   it('rejects a row whose key segment could not be stored (over 255 bytes)', async () => {
     const events = await plan([row(1, 'S'.repeat(300), { title: 'T' })], { variants: undefined });
     expect(events[0]?.kind === 'rejected' && events[0].rejection).toMatchObject({ code: 'E_CATALOG_ROW' });
