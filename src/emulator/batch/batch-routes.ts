@@ -13,7 +13,7 @@ import type { EmulatorContext } from '../emulator-context.js';
 import { GoogleApiError, sendJson } from '../google-error.js';
 import type { Route, RouteContext } from '../route.js';
 import { fileStoreFor } from '../files/file-store.js';
-import { answerGoogleErrors } from '../files/google-error-guard.js';
+import { authenticated } from '../files/google-error-guard.js';
 import { listPage } from '../files/list-page.js';
 import { readJsonBody } from '../files/read-json-body.js';
 import { parseBatchCreateRequest } from './batch-create-request.js';
@@ -25,13 +25,7 @@ const BATCH_ID = '([a-z0-9][a-z0-9-]*)';
 export function createBatchRoutes(context: EmulatorContext): Route[] {
   const engine = batchEngineFor(context);
 
-  const authed =
-    (handler: (route: RouteContext) => Promise<void>) =>
-    (route: RouteContext): Promise<void> =>
-      answerGoogleErrors(route.res, async () => {
-        context.authenticate(route.req, route.url);
-        await handler(route);
-      });
+  const authed = (handler: (route: RouteContext) => Promise<void>) => authenticated(context, handler);
 
   const notFound = (id: string | undefined): GoogleApiError =>
     new GoogleApiError(404, 'NOT_FOUND', `Batch batches/${id ?? ''} not found.`);

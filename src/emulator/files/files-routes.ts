@@ -20,7 +20,7 @@ import { GoogleApiError, sendJson } from '../google-error.js';
 import type { Route, RouteContext } from '../route.js';
 import { fileStoreFor, type FileStore } from './file-store.js';
 import { toFileResource } from './file-resource.js';
-import { answerGoogleErrors } from './google-error-guard.js';
+import { answerGoogleErrors, authenticated } from './google-error-guard.js';
 import { listPage } from './list-page.js';
 import { readJsonBody } from './read-json-body.js';
 
@@ -30,13 +30,7 @@ const START_BODY_LIMIT = 1024 * 1024;
 
 export function createFilesRoutes(context: EmulatorContext): Route[] {
   const store = fileStoreFor(context);
-  const authed =
-    (handler: (route: RouteContext) => Promise<void>) =>
-    (route: RouteContext): Promise<void> =>
-      answerGoogleErrors(route.res, async () => {
-        context.authenticate(route.req, route.url);
-        await handler(route);
-      });
+  const authed = (handler: (route: RouteContext) => Promise<void>) => authenticated(context, handler);
 
   const download = authed(async ({ res, params }) => {
     const file = requireFile(store, params[0]);

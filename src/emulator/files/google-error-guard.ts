@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import type { EmulatorContext } from '../emulator-context.js';
 import { GoogleApiError, sendGoogleError } from '../google-error.js';
+import type { RouteContext } from '../route.js';
 
 /**
  * Runs a route body and turns what it throws into the Google error envelope. Anything that is
@@ -18,4 +20,13 @@ export async function answerGoogleErrors(res: ServerResponse, body: () => Promis
       error instanceof GoogleApiError ? error : new GoogleApiError(500, 'INTERNAL', 'Internal error encountered.');
     sendGoogleError(res, apiError);
   }
+}
+
+/** A route handler that first checks the API key, with errors answered as Google would. */
+export function authenticated(context: EmulatorContext, handler: (route: RouteContext) => Promise<void>) {
+  return (route: RouteContext): Promise<void> =>
+    answerGoogleErrors(route.res, async () => {
+      context.authenticate(route.req, route.url);
+      await handler(route);
+    });
 }
