@@ -1,6 +1,6 @@
 import { Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { retryDelayMs } from '../src/lanes/sync/retry-delay.js';
+import { retryBackoffMs } from '../src/lanes/sync/retry-backoff.js';
 import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
 import { GENERATE_QUEUE } from '../src/lanes/sync/sync-queues.js';
 
@@ -33,7 +33,7 @@ export function createGenerateWorker(options: GenerateWorkerOptions): Worker<Gen
         const data = job?.data as GenerateJobData | undefined;
         const backoff = data?.backoff ?? { initialMs: 2000, maxMs: 60_000, jitter: 0.5 };
         const retryAfterMs = (error as { retryAfterMs?: number } | undefined)?.retryAfterMs;
-        return retryDelayMs(attemptsMade, backoff, retryAfterMs);
+        return retryBackoffMs(attemptsMade, backoff, retryAfterMs);
       },
     },
   });

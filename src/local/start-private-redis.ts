@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { BunchError } from '../errors/bunch-error.js';
+import { childStopper } from './child-stopper.js';
 import { freePort } from './free-port.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
@@ -116,31 +117,14 @@ function ping(port: number): Promise<void> {
 }
 
 function handleFor(child: ChildProcess, port: number, dir: TempDir): RedisHandle {
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  // If this process dies without calling stop(), do not leave a server behind.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  const stopChild = childStopper(child, STOP_TIMEOUT_MS);
   let stopping: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid,
     stop: () => {
-      stopping ??= (async () => {
-        process.removeListener('exit', killOnExit);
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          await exited;
-          clearTimeout(timer);
-        }
-        await dir.remove();
-      })();
+      stopping ??= stopChild().then(() => dir.remove());
       return stopping;
     },
   };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { decodeImage } from '../image/decode-image.js';
+import { fillExtension } from '../plan/fill-extension.js';
 import type { ItemRecord, Lane } from '../runs/item-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ItemTarget } from './item-target.js';
@@ -36,7 +37,7 @@ export async function storeItemOutput(
   if (context.wantImage) {
     if (!part) throw new BunchError('E_NO_IMAGE', 'the response has no image part');
     const decoded = decodeImage(part, target.expected);
-    const key = target.objectKey.split('{{ext}}').join(decoded.ext);
+    const key = fillExtension(target.objectKey, decoded.ext);
     await store.put(key, decoded.bytes, { contentType: decoded.mimeType, metadata });
     image = {
       key,

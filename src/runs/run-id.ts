@@ -9,9 +9,3 @@ export function newRunId(jobName: string, now: Date = new Date()): string {
   const slug = jobName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run';
   return `${slug}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
-
-const RUN_ID_PATTERN = /^[a-z0-9-]{1,80}$/;
-
-export function isRunId(value: string): boolean {
-  return RUN_ID_PATTERN.test(value);
-}

@@ -162,10 +162,6 @@ export class RunStore {
     return (await this.redis.hsetnx(this.keys(runId).meta, 'stop', reason)) === 1;
   }
 
-  async getStop(runId: string): Promise<StopReason | undefined> {
-    return ((await this.redis.hget(this.keys(runId).meta, 'stop')) as StopReason | null) ?? undefined;
-  }
-
   /** What a worker checks before each item, in one round trip. */
   async getControl(runId: string): Promise<{ status?: RunStatus; stop?: StopReason }> {
     const [status, stop] = await this.redis.hmget(this.keys(runId).meta, 'status', 'stop');

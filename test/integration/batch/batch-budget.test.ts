@@ -1,18 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { batchJob, finishBatchRun, paidCalls, upstreamBatches } from './batch-harness.js';
-
-let stack: BunchStack | undefined;
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { productCsv } from '../../helpers/bunch-stack.js';
+import { batchJob, finishBatchRun, paidCalls, upstreamBatches, useBatchStack } from './batch-harness.js';
 
 describe('batch lane: budget', () => {
+  const open = useBatchStack();
+
   it('reserves each shard whole at the batch price; shards beyond the budget are never submitted', async () => {
-    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
-    const s = stack;
-    await s.startWorkers();
+    const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 100 } } });
     // 12 items in 3 shards of 4; at $0.029 each a shard costs $0.116 and $0.25 covers exactly two.
     const jobFile = await s.writeJob({ catalogCsv: productCsv(12), job: { ...batchJob(), budget: { maxUsd: 0.25 } } });
     const started = await s.start(jobFile);

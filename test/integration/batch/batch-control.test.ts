@@ -1,23 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EmulatorOptions } from '../../../src/emulator/start-emulator.js';
+import { describe, expect, it } from 'vitest';
 import { cancelRun } from '../../../src/lanes/cancel-run.js';
 import { readShardState } from '../../../src/lanes/batch/shard-state.js';
 import { describeRun } from '../../../src/cli/describe-run.js';
 import type { RunMeta } from '../../../src/runs/run-store.js';
-import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { batchJob, finishBatchRun, paidCalls, upstreamBatches } from './batch-harness.js';
+import { productCsv, type BunchStack } from '../../helpers/bunch-stack.js';
+import { batchJob, finishBatchRun, paidCalls, upstreamBatches, useBatchStack } from './batch-harness.js';
 
 describe('batch lane: cancel, deadline, lane auto', () => {
-  let stack: BunchStack | undefined;
-  const open = async (emulator: EmulatorOptions) => {
-    stack = await startBunchStack({ emulator });
-    await stack.startWorkers();
-    return stack;
-  };
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  });
+  const open = useBatchStack();
 
   async function waitForServed(s: BunchStack, runId: string, shard: string, atLeast: number): Promise<void> {
     const until = Date.now() + 20_000;

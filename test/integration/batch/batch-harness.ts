@@ -1,8 +1,9 @@
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { EmulatorOptions } from '../../../src/emulator/start-emulator.js';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { shardStatesOf, type BatchShardState } from '../../../src/lanes/batch/shard-state.js';
 import type { RunMeta } from '../../../src/runs/run-store.js';
-import type { BunchStack } from '../../helpers/bunch-stack.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 /** Short batch timings: a job file section for the batch lane tests. */
 export function batchJob(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -42,4 +43,21 @@ export async function upstreamBatches(stack: BunchStack): Promise<{ name: string
   });
   const body = (await response.json()) as { operations?: { name: string; metadata: { displayName: string; state: string } }[] };
   return (body.operations ?? []).map((op) => ({ name: op.name, displayName: op.metadata.displayName, state: op.metadata.state }));
+}
+
+/**
+ * For a describe block: `open(emulatorOptions)` starts a stack (Redis, emulator, workers) for one
+ * test; it is stopped after each test.
+ */
+export function useBatchStack(): (emulator: EmulatorOptions) => Promise<BunchStack> {
+  let stack: BunchStack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+  return async (emulator) => {
+    stack = await startBunchStack({ emulator });
+    await stack.startWorkers();
+    return stack;
+  };
 }

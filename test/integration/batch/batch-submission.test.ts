@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EmulatorOptions } from '../../../src/emulator/start-emulator.js';
-import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { batchJob, finishBatchRun, paidCalls, upstreamBatches } from './batch-harness.js';
+import { describe, expect, it } from 'vitest';
+import { productCsv } from '../../helpers/bunch-stack.js';
+import { batchJob, finishBatchRun, paidCalls, upstreamBatches, useBatchStack } from './batch-harness.js';
 
 describe('batch lane: idempotent submission', () => {
-  let stack: BunchStack | undefined;
-  const open = async (emulator: EmulatorOptions) => {
-    stack = await startBunchStack({ emulator });
-    await stack.startWorkers();
-    return stack;
-  };
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  });
+  const open = useBatchStack();
 
   it('429 on create (too many active batches) is waited out, not failed', async () => {
     const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 120, maxActiveBatches: 1 } } });

@@ -5,7 +5,7 @@ import type { GenerateJobData } from './generate-job-data.js';
  * gave one, else exponential from `initialMs`, capped at `maxMs`, with "equal jitter" so retries of
  * many items that failed together spread out instead of returning as a herd.
  */
-export function retryDelayMs(
+export function retryBackoffMs(
   attemptsMade: number,
   backoff: GenerateJobData['backoff'],
   retryAfterMs: number | undefined,
