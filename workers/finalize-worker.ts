@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RunContextCache } from '../src/lanes/run-context-cache.js';
 import type { FinalizeJobData } from '../src/lanes/sync/generate-job-data.js';
-import { FINALIZE_QUEUE } from '../src/lanes/sync/sync-queues.js';
+import { FINALIZE_QUEUE } from '../src/lanes/run-queues.js';
 import { finalizeRun } from '../src/manifest/finalize-run.js';
 import type { RunStore } from '../src/runs/run-store.js';
 

@@ -2,7 +2,7 @@ import { Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryBackoffMs } from '../src/lanes/sync/retry-backoff.js';
 import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
-import { GENERATE_QUEUE } from '../src/lanes/sync/sync-queues.js';
+import { GENERATE_QUEUE } from '../src/lanes/run-queues.js';
 
 export interface GenerateWorkerOptions {
   connection: Redis;

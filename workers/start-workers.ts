@@ -2,7 +2,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createGeminiClient } from '../src/gemini/gemini-client.js';
 import { abandonShard, createBatchProcessor } from '../src/lanes/batch/batch-processor.js';
-import { openBatchQueue, type BatchJobData } from '../src/lanes/batch/batch-queue.js';
+import type { BatchJobData } from '../src/lanes/batch/batch-queue.js';
 import { errorCodeOf } from '../src/errors/bunch-error.js';
 import { redactSecrets } from '../src/errors/redact-secrets.js';
 import { recordItem } from '../src/lanes/record-item.js';
@@ -10,7 +10,7 @@ import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-contex
 import { createGenerateProcessor } from '../src/lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../src/lanes/sync/promote-delayed-jobs.js';
-import { openSyncQueues, requestFinalize } from '../src/lanes/sync/sync-queues.js';
+import { openRunQueues, requestFinalize } from '../src/lanes/run-queues.js';
 import { baseRecord } from '../src/outputs/store-item-output.js';
 import { createRedisConnection, describeRedisUrl, waitForRedis } from '../src/redis/redis-connection.js';
 import { RunStore } from '../src/runs/run-store.js';
@@ -61,7 +61,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     throw error;
   }
   const runs = new RunStore(commandConnection, prefix);
-  const queues = openSyncQueues(commandConnection, prefix);
+  const queues = openRunQueues(commandConnection, prefix);
   const contexts = new RunContextCache(runs, options.openStore);
   const model = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
 
@@ -88,13 +88,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
   const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, logger });
 
-  const batchQueue = openBatchQueue(commandConnection, prefix);
   const batchDeps = {
     runs,
     contexts,
     client: model,
     generateQueue: queues.generate,
-    batchQueue,
+    batchQueue: queues.batch,
     logger,
     onRunComplete,
   };
@@ -149,7 +148,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     async close() {
       await Promise.all([generate.close(), finalize.close(), batch.close()]);
       await Promise.all(pendingWork);
-      await Promise.all([queues.close(), batchQueue.close()]);
+      await queues.close();
       await contexts.close();
       workerConnection.disconnect();
       commandConnection.disconnect();

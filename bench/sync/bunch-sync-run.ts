@@ -3,7 +3,7 @@ import path from 'node:path';
 import { openControlPlane } from '../../src/cli/control-plane.js';
 import { startRun } from '../../src/lanes/start-run.js';
 import type { FinalizeJobData } from '../../src/lanes/sync/generate-job-data.js';
-import { FINALIZE_QUEUE } from '../../src/lanes/sync/sync-queues.js';
+import { FINALIZE_QUEUE } from '../../src/lanes/run-queues.js';
 import { silentLogger } from '../../src/logging/create-logger.js';
 import { newRunId } from '../../src/runs/run-id.js';
 import { loadJobFile } from '../../src/spec/load-job-file.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { openSyncQueues, type SyncQueues } from '../lanes/sync/sync-queues.js';
+import { openRunQueues, type RunQueues } from '../lanes/run-queues.js';
 import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { RunStore } from '../runs/run-store.js';
 
@@ -7,7 +7,7 @@ import { RunStore } from '../runs/run-store.js';
 export interface ControlPlane {
   redis: Redis;
   runs: RunStore;
-  queues: SyncQueues;
+  queues: RunQueues;
   close(): Promise<void>;
 }
 
@@ -20,7 +20,7 @@ export async function openControlPlane(redisUrl: string, prefix: string): Promis
     throw error;
   }
   const runs = new RunStore(redis, prefix);
-  const queues = openSyncQueues(redis, prefix);
+  const queues = openRunQueues(redis, prefix);
   return {
     redis,
     runs,

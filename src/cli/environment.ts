@@ -1,7 +1,7 @@
 import { BunchError } from '../errors/bunch-error.js';
 import { s3OptionsFromEnv } from '../storage/s3-options-from-env.js';
 import type { S3Settings } from '../storage/s3-settings.js';
-import { DEFAULT_PREFIX } from '../lanes/sync/sync-queues.js';
+import { DEFAULT_PREFIX } from '../lanes/run-queues.js';
 
 /**
  * Settings bunch reads from the environment. Only entry points (CLI verbs, worker processes)

@@ -1,9 +1,6 @@
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RunStore } from '../runs/run-store.js';
-import { openBatchQueue, type BatchJobData } from './batch/batch-queue.js';
 import { promoteDelayedJobs } from './sync/promote-delayed-jobs.js';
-import type { SyncQueues } from './sync/sync-queues.js';
+import type { RunQueues } from './run-queues.js';
 
 /**
  * Asks a run to stop. Workers record every item they pick up from now on as `cancelled` without
@@ -15,17 +12,11 @@ import type { SyncQueues } from './sync/sync-queues.js';
  */
 export async function cancelRun(
   runs: RunStore,
-  queues: SyncQueues,
+  queues: RunQueues,
   runId: string,
-  options: { batchQueue?: Queue<BatchJobData> } = {},
 ): Promise<{ requested: boolean; promoted: number; batches: number }> {
   const requested = await runs.requestStop(runId, 'E_CANCELLED');
   const promoted = await promoteDelayedJobs(queues.generate, runId);
-  const batchQueue = options.batchQueue ?? openBatchQueue(queues.generate.opts.connection as Redis, queues.generate.opts.prefix ?? 'bull');
-  try {
-    const batches = await promoteDelayedJobs(batchQueue, runId);
-    return { requested, promoted, batches };
-  } finally {
-    if (!options.batchQueue) await batchQueue.close();
-  }
+  const batches = await promoteDelayedJobs(queues.batch, runId);
+  return { requested, promoted, batches };
 }

@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { readCatalog } from '../catalog/read-catalog.js';
 import { BunchError, errorCodeOf } from '../errors/bunch-error.js';
@@ -17,22 +15,21 @@ import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import { runObjectKeys } from '../runs/run-keys.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
-import { enqueueShard, openBatchQueue, type BatchJobData } from './batch/batch-queue.js';
+import { enqueueShard } from './batch/batch-queue.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch, plannedShardName, type AutoLaneOptions } from './batch/lane-choice.js';
 import { newShardState, writeShardState } from './batch/shard-state.js';
 import { ShardWriter } from './batch/shard-writer.js';
 import { enqueueGenerateJobs, itemTargetOf } from './enqueue-generate-jobs.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
-import { requestFinalize, type SyncQueues } from './sync/sync-queues.js';
+import { requestFinalize, type RunQueues } from './run-queues.js';
 
 export interface StartRunDeps {
   runs: RunStore;
-  queues: SyncQueues;
+  queues: RunQueues;
   openStore: ObjectStoreOpener;
   logger: Logger;
   /** The batch lane's queue; opened on the sync queues' connection when absent. */
-  batchQueue?: Queue<BatchJobData>;
 }
 
 export interface StartRunOptions extends AutoLaneOptions {
@@ -111,18 +108,10 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
     job.lane === 'sync' ? 'sync' : job.lane === 'batch' ? 'batch' : deadlineAllowsBatch(config.batch.deadlineMs, options) ? 'undecided' : 'sync';
   let held: PlannedItem[] = [];
   let shardDir: string | undefined;
-  let batchQueue = deps.batchQueue;
-  let ownBatchQueue: Queue<BatchJobData> | undefined;
   let writer: ShardWriter | undefined;
   const openWriter = async (): Promise<ShardWriter> => {
     if (writer) return writer;
     shardDir = await mkdtemp(path.join(tmpdir(), 'bunch-plan-'));
-    if (!batchQueue) {
-      // The control plane opens the sync queues on one shared ioredis connection; reuse it.
-      ownBatchQueue = openBatchQueue(queues.generate.opts.connection as Redis, queues.generate.opts.prefix ?? 'bull');
-      batchQueue = ownBatchQueue;
-    }
-    const queue = batchQueue;
     writer = new ShardWriter({
       runId,
       store,
@@ -131,7 +120,7 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
       shardName: plannedShardName,
       onShard: async (shard, count, digest) => {
         await writeShardState(runs, runId, newShardState(runId, shard, count, 0, digest));
-        await enqueueShard(queue, runId, shard);
+        await enqueueShard(queues.batch, runId, shard);
         dispatchedToBatch += count;
       },
     });
@@ -187,7 +176,6 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
     throw error;
   } finally {
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
-    await ownBatchQueue?.close();
   }
   const chosen: 'sync' | 'batch' = lane === 'batch' ? 'batch' : 'sync';
   if (job.lane === 'auto') await runs.setExtra(runId, 'lane', chosen);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { startRun } from '../../lanes/start-run.js';
-import { requestFinalize } from '../../lanes/sync/sync-queues.js';
+import { requestFinalize } from '../../lanes/run-queues.js';
 import { startPrivateRedis } from '../../local/start-private-redis.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { loadJobFile } from '../../spec/load-job-file.js';

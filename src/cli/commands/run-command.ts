@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startRun } from '../../lanes/start-run.js';
-import { requestFinalize } from '../../lanes/sync/sync-queues.js';
+import { requestFinalize } from '../../lanes/run-queues.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers, type WorkerFleet } from '../../../workers/start-workers.js';

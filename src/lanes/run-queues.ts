@@ -1,30 +1,35 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { FinalizeJobData, GenerateJobData } from './generate-job-data.js';
-import { finalizeJobId } from './generate-job-data.js';
+import { openBatchQueue, type BatchJobData } from './batch/batch-queue.js';
+import type { FinalizeJobData, GenerateJobData } from './sync/generate-job-data.js';
+import { finalizeJobId } from './sync/generate-job-data.js';
 
 export const GENERATE_QUEUE = 'generate';
 export const FINALIZE_QUEUE = 'finalize';
 export const DEFAULT_PREFIX = 'bunch';
 
-export interface SyncQueues {
+export interface RunQueues {
   generate: Queue<GenerateJobData>;
   finalize: Queue<FinalizeJobData>;
+  batch: Queue<BatchJobData>;
   close(): Promise<void>;
 }
 
 /**
- * The queues shared by every run and every worker process. One `generate` queue for all runs means
- * one limiter for the API key's quota; a run's jobs are told apart by their ids (`<runId>.<index>`).
+ * The queues shared by every run and every worker process: sync items, batch shards, finalizers.
+ * One `generate` queue for all runs means one limiter for the API key's quota; a run's jobs are
+ * told apart by their ids (`<runId>.<index>`, `<runId>.batch.<shard>`).
  */
-export function openSyncQueues(connection: Redis, prefix: string = DEFAULT_PREFIX): SyncQueues {
+export function openRunQueues(connection: Redis, prefix: string = DEFAULT_PREFIX): RunQueues {
   const generate = new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
   const finalize = new Queue<FinalizeJobData>(FINALIZE_QUEUE, { connection, prefix });
+  const batch = openBatchQueue(connection, prefix);
   return {
     generate,
     finalize,
+    batch,
     async close() {
-      await Promise.all([generate.close(), finalize.close()]);
+      await Promise.all([generate.close(), finalize.close(), batch.close()]);
     },
   };
 }
