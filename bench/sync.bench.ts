@@ -1,7 +1,7 @@
 /**
  * `npm run bench:sync`: the sync lane's benchmark, every part side by side against one private
  * redis-server and one emulator, file:// storage under a temp dir, numbers as ratios.
- *   --part zero|latency|memory   run only these parts (repeatable or comma-separated; default all)
+ *   --part zero|latency|memory|refs   run only these parts (repeatable or comma-separated; default all)
  *   --json                       also print every number as one JSON document on stdout
  * Environment (optional): BENCH_SYNC_PARTS (same as --part).
  * s3rver is not used: on this kind of machine it handles ~240 PUT/s and would measure itself.
@@ -10,11 +10,12 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBenchServices, type BenchServices } from './sync/bench-services.js';
 import { runLatencyBound, type LatencyBoundResult } from './sync/latency-bound.js';
-import { formatLatencyBound, formatWorkerMemory, formatZeroLatency } from './sync/print-report.js';
+import { formatLatencyBound, formatReferenceImages, formatWorkerMemory, formatZeroLatency } from './sync/print-report.js';
+import { runReferenceImages, type ReferenceImagesResult } from './sync/reference-images.js';
 import { runWorkerMemory, type WorkerMemoryResult } from './sync/worker-memory.js';
 import { runZeroLatencyComparison, type ZeroLatencyResult } from './sync/zero-latency-comparison.js';
 
-const PARTS = ['zero', 'latency', 'memory'] as const;
+const PARTS = ['zero', 'latency', 'memory', 'refs'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Report {
@@ -22,6 +23,7 @@ interface Report {
   zeroLatency?: ZeroLatencyResult;
   latencyBound?: LatencyBoundResult;
   workerMemory?: WorkerMemoryResult;
+  referenceImages?: ReferenceImagesResult;
 }
 
 function selectedParts(values: string[]): Part[] {
@@ -70,6 +72,10 @@ async function main(): Promise<void> {
     if (parts.includes('memory')) {
       report.workerMemory = await runWorkerMemory(services, { items: 48, concurrency: 8, minMs: 1000, maxMs: 2000 });
       console.log(`\n${formatWorkerMemory(report.workerMemory)}`);
+    }
+    if (parts.includes('refs')) {
+      report.referenceImages = await runReferenceImages(services, { items: 96, concurrency: 8, minMs: 500, maxMs: 1000 });
+      console.log(`\n${formatReferenceImages(report.referenceImages)}`);
     }
   } finally {
     await stop();

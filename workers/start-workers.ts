@@ -7,7 +7,7 @@ import { errorCodeOf } from '../src/errors/bunch-error.js';
 import { redactSecrets } from '../src/errors/redact-secrets.js';
 import { recordItem } from '../src/lanes/record-item.js';
 import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-context-cache.js';
-import { createGenerateProcessor } from '../src/lanes/sync/generate-processor.js';
+import { createGenerateProcessor, releaseOf } from '../src/lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../src/lanes/sync/promote-delayed-jobs.js';
 import { openRunQueues, requestFinalize } from '../src/lanes/run-queues.js';
@@ -127,12 +127,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     // unexpected way): record it failed so the run still completes and nothing is lost silently.
     const pending: Promise<unknown> = contexts
       .get(job.data.runId)
-      .then(({ store }) => {
+      .then(async ({ store }) => {
         const record = baseRecord(job.data, 'sync', 'failed', new Date().toISOString());
         record.attempts = job.attemptsStarted;
         record.errorCode = errorCodeOf(error);
         record.errorMessage = redactSecrets(error.message, [options.gemini.apiKey]).slice(0, 300);
-        return recordItem(runs, store, job.data.runId, record, onRunComplete);
+        await recordItem(runs, store, job.data.runId, record, onRunComplete);
+        // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
+        if (job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
       })
       .catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record an exhausted job'));
     track(pending);

@@ -1,4 +1,5 @@
 import type { LatencyBoundResult, LaneUnderLatency } from './latency-bound.js';
+import type { ReferenceImagesResult } from './reference-images.js';
 import type { WorkerMemoryResult } from './worker-memory.js';
 import type { ZeroLatencyResult } from './zero-latency-comparison.js';
 
@@ -61,5 +62,19 @@ export function formatWorkerMemory(result: WorkerMemoryResult): string {
     ...result.stages.stages.map(
       (stage) => `  ${stage.stage.padEnd(48)} ${stage.rssMb.toFixed(1).padStart(7)} ${stage.heapMb.toFixed(1).padStart(7)} ${stage.externalMb.toFixed(1).padStart(8)}`,
     ),
+  ].join('\n');
+}
+
+export function formatReferenceImages(result: ReferenceImagesResult): string {
+  const { options, textOnly, withReferences, ratios } = result;
+  const row = (name: string, run: ReferenceImagesResult['textOnly']) =>
+    `  ${name.padEnd(34)} ${run.itemsPerSecond.toFixed(2).padStart(8)} ${run.seconds.toFixed(1).padStart(8)} ${run.planningSeconds.toFixed(1).padStart(9)} ${run.idleMb.toFixed(0).padStart(8)} ${run.peakMb.toFixed(0).padStart(8)}`;
+  return [
+    `Reference images: ${options.items} items, bunch worker -c ${options.concurrency}, latency ${options.minMs}-${options.maxMs} ms, 1K output; ` +
+      `two ${(result.referenceBytes / 1024 / 1024).toFixed(2)} MB photos per item (distinct)`,
+    `  ${''.padEnd(34)} ${'items/s'.padStart(8)} ${'seconds'.padStart(8)} ${'planning'.padStart(9)} ${'idle MB'.padStart(8)} ${'peak MB'.padStart(8)}`,
+    row('text only', textOnly),
+    row('two references per item', withReferences),
+    `  throughput ratio (refs / text) = ${ratios.throughput.toFixed(3)}   peak RSS ratio = ${ratios.peakRss.toFixed(3)}`,
   ].join('\n');
 }

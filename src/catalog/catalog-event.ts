@@ -7,6 +7,23 @@ export interface CatalogRow {
   key: string;
   /** Field values after renames and forward-fill, trimmed. */
   fields: Readonly<Record<string, string>>;
+  /**
+   * For reference columns with `scope: group`: that column's non-empty values across every row of
+   * this row's `forwardFillBy` group (image-only rows included), in file order, without repeats.
+   */
+  groupValues?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * A row of a group that holds only images (a Shopify export lists a product's extra photos on rows
+ * with no variant): not an item, its images belong to every row of the group.
+ */
+export interface GroupImageRow {
+  group: string;
+  rowNumber: number;
+  line: number;
+  /** Non-empty values of the group-scoped reference columns. */
+  values: Readonly<Record<string, string>>;
 }
 
 export interface RowRejection {
@@ -17,8 +34,12 @@ export interface RowRejection {
   field?: string;
   /** Set when the rejection concerns one variant of a row (planning), not the whole row. */
   variant?: string;
-  code: 'E_CATALOG_ROW';
+  /** E_REFERENCE when a reference image of the row is unusable (fetch, guard, type, count). */
+  code: 'E_CATALOG_ROW' | 'E_REFERENCE';
   reason: string;
 }
 
 export type CatalogEvent = { kind: 'row'; row: CatalogRow } | { kind: 'rejected'; rejection: RowRejection };
+
+/** What the row normalizer gives before image-only rows are folded into their group. */
+export type NormalizedEvent = CatalogEvent | { kind: 'groupImage'; image: GroupImageRow };

@@ -1,5 +1,6 @@
 import type { ResolvedJob } from '../spec/resolved-job.js';
-import type { CatalogEvent } from './catalog-event.js';
+import { attachGroupReferences } from './attach-group-references.js';
+import type { CatalogEvent, NormalizedEvent } from './catalog-event.js';
 import { readCsvRecords } from './csv-records.js';
 import { readJsonArrayRecords } from './json-array-records.js';
 import { readJsonlRecords } from './jsonl-records.js';
@@ -13,9 +14,27 @@ import type { SourceRecord } from './source-record.js';
  * `E_CATALOG_FILE`; a bad row is a `rejected` event and reading goes on.
  */
 export async function* readCatalog(job: ResolvedJob): AsyncGenerator<CatalogEvent> {
+  const sources = job.references?.sources ?? [];
+  const columnsOf = (scope: 'row' | 'group') =>
+    sources.filter((source) => source.scope === scope && source.column !== undefined).map((source) => source.column as string);
+  const groupColumns = columnsOf('group');
+  const groupBy = job.catalog.forwardFillBy;
+  const rows = readCatalogRows(job, { row: columnsOf('row'), group: groupColumns });
+  if (groupColumns.length === 0 || groupBy === undefined) {
+    // Without group-scoped columns the normalizer never makes image-only rows.
+    for await (const event of rows) if (event.kind !== 'groupImage') yield event;
+    return;
+  }
+  yield* attachGroupReferences(rows, groupBy, groupColumns);
+}
+
+async function* readCatalogRows(
+  job: ResolvedJob,
+  referenceColumns: { row: readonly string[]; group: readonly string[] },
+): AsyncGenerator<NormalizedEvent> {
   const catalog = job.catalog;
   const handle = await openCatalogFile(catalog.path, catalog.displayPath);
-  const normalizer = new RowNormalizer(catalog, catalog.displayPath);
+  const normalizer = new RowNormalizer(catalog, catalog.displayPath, referenceColumns);
   let records: AsyncGenerator<SourceRecord>;
   switch (catalog.format) {
     case 'csv':

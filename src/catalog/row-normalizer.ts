@@ -1,5 +1,5 @@
 import type { ResolvedCatalog } from '../spec/resolved-job.js';
-import type { CatalogEvent, RowRejection } from './catalog-event.js';
+import type { CatalogEvent, NormalizedEvent, RowRejection } from './catalog-event.js';
 import { catalogFileError } from './catalog-file-error.js';
 import type { SourceRecord } from './source-record.js';
 
@@ -20,6 +20,8 @@ export class RowNormalizer {
   constructor(
     private readonly catalog: ResolvedCatalog,
     private readonly displayPath: string,
+    /** Reference columns: checked against the header; `group` ones make image-only rows part of their group. */
+    private readonly referenceColumns: { readonly row: readonly string[]; readonly group: readonly string[] } = { row: [], group: [] },
   ) {
     this.renamedSources = new Set(Object.values(catalog.columns));
   }
@@ -43,23 +45,29 @@ export class RowNormalizer {
       ...this.catalog.required.map((column): [string, string] => ['required', column]),
       ...this.catalog.forwardFill.map((column): [string, string] => ['forwardFill', column]),
       ...(this.catalog.forwardFillBy ? [['forwardFillBy', this.catalog.forwardFillBy] as [string, string]] : []),
+      ...[...this.referenceColumns.row, ...this.referenceColumns.group].map((column): [string, string] => ['references', column]),
     ];
     for (const [setting, column] of wanted) {
       if (!available.has(column)) {
+        const name = setting === 'references' ? 'references' : `catalog.${setting}`;
         throw catalogFileError(
           this.displayPath,
-          `catalog.${setting} names column "${column}", which is not in the header (${[...available].join(', ')})`,
+          `${name} names column "${column}", which is not in the header (${[...available].join(', ')})`,
           { line },
         );
       }
     }
   }
 
-  accept(record: Exclude<SourceRecord, { kind: 'header' }>): CatalogEvent {
+  accept(record: Exclude<SourceRecord, { kind: 'header' }>): NormalizedEvent {
     if (record.kind === 'malformed') return this.reject(record, record.reason);
     const fields = this.rename(record.values);
     this.forwardFill(fields);
     const key = fields.get(this.catalog.key) ?? '';
+    if (key === '') {
+      const image = this.groupImage(fields, record);
+      if (image) return { kind: 'groupImage', image };
+    }
     if (key === '') return this.reject(record, `no value in the key column \`${this.catalog.key}\``, { field: this.catalog.key });
     const firstRow = this.firstRowOfKey.get(key);
     if (firstRow !== undefined) {
@@ -72,6 +80,21 @@ export class RowNormalizer {
     // fromEntries defines own properties, so a column named "__proto__" stays a plain field.
     const row = { rowNumber: record.rowNumber, line: record.line, key, fields: Object.freeze(Object.fromEntries(fields)) };
     return { kind: 'row', row };
+  }
+
+  /** An image-only row of a group: no key, a group value, and a value in a group-scoped reference column. */
+  private groupImage(fields: ReadonlyMap<string, string>, record: { rowNumber: number; line: number }) {
+    const by = this.catalog.forwardFillBy;
+    if (by === undefined || this.referenceColumns.group.length === 0) return undefined;
+    const group = fields.get(by) ?? '';
+    if (group === '') return undefined;
+    const values: Record<string, string> = {};
+    for (const column of this.referenceColumns.group) {
+      const value = fields.get(column) ?? '';
+      if (value !== '') values[column] = value;
+    }
+    if (Object.keys(values).length === 0) return undefined;
+    return { group, rowNumber: record.rowNumber, line: record.line, values };
   }
 
   private rename(values: ReadonlyMap<string, string>): Map<string, string> {

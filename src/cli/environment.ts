@@ -15,6 +15,8 @@ export interface BunchEnvironment {
   geminiApiKey: string | undefined;
   s3: S3Settings;
   logLevel: string;
+  /** BUNCH_REFERENCES_ALLOW_PRIVATE=1: reference images may come from private/loopback addresses (tests, local demos). */
+  allowPrivateReferences: boolean;
 }
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -27,6 +29,7 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
     s3: s3OptionsFromEnv(env),
     logLevel: env.BUNCH_LOG_LEVEL || 'info',
+    allowPrivateReferences: env.BUNCH_REFERENCES_ALLOW_PRIVATE === '1' || env.BUNCH_REFERENCES_ALLOW_PRIVATE === 'true',
   };
 }
 

@@ -14,6 +14,7 @@ export function exitCodeForError(code: ErrorCode): number {
     case 'E_JOB_FILE':
     case 'E_CATALOG_FILE':
     case 'E_CATALOG_ROW':
+    case 'E_REFERENCE':
     case 'E_CONFIG':
     case 'E_UNSAFE_KEY':
     case 'E_BAD_REQUEST':

@@ -4,6 +4,7 @@ import { costUsd } from '../gemini/usage-cost.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import { readStoredOutput } from '../outputs/store-item-output.js';
+import { ReferenceResolver } from '../references/reference-resolver.js';
 import { planItems } from '../plan/plan-items.js';
 import type { PlannedItem } from '../plan/planned-item.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
@@ -15,7 +16,7 @@ export interface PlanPreview {
   alreadyStored: number;
   toGenerate: number;
   rejectedRows: number;
-  rejections: { line: number; field?: string; reason: string }[];
+  rejections: { line: number; field?: string; code: string; reason: string }[];
   /** The lane the run would take (for `auto`: by item count and deadline, as startRun decides). */
   lane: 'sync' | 'batch';
   /** Items to generate × the price of that lane. */
@@ -25,9 +26,18 @@ export interface PlanPreview {
 }
 
 /** `bunch run --dry-run`: the plan and what it would cost, from the catalog and storage alone. */
-export async function planPreview(job: ResolvedJob, openStore: ObjectStoreOpener, maxListed = 20): Promise<PlanPreview> {
+export async function planPreview(
+  job: ResolvedJob,
+  openStore: ObjectStoreOpener,
+  options: { maxListed?: number; allowPrivateReferences?: boolean } = {},
+): Promise<PlanPreview> {
+  const maxListed = options.maxListed ?? 20;
   const config = runConfigFromJob(job, 'dry-run', new Date());
   const store = openStore(config.outputUrl);
+  // References are fetched and checked (their bytes decide each item's inputHash) but not stored.
+  const resolver = job.references
+    ? new ReferenceResolver({ settings: job.references, store, openStore, allowPrivate: options.allowPrivateReferences ?? false, dryRun: true })
+    : undefined;
   const preview: PlanPreview = { job: job.name, items: 0, alreadyStored: 0, toGenerate: 0, rejectedRows: 0, rejections: [], lane: 'sync', estimatedUsd: 0 };
   let chunk: PlannedItem[] = [];
   const check = async () => {
@@ -43,12 +53,12 @@ export async function planPreview(job: ResolvedJob, openStore: ObjectStoreOpener
       preview.alreadyStored = 0;
     }
   };
-  for await (const event of planItems(job, readCatalog(job))) {
+  for await (const event of planItems(job, readCatalog(job), resolver ? { references: resolver } : {})) {
     if (event.kind === 'rejected') {
       preview.rejectedRows += 1;
       if (preview.rejections.length < maxListed) {
-        const { line, field, reason } = event.rejection;
-        preview.rejections.push(field === undefined ? { line, reason } : { line, field, reason });
+        const { line, field, code, reason } = event.rejection;
+        preview.rejections.push(field === undefined ? { line, code, reason } : { line, field, code, reason });
       }
       continue;
     }
@@ -57,6 +67,7 @@ export async function planPreview(job: ResolvedJob, openStore: ObjectStoreOpener
     if (chunk.length >= 250) await check();
   }
   await check();
+  await resolver?.close();
   await store.close();
   preview.toGenerate = preview.items - preview.alreadyStored;
   preview.lane =

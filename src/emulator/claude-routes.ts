@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { deliverResponse } from './deliver-response.js';
 import type { EmulatorServices } from './emulator-services.js';
+import { requestAnnotationOf } from './generation-engine.js';
 import { GoogleApiError, sendJson } from './google-error.js';
 import { readKnobOverrides } from './knob-overrides-header.js';
 import { parseJsonBody, readBody } from './read-body.js';
@@ -102,11 +103,7 @@ async function answer(services: EmulatorServices, { req, res }: RouteContext): P
   if (body['system'] !== undefined) request['systemInstruction'] = { parts: toParts(body['system'], 'system') };
 
   const result = await services.engine.run(model, request, { transport: true, overrides });
-  services.requestLog.annotate(req, {
-    ...(result.model === undefined ? {} : { model: result.model }),
-    ...(result.promptHash === undefined ? {} : { promptHash: result.promptHash }),
-    ...(result.fault === undefined ? {} : { fault: result.fault }),
-  });
+  services.requestLog.annotate(req, requestAnnotationOf(result));
   if (!result.outcome.ok) {
     const error = fromGoogle(result.outcome.error);
     await deliverResponse(res, result.transport, { status: error.httpStatus, body: JSON.stringify(error.body()), headers: error.headers }, services.shutdown);

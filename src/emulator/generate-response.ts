@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stripTriggerPhrases } from './trigger-phrases.js';
-import type { ValidatedGenerateRequest } from './validate-generate-request.js';
+import type { ValidatedGenerateRequest } from './prepare-generate-request.js';
 
 /**
  * Builds GenerateContentResponse bodies (always camelCase, zero fields omitted, like proto3 JSON):
@@ -89,7 +89,7 @@ export function wordCount(text: string): number {
 function promptTokens(request: ValidatedGenerateRequest): { total: number; details: Record<string, unknown>[] } {
   const text = wordCount(`${request.systemText} ${request.promptText}`);
   const perImage = request.model.thinking ? INPUT_IMAGE_TOKENS.thinking : INPUT_IMAGE_TOKENS.classic;
-  const images = (request.inputImages.length + request.fileUris.length) * perImage;
+  const images = request.inputImages.length * perImage;
   const details: Record<string, unknown>[] = [{ modality: 'TEXT', tokenCount: text }];
   if (images > 0) details.push({ modality: 'IMAGE', tokenCount: images });
   return { total: text + images, details };

@@ -1,5 +1,6 @@
 import { deliverResponse } from './deliver-response.js';
 import type { EmulatorServices } from './emulator-services.js';
+import { requestAnnotationOf } from './generation-engine.js';
 import { readKnobOverrides } from './knob-overrides-header.js';
 import { jsonBody } from './json-body.js';
 import { parseJsonBody, readBody } from './read-body.js';
@@ -33,11 +34,7 @@ async function handleGenerate(services: EmulatorServices, { req, res, url, param
   const overrides = readKnobOverrides(req);
   const body = parseJsonBody(await readBody(req));
   const result = await services.engine.run(decodeURIComponent(model), body, { transport: true, overrides, apiVersion });
-  services.requestLog.annotate(req, {
-    ...(result.model === undefined ? {} : { model: result.model }),
-    ...(result.promptHash === undefined ? {} : { promptHash: result.promptHash }),
-    ...(result.fault === undefined ? {} : { fault: result.fault }),
-  });
+  services.requestLog.annotate(req, requestAnnotationOf(result));
   if (!result.outcome.ok) {
     const error = result.outcome.error;
     await deliverResponse(res, result.transport, { status: error.httpStatus, body: JSON.stringify(error.toBody()), headers: error.headers }, services.shutdown);

@@ -19,13 +19,23 @@ import { RpmQuota } from './rpm-quota.js';
 import { sampleLatencyMs } from './sample-latency.js';
 import { createSeededRandom, type RandomSource } from './seeded-random.js';
 import { parseTriggerPhrases, type FaultSpec } from './trigger-phrases.js';
-import { validateGenerateRequest, type ValidatedGenerateRequest } from './validate-generate-request.js';
+import type { InputFileResolver } from './files/input-file-resolver.js';
+import { toLoggedInputImage } from './input-image.js';
+import {
+  checkGenerateRequest,
+  completeGenerateRequest,
+  type PrepareFailure,
+  type ValidatedGenerateRequest,
+} from './prepare-generate-request.js';
+import type { LoggedInputImage, RequestAnnotation } from './request-log.js';
 
 /**
  * The emulated model: validation, then the request's fate (RPM quota, trigger phrases, fail-first
  * counters, random fault rates drawn from the seeded PRNG), then the answer with a deterministic
  * image. Transport faults (latency, hang, reset, truncate, malformed) are only planned here; the
- * HTTP surfaces carry them out and batch items ignore them.
+ * HTTP surfaces carry them out and batch items ignore them. Input images (inline, or fileData
+ * naming the emulator's own files) are read by prepare-generate-request.ts, the same way for
+ * HTTP requests and batch items.
  */
 export type TransportFault = 'hang' | 'reset' | 'truncate' | 'malformed';
 
@@ -42,6 +52,8 @@ export interface EngineResult {
   fault?: string;
   model?: string;
   promptHash?: string;
+  /** The request's input images, for the request log (absent when the body did not parse). */
+  inputImages?: LoggedInputImage[];
 }
 
 export interface RunOptions {
@@ -56,6 +68,23 @@ export interface GenerationEngineOptions {
   knobs(): EmulatorKnobs;
   requestLog: RequestLog;
   now(): number;
+  /** Follows fileData URIs into the emulator's Files API; without it they only seed the pattern. */
+  inputFiles?: InputFileResolver;
+}
+
+/** What a route writes into the request log entry of an HTTP request the engine ran. */
+export function requestAnnotationOf(result: EngineResult): RequestAnnotation {
+  return {
+    ...(result.model === undefined ? {} : { model: result.model }),
+    ...(result.promptHash === undefined ? {} : { promptHash: result.promptHash }),
+    ...(result.fault === undefined ? {} : { fault: result.fault }),
+    ...(result.inputImages === undefined ? {} : { inputImages: result.inputImages }),
+  };
+}
+
+/** A request refused before its fate is decided: answered at once, with what was learned of it. */
+function rejected({ error, ok: _ok, ...known }: PrepareFailure): EngineResult {
+  return { ...known, outcome: { ok: false, error }, transport: { delayMs: 0 } };
 }
 
 const MESSAGES = {
@@ -83,18 +112,17 @@ export class GenerationEngine {
       this.random = createSeededRandom(current.seed);
     }
     const knobs = runOptions.overrides ? mergeKnobs(current, runOptions.overrides) : current;
-    let request: ValidatedGenerateRequest;
-    try {
-      request = validateGenerateRequest(modelName, body, runOptions.apiVersion);
-    } catch (error) {
-      if (error instanceof GoogleApiError) return { outcome: { ok: false, error }, transport: { delayMs: 0 } };
-      throw error;
-    }
-    const base = { model: request.model.id, promptHash: request.promptHash };
-    const triggers = parseTriggerPhrases(request.promptText);
-    // Always draw latency and fault, so the PRNG sequence does not depend on triggers.
+    const checked = checkGenerateRequest(modelName, body, runOptions.apiVersion);
+    if (!checked.ok) return rejected(checked);
+    // Always draw latency and fault, so the PRNG sequence does not depend on triggers; and draw
+    // before reading input files, so it follows arrival order, not file-read completion.
     const drawnLatency = sampleLatencyMs(knobs.latency, this.random);
     const drawnFault = this.drawFault(knobs);
+    const prepared = await completeGenerateRequest(checked.parsed, this.options.inputFiles);
+    if (!prepared.ok) return rejected(prepared);
+    const request = prepared.request;
+    const base = { model: request.model.id, promptHash: request.promptHash, inputImages: request.inputImages.map(toLoggedInputImage) };
+    const triggers = parseTriggerPhrases(request.promptText);
     const delayMs = (triggers.latencyMs ?? drawnLatency) * knobs.timeScale;
 
     if (runOptions.transport) {
@@ -198,16 +226,19 @@ export class GenerationEngine {
       aspectRatio: request.aspectRatio,
       imageSize: request.imageSize,
       seed: request.seed ?? null,
-      inputs: request.inputImages.map((image) => createHash('sha256').update(image.bytes).digest('hex')),
-      files: request.fileUris,
+      // By content, not by delivery: the same bytes inline or as one of the emulator's files
+      // give the same image. URIs the emulator cannot follow count by their text.
+      inputs: request.inputImages.flatMap((image) => (image.sha256 === undefined ? [] : [image.sha256])),
+      files: request.inputImages.flatMap((image) => (image.sha256 === undefined && image.fileUri !== undefined ? [image.fileUri] : [])),
     });
-    const first = request.inputImages[0];
+    // Image-to-image copies the first input image the emulator holds the bytes of.
+    const source = request.inputImages.find((image) => image.bytes !== undefined)?.bytes;
     return renderImage({
       width: pixels.width,
       height: pixels.height,
       seedMaterial,
       realistic: knobs.realisticPayload,
-      ...(first ? { source: first.bytes } : {}),
+      ...(source ? { source } : {}),
     });
   }
 

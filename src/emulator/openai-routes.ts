@@ -210,6 +210,7 @@ async function answer(services: EmulatorServices, { req, res }: RouteContext, jo
     model: job.model,
     ...(first.promptHash === undefined ? {} : { promptHash: first.promptHash }),
     ...(decisive.fault === undefined ? {} : { fault: decisive.fault }),
+    ...(first.inputImages === undefined ? {} : { inputImages: first.inputImages }),
   });
   const plan: TransportPlan = { ...decisive.transport, delayMs: Math.max(...results.map((result) => result.transport.delayMs)) };
   if (!decisive.outcome.ok) {

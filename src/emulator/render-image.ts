@@ -1,11 +1,12 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { PNG } from 'pngjs';
+import { decodeSourceImage, type DecodedImage } from './decode-source-image.js';
 import { encodePng, type PngRow } from './png-encoder.js';
 
 /**
  * Deterministic stand-in images. Same seed material → same bytes; a different prompt → a different
- * grid of colours; with a PNG input image the output is a nearest-neighbour scaled, tinted copy of
- * it (non-PNG inputs such as JPEG cannot be decoded here and only seed the pattern). Default images
+ * grid of colours; with a PNG, JPEG or WebP source image the output is a nearest-neighbour scaled
+ * copy of it mixed 3:1 with a prompt-derived tint, so it keeps the source's colours (HEIC and
+ * undecodable sources only seed the pattern, see decode-source-image.ts). Default images
  * compress to a few KB even at 4K; `realistic` adds deterministic noise in the low bits so the PNG
  * is about as large as the real service's (~1.7 MB at 1K, ~19 MB at 4K).
  */
@@ -14,7 +15,7 @@ export interface RenderImageOptions {
   height: number;
   /** Anything that identifies the request: prompt, model, seed, sizes, input image hashes. */
   seedMaterial: string;
-  /** First input image, used as the source of image-to-image output when it is a PNG. */
+  /** Encoded bytes of the input image to copy (image-to-image), usually the request's first. */
   source?: Buffer;
   realistic?: boolean;
 }
@@ -28,7 +29,7 @@ interface Rgb {
 export async function renderImage(options: RenderImageOptions): Promise<Buffer> {
   const { width, height } = options;
   const digest = createHash('sha256').update(options.seedMaterial).digest();
-  const decoded = options.source ? decodePng(options.source) : undefined;
+  const decoded = options.source ? await decodeSourceImage(options.source) : undefined;
   const baseRow = decoded ? scaledSourceRows(decoded, width, height, tintOf(digest)) : patternRows(digest, width, height);
 
   if (!options.realistic) {
@@ -100,22 +101,6 @@ function patternRows(digest: Buffer, width: number, height: number): RowSource {
   };
 }
 
-interface DecodedImage {
-  width: number;
-  height: number;
-  /** RGBA */
-  data: Buffer;
-}
-
-function decodePng(bytes: Buffer): DecodedImage | undefined {
-  try {
-    const png = PNG.sync.read(bytes);
-    return { width: png.width, height: png.height, data: png.data };
-  } catch {
-    return undefined; // JPEG, WebP, ...: used as seed material only
-  }
-}
-
 function tintOf(digest: Buffer): Rgb {
   return { r: digest[5] ?? 0, g: digest[6] ?? 0, b: digest[7] ?? 0 };
 }
@@ -130,7 +115,7 @@ function scaledSourceRows(source: DecodedImage, width: number, height: number, t
       const bytes = Buffer.alloc(width * 3);
       for (let x = 0; x < width; x += 1) {
         const sourceX = Math.min(source.width - 1, Math.floor((x * source.width) / width));
-        const offset = (sourceY * source.width + sourceX) * 4;
+        const offset = (sourceY * source.width + sourceX) * 3;
         bytes[x * 3] = mix(source.data[offset] ?? 0, tint.r);
         bytes[x * 3 + 1] = mix(source.data[offset + 1] ?? 0, tint.g);
         bytes[x * 3 + 2] = mix(source.data[offset + 2] ?? 0, tint.b);

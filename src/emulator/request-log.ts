@@ -18,6 +18,23 @@ export interface RequestLogEntry {
   durationMs: number;
   fault?: string;
   promptHash?: string;
+  /**
+   * The request's input images in part order (generateContent and the routes built on it), once
+   * its parts were parsed: also on a 400/403 about those images, absent when parsing failed.
+   */
+  inputImages?: LoggedInputImage[];
+}
+
+/** One input image as the log keeps it: where it came from and what it was, never its bytes. */
+export interface LoggedInputImage {
+  via: 'inline' | 'file';
+  mimeType?: string;
+  /** Hex sha256 of the bytes; absent for a fileUri the emulator cannot follow (seed only). */
+  sha256?: string;
+  sizeBytes?: number;
+  fileUri?: string;
+  /** `files/<id>` when the fileUri named one of the emulator's own files. */
+  fileName?: string;
 }
 
 export interface RequestLogFilter {
@@ -30,7 +47,7 @@ export interface RequestLogFilter {
 }
 
 /** Fields a route learns while handling a request (the server fills in the rest). */
-export type RequestAnnotation = Partial<Pick<RequestLogEntry, 'model' | 'fault' | 'promptHash'>>;
+export type RequestAnnotation = Partial<Pick<RequestLogEntry, 'model' | 'fault' | 'promptHash' | 'inputImages'>>;
 
 export type GenerationSource = 'http' | 'batch';
 
@@ -59,7 +76,7 @@ export class RequestLog {
 
   constructor(readonly capacity = 10_000) {}
 
-  /** Lets a route attach the model, fault and prompt hash to the entry of `req`. */
+  /** Lets a route attach the model, fault, prompt hash and input images to the entry of `req`. */
   annotate(req: IncomingMessage, annotation: RequestAnnotation): void {
     this.annotations.set(req, { ...this.annotations.get(req), ...annotation });
   }

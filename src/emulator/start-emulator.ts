@@ -11,7 +11,9 @@ import { createClaudeRoutes } from './claude-routes.js';
 import type { EmulatorContext } from './emulator-context.js';
 import { loadEmulatorProfile, parseEmulatorProfile, type EmulatorProfile } from './emulator-profile.js';
 import type { EmulatorServices } from './emulator-services.js';
+import { fileStoreFor } from './files/file-store.js';
 import { createFilesRoutes } from './files/files-routes.js';
+import { createInputFileResolver } from './files/input-file-resolver.js';
 import { createGenerateRoutes } from './generate-routes.js';
 import { GenerationEngine } from './generation-engine.js';
 import { GoogleApiError, sendGoogleError } from './google-error.js';
@@ -86,9 +88,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const shutdown = new AbortController();
   // Every delayed or hanging answer listens on this one signal; hundreds in flight are normal.
   setMaxListeners(0, shutdown.signal);
-  const engine = new GenerationEngine({ knobs: () => knobs, requestLog, now });
   let baseUrl = '';
 
+  const authenticate = (req: IncomingMessage, url: URL): void => authenticateGoogle(req, url, apiKey);
+  const context: EmulatorContext = {
+    baseUrl: () => baseUrl,
+    authenticate,
+    // Batch items run through the same engine (declared below; only called once serving).
+    generate: async (model, request) => (await engine.run(model, request, { transport: false })).outcome,
+    dataDir,
+    now,
+    batch: parseBatchKnobs(batchProfile),
+  };
+  // fileData URIs naming this emulator's files are read from the store the Files API writes.
+  const inputFiles = createInputFileResolver(() => fileStoreFor(context), () => baseUrl);
+  const engine = new GenerationEngine({ knobs: () => knobs, requestLog, now, inputFiles });
   const services: EmulatorServices = {
     engine,
     requestLog,
@@ -98,15 +112,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     setKnobs: (partial) => {
       knobs = mergeKnobs(knobs, partial);
     },
-    authenticate: (req, url) => authenticateGoogle(req, url, apiKey),
-  };
-  const context: EmulatorContext = {
-    baseUrl: () => baseUrl,
-    authenticate: services.authenticate,
-    generate: async (model, request) => (await engine.run(model, request, { transport: false })).outcome,
-    dataDir,
-    now,
-    batch: parseBatchKnobs(batchProfile),
+    authenticate,
   };
   const routes: Route[] = [
     ...createInspectionRoutes(services),

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
-import { imageSize as measureImage } from 'image-size';
-import {
-  DEFAULT_ASPECT_RATIO,
-  DEFAULT_IMAGE_SIZE,
-  findImageModel,
-  type ImageModelInfo,
-  type ImageSize,
-} from '../gemini/model-catalog.js';
+import { DEFAULT_IMAGE_SIZE, findImageModel, type ImageModelInfo, type ImageSize } from '../gemini/model-catalog.js';
 import { GoogleApiError } from './google-error.js';
+import { measureInputImage, unprocessableImage, type ImagePart } from './input-image.js';
 import { normalizeKeys } from './normalize-request.js';
 
 /**
@@ -15,15 +9,13 @@ import { normalizeKeys } from './normalize-request.js';
  * models: proto field names (camelCase or snake_case), enums case-insensitive, unknown fields
  * rejected with the API's "Invalid JSON payload received. Unknown name ..." message, imageConfig
  * checked against the model catalog, inline images checked to be base64 of a real image.
+ * Pure: fileData URIs are only collected here; prepare-generate-request.ts follows them, checks
+ * the reference-image limit and picks the default aspect ratio from the first input image.
  */
-export interface InputImage {
-  mimeType: string;
-  bytes: Buffer;
-}
-
-export interface ValidatedGenerateRequest {
+export interface ParsedGenerateRequest {
   model: ImageModelInfo;
-  aspectRatio: string;
+  /** The request's `imageConfig.aspectRatio`, if it set one. */
+  requestedAspectRatio: string | undefined;
   imageSize: ImageSize;
   wantImage: boolean;
   wantText: boolean;
@@ -31,8 +23,8 @@ export interface ValidatedGenerateRequest {
   /** Text of the user's parts, joined by newlines (trigger phrases included). */
   promptText: string;
   systemText: string;
-  inputImages: InputImage[];
-  fileUris: string[];
+  /** Every inlineData and fileData part, in order, whatever the turn's role. */
+  imageParts: ImagePart[];
   seed: number | undefined;
   /** Stable id of the prompt, see `promptHashOf`. */
   promptHash: string;
@@ -108,7 +100,7 @@ export function modelNotFound(model: string, apiVersion = 'v1beta'): GoogleApiEr
   );
 }
 
-export function validateGenerateRequest(modelName: string, raw: unknown, apiVersion = 'v1beta'): ValidatedGenerateRequest {
+export function validateGenerateRequest(modelName: string, raw: unknown, apiVersion = 'v1beta'): ParsedGenerateRequest {
   const id = modelName.startsWith('models/') ? modelName.slice('models/'.length) : modelName;
   const model = findImageModel(id);
   if (!model) throw modelNotFound(id, apiVersion);
@@ -123,8 +115,7 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
     throw invalid('* GenerateContentRequest.contents: contents is not specified\n');
   }
   const texts: string[] = [];
-  const inputImages: InputImage[] = [];
-  const fileUris: string[] = [];
+  const imageParts: ImagePart[] = [];
   contents.forEach((content, contentIndex) => {
     const where = `contents[${contentIndex}]`;
     const object = asObject(content, where);
@@ -141,7 +132,7 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
         texts.push(partObject['text']);
       }
       if (partObject['inlineData'] !== undefined) {
-        inputImages.push(readInlineImage(asObject(partObject['inlineData'], `${partWhere}.inline_data`), `${partWhere}.inline_data`));
+        imageParts.push(readInlineImage(asObject(partObject['inlineData'], `${partWhere}.inline_data`), `${partWhere}.inline_data`));
       }
       if (partObject['fileData'] !== undefined) {
         const fileData = asObject(partObject['fileData'], `${partWhere}.file_data`);
@@ -149,7 +140,8 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
         if (typeof fileData['fileUri'] !== 'string' || fileData['fileUri'] === '') {
           throw invalid(`* GenerateContentRequest.${partWhere}.file_data.file_uri: file_uri must be set.\n`);
         }
-        fileUris.push(fileData['fileUri']);
+        const mimeType = fileData['mimeType'];
+        imageParts.push({ via: 'file', mimeType: typeof mimeType === 'string' && mimeType !== '' ? mimeType : undefined, fileUri: fileData['fileUri'] });
       }
     });
   });
@@ -171,7 +163,7 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
   const imageConfig = config['imageConfig'] === undefined ? {} : asObject(config['imageConfig'], 'generation_config.image_config');
   checkFields(imageConfig, IMAGE_CONFIG, 'generation_config.image_config');
   const imageSize = readImageSize(model, imageConfig['imageSize']);
-  const aspectRatio = readAspectRatio(model, imageConfig['aspectRatio'], inputImages);
+  const requestedAspectRatio = readAspectRatio(model, imageConfig['aspectRatio']);
 
   let includeThoughts = false;
   if (config['thinkingConfig'] !== undefined) {
@@ -193,15 +185,14 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
   const promptText = texts.join('\n');
   return {
     model,
-    aspectRatio,
+    requestedAspectRatio,
     imageSize,
     wantImage: modalities.has('IMAGE'),
     wantText: modalities.has('TEXT'),
     includeThoughts,
     promptText,
     systemText: systemTexts.join('\n'),
-    inputImages,
-    fileUris,
+    imageParts,
     seed,
     promptHash: promptHashOf(promptText),
   };
@@ -269,8 +260,8 @@ function readImageSize(model: ImageModelInfo, raw: unknown): ImageSize {
   return raw as ImageSize;
 }
 
-function readAspectRatio(model: ImageModelInfo, raw: unknown, inputs: InputImage[]): string {
-  if (raw === undefined) return inputs[0] ? closestRatio(model, inputs[0].bytes) : DEFAULT_ASPECT_RATIO;
+function readAspectRatio(model: ImageModelInfo, raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !model.aspectRatios.includes(raw)) {
     throw invalid(
       `Unsupported aspect ratio ${JSON.stringify(raw)} for model ${model.id}. Supported values: ${model.aspectRatios.join(', ')}.`,
@@ -280,24 +271,7 @@ function readAspectRatio(model: ImageModelInfo, raw: unknown, inputs: InputImage
   return raw;
 }
 
-/** Without an explicit ratio the API matches the first input image's shape. */
-function closestRatio(model: ImageModelInfo, bytes: Buffer): string {
-  const { width = 1, height = 1 } = measureImage(bytes);
-  const target = Math.log(width / height);
-  let best = DEFAULT_ASPECT_RATIO;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const ratio of model.aspectRatios) {
-    const [w = 1, h = 1] = ratio.split(':').map(Number);
-    const distance = Math.abs(Math.log(w / h) - target);
-    if (distance < bestDistance) {
-      best = ratio;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function readInlineImage(blob: Record<string, unknown>, where: string): InputImage {
+function readInlineImage(blob: Record<string, unknown>, where: string): ImagePart {
   checkFields(blob, BLOB, where);
   const mimeType = blob['mimeType'];
   const data = blob['data'];
@@ -308,11 +282,6 @@ function readInlineImage(blob: Record<string, unknown>, where: string): InputIma
     throw invalid(`Invalid value at '${where}.data' (TYPE_BYTES), Base64 decoding failed`, `${where}.data`);
   }
   const bytes = Buffer.from(data, data.includes('-') || data.includes('_') ? 'base64url' : 'base64');
-  try {
-    const size = measureImage(bytes);
-    if (!size.width || !size.height) throw new Error('no dimensions');
-  } catch {
-    throw invalid('Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
-  }
-  return { mimeType, bytes };
+  if (!measureInputImage(bytes)) throw unprocessableImage();
+  return { via: 'inline', mimeType, bytes };
 }

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   E_SAFETY_BLOCKED: { retryable: false },
   E_CATALOG_ROW: { retryable: false },
   E_CATALOG_FILE: { retryable: false },
+  /** A reference image could not be fetched, was refused by the address guard, or is not a usable image. */
+  E_REFERENCE: { retryable: false },
+  /** The item this one is generated from (`from: <variant>`) did not succeed. */
+  E_DEPENDENCY: { retryable: false },
   E_JOB_FILE: { retryable: false },
   E_CONFIG: { retryable: false },
   E_BUDGET: { retryable: false },

@@ -1,7 +1,8 @@
 /**
  * What bunch knows about each Gemini image model: allowed aspect ratios and sizes, the pixel size
- * of an output image, and how many output tokens an image costs. Source: the image-generation
- * documentation (see shared reference, "imageConfig values"). Both the job-file validator and the
+ * of an output image, how many output tokens an image costs, and how many reference images a
+ * request may carry. Source: the image-generation documentation (see shared reference,
+ * "imageConfig values" and "Reference images"). Both the job-file validator and the
  * emulator read this table, so a request bunch accepts is one the API accepts.
  */
 export type ImageSize = '512' | '1K' | '2K' | '4K';
@@ -16,6 +17,19 @@ export interface ImageModelInfo {
   /** USD per million output image tokens (standard tier; batch is half). */
   usdPerMillionImageTokens: number;
   thinking: boolean;
+  /**
+   * Most input (reference) images one request may carry, inline and by file together. The
+   * emulator rejects more with 400 INVALID_ARGUMENT. 2.5 Flash Image has no documented hard cap
+   * (it "works best with up to 3"); 14, the family's documented maximum, is used.
+   */
+  maxReferenceImages: number;
+  /**
+   * Documented per-role caps (high-fidelity object images, character-consistency images). The
+   * wire has no role field, so only `maxReferenceImages` is enforceable; these guide callers.
+   * 2.5 Flash Image documents no split: both are set to its recommended 3.
+   */
+  maxObjectImages?: number;
+  maxCharacterImages?: number;
 }
 
 const COMMON_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
@@ -65,6 +79,9 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '512': 747, '1K': 1120, '2K': 1680, '4K': 2520 },
     usdPerMillionImageTokens: 60,
     thinking: true,
+    maxReferenceImages: 14,
+    maxObjectImages: 10,
+    maxCharacterImages: 4,
   },
   'gemini-3-pro-image-preview': {
     id: 'gemini-3-pro-image-preview',
@@ -74,6 +91,9 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '1K': 1120, '2K': 1120, '4K': 2000 },
     usdPerMillionImageTokens: 120,
     thinking: true,
+    maxReferenceImages: 14,
+    maxObjectImages: 6,
+    maxCharacterImages: 5,
   },
   'gemini-2.5-flash-image': {
     id: 'gemini-2.5-flash-image',
@@ -83,6 +103,9 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '1K': 1290 },
     usdPerMillionImageTokens: 30,
     thinking: false,
+    maxReferenceImages: 14,
+    maxObjectImages: 3,
+    maxCharacterImages: 3,
   },
 });
 

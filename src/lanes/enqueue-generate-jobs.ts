@@ -8,6 +8,8 @@ import { generateJobId, type GenerateJobData } from './sync/generate-job-data.js
 export interface SyncWork {
   target: ItemTarget;
   request: Record<string, unknown>;
+  /** Drafts of the variants made from this item's image; released when it is terminal. */
+  dependants?: SyncWork[];
 }
 
 /**
@@ -23,9 +25,12 @@ export async function enqueueGenerateJobs(
 ): Promise<number> {
   if (work.length === 0) return 0;
   await queue.addBulk(
-    work.map(({ target, request }) => ({
+    work.map(({ target, request, dependants }) => ({
       name: 'generate',
-      data: generateJobData(config.runId, target, request, config.sync.backoff),
+      data: {
+        ...generateJobData(config.runId, target, request, config.sync.backoff),
+        ...(dependants?.length ? { dependants: dependants.map((d) => ({ target: d.target, request: d.request })) } : {}),
+      },
       opts: {
         jobId: generateJobId(config.runId, target.index),
         attempts: config.sync.attempts,

@@ -8,7 +8,10 @@ import { redactSecrets } from '../errors/redact-secrets.js';
 import type { ManifestRejectedLine } from '../manifest/manifest-line.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
 import { recordFromMarker, readStoredOutput } from '../outputs/store-item-output.js';
-import { planItems } from '../plan/plan-items.js';
+import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
+import { ReferenceResolver } from '../references/reference-resolver.js';
+import type { RunConfig } from '../runs/run-config.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { PlannedItem } from '../plan/planned-item.js';
 import { newRunId } from '../runs/run-id.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
@@ -19,7 +22,8 @@ import { enqueueShard } from './batch/batch-queue.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch, plannedShardName, type AutoLaneOptions } from './batch/lane-choice.js';
 import { newShardState, writeShardState } from './batch/shard-state.js';
 import { ShardWriter } from './batch/shard-writer.js';
-import { enqueueGenerateJobs, itemTargetOf } from './enqueue-generate-jobs.js';
+import { releaseDependants } from './dependants/release-dependants.js';
+import { enqueueGenerateJobs, itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
@@ -34,6 +38,8 @@ export interface StartRunDeps {
 
 export interface StartRunOptions extends AutoLaneOptions {
   runId?: string;
+  /** Reference images may come from private and loopback addresses (`BUNCH_REFERENCES_ALLOW_PRIVATE=1`). */
+  allowPrivateReferences?: boolean;
 }
 
 export interface StartedRun {
@@ -48,6 +54,8 @@ export interface StartedRun {
   /** Items written to batch shards, and how many shards. */
   batched: number;
   shards: number;
+  /** Distinct reference image locations fetched while planning. */
+  referencesFetched: number;
 }
 
 /** Items are checked against storage and enqueued in chunks this big (one addBulk each). */
@@ -60,10 +68,28 @@ const CHUNK = 250;
  * catalog is still being read.
  */
 export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: StartRunOptions = {}): Promise<StartedRun> {
-  if (job.strict) await assertNoRejectedRows(job);
   const runId = options.runId ?? newRunId(job.name);
   const config = runConfigFromJob(job, runId, new Date());
   const store = deps.openStore(config.outputUrl);
+  const resolver = job.references
+    ? new ReferenceResolver({ settings: job.references, store, openStore: deps.openStore, allowPrivate: options.allowPrivateReferences ?? false })
+    : undefined;
+  try {
+    return await planAndDispatch(job, deps, options, { runId, config, store, resolver });
+  } finally {
+    await resolver?.close();
+  }
+}
+
+async function planAndDispatch(
+  job: ResolvedJob,
+  deps: StartRunDeps,
+  options: StartRunOptions,
+  context: { runId: string; config: RunConfig; store: ObjectStore; resolver: ReferenceResolver | undefined },
+): Promise<StartedRun> {
+  const { runId, config, store, resolver } = context;
+  const planOptions = resolver ? { references: resolver } : {};
+  if (job.strict) await assertNoRejectedRows(job, planOptions);
   const { runs, queues } = deps;
   const onRunComplete = (id: string) => requestFinalize(queues.finalize, id);
 
@@ -80,25 +106,48 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   let items = 0;
   let enqueued = 0;
   let skipped = 0;
-  /** Items in shards handed to the batch queue (an open shard's items are not dispatched yet). */
+  /** Dependants riding on heroes handed to the sync lane (released by the hero's job). */
+  let dependantsInSync = 0;
+  /** Items in shards handed to the batch queue, dependants included (an open shard's are not dispatched yet). */
   let dispatchedToBatch = 0;
 
+  // A chunk is checked against storage and dispatched as one; it is cut between rows only, so a
+  // hero and the variants made from it (`from:`) are always dispatched together.
   const flush = async () => {
     if (chunk.length === 0) return;
     const current = chunk;
     chunk = [];
-    const stored = await Promise.all(current.map((item) => readStoredOutput(store, item)));
-    const toEnqueue: PlannedItem[] = [];
-    for (const [i, item] of current.entries()) {
+    const dependantsOf = new Map<string, SyncWork[]>();
+    for (const item of current) {
+      if (!item.from) continue;
+      const list = dependantsOf.get(item.from.itemKey) ?? [];
+      list.push(syncWorkOf(item));
+      dependantsOf.set(item.from.itemKey, list);
+    }
+    const heroes = current.filter((item) => !item.from);
+    const stored = await Promise.all(heroes.map((item) => readStoredOutput(store, item)));
+    const toRoute: SyncWork[] = [];
+    for (const [i, item] of heroes.entries()) {
       const marker = stored[i];
+      const dependants = dependantsOf.get(item.itemKey) ?? [];
       if (marker) {
         await recordItem(runs, store, runId, recordFromMarker(item, marker, 'skipped', 'sync', 0), onRunComplete);
         skipped += 1;
+        if (dependants.length > 0) {
+          // The hero is stored already: its dependants are completed now and go on as plain items.
+          const released = await releaseDependants(
+            { runs, store, onRunComplete, lane: 'sync', route: async (work) => void toRoute.push(...work) },
+            runId,
+            itemTargetOf(item),
+            dependants,
+          );
+          skipped += released.recorded;
+        }
       } else {
-        toEnqueue.push(item);
+        toRoute.push({ ...syncWorkOf(item), ...(dependants.length > 0 ? { dependants } : {}) });
       }
     }
-    await route(toEnqueue);
+    await route(toRoute);
   };
 
   // Lane dispatch. `auto` holds back up to `autoBatchMinItems` items still to generate: reaching
@@ -106,7 +155,8 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   const autoMinItems = options.autoBatchMinItems ?? AUTO_BATCH_MIN_ITEMS;
   let lane: 'sync' | 'batch' | 'undecided' =
     job.lane === 'sync' ? 'sync' : job.lane === 'batch' ? 'batch' : deadlineAllowsBatch(config.batch.deadlineMs, options) ? 'undecided' : 'sync';
-  let held: PlannedItem[] = [];
+  let held: SyncWork[] = [];
+  let heldItems = 0;
   let shardDir: string | undefined;
   let writer: ShardWriter | undefined;
   const openWriter = async (): Promise<ShardWriter> => {
@@ -118,31 +168,29 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
       dir: shardDir,
       maxRequests: config.batch.maxRequestsPerBatch,
       shardName: plannedShardName,
-      onShard: async (shard, count, digest) => {
+      onShard: async (shard, count, digest, dependants) => {
         await writeShardState(runs, runId, newShardState(runId, shard, count, 0, digest));
         await enqueueShard(queues.batch, runId, shard);
-        dispatchedToBatch += count;
+        dispatchedToBatch += count + dependants;
       },
     });
     return writer;
   };
-  const toSync = async (list: PlannedItem[]) => {
-    enqueued += await enqueueGenerateJobs(
-      queues.generate,
-      config,
-      list.map((item) => ({ target: itemTargetOf(item), request: item.request as unknown as Record<string, unknown> })),
-    );
+  const toSync = async (list: SyncWork[]) => {
+    enqueued += await enqueueGenerateJobs(queues.generate, config, list);
+    for (const unit of list) dependantsInSync += unit.dependants?.length ?? 0;
   };
-  const toBatch = async (list: PlannedItem[]) => {
+  const toBatch = async (list: SyncWork[]) => {
     const shards = await openWriter();
-    for (const item of list) await shards.add(itemTargetOf(item), item.request);
+    for (const work of list) await shards.add(work.target, work.request, work.dependants);
   };
-  const route = async (list: PlannedItem[]) => {
+  const route = async (list: SyncWork[]) => {
     if (list.length === 0) return;
     if (lane === 'sync') return toSync(list);
     if (lane === 'batch') return toBatch(list);
     held.push(...list);
-    if (held.length >= autoMinItems) {
+    for (const unit of list) heldItems += 1 + (unit.dependants?.length ?? 0);
+    if (heldItems >= autoMinItems) {
       lane = 'batch';
       const release = held;
       held = [];
@@ -151,14 +199,16 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   };
 
   try {
-    for await (const event of planItems(job, readCatalog(job))) {
+    let rowOfLastItem: string | undefined;
+    for await (const event of planItems(job, readCatalog(job), planOptions)) {
       if (event.kind === 'rejected') {
         rejections.push(rejectedLine(runId, event.rejection));
         continue;
       }
       items += 1;
+      if (chunk.length >= CHUNK && event.item.rowKey !== rowOfLastItem) await flush();
+      rowOfLastItem = event.item.rowKey;
       chunk.push(event.item);
-      if (chunk.length >= CHUNK) await flush();
     }
     await flush();
     if (lane === 'undecided') {
@@ -172,7 +222,7 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
     // out must not run on unsupervised: stop the run, count only what was dispatched, and let the
     // workers record those items cancelled so the run still finalizes (status `aborted`).
     writer?.abort();
-    await stopAfterPlanningFailure(deps, runId, error, enqueued + skipped + dispatchedToBatch, rejections.length, onRunComplete);
+    await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.length, onRunComplete);
     throw error;
   } finally {
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
@@ -187,8 +237,9 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   if (await runs.markPlanned(runId, items, rejections.length)) await onRunComplete(runId);
   const batched = writer?.items ?? 0;
   const shards = writer?.shards ?? 0;
-  deps.logger.info({ runId, items, enqueued, skipped, batched, shards, lane: chosen, rejected: rejections.length }, 'run planned');
-  return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length, lane: chosen, batched, shards };
+  const referencesFetched = resolver?.fetched ?? 0;
+  deps.logger.info({ runId, items, enqueued, skipped, batched, shards, lane: chosen, rejected: rejections.length, referencesFetched }, 'run planned');
+  return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length, lane: chosen, batched, shards, referencesFetched };
 }
 
 async function stopAfterPlanningFailure(
@@ -211,6 +262,10 @@ async function stopAfterPlanningFailure(
   }
 }
 
+function syncWorkOf(item: PlannedItem): SyncWork {
+  return { target: itemTargetOf(item), request: item.request as unknown as Record<string, unknown> };
+}
+
 export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {
   const line: ManifestRejectedLine = {
     schemaVersion: 1,
@@ -219,7 +274,7 @@ export function rejectedLine(runId: string, rejection: RowRejection): ManifestRe
     rowNumber: rejection.rowNumber,
     line: rejection.line,
     file: rejection.file,
-    errorCode: 'E_CATALOG_ROW',
+    errorCode: rejection.code,
     errorMessage: rejection.reason,
   };
   if (rejection.key !== undefined) line.key = rejection.key;
@@ -228,16 +283,16 @@ export function rejectedLine(runId: string, rejection: RowRejection): ManifestRe
 }
 
 /** Strict mode: read the catalog once without side effects and refuse the run if any row is bad. */
-async function assertNoRejectedRows(job: ResolvedJob): Promise<void> {
+async function assertNoRejectedRows(job: ResolvedJob, options: PlanItemsOptions): Promise<void> {
   const found: RowRejection[] = [];
-  for await (const event of planItems(job, readCatalog(job))) {
+  for await (const event of planItems(job, readCatalog(job), options)) {
     if (event.kind === 'rejected') found.push(event.rejection);
   }
   if (found.length === 0) return;
   const first = found[0] as RowRejection;
   const where = `${first.file}:${first.line}${first.field ? ` field \`${first.field}\`` : ''}`;
   throw new BunchError(
-    'E_CATALOG_ROW',
+    first.code,
     `strict mode: ${found.length} catalog row(s) rejected; first at ${where}: ${first.reason}`,
     { location: { file: first.file, line: first.line, ...(first.field ? { field: first.field } : {}) } },
   );

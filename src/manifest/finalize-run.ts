@@ -24,18 +24,27 @@ export async function finalizeRun(
   await runs.setStatus(runId, 'finalizing');
   const objects = runObjectKeys(runId);
 
+  const rejectedByCode: Record<string, number> = {};
   async function* lines(): AsyncGenerator<string> {
     for await (const record of runs.readRecords(runId, store)) {
       yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
     }
     const rejected = await store.get(objects.rejected);
-    if (rejected && rejected.length > 0) yield rejected.toString('utf8');
+    if (rejected && rejected.length > 0) {
+      const text = rejected.toString('utf8');
+      for (const match of text.matchAll(/"errorCode":"(E_[A-Z_]+)"/g)) {
+        const code = match[1] as string;
+        rejectedByCode[code] = (rejectedByCode[code] ?? 0) + 1;
+      }
+      yield text;
+    }
   }
   await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
 
   const finishedAt = new Date();
   const status = judgeRun(meta);
   const summary = buildRunSummary(meta, status, finishedAt, store.uriFor(objects.manifest));
+  if (Object.keys(rejectedByCode).length > 0) summary.rejectedByCode = rejectedByCode;
   await store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);

@@ -18,7 +18,7 @@ export interface ManifestRejectedLine {
   line: number;
   file: string;
   field?: string;
-  errorCode: 'E_CATALOG_ROW';
+  errorCode: 'E_CATALOG_ROW' | 'E_REFERENCE';
   errorMessage: string;
 }
 

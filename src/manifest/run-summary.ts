@@ -14,6 +14,8 @@ export interface RunSummary {
   items: number;
   counts: Record<ItemStatus, number>;
   rejectedRows: number;
+  /** Rejected rows by code: E_CATALOG_ROW (the row itself), E_REFERENCE (its reference images). */
+  rejectedByCode?: Record<string, number>;
   lanes: Record<string, number>;
   errors: Partial<Record<ErrorCode, number>>;
   failedRatio: number;

@@ -144,5 +144,6 @@ export function baseRecord(target: ItemTarget, lane: Lane, status: ItemRecord['s
     costUsd: 0,
     attempts: 0,
     finishedAt,
+    ...(target.references?.length ? { references: target.references.map((reference) => ({ ...reference })) } : {}),
   };
 }

@@ -1,11 +1,18 @@
 import type { ResolvedJob, ResolvedVariant } from '../spec/resolved-job.js';
-import type { GenerateContentRequest, GenerationConfig } from './generate-content-request.js';
+import type { StoredReference } from '../references/item-reference.js';
+import { referencePlaceholder } from '../references/reference-placeholder.js';
+import type { GenerateContentRequest, GenerationConfig, RequestPart } from './generate-content-request.js';
 
 /**
  * The generateContent body for one item. Optional members are left out rather than set to
  * undefined, so the JSON (and the inputHash) only changes when the settings do.
  */
-export function buildRequest(job: ResolvedJob, variant: ResolvedVariant, prompt: string): GenerateContentRequest {
+export function buildRequest(
+  job: ResolvedJob,
+  variant: ResolvedVariant,
+  prompt: string,
+  references: readonly StoredReference[] = [],
+): GenerateContentRequest {
   const generationConfig: GenerationConfig = {
     responseModalities: [...job.generation.responseModalities],
     imageConfig: {
@@ -17,7 +24,9 @@ export function buildRequest(job: ResolvedJob, variant: ResolvedVariant, prompt:
   if (job.generation.seed !== undefined) generationConfig.seed = job.generation.seed;
   if (job.generation.thinkingLevel !== undefined) generationConfig.thinkingConfig = { thinkingLevel: job.generation.thinkingLevel };
   const request: GenerateContentRequest = {
-    contents: [{ role: 'user', parts: [{ text: prompt }] }],
+    // The prompt first, then the reference images (as the image-editing documentation orders them);
+    // placeholders name the images by content hash (see reference-placeholder.ts).
+    contents: [{ role: 'user', parts: [{ text: prompt }, ...references.map((reference): RequestPart => referencePlaceholder(reference.sha256, reference.mimeType))] }],
     generationConfig,
   };
   if (job.system !== undefined && job.system.trim() !== '') request.systemInstruction = { parts: [{ text: job.system }] };

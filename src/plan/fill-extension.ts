@@ -10,3 +10,14 @@ export function fillExtension(objectKey: string, ext: string): string {
   }
   return objectKey.replaceAll(EXTENSION_PLACEHOLDER, ext);
 }
+
+/**
+ * The placeholder a dependant variant's keys keep until its hero's image, and so its own
+ * inputHash, is known (see complete-dependant.ts).
+ */
+export const HASH_PLACEHOLDER = '{{hash}}';
+
+export function fillHash(objectKey: string, inputHash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(inputHash)) throw new BunchError('E_INTERNAL', 'invalid inputHash');
+  return objectKey.replaceAll(HASH_PLACEHOLDER, inputHash.slice(0, 12));
+}

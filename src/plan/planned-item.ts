@@ -1,4 +1,5 @@
 import type { RowRejection } from '../catalog/catalog-event.js';
+import type { ItemReference } from '../references/item-reference.js';
 import type { GenerateContentRequest } from './generate-content-request.js';
 
 /** One unit of paid work: a catalog row × a variant, with everything a lane needs to run it. */
@@ -23,6 +24,14 @@ export interface PlannedItem {
   captionKey: string;
   /** Deterministic "done" record under `_bunch/results/`, unique per (itemKey, inputHash). */
   markerKey: string;
+  /** Reference images sent with the request (stored under `_bunch/refs/`); absent when there are none. */
+  references?: ItemReference[];
+  /**
+   * Set on a variant made from another variant's output of the same row (`from:`). Until its hero
+   * is stored the item is a draft: request without the hero image, keys with a `{{hash}}`
+   * placeholder; completeDependant finishes it. `heroSha256` is set once it is complete.
+   */
+  from?: { variant: string; itemKey: string; heroSha256?: string };
 }
 
 export type PlanEvent = { kind: 'item'; item: PlannedItem } | { kind: 'rejected'; rejection: RowRejection };

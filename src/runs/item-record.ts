@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors/error-code.js';
+import type { ItemReference } from '../references/item-reference.js';
 
 /** Terminal states. Every item of a run ends in exactly one of them (invariant 1). */
 export type ItemStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -46,4 +47,6 @@ export interface ItemRecord {
   finishReason?: string;
   startedAt?: string;
   finishedAt: string;
+  /** The reference images sent with the request: source (no query string), sha256, size, role. */
+  references?: ItemReference[];
 }

@@ -40,6 +40,8 @@ export function runObjectKeys(runId: string): {
   segment(seq: number): string;
   batchRequests(shard: string): string;
   batchTargets(shard: string): string;
+  /** Drafts of variants made from the shard's items (`from:`), one line per hero; absent when none. */
+  batchDependants(shard: string): string;
 } {
   const base = `runs/${runId}`;
   return {
@@ -49,5 +51,6 @@ export function runObjectKeys(runId: string): {
     segment: (seq: number) => `${base}/records/${String(seq).padStart(6, '0')}.jsonl`,
     batchRequests: (shard: string) => `${base}/batches/${shard}/requests.jsonl`,
     batchTargets: (shard: string) => `${base}/batches/${shard}/targets.jsonl`,
+    batchDependants: (shard: string) => `${base}/batches/${shard}/dependants.jsonl`,
   };
 }

@@ -14,6 +14,30 @@ const duration = z.union([z.string(), z.number()]);
 const stringish = z.union([z.string(), z.number()]).transform(String);
 const positiveInt = z.number().int().positive();
 
+const byteSize = z.union([z.number().int().positive(), z.string()]);
+
+/** One place reference images come from: a catalog column (a cell may list several) or a template. */
+const referenceSource = z.union([
+  z.string().min(1),
+  z.strictObject({
+    column: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+    role: z.enum(['object', 'character', 'style']).optional(),
+    scope: z.enum(['row', 'group']).optional(),
+  }),
+]);
+
+const referencesOptions = z.strictObject({
+  sources: z.array(referenceSource).min(1),
+  maxBytes: byteSize.optional(),
+  longestSide: z.union([z.number().int().positive(), z.literal(false)]).optional(),
+  timeout: duration.optional(),
+  connectTimeout: duration.optional(),
+  maxRedirects: z.number().int().min(0).max(20).optional(),
+  concurrency: positiveInt.max(256).optional(),
+  allowHosts: z.array(z.string().min(1)).optional(),
+});
+
 const imageConfig = z.strictObject({
   aspectRatio: stringish.optional(),
   imageSize: stringish.optional(),
@@ -44,10 +68,12 @@ export const jobOptionsSchema = z.strictObject({
         prompt: z.string().min(1).optional(),
         aspectRatio: stringish.optional(),
         imageSize: stringish.optional(),
+        from: slug.optional(),
       }),
     )
     .min(1)
     .optional(),
+  references: z.union([z.array(referenceSource).min(1), referencesOptions]).optional(),
   generation: z
     .strictObject({
       responseModalities: z.array(z.string()).min(1).optional(),

@@ -19,13 +19,18 @@ import { findSecretField } from './find-secret-field.js';
 import { jobFileError } from './job-file-error.js';
 import { jobOptionsSchema, type ParsedJobOptions } from './job-options-schema.js';
 import type { JobSource } from './job-source.js';
+import { parseByteSize } from './parse-byte-size.js';
 import { parseDuration } from './parse-duration.js';
+import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../references/reference-fetch-options.js';
+import { defaultReferenceLongestSide } from '../references/default-longest-side.js';
 import type {
   CatalogFormat,
   ResolvedBatchSettings,
   ResolvedCatalog,
   ResolvedJob,
   ResolvedOutput,
+  ResolvedReferences,
+  ResolvedReferenceSource,
   ResolvedSyncSettings,
   ResolvedVariant,
 } from './resolved-job.js';
@@ -40,6 +45,7 @@ export const JOB_DEFAULTS = Object.freeze({
   // Wisdom Gate's price per request; the job file can override it.
   pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
   maxFailedRatio: 0.02,
+  references: { concurrency: 8 },
 });
 
 const THINKING_LEVELS: readonly ThinkingLevel[] = ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'];
@@ -105,6 +111,7 @@ class JobResolver {
       system: this.system(),
       prompt: this.template(options.prompt, ['prompt']),
       variants,
+      references: this.references(modelInfo, catalog),
       generation: {
         responseModalities: this.modalities(),
         temperature: options.generation?.temperature,
@@ -205,7 +212,7 @@ class JobResolver {
     const baseConfig = options.generation?.imageConfig;
     const list = options.variants ?? [{ name: JOB_DEFAULTS.variant }];
     const seen = new Set<string>();
-    return list.map((variant, index) => {
+    const resolved = list.map((variant, index) => {
       if (seen.has(variant.name)) this.fail(['variants', index, 'name'], `"${variant.name}" is used twice`);
       seen.add(variant.name);
       const prompt = variant.prompt === undefined ? this.template(options.prompt, ['prompt']) : this.template(variant.prompt, ['variants', index, 'prompt']);
@@ -235,8 +242,71 @@ class JobResolver {
         imageSize,
         sendImageSize: namedSize !== undefined || model.imageSizes.length > 1,
         expected,
+        from: 'from' in variant ? variant.from : undefined,
       };
     });
+    for (const [index, variant] of resolved.entries()) {
+      if (variant.from === undefined) continue;
+      const heroIndex = resolved.findIndex((other) => other.name === variant.from);
+      const hero = resolved[heroIndex];
+      if (!hero) this.fail(['variants', index, 'from'], `names "${variant.from}", which is not a variant of this job (${resolved.map((v) => v.name).join(', ')})`);
+      if (hero === variant) this.fail(['variants', index, 'from'], 'a variant cannot be made from itself');
+      if (heroIndex > index) this.fail(['variants', index, 'from'], `list "${hero.name}" before the variants made from it`);
+      if (hero.from !== undefined) {
+        this.fail(['variants', index, 'from'], `"${hero.name}" is itself made from "${hero.from}"; name a variant generated from the prompt alone`);
+      }
+    }
+    return resolved;
+  }
+
+
+  private references(model: ImageModelInfo, catalog: ResolvedCatalog): ResolvedReferences | undefined {
+    const options = this.options.references;
+    if (options === undefined) return undefined;
+    const settings = Array.isArray(options) ? { sources: options } : options;
+    const base: (string | number)[] = Array.isArray(options) ? ['references'] : ['references', 'sources'];
+    const sources = settings.sources.map((source, index): ResolvedReferenceSource => {
+      const field = [...base, index];
+      if (typeof source === 'string') return { column: source, template: undefined, role: 'object', scope: 'row' };
+      if ((source.column === undefined) === (source.template === undefined)) {
+        this.fail(field, 'needs exactly one of `column` (a catalog field holding image locations) or `template`');
+      }
+      if (source.template !== undefined) this.template(source.template, [...field, 'template']);
+      const scope = source.scope ?? 'row';
+      if (scope === 'group') {
+        if (source.column === undefined) this.fail([...field, 'scope'], '`scope: group` collects a column across a group; it needs `column`');
+        if (catalog.forwardFillBy === undefined) {
+          this.fail([...field, 'scope'], '`scope: group` needs catalog.forwardFillBy (the column that groups rows of one product, e.g. Handle)');
+        }
+      }
+      return { column: source.column, template: source.template, role: source.role ?? 'object', scope };
+    });
+    const object: Exclude<NonNullable<ParsedJobOptions['references']>, unknown[]> = Array.isArray(options) ? { sources: options } : options;
+    const limits = DEFAULT_REFERENCE_FETCH_LIMITS;
+    let maxBytes = limits.maxBytes;
+    if (object.maxBytes !== undefined) {
+      const parsed = parseByteSize(object.maxBytes);
+      if (parsed === undefined) this.fail(['references', 'maxBytes'], `"${String(object.maxBytes)}" is not a size (e.g. 20MB, 512KB, or bytes)`);
+      maxBytes = parsed;
+    }
+    for (const [index, entry] of (object.allowHosts ?? []).entries()) {
+      if (/[\s/?#@]/.test(entry.replace(/\/\d{1,3}$/, ''))) {
+        this.fail(['references', 'allowHosts', index], `"${entry}" is not a host name, IP address or CIDR range`);
+      }
+    }
+    return {
+      sources,
+      limits: {
+        maxBytes,
+        connectTimeoutMs: this.duration(object.connectTimeout, limits.connectTimeoutMs, ['references', 'connectTimeout'], 1),
+        timeoutMs: this.duration(object.timeout, limits.timeoutMs, ['references', 'timeout'], 1),
+        maxRedirects: object.maxRedirects ?? limits.maxRedirects,
+      },
+      longestSide: object.longestSide === false ? undefined : (object.longestSide ?? defaultReferenceLongestSide(model.id)),
+      concurrency: object.concurrency ?? JOB_DEFAULTS.references.concurrency,
+      allowHosts: [...(object.allowHosts ?? [])],
+      baseDir: path.dirname(catalog.path),
+    };
   }
 
   private modalities(): ResponseModality[] {

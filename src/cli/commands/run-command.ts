@@ -38,7 +38,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
       const job = await loadJobFile(jobFile);
       const openStore = (url: string) => openObjectStore(url, { s3: environment.s3 });
       if (flags.dryRun) {
-        const preview = await planPreview(job, openStore);
+        const preview = await planPreview(job, openStore, { allowPrivateReferences: environment.allowPrivateReferences });
         print(flags.json, preview, () =>
           `${job.name}: ${preview.items} items (${preview.alreadyStored} already stored, ${preview.toGenerate} to generate), ` +
           `${preview.rejectedRows} rejected rows; ${preview.lane} lane, estimated cost $${preview.estimatedUsd.toFixed(2)}` +
@@ -62,11 +62,13 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
             logger,
           });
         }
-        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger });
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger }, {
+          allowPrivateReferences: environment.allowPrivateReferences,
+        });
         if (!flags.wait && !flags.workers) {
           print(flags.json, started, () =>
             `run ${started.runId} started: ${started.items} items (${started.enqueued} enqueued, ${started.skipped} already stored), ` +
-            `${started.rejected} rejected rows\nfollow it with: bunch status ${started.runId}`,
+            `${started.rejected} rejected rows${started.referencesFetched ? `, ${started.referencesFetched} reference images fetched` : ''}\nfollow it with: bunch status ${started.runId}`,
           );
           return;
         }

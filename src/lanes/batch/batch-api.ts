@@ -18,10 +18,11 @@ import { BunchError } from '../../errors/bunch-error.js';
 import type { GeminiClient } from '../../gemini/gemini-client.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
+import { withUploadedReferences } from './shard-references.js';
 import { displayNameDigest } from './shard-state.js';
 import { readUpstreamBatch, type UpstreamBatch } from './upstream-batch.js';
 
-export type BatchApiClient = Pick<GeminiClient, 'request' | 'download' | 'uploadResumable'>;
+export type BatchApiClient = Pick<GeminiClient, 'request' | 'download' | 'uploadResumable'> & Partial<Pick<GeminiClient, 'config'>>;
 
 const CALL_TIMEOUT_MS = 60_000;
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;
@@ -67,7 +68,10 @@ export async function cancelBatch(client: BatchApiClient, name: string): Promise
   await client.request<unknown>('POST', `${name}:cancel`, { body: {}, timeoutMs: CALL_TIMEOUT_MS });
 }
 
-/** Uploads the shard's requests file (copied from the run's object store to a temp file) and creates the batch. */
+/**
+ * Uploads the shard's requests file (copied from the run's object store to a temp file, reference
+ * placeholders swapped for Files API URIs of the uploaded images) and creates the batch.
+ */
 export async function createShardBatch(
   client: BatchApiClient,
   store: ObjectStore,
@@ -78,8 +82,9 @@ export async function createShardBatch(
   if (!source) throw new BunchError('E_STORAGE', `batch shard ${options.shard} has no requests file (${key})`, { retryable: false });
   const dir = await mkdtemp(path.join(options.tempRoot ?? tmpdir(), 'bunch-upload-'));
   try {
-    const file = path.join(dir, `${options.shard}.jsonl`);
-    await pipeline(source, createWriteStream(file));
+    const copied = path.join(dir, `${options.shard}.stored.jsonl`);
+    await pipeline(source, createWriteStream(copied));
+    const file = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
     const uploaded = await client.uploadResumable(file, {
       mimeType: 'application/jsonl',
       displayName: options.displayName,

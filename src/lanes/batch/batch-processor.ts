@@ -36,6 +36,7 @@ import { cancelBatch, createShardBatch, findBatchByDisplayName, getBatch, type B
 import { batchCutoff } from './batch-deadline.js';
 import type { BatchJobData } from './batch-queue.js';
 import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
+import { releaseShardDependants } from './release-shard-dependants.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
 import { displayNameDigest, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
@@ -234,6 +235,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
       }
       const stop = (await runs.getControl(runId)).stop;
       const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
+      await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
       state.outcome = {
         succeeded: collected?.succeeded ?? 0,
         failed: (collected?.failed ?? 0) + salvaged.failed,
@@ -263,6 +265,7 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   const items: UnfinishedItem[] = [...targets.values()].map((target: ItemTarget) => ({ target, code: 'E_BATCH', message }));
   if (!reason) state.cutShort = stop ? 'stop' : 'deadline';
   const salvaged = await salvageItems(state, items, salvageDeps(ctx), { stop, pastDeadline: pastCutoff });
+  await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
   state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
   state.phase = 'done';
   await releaseShard(ctx);

@@ -14,7 +14,7 @@ import { recordItem } from '../record-item.js';
 import type { GenerateJobData } from '../sync/generate-job-data.js';
 import { enqueueShard, type BatchJobData } from './batch-queue.js';
 import { isSpillable, type UnfinishedItem } from './collect-results.js';
-import { readShardRequests } from './shard-items.js';
+import { loadShardDependants, readShardRequests } from './shard-items.js';
 import { newShardState, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
 import { ShardWriter } from './shard-writer.js';
 
@@ -95,11 +95,17 @@ export async function salvageItems(
 
   const byKey = new Map(moveOn.map((item) => [item.target.itemKey, item]));
   const requests = readShardRequests(store, runId, shard.shard, new Set(byKey.keys()));
+  // Variants made from an item that moves on travel with it, to be released when it is done.
+  const dependantsOf = await loadShardDependants(store, runId, shard.shard);
+  const withDependants = (key: string) => {
+    const dependants = dependantsOf.get(key)?.dependants;
+    return dependants?.length ? { dependants } : {};
+  };
   if (policy === 'sync') {
     let chunk: SyncWork[] = [];
     for await (const { key, request } of requests) {
       const item = byKey.get(key);
-      if (item) chunk.push({ target: item.target, request });
+      if (item) chunk.push({ target: item.target, request, ...withDependants(key) });
       if (chunk.length >= ENQUEUE_CHUNK) {
         outcome.spilled += await enqueueGenerateJobs(deps.generateQueue, config, chunk);
         chunk = [];
@@ -125,7 +131,7 @@ export async function salvageItems(
       });
       for await (const { key, request } of requests) {
         const item = byKey.get(key);
-        if (item) await writer.add(item.target, request);
+        if (item) await writer.add(item.target, request, withDependants(key).dependants);
       }
       await writer.close();
       outcome.resubmitted = writer.items;

@@ -36,3 +36,21 @@ export async function* readShardRequests(
     if (wanted.has(entry.key)) yield entry;
   }
 }
+
+/** A hero of the shard and the drafts of the variants made from it (ShardWriter's `dependants.jsonl`). */
+export interface ShardDependants {
+  hero: ItemTarget;
+  dependants: { target: ItemTarget; request: Record<string, unknown> }[];
+}
+
+/** The shard's dependants by hero item key; empty when it has none. */
+export async function loadShardDependants(store: ObjectStore, runId: string, shard: string): Promise<Map<string, ShardDependants>> {
+  const stream = await store.getStream(runObjectKeys(runId).batchDependants(shard));
+  const byHero = new Map<string, ShardDependants>();
+  if (!stream) return byHero;
+  for await (const line of readLines(stream)) {
+    const entry = JSON.parse(line) as ShardDependants;
+    byHero.set(entry.hero.itemKey, entry);
+  }
+  return byHero;
+}

@@ -22,7 +22,8 @@ export interface ShardWriterOptions {
   shardName(seq: number): string;
   /** Called once per shard after both its files are in the object store. */
   /** `digest`: hex sha256 over the shard's item keys and inputHashes, in order (see shardDigest). */
-  onShard(shard: string, items: number, digest: string): Promise<void>;
+  /** `dependants`: drafts of variants made from the shard's items, released after collection. */
+  onShard(shard: string, items: number, digest: string, dependants: number): Promise<void>;
 }
 
 /**
@@ -35,7 +36,7 @@ export interface ShardWriterOptions {
 export class ShardWriter {
   private seq = 0;
   private current:
-    | { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number; digest: Hash }
+    | { name: string; requests: WriteStream; targets: WriteStream; lines: number; bytes: number; digest: Hash; dependants: string[]; dependantCount: number }
     | undefined;
   private readonly maxBytes: number;
   /** A write stream's error (disk full...) is kept here and thrown by the next add/close. */
@@ -47,7 +48,11 @@ export class ShardWriter {
     this.maxBytes = options.maxBytes ?? MAX_SHARD_BYTES;
   }
 
-  async add(target: ItemTarget, request: unknown): Promise<void> {
+  /**
+   * `dependants` (drafts of `from:` variants of this item) are kept beside the shard
+   * (`dependants.jsonl`, one line per hero) and released once the shard is collected.
+   */
+  async add(target: ItemTarget, request: unknown, dependants?: readonly { target: ItemTarget; request: unknown }[]): Promise<void> {
     this.throwIfFailed();
     const line = JSON.stringify({ key: target.itemKey, request }) + '\n';
     const bytes = Buffer.byteLength(line);
@@ -61,6 +66,10 @@ export class ShardWriter {
     this.items += 1;
     await write(shard.requests, line);
     await write(shard.targets, JSON.stringify(target) + '\n');
+    if (dependants && dependants.length > 0) {
+      shard.dependants.push(JSON.stringify({ hero: target, dependants }));
+      shard.dependantCount += dependants.length;
+    }
   }
 
   /** Cuts the last shard. */
@@ -89,7 +98,16 @@ export class ShardWriter {
       createWriteStream(path.join(this.options.dir, `${name}.${kind}.jsonl`)).on('error', (error: Error) => {
         this.failure ??= error;
       });
-    this.current = { name, requests: file('requests'), targets: file('targets'), lines: 0, bytes: 0, digest: createHash('sha256') };
+    this.current = {
+      name,
+      requests: file('requests'),
+      targets: file('targets'),
+      lines: 0,
+      bytes: 0,
+      digest: createHash('sha256'),
+      dependants: [],
+      dependantCount: 0,
+    };
     return this.current;
   }
 
@@ -103,9 +121,12 @@ export class ShardWriter {
     const targetsPath = shard.targets.path as string;
     await this.options.store.put(keys.batchRequests(shard.name), createReadStream(requestsPath), { contentType: 'application/x-ndjson' });
     await this.options.store.put(keys.batchTargets(shard.name), createReadStream(targetsPath), { contentType: 'application/x-ndjson' });
+    if (shard.dependants.length > 0) {
+      await this.options.store.put(keys.batchDependants(shard.name), shard.dependants.join('\n') + '\n', { contentType: 'application/x-ndjson' });
+    }
     await Promise.all([rm(requestsPath, { force: true }), rm(targetsPath, { force: true })]);
     this.shards += 1;
-    await this.options.onShard(shard.name, shard.lines, shard.digest.digest('hex'));
+    await this.options.onShard(shard.name, shard.lines, shard.digest.digest('hex'), shard.dependantCount);
   }
 }
 

@@ -9,6 +9,11 @@ export interface GenerateJobData extends ItemTarget {
   request: Record<string, unknown>;
   /** Copied from the run so the backoff strategy needs no Redis round trip. */
   backoff: { initialMs: number; maxMs: number; jitter: number };
+  /**
+   * Variants of the same row made from this item's image (`from:`), as drafts: released by this
+   * job once it is terminal (release-dependants.ts). A few KB each, never image bytes.
+   */
+  dependants?: { target: ItemTarget; request: Record<string, unknown> }[];
 }
 
 export interface FinalizeJobData {

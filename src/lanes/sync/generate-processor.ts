@@ -4,11 +4,17 @@ import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
 import { costUsd } from '../../gemini/usage-cost.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
+import type { GenerateContentRequest } from '../../plan/generate-content-request.js';
+import { inlineReferences } from '../../references/inline-references.js';
+import { ReferenceBytesCache } from '../../references/reference-bytes-cache.js';
 import type { ItemRecord } from '../../runs/item-record.js';
 import { TERMINAL_RUN_STATUSES } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
 import type { ModelCaller } from '../model-caller.js';
+import { releaseDependants } from '../dependants/release-dependants.js';
+import { enqueueGenerateJobs } from '../enqueue-generate-jobs.js';
 import { recordItem } from '../record-item.js';
+import { stopMessage } from '../stop-message.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { GenerateJobData } from './generate-job-data.js';
 
@@ -23,6 +29,8 @@ export interface GenerateProcessorDeps {
   logger: Logger;
   /** Waits between in-process retries of storage writes after a paid call (tests shorten them). */
   storeRetryDelaysMs?: readonly number[];
+  /** Reference images recently sent by this worker (shared photos are read from storage once). */
+  referenceCache?: ReferenceBytesCache;
 }
 
 /** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
@@ -44,8 +52,17 @@ const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
  */
 export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   const storeRetryDelays = deps.storeRetryDelaysMs ?? STORE_RETRY_DELAYS_MS;
+  const referenceCache = deps.referenceCache ?? new ReferenceBytesCache();
 
   return async function processGenerateJob(job: Job<GenerateJobData>): Promise<string> {
+    const outcome = await processItem(job);
+    // Dependants move on only once this item is terminal; a delivery that died before releasing
+    // them is redelivered, finds the item terminal ('duplicate') and releases them then.
+    if (outcome !== 'late' && job.data.dependants?.length) await releaseOf(deps, job.data);
+    return outcome;
+  };
+
+  async function processItem(job: Job<GenerateJobData>): Promise<string> {
     const data = job.data;
     const { runs } = deps;
     if (await runs.isTerminal(data.runId, data.index)) {
@@ -84,7 +101,11 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     let record: ItemRecord;
     let paid = false;
     try {
-      const { response, latencyMs } = await deps.model.generateContent(data.model, data.request, {
+      // Reference images are read from storage into the body only now (never into Redis).
+      const request = data.references?.length
+        ? await inlineReferences(data.request as unknown as GenerateContentRequest, store, referenceCache)
+        : data.request;
+      const { response, latencyMs } = await deps.model.generateContent(data.model, request, {
         timeoutMs: config.sync.timeoutMs,
       });
       paid = true;
@@ -134,7 +155,24 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     }
     await finish(record, reserved);
     return record.status;
-  };
+  }
+}
+
+/** Sync-lane release of a terminal item's dependants: completed drafts are enqueued like any item. */
+export async function releaseOf(deps: Pick<GenerateProcessorDeps, 'runs' | 'contexts' | 'generateQueue' | 'onRunComplete'>, data: GenerateJobData): Promise<void> {
+  const { config, store } = await deps.contexts.get(data.runId);
+  await releaseDependants(
+    {
+      runs: deps.runs,
+      store,
+      onRunComplete: deps.onRunComplete,
+      lane: 'sync',
+      route: async (work) => void (await enqueueGenerateJobs(deps.generateQueue, config, work)),
+    },
+    data.runId,
+    data,
+    data.dependants ?? [],
+  );
 }
 
 /**
@@ -167,18 +205,6 @@ function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: nu
   return record;
 }
 
-export function stopMessage(reason: StopReason): string {
-  switch (reason) {
-    case 'E_CANCELLED':
-      return 'the run was cancelled before this item was generated';
-    case 'E_AUTH':
-      return 'the run stopped because the API key was rejected';
-    case 'E_BUDGET':
-      return 'the run stopped because its budget was spent';
-    default:
-      return `the run stopped because its planning failed (${reason})`;
-  }
-}
 
 function failedRecord(data: GenerateJobData, failure: BunchError, attempts: number, startedAt: string): ItemRecord {
   const record = baseRecord(data, 'sync', 'failed', new Date().toISOString());

@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { renderImage } from '../../../src/emulator/render-image.js';
 
@@ -28,9 +29,22 @@ describe('renderImage', () => {
     expect(second.equals(first)).toBe(true);
   });
 
-  it('treats non-PNG sources as seed only', async () => {
+  it('treats undecodable sources as seed only', async () => {
     const jpegish = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
     const png = await renderImage({ width: 64, height: 64, seedMaterial: 's', source: jpegish });
     expect(PNG.sync.read(png).width).toBe(64);
+    expect(png.equals(await renderImage({ width: 64, height: 64, seedMaterial: 's' }))).toBe(true);
+  });
+
+  it('copies a JPEG source, scaled to the output size and mixed 3:1 with the tint', async () => {
+    // Left half black, right half white: the copy keeps that split at the output's scale.
+    const jpeg = await sharp({ create: { width: 16, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite([{ input: { create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: 8, top: 0 }])
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    const decoded = PNG.sync.read(await renderImage({ width: 64, height: 32, seedMaterial: 'j', source: jpeg }));
+    const pixel = (x: number, y: number) => decoded.data[(y * 64 + x) * 4] ?? 0;
+    expect(pixel(2, 16)).toBeLessThanOrEqual(64 + 2);
+    expect(pixel(61, 16)).toBeGreaterThanOrEqual(190);
   });
 });

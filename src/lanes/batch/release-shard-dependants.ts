@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { releaseDependants } from '../dependants/release-dependants.js';
+import { enqueueGenerateJobs, type SyncWork } from '../enqueue-generate-jobs.js';
+import { batchCutoff } from './batch-deadline.js';
+import { enqueueShard } from './batch-queue.js';
+import type { SalvageDeps } from './salvage-items.js';
+import { loadShardDependants } from './shard-items.js';
+import { newShardState, readShardState, writeShardState } from './shard-state.js';
+import { ShardWriter } from './shard-writer.js';
+
+/**
+ * Once a shard is done, the variants made from its items (`from:`) move on. Heroes that are
+ * terminal release theirs (releaseDependants: failed heroes fail them with E_DEPENDENCY, stored
+ * ones complete them); the completed drafts go into the next wave, a shard `<shard>-d` submitted
+ * like any other — or to the sync lane when a batch would end past the run's deadline. Heroes the
+ * shard moved on (spilled to sync, resubmitted) took their dependants with them (salvage-items.ts).
+ * Safe to repeat: records are first-wins, the wave shard's name and state are deterministic.
+ */
+export async function releaseShardDependants(shard: string, deps: SalvageDeps, now: number): Promise<number> {
+  const { runs, store, config } = deps;
+  const runId = config.runId;
+  const byHero = await loadShardDependants(store, runId, shard);
+  if (byHero.size === 0) return 0;
+  const released: SyncWork[] = [];
+  for (const { hero, dependants } of byHero.values()) {
+    if (!(await runs.isTerminal(runId, hero.index))) continue;
+    await releaseDependants(
+      { runs, store, onRunComplete: deps.onRunComplete, lane: 'batch', route: async (work) => void released.push(...work) },
+      runId,
+      hero,
+      dependants,
+    );
+  }
+  if (released.length === 0) return 0;
+  if (now >= batchCutoff(config)) return enqueueGenerateJobs(deps.generateQueue, config, released);
+  const dir = await mkdtemp(path.join(deps.tempRoot ?? tmpdir(), 'bunch-wave-'));
+  try {
+    const root = `${shard}-d`;
+    const writer = new ShardWriter({
+      runId,
+      store,
+      dir,
+      maxRequests: config.batch.maxRequestsPerBatch,
+      shardName: (seq) => (seq === 1 ? root : `${root}-${seq}`),
+      onShard: async (name, count, digest) => {
+        if (!(await readShardState(runs, runId, name))) await writeShardState(runs, runId, newShardState(runId, name, count, 0, digest));
+        await enqueueShard(deps.batchQueue, runId, name);
+      },
+    });
+    for (const work of released) await writer.add(work.target, work.request);
+    await writer.close();
+    return writer.items;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

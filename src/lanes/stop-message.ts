@@ -1,0 +1,15 @@
+import type { StopReason } from '../runs/run-store.js';
+
+/** What an item's record says when its run stopped before it was generated. */
+export function stopMessage(reason: StopReason): string {
+  switch (reason) {
+    case 'E_CANCELLED':
+      return 'the run was cancelled before this item was generated';
+    case 'E_AUTH':
+      return 'the run stopped because the API key was rejected';
+    case 'E_BUDGET':
+      return 'the run stopped because its budget was spent';
+    default:
+      return `the run stopped because its planning failed (${reason})`;
+  }
+}

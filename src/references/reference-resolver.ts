@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { BunchError, isBunchError } from '../errors/bunch-error.js';
+import type { ResolvedReferences } from '../spec/resolved-job.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { fetchHttpReference } from './fetch-http-reference.js';
+import type { StoredReference } from './item-reference.js';
+import { normalizeReference } from './normalize-reference.js';
+import { readLimited } from './read-limited.js';
+import type { AddressPolicy } from './reference-fetch-options.js';
+import type { ReferenceLocation } from './reference-location.js';
+import { referenceObjectKey } from './reference-object-key.js';
+
+export interface ReferenceResolverDeps {
+  settings: ResolvedReferences;
+  /** The run's output store: normalised references are kept there under `_bunch/refs/<sha256>`. */
+  store: ObjectStore;
+  /** Opens `s3://bucket` for `s3://` references (credentials from the environment). */
+  openStore(url: string): ObjectStore;
+  /** `allowPrivate` comes from the entry point's environment; the job file gives `allowHosts`. */
+  allowPrivate: boolean;
+  /** `run --dry-run`: fetch and check, but write nothing to storage. */
+  dryRun?: boolean;
+}
+
+/** What resolving one location gave: the stored reference, or why it cannot be used. */
+export type ReferenceOutcome = { ok: true; reference: StoredReference } | { ok: false; error: BunchError };
+
+/**
+ * Fetches, normalises and stores reference images for one run. Each distinct location is fetched
+ * once per run (outcomes, failures included, are remembered by location), by at most
+ * `settings.concurrency` fetches at a time; a content hash already in storage is not written
+ * again. Image bytes live only for the duration of one fetch: the run keeps hashes and sizes.
+ *
+ * Memory: one small outcome per distinct location (~200 bytes), so a catalog with a million
+ * distinct photo URLs holds ~200 MB while planning.
+ */
+export class ReferenceResolver {
+  private readonly outcomes = new Map<string, Promise<ReferenceOutcome>>();
+  private readonly limit: LimitFunction;
+  private readonly policy: AddressPolicy;
+  private readonly s3Stores = new Map<string, ObjectStore>();
+  /** Locations actually fetched (not answered from memory): for the summary and tests. */
+  fetched = 0;
+
+  constructor(private readonly deps: ReferenceResolverDeps) {
+    this.limit = pLimit(deps.settings.concurrency);
+    this.policy = { allowHosts: deps.settings.allowHosts, allowPrivate: deps.allowPrivate };
+  }
+
+  resolve(location: ReferenceLocation): Promise<ReferenceOutcome> {
+    let outcome = this.outcomes.get(location.identity);
+    if (!outcome) {
+      outcome = this.limit(() => this.load(location)).then(
+        (reference): ReferenceOutcome => ({ ok: true, reference }),
+        (error: unknown): ReferenceOutcome => {
+          if (isBunchError(error) && error.code === 'E_REFERENCE') return { ok: false, error };
+          throw error;
+        },
+      );
+      this.outcomes.set(location.identity, outcome);
+    }
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.s3Stores.values()].map((store) => store.close().catch(() => undefined)));
+    this.s3Stores.clear();
+  }
+
+  private async load(location: ReferenceLocation): Promise<StoredReference> {
+    this.fetched += 1;
+    const raw = await this.fetchBytes(location);
+    let normalized;
+    try {
+      normalized = await normalizeReference(raw, { longestSide: this.deps.settings.longestSide });
+    } catch (error) {
+      if (isBunchError(error) && error.code === 'E_REFERENCE') {
+        throw new BunchError('E_REFERENCE', `reference ${location.display}: ${error.message}`, { reason: error.reason, cause: error });
+      }
+      throw error;
+    }
+    const sha256 = createHash('sha256').update(normalized.bytes).digest('hex');
+    const key = referenceObjectKey(sha256);
+    // Storage trouble here is the run's problem (E_STORAGE), not the row's: it propagates.
+    if (!this.deps.dryRun && !(await this.deps.store.head(key))) {
+      await this.deps.store.put(key, normalized.bytes, { contentType: normalized.mimeType, metadata: { sha256 } });
+    }
+    return { sha256, mimeType: normalized.mimeType, bytes: normalized.bytes.length, width: normalized.width, height: normalized.height };
+  }
+
+  private async fetchBytes(location: ReferenceLocation): Promise<Buffer> {
+    const { limits } = this.deps.settings;
+    switch (location.kind) {
+      case 'http':
+        return (await fetchHttpReference(location.url, { limits, policy: this.policy })).bytes;
+      case 's3':
+        return this.readS3(location.bucket, location.key, location.display);
+      case 'file':
+        return this.readFile(location.path, location.display);
+    }
+  }
+
+  private async readS3(bucket: string, key: string, display: string): Promise<Buffer> {
+    const { limits } = this.deps.settings;
+    let store = this.s3Stores.get(bucket);
+    if (!store) {
+      store = this.deps.openStore(`s3://${bucket}`);
+      this.s3Stores.set(bucket, store);
+    }
+    const deadline = Date.now() + limits.timeoutMs;
+    let stream;
+    try {
+      stream = await withDeadline(store.getStream(key), deadline, display);
+    } catch (error) {
+      if (isBunchError(error) && error.code === 'E_REFERENCE') throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BunchError('E_REFERENCE', `reference ${display} could not be read: ${message}`, { reason: 'network', cause: error });
+    }
+    if (!stream) throw new BunchError('E_REFERENCE', `reference ${display} does not exist`, { reason: 'not-found' });
+    return readLimited(stream, limits.maxBytes, deadline, display);
+  }
+
+  private async readFile(file: string, display: string): Promise<Buffer> {
+    const { limits } = this.deps.settings;
+    let handle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' || code === 'EISDIR' ? 'not-found' : 'network';
+      throw new BunchError('E_REFERENCE', `reference ${display} cannot be read (${code ?? 'error'})`, { reason, cause: error });
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size > limits.maxBytes) {
+        throw new BunchError('E_REFERENCE', `reference ${display} is ${size} bytes, over ${limits.maxBytes} (references.maxBytes)`, { reason: 'too-large' });
+      }
+      return await readLimited(handle.createReadStream({ autoClose: false }), limits.maxBytes, Date.now() + limits.timeoutMs, display);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number, display: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BunchError('E_REFERENCE', `reference ${display}: no answer from storage in time`, { reason: 'timeout' })),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
