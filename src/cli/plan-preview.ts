@@ -4,6 +4,7 @@ import { costUsd } from '../gemini/usage-cost.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import { readStoredOutput } from '../outputs/store-item-output.js';
+import { completeDependant } from '../plan/complete-dependant.js';
 import { ReferenceResolver } from '../references/reference-resolver.js';
 import { planItems } from '../plan/plan-items.js';
 import type { PlannedItem } from '../plan/planned-item.js';
@@ -45,8 +46,18 @@ export async function planPreview(
     chunk = [];
     if (preview.storageUnchecked !== undefined) return;
     try {
-      const found = await Promise.all(current.map((item) => readStoredOutput(store, item)));
+      const heroes = current.filter((item) => !item.from);
+      const found = await Promise.all(heroes.map((item) => readStoredOutput(store, item)));
+      const storedHeroes = new Map(heroes.flatMap((item, i) => (found[i]?.image ? [[item.itemKey, found[i].image] as const] : [])));
       preview.alreadyStored += found.filter(Boolean).length;
+      // A dependant (`from:`) is stored only if its hero is: its identity includes the hero's image.
+      for (const item of current) {
+        const hero = item.from ? storedHeroes.get(item.from.itemKey) : undefined;
+        if (!hero) continue;
+        const { request, ...target } = item;
+        const completed = completeDependant(target, request, hero);
+        if (await readStoredOutput(store, completed.target)) preview.alreadyStored += 1;
+      }
     } catch (error) {
       // A dry run is still useful without storage access: count everything as to be generated.
       preview.storageUnchecked = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
@@ -63,8 +74,9 @@ export async function planPreview(
       continue;
     }
     preview.items += 1;
+    // Cut between rows only, so a hero and its dependants are checked together.
+    if (chunk.length >= 250 && event.item.rowKey !== chunk.at(-1)?.rowKey) await check();
     chunk.push(event.item);
-    if (chunk.length >= 250) await check();
   }
   await check();
   await resolver?.close();

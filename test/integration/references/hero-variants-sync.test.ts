@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
+import { planPreview } from '../../../src/cli/plan-preview.js';
+import { loadJobFile } from '../../../src/spec/load-job-file.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { meanColor, solidImage, startImageServer, type ImageServer } from '../../helpers/image-server.js';
 
@@ -73,6 +75,9 @@ describe('hero → variants on the sync lane', () => {
     const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants } });
     const first = await stack.start(jobFile);
     expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
+
+    // The dry run sees the variants as stored too (their identity includes the stored hero's image).
+    expect(await planPreview(await loadJobFile(jobFile), stack.storeFor)).toMatchObject({ items: 6, alreadyStored: 6, toGenerate: 0 });
 
     const again = await stack.start(jobFile);
     expect(again).toMatchObject({ items: 6, enqueued: 0, skipped: 6 });
