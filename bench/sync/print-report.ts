@@ -67,6 +67,7 @@ export function formatWorkerMemory(result: WorkerMemoryResult): string {
 
 export function formatReferenceImages(result: ReferenceImagesResult): string {
   const { options, textOnly, withReferences, ratios } = result;
+  // Peak RSS is the worker's high-water mark since it started: on the second night it cannot fall below the first's.
   const row = (name: string, run: ReferenceImagesResult['textOnly']) =>
     `  ${name.padEnd(34)} ${run.itemsPerSecond.toFixed(2).padStart(8)} ${run.seconds.toFixed(1).padStart(8)} ${run.planningSeconds.toFixed(1).padStart(9)} ${run.idleMb.toFixed(0).padStart(8)} ${run.peakMb.toFixed(0).padStart(8)}`;
   return [
@@ -75,6 +76,7 @@ export function formatReferenceImages(result: ReferenceImagesResult): string {
     `  ${''.padEnd(34)} ${'items/s'.padStart(8)} ${'seconds'.padStart(8)} ${'planning'.padStart(9)} ${'idle MB'.padStart(8)} ${'peak MB'.padStart(8)}`,
     row('text only', textOnly),
     row('two references per item', withReferences),
+    row('same, second night (all stored)', result.secondNight),
     `  throughput ratio (refs / text) = ${ratios.throughput.toFixed(3)}   peak RSS ratio = ${ratios.peakRss.toFixed(3)}`,
   ].join('\n');
 }

@@ -10,14 +10,15 @@ const RUN_DEADLINE_MS = 5 * 60_000;
 
 /**
  * Resolves with the run's state once it is terminal (finalized: manifest and summary written).
- * Fails unless every item succeeded: a bench of failures measures a different workload.
+ * Fails unless every item ended `expected` (succeeded; skipped for a re-run): a bench of failures
+ * measures a different workload.
  */
-export async function waitForRun(runs: RunStore, runId: string, items: number): Promise<RunMeta> {
+export async function waitForRun(runs: RunStore, runId: string, items: number, expected: 'succeeded' | 'skipped' = 'succeeded'): Promise<RunMeta> {
   const deadline = Date.now() + RUN_DEADLINE_MS;
   for (;;) {
     const meta = await runs.getMeta(runId);
     if (meta && TERMINAL_RUN_STATUSES.includes(meta.status)) {
-      if (meta.status !== 'succeeded' || meta.counts.succeeded !== items) {
+      if (meta.status !== 'succeeded' || meta.counts[expected] !== items) {
         throw new Error(`bench run ${runId} ended ${meta.status} with counts ${JSON.stringify(meta.counts)} and errors ${JSON.stringify(meta.errors)}`);
       }
       return meta;
