@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { BunchError, formatLocation } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
-import { registerEmulatorCommand } from '../emulator/emulator-command.js';
+import { registerEmulatorCommand } from './commands/emulator-command.js';
 import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';

@@ -1,7 +1,7 @@
 import type { ResolvedJob, ResolvedVariant } from '../spec/resolved-job.js';
 import type { StoredReference } from '../references/item-reference.js';
 import { referencePlaceholder } from '../references/reference-placeholder.js';
-import type { GenerateContentRequest, GenerationConfig, RequestPart } from './generate-content-request.js';
+import type { GenerateContentRequest, GenerationConfig, RequestPart } from '../gemini/generate-content-request.js';
 
 /**
  * The generateContent body for one item. Optional members are left out rather than set to

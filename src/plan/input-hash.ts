@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
-import type { GenerateContentRequest } from './generate-content-request.js';
+import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
 
 /**
  * The identity of a piece of paid work: hex sha256 of the canonical JSON of `{model, request}`.

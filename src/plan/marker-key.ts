@@ -1,7 +1,6 @@
+import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 import { sha256Hex } from './input-hash.js';
 
-/** Objects bunch writes for its own bookkeeping live under this prefix; item keys may not use it. */
-export const RESERVED_KEY_PREFIX = '_bunch/';
 export const RESULT_MARKER_PREFIX = `${RESERVED_KEY_PREFIX}results/`;
 
 /**

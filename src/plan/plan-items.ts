@@ -5,14 +5,15 @@ import type { ItemReference } from '../references/item-reference.js';
 import type { ReferenceOutcome } from '../references/reference-resolver.js';
 import type { ReferenceLocation } from '../references/reference-location.js';
 import { limitKindOf, referenceLimitsOf, type ReferenceLimits } from '../references/reference-limits.js';
-import { rowReferenceLocations, type RowReferenceLocation } from '../references/row-reference-locations.js';
+import { rowReferenceLocations, type RowReferenceLocation } from './row-reference-locations.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { buildRequest } from './build-request.js';
 import { EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER } from './fill-extension.js';
 import { computeInputHash } from './input-hash.js';
-import { markerKey, RESERVED_KEY_PREFIX } from './marker-key.js';
+import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
+import { markerKey } from './marker-key.js';
 import type { PlanEvent, PlannedItem } from './planned-item.js';
-import { compileTemplate, renderTemplate, type CompiledTemplate } from './render-template.js';
+import { compileTemplate, renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
 import { assertSafeObjectKey, safeKeySegment } from './safe-key-segment.js';
 
 /**

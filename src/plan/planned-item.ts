@@ -1,6 +1,6 @@
 import type { RowRejection } from '../catalog/catalog-event.js';
 import type { ItemReference } from '../references/item-reference.js';
-import type { GenerateContentRequest } from './generate-content-request.js';
+import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
 
 /** One unit of paid work: a catalog row × a variant, with everything a lane needs to run it. */
 export interface PlannedItem {

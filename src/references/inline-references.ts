@@ -1,4 +1,4 @@
-import type { GenerateContentRequest } from '../plan/generate-content-request.js';
+import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ReferenceBytesCache } from './reference-bytes-cache.js';
 import { replacePlaceholders } from './reference-placeholder.js';

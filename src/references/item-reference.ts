@@ -1,4 +1,4 @@
-import type { ReferenceRole } from '../spec/resolved-job.js';
+import type { ReferenceRole } from './resolved-references.js';
 
 /** A stored, normalised reference image: what the request, the inputHash and the manifest know of it. */
 export interface StoredReference {

@@ -1,5 +1,5 @@
 import type { ImageModelInfo } from '../gemini/model-catalog.js';
-import type { ReferenceRole } from '../spec/resolved-job.js';
+import type { ReferenceRole } from './resolved-references.js';
 
 /**
  * How many reference images one request may carry, by role, from the model table. Object and

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RESERVED_KEY_PREFIX } from '../plan/marker-key.js';
+import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 
 /**
  * Normalised reference images are stored once per output location under their content hash, so

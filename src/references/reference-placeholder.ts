@@ -1,4 +1,4 @@
-import type { FileDataPart, GenerateContentRequest, RequestPart } from '../plan/generate-content-request.js';
+import type { FileDataPart, GenerateContentRequest, RequestPart } from '../gemini/generate-content-request.js';
 
 /**
  * Planned requests (in BullMQ job data, batch shards and the inputHash) name each reference image

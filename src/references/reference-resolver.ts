@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BunchError, isBunchError } from '../errors/bunch-error.js';
-import type { ResolvedReferences } from '../spec/resolved-job.js';
+import type { ResolvedReferences } from './resolved-references.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { fetchHttpReference } from './fetch-http-reference.js';
 import type { StoredReference } from './item-reference.js';

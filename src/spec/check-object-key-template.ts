@@ -1,5 +1,5 @@
-import { compileTemplate } from '../plan/render-template.js';
-import { RESERVED_KEY_PREFIX } from '../plan/marker-key.js';
+import { compileTemplate } from './render-template.js';
+import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 
 export const DEFAULT_OBJECT_KEY_TEMPLATE = '{{key}}/{{variant}}-{{hash}}.{{ext}}';
 

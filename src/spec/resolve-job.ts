@@ -11,14 +11,15 @@ import {
   type ImageModelInfo,
 } from '../gemini/model-catalog.js';
 import { isBunchError } from '../errors/bunch-error.js';
-import type { ResponseModality, ThinkingLevel } from '../plan/generate-content-request.js';
-import { compileTemplate } from '../plan/render-template.js';
+import type { ResponseModality, ThinkingLevel } from '../gemini/generate-content-request.js';
+import { compileTemplate } from './render-template.js';
 import { checkObjectKeyTemplate, DEFAULT_OBJECT_KEY_TEMPLATE } from './check-object-key-template.js';
 import type { FieldPath } from './field-path.js';
 import { findSecretField } from './find-secret-field.js';
 import { jobFileError } from './job-file-error.js';
 import { jobOptionsSchema, type ParsedJobOptions } from './job-options-schema.js';
 import type { JobSource } from './job-source.js';
+import type { ResolvedReferences, ResolvedReferenceSource } from '../references/resolved-references.js';
 import { parseByteSize } from './parse-byte-size.js';
 import { parseDuration } from './parse-duration.js';
 import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../references/reference-fetch-options.js';
@@ -29,8 +30,6 @@ import type {
   ResolvedCatalog,
   ResolvedJob,
   ResolvedOutput,
-  ResolvedReferences,
-  ResolvedReferenceSource,
   ResolvedSyncSettings,
   ResolvedVariant,
 } from './resolved-job.js';

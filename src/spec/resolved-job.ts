@@ -1,6 +1,6 @@
 import type { ImageSize } from '../gemini/model-catalog.js';
-import type { ResponseModality, ThinkingLevel } from '../plan/generate-content-request.js';
-import type { ReferenceFetchLimits } from '../references/reference-fetch-options.js';
+import type { ResponseModality, ThinkingLevel } from '../gemini/generate-content-request.js';
+import type { ResolvedReferences } from '../references/resolved-references.js';
 
 /** A job with every default applied and every path absolute. Frozen; produced only by `resolveJob`. */
 export type Lane = 'sync' | 'batch' | 'auto';
@@ -35,31 +35,6 @@ export interface ResolvedVariant {
    * row (a 9:16 story of the hero shot). The named variant has no `from` of its own.
    */
   readonly from: string | undefined;
-}
-
-/** What a reference image is to the model; object and style images share the model's object limit. */
-export type ReferenceRole = 'object' | 'character' | 'style';
-
-export interface ResolvedReferenceSource {
-  /** Exactly one of column and template is set. */
-  readonly column: string | undefined;
-  readonly template: string | undefined;
-  readonly role: ReferenceRole;
-  /** `group`: every value of the column across the row's `forwardFillBy` group, image-only rows included. */
-  readonly scope: 'row' | 'group';
-}
-
-export interface ResolvedReferences {
-  readonly sources: readonly ResolvedReferenceSource[];
-  readonly limits: ReferenceFetchLimits;
-  /** Images are scaled down to this longest side before sending; undefined keeps their size. */
-  readonly longestSide: number | undefined;
-  /** Locations fetched at once while planning. */
-  readonly concurrency: number;
-  /** Exceptions to the private-address guard (see AddressPolicy). */
-  readonly allowHosts: readonly string[];
-  /** Where relative paths and `file://` references resolve, and the only tree they may name: the catalog's directory. */
-  readonly baseDir: string;
 }
 
 export interface ResolvedGeneration {

@@ -4,7 +4,7 @@ import type { OutputMarker } from '../../outputs/output-marker.js';
 import type { ItemTarget } from '../../outputs/item-target.js';
 import { baseRecord, readStoredOutput, recordFromMarker } from '../../outputs/store-item-output.js';
 import { completeDependant } from '../../plan/complete-dependant.js';
-import type { GenerateContentRequest } from '../../plan/generate-content-request.js';
+import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
 import type { StoredReference } from '../../references/item-reference.js';
 import { referenceObjectKey } from '../../references/reference-object-key.js';
 import type { ItemRecord, Lane } from '../../runs/item-record.js';

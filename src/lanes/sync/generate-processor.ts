@@ -4,7 +4,7 @@ import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
 import { costUsd } from '../../gemini/usage-cost.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
-import type { GenerateContentRequest } from '../../plan/generate-content-request.js';
+import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
 import { inlineReferences } from '../../references/inline-references.js';
 import { ReferenceBytesCache } from '../../references/reference-bytes-cache.js';
 import type { ItemRecord } from '../../runs/item-record.js';

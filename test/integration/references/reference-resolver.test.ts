@@ -6,7 +6,7 @@ import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../../../src/references/referenc
 import { parseReferenceLocation, type ReferenceLocation } from '../../../src/references/reference-location.js';
 import { referenceObjectKey } from '../../../src/references/reference-object-key.js';
 import { ReferenceResolver } from '../../../src/references/reference-resolver.js';
-import type { ResolvedReferences } from '../../../src/spec/resolved-job.js';
+import type { ResolvedReferences } from '../../../src/references/resolved-references.js';
 import { openObjectStore } from '../../../src/storage/open-object-store.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
 import { solidImage } from '../../helpers/image-server.js';

@@ -1,8 +1,8 @@
 import type { CatalogRow } from '../catalog/catalog-event.js';
 import { isBunchError } from '../errors/bunch-error.js';
-import { renderTemplate, type CompiledTemplate } from '../plan/render-template.js';
-import type { ReferenceRole, ResolvedReferences } from '../spec/resolved-job.js';
-import { parseReferenceLocation, splitReferenceCell, type ReferenceLocation } from './reference-location.js';
+import { renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
+import type { ReferenceRole, ResolvedReferences } from '../references/resolved-references.js';
+import { parseReferenceLocation, splitReferenceCell, type ReferenceLocation } from '../references/reference-location.js';
 
 /** One location a row names, with the role and where it came from (for messages). */
 export interface RowReferenceLocation {

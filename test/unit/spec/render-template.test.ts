@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BunchError } from '../../../src/errors/bunch-error.js';
 import { fillExtension } from '../../../src/plan/fill-extension.js';
-import { compileTemplate, renderTemplate } from '../../../src/plan/render-template.js';
+import { compileTemplate, renderTemplate } from '../../../src/spec/render-template.js';
 
 function thrown(run: () => unknown): BunchError {
   try {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { startEmulator, type EmulatorOptions } from './start-emulator.js';
-import { integerFlag, positiveNumberFlag } from '../cli/number-flag.js';
+import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import { integerFlag, positiveNumberFlag } from '../number-flag.js';
 
 /**
  * `bunch emulator`: runs the Gemini API emulator in the foreground until SIGINT/SIGTERM. Only the
