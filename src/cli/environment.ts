@@ -1,4 +1,5 @@
 import { BunchError } from '../errors/bunch-error.js';
+import { integerFlag } from './number-flag.js';
 import { s3OptionsFromEnv } from '../storage/s3-options-from-env.js';
 import type { S3Settings } from '../storage/s3-settings.js';
 import { DEFAULT_PREFIX } from '../lanes/run-queues.js';
@@ -17,6 +18,11 @@ export interface BunchEnvironment {
   logLevel: string;
   /** BUNCH_REFERENCES_ALLOW_PRIVATE=1: reference images may come from private/loopback addresses (tests, local demos). */
   allowPrivateReferences: boolean;
+  /** BUNCH_CONCURRENCY: concurrent calls of a `bunch worker` (its `-c` flag wins). */
+  workerConcurrency: number | undefined;
+  /** BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS: BullMQ lock and stall timings of workers. */
+  lockDurationMs: number | undefined;
+  stalledIntervalMs: number | undefined;
 }
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -30,7 +36,17 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
     s3: s3OptionsFromEnv(env),
     logLevel: env.BUNCH_LOG_LEVEL || 'info',
     allowPrivateReferences: env.BUNCH_REFERENCES_ALLOW_PRIVATE === '1' || env.BUNCH_REFERENCES_ALLOW_PRIVATE === 'true',
+    workerConcurrency: optionalInteger(env, 'BUNCH_CONCURRENCY', 1, 1000),
+    // Locks are renewed during long calls, so these need only exceed the longest event-loop stall.
+    lockDurationMs: optionalInteger(env, 'BUNCH_LOCK_DURATION_MS', 1000, 3_600_000),
+    stalledIntervalMs: optionalInteger(env, 'BUNCH_STALLED_INTERVAL_MS', 1000, 3_600_000),
   };
+}
+
+/** An unset or empty variable is undefined; anything else must be a whole number in range (E_CONFIG naming it). */
+function optionalInteger(env: Readonly<Record<string, string | undefined>>, name: string, min: number, max: number): number | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : integerFlag(name, value, { min, max });
 }
 
 export function requireRedisUrl(flag: string | undefined, environment: BunchEnvironment): string {

@@ -101,6 +101,17 @@ describe('the bunch CLI', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toContain('--port must be a whole number from 0 to 65535');
 
+    // Environment numbers are checked where they enter, before anything starts.
+    for (const [name, value] of [
+      ['BUNCH_LOCK_DURATION_MS', 'abc'],
+      ['BUNCH_STALLED_INTERVAL_MS', '0'],
+      ['BUNCH_CONCURRENCY', '2.5'],
+    ] as const) {
+      const badEnv = await runCli(['worker'], { ...env, [name]: value });
+      expect(badEnv.code).toBe(2);
+      expect(badEnv.stderr).toContain(`bunch: E_CONFIG: ${name} must be a whole number`);
+    }
+
     const down = await runCli(['status'], { ...env, REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/^bunch: E_NETWORK: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/?: /m);

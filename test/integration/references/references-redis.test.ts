@@ -46,8 +46,8 @@ describe('reference images never reach Redis', () => {
       let values: string[] = [];
       if (type === 'string') values = [(await redis.getBuffer(key))?.toString('latin1') ?? ''];
       else if (type === 'hash') values = Object.values(await redis.hgetall(key));
-      else if (type === 'list') values = await redis.lrange(key, 0, -1);
-      else if (type === 'zset') values = await redis.zrange(key, 0, -1);
+      else if (type === 'list') values = await redis.lrange(key, '0', '-1');
+      else if (type === 'zset') values = await redis.zrange(key, '0', '-1');
       else if (type === 'set') values = await redis.smembers(key);
       for (const value of values) {
         scanned += 1;
