@@ -9,7 +9,7 @@ import { newRunId } from '../../src/runs/run-id.js';
 import { loadJobFile } from '../../src/spec/load-job-file.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { openObjectStore } from '../../src/storage/open-object-store.js';
-import { startWorkers } from '../../workers/start-workers.js';
+import { startWorkers } from '../../src/workers/start-workers.js';
 import { countRedisCommands } from './redis-command-count.js';
 import { writeBenchJob, type BenchJobOptions } from './bench-job.js';
 import type { BenchServices } from './bench-services.js';

@@ -14,7 +14,7 @@ import { loadJobFile } from '../../src/spec/load-job-file.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { openObjectStore } from '../../src/storage/open-object-store.js';
 import type { S3Settings } from '../../src/storage/s3-settings.js';
-import { startWorkers, type StartWorkersOptions, type WorkerFleet } from '../../workers/start-workers.js';
+import { startWorkers, type StartWorkersOptions, type WorkerFleet } from '../../src/workers/start-workers.js';
 import { startRedis, type RedisHandle } from './start-redis.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 

@@ -12,8 +12,14 @@ export interface CliResult {
 
 /** Runs the real `bunch` CLI (from source through tsx) as a child process. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = repoRoot): Promise<CliResult> {
+  return runNode([path.join(repoRoot, 'src/cli/main.ts'), ...args], env, cwd);
+}
+
+/** Runs a TypeScript file of the repository (path relative to its root, or absolute) through tsx. */
+export function runNode(args: string[], env: Record<string, string | undefined> = {}, cwd = repoRoot): Promise<CliResult> {
+  const [file, ...rest] = args;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(repoRoot, file ?? ''), ...rest], {
       cwd,
       env: { ...process.env, BUNCH_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { createLogger } from '../../logging/create-logger.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import type { ResolvedJob } from '../../spec/resolved-job.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
-import { startWorkers } from '../../../workers/start-workers.js';
+import { startWorkers } from '../../workers/start-workers.js';
 import { openControlPlane } from '../control-plane.js';
 import { describeRun } from '../describe-run.js';
 import { EXIT } from '../exit-codes.js';

@@ -3,7 +3,7 @@ import { startRun } from '../../lanes/start-run.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
-import { startWorkers, type WorkerFleet } from '../../../workers/start-workers.js';
+import { startWorkers, type WorkerFleet } from '../../workers/start-workers.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { openControlPlane } from '../control-plane.js';
 import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
-import { startWorkers } from '../../../workers/start-workers.js';
-import { untilShutdownSignal } from '../../../workers/until-shutdown-signal.js';
+import { startWorkers } from '../../workers/start-workers.js';
+import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
 import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';
 import { integerFlag } from '../number-flag.js';
 

@@ -12,6 +12,7 @@ import { TERMINAL_RUN_STATUSES } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
 import type { ModelCaller } from '../model-caller.js';
 import { releaseDependants } from '../dependants/release-dependants.js';
+import { failedRecord } from './failed-record.js';
 import { enqueueGenerateJobs } from '../enqueue-generate-jobs.js';
 import { recordItem } from '../record-item.js';
 import { stopMessage } from '../stop-message.js';
@@ -202,16 +203,5 @@ function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: nu
   record.attempts = attempts;
   record.errorCode = reason;
   record.errorMessage = stopMessage(reason);
-  return record;
-}
-
-
-function failedRecord(data: GenerateJobData, failure: BunchError, attempts: number, startedAt: string): ItemRecord {
-  const record = baseRecord(data, 'sync', 'failed', new Date().toISOString());
-  record.attempts = attempts;
-  record.errorCode = failure.code;
-  record.errorMessage = failure.message;
-  record.startedAt = startedAt;
-  if (failure.reason) record.finishReason = failure.reason;
   return record;
 }

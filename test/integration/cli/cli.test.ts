@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/start-emulator.js';
 import { productCsv } from '../../helpers/bunch-stack.js';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli, runNode } from '../../helpers/run-cli.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
 import { tempDir, type TempDir } from '../../helpers/temp-dir.js';
 
@@ -111,6 +111,11 @@ describe('the bunch CLI', () => {
       expect(badEnv.code).toBe(2);
       expect(badEnv.stderr).toContain(`bunch: E_CONFIG: ${name} must be a whole number`);
     }
+
+    // The process entry point of workers/ is the same verb with the same checks.
+    const entry = await runNode(['workers/worker.ts', '-c', '0'], env);
+    expect(entry.code).toBe(2);
+    expect(entry.stderr).toContain('bunch: E_CONFIG: --concurrency must be a whole number from 1 to 1000, got "0"');
 
     const down = await runCli(['status'], { ...env, REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
     expect(down.code).toBe(3);

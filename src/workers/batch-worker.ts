@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BATCH_QUEUE, type BatchJobData } from '../src/lanes/batch/batch-queue.js';
+import { BATCH_QUEUE, type BatchJobData } from '../lanes/batch/batch-queue.js';
 
 export interface BatchWorkerOptions {
   connection: Redis;

@@ -1,8 +1,8 @@
 import { Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { retryBackoffMs } from '../src/lanes/sync/retry-backoff.js';
-import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
-import { GENERATE_QUEUE } from '../src/lanes/run-queues.js';
+import { retryBackoffMs } from '../lanes/sync/retry-backoff.js';
+import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
+import { GENERATE_QUEUE } from '../lanes/run-queues.js';
 
 export interface GenerateWorkerOptions {
   connection: Redis;

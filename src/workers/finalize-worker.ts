@@ -1,11 +1,11 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RunContextCache } from '../src/lanes/run-context-cache.js';
-import type { FinalizeJobData } from '../src/lanes/sync/generate-job-data.js';
-import { FINALIZE_QUEUE } from '../src/lanes/run-queues.js';
-import { finalizeRun } from '../src/manifest/finalize-run.js';
-import type { RunStore } from '../src/runs/run-store.js';
+import type { RunContextCache } from '../lanes/run-context-cache.js';
+import type { FinalizeJobData } from '../lanes/sync/generate-job-data.js';
+import { FINALIZE_QUEUE } from '../lanes/run-queues.js';
+import { finalizeRun } from '../manifest/finalize-run.js';
+import type { RunStore } from '../runs/run-store.js';
 
 /** Writes a run's manifest and summary once all its items are terminal. */
 export function createFinalizeWorker(options: {

@@ -1,19 +1,19 @@
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { createGeminiClient } from '../src/gemini/gemini-client.js';
-import { abandonShard, createBatchProcessor } from '../src/lanes/batch/batch-processor.js';
-import type { BatchJobData } from '../src/lanes/batch/batch-queue.js';
-import { errorCodeOf } from '../src/errors/bunch-error.js';
-import { redactSecrets } from '../src/errors/redact-secrets.js';
-import { recordItem } from '../src/lanes/record-item.js';
-import { RunContextCache, type ObjectStoreOpener } from '../src/lanes/run-context-cache.js';
-import { createGenerateProcessor, releaseOf } from '../src/lanes/sync/generate-processor.js';
-import type { GenerateJobData } from '../src/lanes/sync/generate-job-data.js';
-import { promoteDelayedJobs } from '../src/lanes/sync/promote-delayed-jobs.js';
-import { openRunQueues, requestFinalize } from '../src/lanes/run-queues.js';
-import { baseRecord } from '../src/outputs/store-item-output.js';
-import { createRedisConnection, describeRedisUrl, waitForRedis } from '../src/redis/redis-connection.js';
-import { RunStore } from '../src/runs/run-store.js';
+import { createGeminiClient } from '../gemini/gemini-client.js';
+import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
+import type { BatchJobData } from '../lanes/batch/batch-queue.js';
+import { errorCodeOf } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
+import { recordItem } from '../lanes/record-item.js';
+import { RunContextCache, type ObjectStoreOpener } from '../lanes/run-context-cache.js';
+import { failedRecord } from '../lanes/sync/failed-record.js';
+import { createGenerateProcessor, releaseOf } from '../lanes/sync/generate-processor.js';
+import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
+import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
+import { openRunQueues, requestFinalize } from '../lanes/run-queues.js';
+import { createRedisConnection, describeRedisUrl, waitForRedis } from '../redis/redis-connection.js';
+import { RunStore } from '../runs/run-store.js';
 import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
@@ -128,10 +128,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     const pending: Promise<unknown> = contexts
       .get(job.data.runId)
       .then(async ({ store }) => {
-        const record = baseRecord(job.data, 'sync', 'failed', new Date().toISOString());
-        record.attempts = job.attemptsStarted;
-        record.errorCode = errorCodeOf(error);
-        record.errorMessage = redactSecrets(error.message, [options.gemini.apiKey]).slice(0, 300);
+        const message = redactSecrets(error.message, [options.gemini.apiKey]).slice(0, 300);
+        const record = failedRecord(job.data, { code: errorCodeOf(error), message }, job.attemptsStarted);
         await recordItem(runs, store, job.data.runId, record, onRunComplete);
         // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
         if (job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
