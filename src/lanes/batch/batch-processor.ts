@@ -32,7 +32,8 @@ import type { RunStore, StopReason } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { GenerateJobData } from '../sync/generate-job-data.js';
-import { cancelBatch, createShardBatch, findBatchByDisplayName, getBatch, type BatchApiClient } from './batch-api.js';
+import { cancelBatch, getBatch, type BatchApiClient } from '../../gemini/batch-api.js';
+import { createShardBatch, findBatchByDisplayName } from './submit-shard.js';
 import { batchCutoff } from './batch-deadline.js';
 import type { BatchJobData } from './batch-queue.js';
 import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
@@ -40,7 +41,7 @@ import { releaseShardDependants } from './release-shard-dependants.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
 import { displayNameDigest, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
-import type { UpstreamBatch } from './upstream-batch.js';
+import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 
 export interface BatchProcessorDeps {
   runs: RunStore;

@@ -16,8 +16,8 @@ import type { RunStore } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { recordItem } from '../record-item.js';
 import { readLines } from './read-lines.js';
-import { codeForRpcStatus } from './rpc-status-code.js';
-import type { UpstreamBatch } from './upstream-batch.js';
+import { codeForRpcStatus } from '../../gemini/rpc-status-code.js';
+import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 
 /** An item the batch did not finish: it moves on per `batch.onUnfinished` (salvage-items.ts). */
 export interface UnfinishedItem {

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { uploadReferences } from '../../references/upload-references.js';
 import { REFERENCE_URI_SCHEME } from '../../references/reference-placeholder.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import type { BatchApiClient } from './batch-api.js';
+import type { BatchApiClient } from '../../gemini/batch-api.js';
 
 const PLACEHOLDER = new RegExp(`${REFERENCE_URI_SCHEME}([0-9a-f]{64})`, 'g');
 

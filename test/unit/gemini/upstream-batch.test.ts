@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pollDelay } from '../../../src/lanes/batch/batch-processor.js';
 import { readLines } from '../../../src/lanes/batch/read-lines.js';
-import { codeForRpcStatus } from '../../../src/lanes/batch/rpc-status-code.js';
-import { normalizeBatchState, readUpstreamBatch } from '../../../src/lanes/batch/upstream-batch.js';
+import { codeForRpcStatus } from '../../../src/gemini/rpc-status-code.js';
+import { normalizeBatchState, readUpstreamBatch } from '../../../src/gemini/upstream-batch.js';
 
 describe('readUpstreamBatch', () => {
   it('accepts BATCH_STATE_* (REST) and JOB_STATE_* (SDK) names alike', () => {

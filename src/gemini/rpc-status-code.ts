@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../errors/error-code.js';
+import type { ErrorCode } from '../errors/error-code.js';
 
 /**
  * A per-item error in a batch result is a google.rpc.Status with a numeric gRPC code, not an HTTP
