@@ -136,7 +136,7 @@ async function planAndDispatch(
         if (dependants.length > 0) {
           // The hero is stored already: its dependants are completed now and go on as plain items.
           const released = await releaseDependants(
-            { runs, store, onRunComplete, lane: 'sync', route: async (work) => void toRoute.push(...work) },
+            { runs, store, onRunComplete, lane: 'sync', owner: 'plan', route: async (work) => void toRoute.push(...work) },
             runId,
             itemTargetOf(item),
             dependants,

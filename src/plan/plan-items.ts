@@ -87,7 +87,10 @@ class RowPlanner {
       }
       const model = findImageModel(job.model);
       if (!model) throw new BunchError('E_INTERNAL', `unknown model ${job.model}`);
-      this.limits = referenceLimitsOf(model);
+      const limits = referenceLimitsOf(model);
+      // A variant made from another (`from:`) also sends that variant's image: keep a place for it.
+      const heroSlot = job.variants.some((variant) => variant.from !== undefined) ? 1 : 0;
+      this.limits = { total: limits.total - heroSlot, object: limits.object - heroSlot, character: limits.character };
     }
   }
 
@@ -131,7 +134,10 @@ class RowPlanner {
         const ofKind = own.filter((other) => limitKindOf(other.role) === kind).length;
         return {
           field: entry.field,
-          reason: `the row names ${own.length} reference image(s) (${ofKind} ${kind}), over what ${this.job.model} takes in one request (${limits.total} in all, ${limits.object} object/style, ${limits.character} character)`,
+          reason:
+            `the row names ${own.length} reference image(s) (${ofKind} ${kind}), over what ${this.job.model} takes in one request ` +
+            `(${limits.total} in all, ${limits.object} object/style, ${limits.character} character` +
+            `${this.job.variants.some((variant) => variant.from !== undefined) ? ', one place kept for the image a `from:` variant is made from' : ''})`,
         };
       }
       used[kind] += 1;

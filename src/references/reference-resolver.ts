@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BunchError, isBunchError } from '../errors/bunch-error.js';
 import type { ResolvedReferences } from './resolved-references.js';
@@ -154,8 +155,16 @@ export class ReferenceResolver {
     const { limits } = this.deps.settings;
     let handle;
     try {
-      handle = await open(file, 'r');
+      // The location was checked to lie inside the catalog's directory as written; a symbolic link
+      // must not lead out of it either.
+      const [real, base] = await Promise.all([realpath(file), realpath(this.deps.settings.baseDir)]);
+      const inside = path.relative(base, real);
+      if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+        throw new BunchError('E_REFERENCE', `reference ${display} leads outside the catalog's directory (symbolic link)`, { reason: 'bad-location' });
+      }
+      handle = await open(real, 'r');
     } catch (error) {
+      if (isBunchError(error)) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       const reason = code === 'ENOENT' || code === 'EISDIR' ? 'not-found' : 'network';
       throw new BunchError('E_REFERENCE', `reference ${display} cannot be read (${code ?? 'error'})`, { reason, cause: error });

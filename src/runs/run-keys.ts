@@ -8,6 +8,7 @@
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
  *   <p>:run:{id}:batches          set of shards holding an upstream batch slot (batch lane)
+ *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`)
  */
 export interface RunKeys {
   meta: string;
@@ -15,6 +16,7 @@ export interface RunKeys {
   records: string;
   flushLock: string;
   batches: string;
+  released: string;
 }
 
 export function runKeys(prefix: string, runId: string): RunKeys {
@@ -25,6 +27,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     records: `${base}:records`,
     flushLock: `${base}:flush-lock`,
     batches: `${base}:batches`,
+    released: `${base}:released`,
   };
 }
 

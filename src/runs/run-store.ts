@@ -303,10 +303,23 @@ export class RunStore {
     }
   }
 
+  /**
+   * Claims the release of a hero's dependants (`from:` variants) for `owner`: the sync lane, a
+   * batch shard, or planning. A hero can pass through several owners (a shard spills it to sync or
+   * resubmits it), and each would otherwise release its dependants once more — and pay for them
+   * twice. The first claim wins; the same owner may claim again (a redelivered job finishes its
+   * own release: routing is idempotent per owner), any other owner is refused.
+   */
+  async claimRelease(runId: string, heroIndex: number, owner: string): Promise<boolean> {
+    const key = this.keys(runId).released;
+    if ((await this.redis.hsetnx(key, String(heroIndex), owner)) === 1) return true;
+    return (await this.redis.hget(key, String(heroIndex))) === owner;
+  }
+
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */
   async releaseItemState(runId: string, retainSeconds = 30 * 24 * 3600): Promise<void> {
     const keys = this.keys(runId);
-    await this.redis.multi().del(keys.done, keys.records, keys.flushLock).expire(keys.meta, retainSeconds).exec();
+    await this.redis.multi().del(keys.done, keys.records, keys.flushLock, keys.released).expire(keys.meta, retainSeconds).exec();
   }
 
   async listRuns(limit = 20): Promise<string[]> {

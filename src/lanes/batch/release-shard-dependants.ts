@@ -12,7 +12,8 @@ import { ShardWriter } from './shard-writer.js';
 
 /**
  * Once a shard is done, the variants made from its items (`from:`) move on. Heroes that are
- * terminal release theirs (releaseDependants: failed heroes fail them with E_DEPENDENCY, stored
+ * terminal release theirs, unless another owner claimed that release first (a hero this shard
+ * spilled to sync or resubmitted is released there: RunStore.claimRelease) (releaseDependants: failed heroes fail them with E_DEPENDENCY, stored
  * ones complete them); the completed drafts go into the next wave, a shard `<shard>-d` submitted
  * like any other — or to the sync lane when a batch would end past the run's deadline. Heroes the
  * shard moved on (spilled to sync, resubmitted) took their dependants with them (salvage-items.ts).
@@ -27,7 +28,7 @@ export async function releaseShardDependants(shard: string, deps: SalvageDeps, n
   for (const { hero, dependants } of byHero.values()) {
     if (!(await runs.isTerminal(runId, hero.index))) continue;
     await releaseDependants(
-      { runs, store, onRunComplete: deps.onRunComplete, lane: 'batch', route: async (work) => void released.push(...work) },
+      { runs, store, onRunComplete: deps.onRunComplete, lane: 'batch', owner: shard, route: async (work) => void released.push(...work) },
       runId,
       hero,
       dependants,

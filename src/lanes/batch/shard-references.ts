@@ -6,7 +6,8 @@ import { REFERENCE_URI_SCHEME } from '../../references/reference-placeholder.js'
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { BatchApiClient } from '../../gemini/batch-api.js';
 
-const PLACEHOLDER = new RegExp(`${REFERENCE_URI_SCHEME}([0-9a-f]{64})`, 'g');
+// Only a fileUri value is a placeholder: the same text inside a prompt is JSON-escaped (`\"`) and never matches.
+const PLACEHOLDER = new RegExp(`"fileUri":"${REFERENCE_URI_SCHEME}([0-9a-f]{64})"`, 'g');
 
 /**
  * A stored shard names reference images by placeholder (`bunch-ref:<sha256>`). Before upload each
@@ -31,7 +32,7 @@ export async function withUploadedReferences(
   });
   failure.catch(() => undefined);
   for await (const line of lines(stored)) {
-    const text = line.replace(PLACEHOLDER, (_, sha: string) => JSON.stringify(uris.get(sha)?.uri ?? '').slice(1, -1)) + '\n';
+    const text = line.replace(PLACEHOLDER, (_, sha: string) => `"fileUri":${JSON.stringify(uris.get(sha)?.uri ?? '')}`) + '\n';
     if (!out.write(text)) await Promise.race([once(out, 'drain'), failure]);
   }
   out.end();

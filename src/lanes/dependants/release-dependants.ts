@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { BunchError } from '../../errors/bunch-error.js';
 import type { OutputMarker } from '../../outputs/output-marker.js';
 import type { ItemTarget } from '../../outputs/item-target.js';
 import { baseRecord, readStoredOutput, recordFromMarker } from '../../outputs/store-item-output.js';
@@ -22,10 +21,13 @@ export interface ReleaseDependantsDeps {
   route(work: SyncWork[]): Promise<void>;
   /** The lane recorded for dependants that end without a call. */
   lane: Lane;
+  /** Who releases: `sync`, `plan`, or a batch shard's name (see RunStore.claimRelease). */
+  owner: string;
 }
 
 export interface ReleaseOutcome {
-  outcome: 'released' | 'failed' | 'cancelled';
+  /** `elsewhere`: another owner releases this hero's dependants. */
+  outcome: 'released' | 'failed' | 'cancelled' | 'elsewhere';
   /** Dependants recorded here (stored already, failed or cancelled); the rest were routed. */
   recorded: number;
   routed: number;
@@ -39,8 +41,9 @@ export interface ReleaseOutcome {
  *  - else each is completed with the hero's image (copied to `_bunch/refs/<sha256>` so both lanes
  *    send it like any reference); one whose outputs are already stored is recorded from its
  *    marker, the rest are routed.
- * Idempotent (records are first-wins, routing uses deterministic job ids / shard names), so a
- * hero delivered twice releases twice harmlessly.
+ * Exactly one owner releases a hero's dependants (RunStore.claimRelease); that owner may repeat
+ * its release after a crash harmlessly (records are first-wins, routing uses deterministic job
+ * ids and shard names).
  */
 export async function releaseDependants(
   deps: ReleaseDependantsDeps,
@@ -49,6 +52,7 @@ export async function releaseDependants(
   dependants: readonly SyncWork[],
 ): Promise<ReleaseOutcome> {
   if (dependants.length === 0) return { outcome: 'released', recorded: 0, routed: 0 };
+  if (!(await deps.runs.claimRelease(runId, hero.index, deps.owner))) return { outcome: 'elsewhere', recorded: 0, routed: 0 };
   const { stop } = await deps.runs.getControl(runId);
   if (stop) {
     await recordAll(deps, runId, dependants, (target) => endedRecord(target, deps.lane, 'cancelled', stop, stopMessage(stop)));
@@ -61,6 +65,12 @@ export async function releaseDependants(
     return { outcome: 'failed', recorded: dependants.length, routed: 0 };
   }
   const heroImage = await storeHeroAsReference(deps.store, marker);
+  if ('missing' in heroImage) {
+    // A marker whose image is gone or altered (a lifecycle rule, a manual delete): nothing to make the variants from.
+    const why = `it is made from variant "${hero.variant}" of this row, whose stored image ${heroImage.missing}`;
+    await recordAll(deps, runId, dependants, (target) => endedRecord(target, deps.lane, 'failed', 'E_DEPENDENCY', why));
+    return { outcome: 'failed', recorded: dependants.length, routed: 0 };
+  }
   const toRoute: SyncWork[] = [];
   for (const work of dependants) {
     const completed = completeDependant(work.target, work.request as unknown as GenerateContentRequest, heroImage);
@@ -75,15 +85,18 @@ export async function releaseDependants(
   return { outcome: 'released', recorded: dependants.length - toRoute.length, routed: toRoute.length };
 }
 
-/** The hero's image under `_bunch/refs/<sha256>`, checked against the marker's hash. */
-async function storeHeroAsReference(store: ObjectStore, marker: OutputMarker): Promise<StoredReference> {
+/**
+ * The hero's image under `_bunch/refs/<sha256>`, checked against the marker's hash; `missing`
+ * says why it cannot be (storage errors themselves propagate and are retried).
+ */
+async function storeHeroAsReference(store: ObjectStore, marker: OutputMarker): Promise<StoredReference | { missing: string }> {
   const image = marker.image as NonNullable<OutputMarker['image']>;
   const key = referenceObjectKey(image.sha256);
   if (!(await store.head(key))) {
     const bytes = await store.get(image.key);
-    if (!bytes) throw new BunchError('E_STORAGE', `the hero image ${image.key} named by its marker is missing`, { retryable: true });
+    if (!bytes) return { missing: `${image.key} is missing` };
     const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== image.sha256) throw new BunchError('E_STORAGE', `the hero image ${image.key} does not match its marker's hash`, { retryable: false });
+    if (actual !== image.sha256) return { missing: `${image.key} no longer matches the hash its marker recorded` };
     await store.put(key, bytes, { contentType: image.mimeType, metadata: { sha256: image.sha256 } });
   }
   return { sha256: image.sha256, mimeType: image.mimeType, bytes: image.bytes, width: image.width, height: image.height };

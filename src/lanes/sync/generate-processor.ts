@@ -168,6 +168,7 @@ export async function releaseOf(deps: Pick<GenerateProcessorDeps, 'runs' | 'cont
       store,
       onRunComplete: deps.onRunComplete,
       lane: 'sync',
+      owner: 'sync',
       route: async (work) => void (await enqueueGenerateJobs(deps.generateQueue, config, work)),
     },
     data.runId,

@@ -95,4 +95,29 @@ describe('hero → variants on the sync lane', () => {
       'R2#story',
     ]);
   });
+
+  it('a stored hero whose image was deleted fails its variants with E_DEPENDENCY instead of stopping the run', async () => {
+    const csv = ['sku,title,heroNote', 'D1,Jug,studio', 'D2,Mug,studio'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/out-deleted` } } });
+    const first = await stack.start(jobFile);
+    expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
+    const store = stack.storeFor(first.outputUrl);
+    const hero = items(await stack.readManifest(store, first.runId)).find((line) => line.itemKey === 'D1#main')!;
+    // A lifecycle rule or an operator removed the image; its marker is still there.
+    await store.delete(hero.image!.key);
+    await store.delete(`_bunch/refs/${hero.image!.sha256}`);
+
+    const again = await stack.start(jobFile);
+    const meta = await stack.waitForRun(again.runId);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 2, skipped: 4, cancelled: 0 });
+    const failed = items(await stack.readManifest(store, again.runId)).filter((line) => line.status === 'failed');
+    expect(failed.map((line) => [line.itemKey, line.errorCode, line.errorMessage])).toEqual(
+      ['D1#story', 'D1#banner'].map((itemKey) => [
+        itemKey,
+        'E_DEPENDENCY',
+        `it is made from variant "main" of this row, whose stored image ${hero.image!.key} is missing`,
+      ]),
+    );
+  });
 });
+

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../../../src/references/reference-fetch-options.js';
@@ -77,5 +77,19 @@ describe('ReferenceResolver against a local directory store', () => {
     const keys: string[] = [];
     for await (const key of store.list('_bunch/')) keys.push(key);
     expect(keys).toEqual([]);
+  });
+
+  it('refuses a symbolic link that leads out of the catalog directory', async () => {
+    const outside = await tempDir('outside');
+    try {
+      await writeFile(path.join(outside.path, 'secret.png'), await solidImage({ r: 1, g: 1, b: 1 }));
+      await symlink(path.join(outside.path, 'secret.png'), path.join(dir.path, 'link.png'));
+      expect(await resolver().resolve(location('link.png'))).toMatchObject({
+        ok: false,
+        error: { code: 'E_REFERENCE', reason: 'bad-location', message: "reference link.png leads outside the catalog's directory (symbolic link)" },
+      });
+    } finally {
+      await outside.remove();
+    }
   });
 });

@@ -172,4 +172,38 @@ describe('planning with reference images', () => {
     );
     expect(items(events)[0]?.references?.[0]).toMatchObject({ source: 's3://photo-bucket/A/front.jpg', sha256: sha('3') });
   });
+
+  it('keeps a place for the hero image when the job has variants made from another', async () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `https://x.example/h${i}.jpg`);
+    const table = Object.fromEntries(urls.map((url, i) => [url, (i + 1).toString(16).padStart(64, 'c')]));
+    const resolver = resolverOf(table);
+    const heroJob = resolveJob(
+      {
+        name: 'h',
+        catalog: { path: 'c.csv', key: 'sku' },
+        model: 'gemini-3.1-flash-image-preview',
+        prompt: 'p',
+        variants: [{ name: 'main' }, { name: 'story', from: 'main', aspectRatio: '9:16' }],
+        references: ['photo'],
+        output: { url: 'file://out' },
+      },
+      { file: path.join(DIR, 'job.yaml') },
+    );
+    async function* source(): AsyncGenerator<CatalogEvent> {
+      yield { kind: 'row', row: { rowNumber: 1, line: 2, key: 'A', fields: { sku: 'A', photo: urls.join('|') } } };
+    }
+    const out: PlanEvent[] = [];
+    for await (const event of planItems(heroJob, source(), { references: resolver })) out.push(event);
+    expect(out).toEqual([
+      {
+        kind: 'rejected',
+        rejection: expect.objectContaining({
+          code: 'E_REFERENCE',
+          reason:
+            'the row names 10 reference image(s) (10 object), over what gemini-3.1-flash-image-preview takes in one request ' +
+            '(13 in all, 9 object/style, 4 character, one place kept for the image a `from:` variant is made from)',
+        }),
+      },
+    ]);
+  });
 });
