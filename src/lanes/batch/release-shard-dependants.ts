@@ -36,9 +36,13 @@ export async function releaseShardDependants(shard: string, deps: SalvageDeps, n
   }
   if (released.length === 0) return 0;
   if (now >= batchCutoff(config)) return enqueueGenerateJobs(deps.generateQueue, config, released);
+  const root = `${shard}-d`;
+  // A redelivery after the wave was cut must not cut it again: by now some of its items may be
+  // recorded, the split would differ, and a rewritten shard file would not match a batch already
+  // submitted from the first one.
+  if (await readShardState(runs, runId, root)) return 0;
   const dir = await mkdtemp(path.join(deps.tempRoot ?? tmpdir(), 'bunch-wave-'));
   try {
-    const root = `${shard}-d`;
     const writer = new ShardWriter({
       runId,
       store,
