@@ -111,8 +111,8 @@ describe('hero → variants on the sync lane', () => {
     const meta = await stack.waitForRun(again.runId);
     expect(meta.counts).toEqual({ succeeded: 0, failed: 2, skipped: 4, cancelled: 0 });
     const failed = items(await stack.readManifest(store, again.runId)).filter((line) => line.status === 'failed');
-    expect(failed.map((line) => [line.itemKey, line.errorCode, line.errorMessage])).toEqual(
-      ['D1#story', 'D1#banner'].map((itemKey) => [
+    expect(failed.map((line) => [line.itemKey, line.errorCode, line.errorMessage]).sort()).toEqual(
+      ['D1#banner', 'D1#story'].map((itemKey) => [
         itemKey,
         'E_DEPENDENCY',
         `it is made from variant "main" of this row, whose stored image ${hero.image!.key} is missing`,
