@@ -1,9 +1,10 @@
-import type { Job, Worker } from 'bullmq';
+import { Job, QueueEvents, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createGeminiClient } from '../gemini/gemini-client.js';
 import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
 import type { BatchJobData } from '../lanes/batch/batch-queue.js';
 import { errorCodeOf } from '../errors/bunch-error.js';
+import type { ErrorCode } from '../errors/error-code.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import { recordItem } from '../lanes/record-item.js';
 import { RunContextCache, type ObjectStoreOpener } from '../lanes/run-context-cache.js';
@@ -11,7 +12,7 @@ import { failedRecord } from '../lanes/sync/failed-record.js';
 import { createGenerateProcessor, releaseOf } from '../lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
-import { openRunQueues, requestFinalize } from '../lanes/run-queues.js';
+import { GENERATE_QUEUE, openRunQueues, requestFinalize } from '../lanes/run-queues.js';
 import { createRedisConnection, describeRedisUrl, waitForRedis } from '../redis/redis-connection.js';
 import { RunStore } from '../runs/run-store.js';
 import { createBatchWorker } from './batch-worker.js';
@@ -51,6 +52,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     logger.warn({ err: { message: error.message }, redis: describeRedisUrl(options.redisUrl) }, 'Redis connection trouble; retrying');
   };
   const workerConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
+  // QueueEvents blocks on the event stream: it needs a connection of its own.
+  const eventsConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
   const commandConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
   try {
     // At start-up, though, a Redis that never answers is a configuration error worth stopping for.
@@ -58,6 +61,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   } catch (error) {
     workerConnection.disconnect();
     commandConnection.disconnect();
+    eventsConnection.disconnect();
     throw error;
   }
   const runs = new RunStore(commandConnection, prefix);
@@ -121,42 +125,61 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     );
   });
 
-  generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
-    if (!job || !isExhausted(job, error)) return;
-    // BullMQ gave up on a job the processor never recorded (it stalled too often, or crashed in an
-    // unexpected way): record it failed so the run still completes and nothing is lost silently.
-    const pending: Promise<unknown> = contexts
-      .get(job.data.runId)
-      .then(async ({ store }) => {
-        const message = redactSecrets(error.message, [options.gemini.apiKey]).slice(0, 300);
-        const record = failedRecord(job.data, { code: errorCodeOf(error), message }, job.attemptsStarted);
-        await recordItem(runs, store, job.data.runId, record, onRunComplete);
-        // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
-        if (job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
-      })
-      .catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record an exhausted job'));
+  // An item BullMQ gave up on without the processor recording it must still be recorded, or its
+  // run never completes. Two ways in: this worker's own `failed` event (attempts used up by an
+  // unexpected crash of the processor), and the queue's event stream for failures made outside
+  // any processor (a job that stalled more often than allowed is failed by whichever worker's
+  // stalled checker notices, and no worker emits `failed` for it). Both check that the job is
+  // finally failed and record through the same path; the first record wins.
+  const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string) => {
+    const pending: Promise<unknown> = (async () => {
+      if ((await job.getState()) !== 'failed' || (await runs.isTerminal(job.data.runId, job.data.index))) return;
+      const { store } = await contexts.get(job.data.runId);
+      const message = redactSecrets(reason, [options.gemini.apiKey]).slice(0, 300);
+      const record = failedRecord(job.data, { code, message }, job.attemptsStarted);
+      await recordItem(runs, store, job.data.runId, record, onRunComplete);
+      // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
+      if (job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
+    })().catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record a job BullMQ gave up on'));
     track(pending);
+  };
+  generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
+    if (!job || error.name === 'RateLimitError' || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    recordGivenUp(job, errorCodeOf(error), error.message);
   });
+  // Read from the stream's last entry as of now (not '$' at the first blocking read, which comes a
+  // moment later): nothing that happens after start-up is missed.
+  const [lastEvent] = await commandConnection.xrevrange(`${prefix}:${GENERATE_QUEUE}:events`, '+', '-', 'COUNT', 1);
+  const generateEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix, lastEventId: lastEvent?.[0] ?? '0-0' });
+  generateEvents.on('failed', ({ jobId, failedReason }) => {
+    track(
+      Job.fromId<GenerateJobData>(queues.generate, jobId).then((job) => {
+        if (job) recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job outside a worker (${failedReason})`);
+      }),
+    );
+  });
+  generateEvents.on('error', (error) => onRedisError(error));
   for (const worker of [generate, finalize, batch]) {
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   }
-  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady()]);
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), generateEvents.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
 
   return {
     workers: [generate, finalize, batch],
     async close() {
-      await Promise.all([generate.close(), finalize.close(), batch.close()]);
+      await Promise.all([generate.close(), finalize.close(), batch.close(), generateEvents.close()]);
       await Promise.all(pendingWork);
       await queues.close();
       await contexts.close();
       workerConnection.disconnect();
       commandConnection.disconnect();
+      eventsConnection.disconnect();
     },
   };
 }
 
 function isExhausted(job: Job, error: Error): boolean {
   if (error.name === 'RateLimitError') return false;
-  return job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/.test(error.message);
+  return job.attemptsMade >= (job.opts.attempts ?? 1);
 }
