@@ -1,12 +1,12 @@
-import { readCatalog } from '../catalog/read-catalog.js';
 import { errorCodeOf } from '../errors/bunch-error.js';
 import { costUsd } from '../gemini/usage-cost.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import { readStoredOutput } from '../outputs/store-item-output.js';
 import { completeDependant } from '../plan/complete-dependant.js';
+import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
+import { planRun } from '../lanes/plan-run.js';
 import { ReferenceResolver } from '../references/reference-resolver.js';
-import { planItems } from '../plan/plan-items.js';
 import type { PlannedItem } from '../plan/planned-item.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
@@ -40,45 +40,37 @@ export async function planPreview(
     ? new ReferenceResolver({ settings: job.references, store, openStore, allowPrivate: options.allowPrivateReferences ?? false, dryRun: true })
     : undefined;
   const preview: PlanPreview = { job: job.name, items: 0, alreadyStored: 0, toGenerate: 0, rejectedRows: 0, rejections: [], lane: 'sync', estimatedUsd: 0 };
-  let chunk: PlannedItem[] = [];
-  const check = async () => {
-    const current = chunk;
-    chunk = [];
-    if (preview.storageUnchecked !== undefined) return;
+  // A dry run is still useful without storage access: once a read fails, everything counts as to be generated.
+  const readMarker = async (item: PlannedItem) => {
+    if (preview.storageUnchecked !== undefined) return undefined;
     try {
-      const heroes = current.filter((item) => !item.from);
-      const found = await Promise.all(heroes.map((item) => readStoredOutput(store, item)));
-      const storedHeroes = new Map(heroes.flatMap((item, i) => (found[i]?.image ? [[item.itemKey, found[i].image] as const] : [])));
-      preview.alreadyStored += found.filter(Boolean).length;
-      // A dependant (`from:`) is stored only if its hero is: its identity includes the hero's image.
-      for (const item of current) {
-        const hero = item.from ? storedHeroes.get(item.from.itemKey) : undefined;
-        if (!hero) continue;
-        const { request, ...target } = item;
-        const completed = completeDependant(target, request, hero);
-        if (await readStoredOutput(store, completed.target)) preview.alreadyStored += 1;
-      }
+      return await readStoredOutput(store, item);
     } catch (error) {
-      // A dry run is still useful without storage access: count everything as to be generated.
       preview.storageUnchecked = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
-      preview.alreadyStored = 0;
+      return undefined;
     }
   };
-  for await (const event of planItems(job, readCatalog(job), resolver ? { references: resolver } : {})) {
-    if (event.kind === 'rejected') {
+  for await (const step of planRun(job, { ...(resolver ? { references: resolver } : {}), readMarker })) {
+    if (step.kind === 'rejected') {
       preview.rejectedRows += 1;
       if (preview.rejections.length < maxListed) {
-        const { line, field, code, reason } = event.rejection;
+        const { line, field, code, reason } = step.rejection;
         preview.rejections.push(field === undefined ? { line, code, reason } : { line, field, code, reason });
       }
       continue;
     }
-    preview.items += 1;
-    // Cut between rows only, so a hero and its dependants are checked together.
-    if (chunk.length >= 250 && event.item.rowKey !== chunk.at(-1)?.rowKey) await check();
-    chunk.push(event.item);
+    preview.items += step.items;
+    for (const { marker, dependants } of step.stored) {
+      preview.alreadyStored += 1;
+      // A dependant (`from:`) is stored only if its hero is: its identity includes the hero's image.
+      if (!marker.image) continue;
+      for (const { target, request } of dependants) {
+        const completed = completeDependant(target, request as unknown as GenerateContentRequest, marker.image);
+        if (await readMarker({ ...completed.target, request: completed.request })) preview.alreadyStored += 1;
+      }
+    }
   }
-  await check();
+  if (preview.storageUnchecked !== undefined) preview.alreadyStored = 0;
   await resolver?.close();
   await store.close();
   preview.toGenerate = preview.items - preview.alreadyStored;

@@ -6,13 +6,13 @@ import { readCatalog } from '../catalog/read-catalog.js';
 import { BunchError, errorCodeOf } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import type { ManifestRejectedLine } from '../manifest/manifest-line.js';
+import { rejectedLine } from '../manifest/rejected-line.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
 import { recordFromMarker, readStoredOutput } from '../outputs/store-item-output.js';
 import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
 import { ReferenceResolver } from '../references/reference-resolver.js';
 import type { RunConfig } from '../runs/run-config.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { PlannedItem } from '../plan/planned-item.js';
 import { newRunId } from '../runs/run-id.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import { runObjectKeys } from '../runs/run-keys.js';
@@ -24,6 +24,7 @@ import { newShardState, writeShardState } from './batch/shard-state.js';
 import { ShardWriter } from './batch/shard-writer.js';
 import { releaseDependants } from './dependants/release-dependants.js';
 import { enqueueGenerateJobs, itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
+import { planRun, type StoredItem } from './plan-run.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
@@ -58,8 +59,6 @@ export interface StartedRun {
   referencesFetched: number;
 }
 
-/** Items are checked against storage and enqueued in chunks this big (one addBulk each). */
-const CHUNK = 250;
 
 /**
  * Starts a run: streams the catalog through planning, records items whose outputs already exist
@@ -102,7 +101,6 @@ async function planAndDispatch(
   await runs.setStatus(runId, 'running');
 
   const rejections: ManifestRejectedLine[] = [];
-  let chunk: PlannedItem[] = [];
   let items = 0;
   let enqueued = 0;
   let skipped = 0;
@@ -111,41 +109,21 @@ async function planAndDispatch(
   /** Items in shards handed to the batch queue, dependants included (an open shard's are not dispatched yet). */
   let dispatchedToBatch = 0;
 
-  // A chunk is checked against storage and dispatched as one; it is cut between rows only, so a
-  // hero and the variants made from it (`from:`) are always dispatched together.
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const current = chunk;
-    chunk = [];
-    const dependantsOf = new Map<string, SyncWork[]>();
-    for (const item of current) {
-      if (!item.from) continue;
-      const list = dependantsOf.get(item.from.itemKey) ?? [];
-      list.push(syncWorkOf(item));
-      dependantsOf.set(item.from.itemKey, list);
-    }
-    const heroes = current.filter((item) => !item.from);
-    const stored = await Promise.all(heroes.map((item) => readStoredOutput(store, item)));
-    const toRoute: SyncWork[] = [];
-    for (const [i, item] of heroes.entries()) {
-      const marker = stored[i];
-      const dependants = dependantsOf.get(item.itemKey) ?? [];
-      if (marker) {
-        await recordItem(runs, store, runId, recordFromMarker(item, marker, 'skipped', 'sync', 0), onRunComplete);
-        skipped += 1;
-        if (dependants.length > 0) {
-          // The hero is stored already: its dependants are completed now and go on as plain items.
-          const released = await releaseDependants(
-            { runs, store, onRunComplete, lane: 'sync', owner: 'plan', route: async (work) => void toRoute.push(...work) },
-            runId,
-            itemTargetOf(item),
-            dependants,
-          );
-          skipped += released.recorded;
-        }
-      } else {
-        toRoute.push({ ...syncWorkOf(item), ...(dependants.length > 0 ? { dependants } : {}) });
-      }
+  // A chunk is dispatched as one: stored items are recorded skipped (their dependants completed
+  // and sent on), the rest routed to the lane.
+  const dispatch = async (stored: StoredItem[], generate: SyncWork[]) => {
+    const toRoute: SyncWork[] = [...generate];
+    for (const { item, marker, dependants } of stored) {
+      await recordItem(runs, store, runId, recordFromMarker(item, marker, 'skipped', 'sync', 0), onRunComplete);
+      skipped += 1;
+      if (dependants.length === 0) continue;
+      const released = await releaseDependants(
+        { runs, store, onRunComplete, lane: 'sync', owner: 'plan', route: async (work) => void toRoute.push(...work) },
+        runId,
+        itemTargetOf(item),
+        dependants,
+      );
+      skipped += released.recorded;
     }
     await route(toRoute);
   };
@@ -199,18 +177,14 @@ async function planAndDispatch(
   };
 
   try {
-    let rowOfLastItem: string | undefined;
-    for await (const event of planItems(job, readCatalog(job), planOptions)) {
-      if (event.kind === 'rejected') {
-        rejections.push(rejectedLine(runId, event.rejection));
+    for await (const step of planRun(job, { ...planOptions, readMarker: (item) => readStoredOutput(store, item) })) {
+      if (step.kind === 'rejected') {
+        rejections.push(rejectedLine(runId, step.rejection));
         continue;
       }
-      items += 1;
-      if (chunk.length >= CHUNK && event.item.rowKey !== rowOfLastItem) await flush();
-      rowOfLastItem = event.item.rowKey;
-      chunk.push(event.item);
+      items += step.items;
+      await dispatch(step.stored, step.generate);
     }
-    await flush();
     if (lane === 'undecided') {
       lane = 'sync';
       await toSync(held);
@@ -262,25 +236,7 @@ async function stopAfterPlanningFailure(
   }
 }
 
-function syncWorkOf(item: PlannedItem): SyncWork {
-  return { target: itemTargetOf(item), request: item.request as unknown as Record<string, unknown> };
-}
 
-export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {
-  const line: ManifestRejectedLine = {
-    schemaVersion: 1,
-    runId,
-    status: 'rejected',
-    rowNumber: rejection.rowNumber,
-    line: rejection.line,
-    file: rejection.file,
-    errorCode: rejection.code,
-    errorMessage: rejection.reason,
-  };
-  if (rejection.key !== undefined) line.key = rejection.key;
-  if (rejection.field !== undefined) line.field = rejection.field;
-  return line;
-}
 
 /** Strict mode: read the catalog once without side effects and refuse the run if any row is bad. */
 async function assertNoRejectedRows(job: ResolvedJob, options: PlanItemsOptions): Promise<void> {

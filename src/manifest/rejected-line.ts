@@ -1,0 +1,19 @@
+import type { RowRejection } from '../catalog/catalog-event.js';
+import type { ManifestRejectedLine } from './manifest-line.js';
+
+/** The manifest line of a catalog row rejected at planning (kept in `rejected.jsonl` until finalize). */
+export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {
+  const line: ManifestRejectedLine = {
+    schemaVersion: 1,
+    runId,
+    status: 'rejected',
+    rowNumber: rejection.rowNumber,
+    line: rejection.line,
+    file: rejection.file,
+    errorCode: rejection.code,
+    errorMessage: rejection.reason,
+  };
+  if (rejection.key !== undefined) line.key = rejection.key;
+  if (rejection.field !== undefined) line.field = rejection.field;
+  return line;
+}
