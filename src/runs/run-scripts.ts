@@ -65,3 +65,16 @@ export const RELEASE_LOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * KEYS: batches (the set of shards holding an upstream batch slot)
+ * ARGV: shard, limit
+ * Returns 1 when the shard holds a slot (it had one already, or one was free), else 0.
+ */
+export const ACQUIRE_SLOT_LUA = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;

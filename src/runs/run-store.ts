@@ -5,7 +5,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { ITEM_STATUSES, type ItemRecord, type ItemStatus } from './item-record.js';
 import type { RunConfig, RunStatus } from './run-config.js';
 import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
-import { MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RELEASE_LOCK_LUA, RESERVE_BUDGET_LUA } from './run-scripts.js';
+import { ACQUIRE_SLOT_LUA, MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RELEASE_LOCK_LUA, RESERVE_BUDGET_LUA } from './run-scripts.js';
 
 /**
  * Why a run was told to stop early: an operator's cancel (E_CANCELLED), a rejected API key
@@ -47,6 +47,8 @@ type RunScripts = {
   bunchRecordTerminal(meta: string, done: string, records: string, ...args: string[]): Promise<[number, number, number]>;
   bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
+  bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
+  bunchReleaseLock(lock: string, token: string): Promise<number>;
 };
 
 const KNOWN_META_FIELDS = new Set([
@@ -72,6 +74,8 @@ export class RunStore {
       redis.defineCommand('bunchRecordTerminal', { numberOfKeys: 3, lua: RECORD_TERMINAL_LUA });
       redis.defineCommand('bunchMarkPlanned', { numberOfKeys: 1, lua: MARK_PLANNED_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
+      redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
+      redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
     }
   }
 
@@ -149,8 +153,7 @@ export class RunStore {
    * concurrent batches). Re-taking a slot the shard already holds succeeds; atomic in Redis.
    */
   async acquireBatchSlot(runId: string, shard: string, limit: number): Promise<boolean> {
-    const taken = await this.redis.eval(ACQUIRE_SLOT_LUA, 1, this.keys(runId).batches, shard, String(limit));
-    return taken === 1;
+    return (await this.redis.bunchAcquireSlot(this.keys(runId).batches, shard, String(limit))) === 1;
   }
 
   async releaseBatchSlot(runId: string, shard: string): Promise<void> {
@@ -253,7 +256,7 @@ export class RunStore {
       } while (options.all);
     } finally {
       // Delete the lock only if it is still ours (it may have expired and been taken over).
-      await this.redis.eval(RELEASE_LOCK_LUA, 1, keys.flushLock, token);
+      await this.redis.bunchReleaseLock(keys.flushLock, token);
     }
     return moved;
   }
@@ -327,13 +330,6 @@ export class RunStore {
   }
 }
 
-const ACQUIRE_SLOT_LUA = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('SADD', KEYS[1], ARGV[1])
-  return 1
-end
-return 0`;
 
 /** A growable bitmap of item indexes. */
 class IndexSet {
