@@ -1,8 +1,8 @@
+/** A job with every default applied and every path absolute. Frozen; produced only by `resolveJob`. */
 import type { ImageSize } from '../gemini/model-catalog.js';
 import type { ResponseModality, ThinkingLevel } from '../gemini/generate-content-request.js';
 import type { ResolvedReferences } from '../references/resolved-references.js';
 
-/** A job with every default applied and every path absolute. Frozen; produced only by `resolveJob`. */
 export type Lane = 'sync' | 'batch' | 'auto';
 export type CatalogFormat = 'csv' | 'json' | 'jsonl';
 

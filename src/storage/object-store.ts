@@ -1,9 +1,10 @@
-import type { Readable } from 'node:stream';
-
 /**
  * The object-store port. Two adapters speak it: S3-compatible storage and a local directory.
- * Keys are relative, `/`-separated, already validated by `safeObjectKey` (no `..`, no leading `/`).
+ * Keys are relative, `/`-separated, already made safe at planning (`assertSafeObjectKey`: no
+ * `..`, no leading `/`).
  */
+import type { Readable } from 'node:stream';
+
 export interface PutOptions {
   contentType?: string;
   /** Small string metadata (x-amz-meta-* on S3, a sidecar on local disk). Never secrets. */
