@@ -9,6 +9,7 @@
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
  *   <p>:run:{id}:batches          set of shards holding an upstream batch slot (batch lane)
  *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`)
+ *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
  */
 export interface RunKeys {
   meta: string;
@@ -17,6 +18,7 @@ export interface RunKeys {
   flushLock: string;
   batches: string;
   released: string;
+  shards: string;
 }
 
 export function runKeys(prefix: string, runId: string): RunKeys {
@@ -28,6 +30,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     flushLock: `${base}:flush-lock`,
     batches: `${base}:batches`,
     released: `${base}:released`,
+    shards: `${base}:shards`,
   };
 }
 

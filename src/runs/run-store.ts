@@ -31,8 +31,10 @@ export interface RunMeta {
   startedAt: string;
   plannedAt?: string;
   finishedAt?: string;
-  /** Free-form run-level facts set by lanes (e.g. `batch:<shard>` JSON). */
+  /** Free-form run-level facts set by lanes (the lane `auto` chose, a planning error). */
   extra: Record<string, string>;
+  /** Batch lane: shard name → its state as JSON (lanes/batch/shard-state.ts reads it). */
+  shards: Record<string, string>;
 }
 
 export interface RecordOutcome {
@@ -101,7 +103,8 @@ export class RunStore {
   }
 
   async getMeta(runId: string): Promise<RunMeta | undefined> {
-    const fields = await this.redis.hgetall(this.keys(runId).meta);
+    const keys = this.keys(runId);
+    const [fields, shards] = await Promise.all([this.redis.hgetall(keys.meta), this.redis.hgetall(keys.shards)]);
     if (!fields.config) return undefined;
     const number = (name: string) => Number(fields[name] ?? 0);
     const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, number(`n:${s}`)])) as Record<ItemStatus, number>;
@@ -128,6 +131,7 @@ export class RunStore {
       segments: number('segments'),
       startedAt: fields.startedAt ?? '',
       extra,
+      shards,
     };
     if (fields.stop) meta.stop = fields.stop as StopReason;
     if (fields.total !== undefined) meta.total = Number(fields.total);
@@ -158,6 +162,14 @@ export class RunStore {
 
   async releaseBatchSlot(runId: string, shard: string): Promise<void> {
     await this.redis.srem(this.keys(runId).batches, shard);
+  }
+
+  async getShardState(runId: string, shard: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
+  }
+
+  async setShardState(runId: string, shard: string, json: string): Promise<void> {
+    await this.redis.hset(this.keys(runId).shards, shard, json);
   }
 
   /** First stop reason wins: a cancel after an auth failure does not hide the auth failure. */
@@ -322,7 +334,12 @@ export class RunStore {
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */
   async releaseItemState(runId: string, retainSeconds = 30 * 24 * 3600): Promise<void> {
     const keys = this.keys(runId);
-    await this.redis.multi().del(keys.done, keys.records, keys.flushLock, keys.released).expire(keys.meta, retainSeconds).exec();
+    await this.redis
+      .multi()
+      .del(keys.done, keys.records, keys.flushLock, keys.released)
+      .expire(keys.meta, retainSeconds)
+      .expire(keys.shards, retainSeconds)
+      .exec();
   }
 
   async listRuns(limit = 20): Promise<string[]> {

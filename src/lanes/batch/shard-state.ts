@@ -1,10 +1,11 @@
+/**
+ * Where one shard is in its life, kept as a small JSON value in the run's `shards` hash
+ * (`<p>:run:{id}:shards`, read together with the meta, so `bunch status` shows it with no extra
+ * round trip). Only the shard's own BullMQ job writes it, and BullMQ never runs one job id twice
+ * at once, so plain writes suffice.
+ */
 import type { RunMeta, RunStore } from '../../runs/run-store.js';
 
-/**
- * Where one shard is in its life, kept as a small JSON value in the run's meta hash under
- * `batch:<shard>` (so `bunch status` shows it with no extra round trip). Only the shard's own
- * BullMQ job writes it, and BullMQ never runs one job id twice at once, so plain writes suffice.
- */
 export type ShardPhase = 'planned' | 'submitting' | 'submitted' | 'collecting' | 'done';
 
 export interface ShardOutcome {
@@ -41,8 +42,6 @@ export interface BatchShardState {
   updatedAt: string;
 }
 
-const FIELD_PREFIX = 'batch:';
-
 /**
  * `bunch:<runId>:<shard>:<digest16>`. The run and shard make creation idempotent within a run;
  * the content digest (item keys and inputHashes) lets a later run that lost its Redis state
@@ -59,20 +58,19 @@ export function displayNameDigest(displayName: string | undefined): string | und
 }
 
 export async function readShardState(runs: RunStore, runId: string, shard: string): Promise<BatchShardState | undefined> {
-  const text = await runs.getExtra(runId, FIELD_PREFIX + shard);
+  const text = await runs.getShardState(runId, shard);
   return text ? (JSON.parse(text) as BatchShardState) : undefined;
 }
 
 export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<void> {
   state.updatedAt = new Date().toISOString();
-  await runs.setExtra(runId, FIELD_PREFIX + state.shard, JSON.stringify(state));
+  await runs.setShardState(runId, state.shard, JSON.stringify(state));
 }
 
 /** Every shard of a run, in shard order, from an already-read meta. */
 export function shardStatesOf(meta: RunMeta): BatchShardState[] {
-  return Object.entries(meta.extra)
-    .filter(([name]) => name.startsWith(FIELD_PREFIX))
-    .map(([, value]) => JSON.parse(value) as BatchShardState)
+  return Object.values(meta.shards)
+    .map((value) => JSON.parse(value) as BatchShardState)
     .sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : 0));
 }
 

@@ -19,6 +19,7 @@ function meta(overrides: Partial<RunMeta> = {}): RunMeta {
     segments: 0,
     startedAt: '2026-11-21T00:00:00.000Z',
     extra: {},
+    shards: {},
     ...overrides,
   };
 }
