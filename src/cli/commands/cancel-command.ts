@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BunchError } from '../../errors/bunch-error.js';
 import { cancelRun } from '../../lanes/cancel-run.js';
 import { openControlPlane } from '../control-plane.js';
-import { readEnvironment, requireRedisUrl } from '../environment.js';
+import { requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 
 export function registerCancelCommand(program: Command): void {
   program
@@ -13,8 +13,8 @@ export function registerCancelCommand(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
     .action(async (runId: string, flags: { json?: boolean; redisUrl?: string; prefix?: string }) => {
-      const environment = readEnvironment();
-      const plane = await openControlPlane(requireRedisUrl(flags.redisUrl, environment), flags.prefix ?? environment.prefix);
+      const settings = resolveSettings(flags);
+      const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
       try {
         if (!(await plane.runs.getMeta(runId))) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
         const result = await cancelRun(plane.runs, plane.queues, runId);

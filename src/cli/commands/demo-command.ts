@@ -14,7 +14,7 @@ import { describeRun } from '../describe-run.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { packageRoot } from '../package-root.js';
-import { integerFlag } from '../number-flag.js';
+import { resolveSettings } from '../resolve-settings.js';
 
 interface DemoFlags {
   job?: string;
@@ -37,8 +37,10 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
     .option('-c, --concurrency <n>', 'concurrent calls (default: the job\'s sync.concurrency)')
     .option('--json', 'print the run summary as JSON on stdout')
     .action(async (flags: DemoFlags) => {
-      const logger = createLogger({ level: process.env.BUNCH_LOG_LEVEL ?? 'warn' });
       const loaded = await loadJobFile(flags.job ?? path.join(packageRoot(), 'jobs', 'demo.yaml'));
+      // The demo is quiet unless asked (BUNCH_LOG_LEVEL); it uses its own Redis, emulator and output.
+      const settings = resolveSettings({ concurrency: flags.concurrency }, { BUNCH_LOG_LEVEL: 'warn', ...process.env }, loaded);
+      const logger = createLogger({ level: settings.logLevel });
       const outDir = path.resolve(flags.out);
       const job: ResolvedJob = { ...loaded, output: { kind: 'file', url: `file://${outDir}`, dir: outDir, key: loaded.output.key } };
       const emulator = await startEmulator({});
@@ -52,7 +54,7 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
         fleet = await startWorkers({
           redisUrl: redis.url,
           prefix,
-          concurrency: flags.concurrency ? integerFlag('--concurrency', flags.concurrency, { min: 1, max: 1000 }) : job.sync.concurrency,
+          concurrency: settings.concurrency,
           gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' },
           openStore,
           logger,

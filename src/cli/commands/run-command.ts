@@ -6,12 +6,11 @@ import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers, type WorkerFleet } from '../../workers/start-workers.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { openControlPlane } from '../control-plane.js';
-import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';
+import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { describeRun } from '../describe-run.js';
 import { planPreview } from '../plan-preview.js';
-import { integerFlag } from '../number-flag.js';
 
 interface RunFlags {
   wait?: boolean;
@@ -34,11 +33,11 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix for queues and run state (env BUNCH_PREFIX, default "bunch")')
     .action(async (jobFile: string, flags: RunFlags) => {
-      const environment = readEnvironment();
       const job = await loadJobFile(jobFile);
-      const openStore = (url: string) => openObjectStore(url, { s3: environment.s3 });
+      const settings = resolveSettings({ redisUrl: flags.redisUrl, prefix: flags.prefix, concurrency: flags.workers, concurrencyFlag: '--workers' }, process.env, job);
+      const openStore = (url: string) => openObjectStore(url, { s3: settings.s3 });
       if (flags.dryRun) {
-        const preview = await planPreview(job, openStore, { allowPrivateReferences: environment.allowPrivateReferences });
+        const preview = await planPreview(job, openStore, { allowPrivateReferences: settings.allowPrivateReferences });
         print(flags.json, preview, () =>
           `${job.name}: ${preview.items} items (${preview.alreadyStored} already stored, ${preview.toGenerate} to generate), ` +
           `${preview.rejectedRows} rejected rows; ${preview.lane} lane, estimated cost $${preview.estimatedUsd.toFixed(2)}` +
@@ -46,9 +45,9 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
         );
         return;
       }
-      const logger = createLogger({ level: environment.logLevel });
-      const prefix = flags.prefix ?? environment.prefix;
-      const redisUrl = requireRedisUrl(flags.redisUrl, environment);
+      const logger = createLogger({ level: settings.logLevel });
+      const prefix = settings.prefix;
+      const redisUrl = requireRedisUrl(settings);
       const plane = await openControlPlane(redisUrl, prefix);
       let fleet: WorkerFleet | undefined;
       try {
@@ -56,14 +55,16 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           fleet = await startWorkers({
             redisUrl,
             prefix,
-            concurrency: flags.workers === true ? job.sync.concurrency : integerFlag('--workers', flags.workers, { min: 1, max: 1000 }),
-            gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
+            concurrency: settings.concurrency,
+            gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
+            ...(settings.lockDurationMs !== undefined ? { lockDurationMs: settings.lockDurationMs } : {}),
+            ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
             openStore,
             logger,
           });
         }
         const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger }, {
-          allowPrivateReferences: environment.allowPrivateReferences,
+          allowPrivateReferences: settings.allowPrivateReferences,
         });
         if (!flags.wait && !flags.workers) {
           print(flags.json, started, () =>

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openControlPlane } from '../control-plane.js';
 import { describeRun } from '../describe-run.js';
-import { readEnvironment, requireRedisUrl } from '../environment.js';
+import { requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 import { BunchError } from '../../errors/bunch-error.js';
 import { integerFlag } from '../number-flag.js';
 
@@ -22,8 +22,8 @@ export function registerStatusCommand(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
     .action(async (runId: string | undefined, flags: StatusFlags) => {
-      const environment = readEnvironment();
-      const plane = await openControlPlane(requireRedisUrl(flags.redisUrl, environment), flags.prefix ?? environment.prefix);
+      const settings = resolveSettings(flags);
+      const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
       try {
         if (runId) {
           const meta = await plane.runs.getMeta(runId);

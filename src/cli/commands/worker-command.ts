@@ -3,8 +3,7 @@ import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers } from '../../workers/start-workers.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
-import { readEnvironment, requireApiKey, requireRedisUrl } from '../environment.js';
-import { integerFlag } from '../number-flag.js';
+import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 
 interface WorkerFlags {
   concurrency?: string;
@@ -20,22 +19,19 @@ export function registerWorkerCommand(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
     .action(async (flags: WorkerFlags) => {
-      // Flag → environment → default, each checked where it enters.
-      const environment = readEnvironment();
-      const concurrency =
-        flags.concurrency !== undefined ? integerFlag('--concurrency', flags.concurrency, { min: 1, max: 1000 }) : (environment.workerConcurrency ?? 8);
-      const logger = createLogger({ level: environment.logLevel });
+      const settings = resolveSettings({ ...flags, concurrencyFlag: '--concurrency' });
+      const logger = createLogger({ level: settings.logLevel });
       const fleet = await startWorkers({
-        redisUrl: requireRedisUrl(flags.redisUrl, environment),
-        prefix: flags.prefix ?? environment.prefix,
-        concurrency,
-        gemini: { baseUrl: environment.geminiBaseUrl, apiKey: requireApiKey(environment) },
-        openStore: (url) => openObjectStore(url, { s3: environment.s3 }),
+        redisUrl: requireRedisUrl(settings),
+        prefix: settings.prefix,
+        concurrency: settings.concurrency,
+        gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
+        openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
         logger,
         // Advanced: BullMQ lock/stall timings. Shorter values recover crashed workers' items sooner
         // at the cost of more Redis traffic.
-        ...(environment.lockDurationMs !== undefined ? { lockDurationMs: environment.lockDurationMs } : {}),
-        ...(environment.stalledIntervalMs !== undefined ? { stalledIntervalMs: environment.stalledIntervalMs } : {}),
+        ...(settings.lockDurationMs !== undefined ? { lockDurationMs: settings.lockDurationMs } : {}),
+        ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
       });
       const signal = await untilShutdownSignal();
       logger.info({ signal }, 'draining: finishing in-flight items before exit');
