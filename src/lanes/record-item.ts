@@ -1,5 +1,6 @@
 import type { ItemRecord } from '../runs/item-record.js';
-import type { RecordOutcome, RunStore } from '../runs/run-store.js';
+import type { RecordOutcome } from '../runs/record-log.js';
+import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
@@ -15,8 +16,8 @@ export async function recordItem(
   onRunComplete: (runId: string) => Promise<void>,
   releaseReservedUsd = 0,
 ): Promise<RecordOutcome> {
-  const outcome = await runs.recordTerminal(runId, record, releaseReservedUsd);
+  const outcome = await runs.records.recordTerminal(runId, record, releaseReservedUsd);
   if (outcome.complete) await onRunComplete(runId);
-  if (outcome.recorded && runs.shouldFlush(outcome)) await runs.flushRecords(runId, store);
+  if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;
 }

@@ -26,7 +26,7 @@ export async function finalizeRun(
 
   const rejectedByCode: Record<string, number> = {};
   async function* lines(): AsyncGenerator<string> {
-    for await (const record of runs.readRecords(runId, store)) {
+    for await (const record of runs.records.read(runId, store)) {
       yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
     }
     const rejected = await store.get(objects.rejected);

@@ -78,3 +78,12 @@ if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
   return 1
 end
 return 0`;
+
+/** The scripts above as ioredis commands (defined once per connection by RunStore). */
+export type RunScripts = {
+  bunchRecordTerminal(meta: string, done: string, records: string, ...args: string[]): Promise<[number, number, number]>;
+  bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
+  bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
+  bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
+  bunchReleaseLock(lock: string, token: string): Promise<number>;
+};

@@ -133,7 +133,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // finally failed and record through the same path; the first record wins.
   const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string) => {
     const pending: Promise<unknown> = (async () => {
-      if ((await job.getState()) !== 'failed' || (await runs.isTerminal(job.data.runId, job.data.index))) return;
+      if ((await job.getState()) !== 'failed' || (await runs.records.isTerminal(job.data.runId, job.data.index))) return;
       const { store } = await contexts.get(job.data.runId);
       const message = redactSecrets(reason, [options.gemini.apiKey]).slice(0, 300);
       const record = failedRecord(job.data, { code, message }, job.attemptsStarted);

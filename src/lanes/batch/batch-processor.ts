@@ -128,13 +128,13 @@ async function advance(ctx: ShardContext): Promise<Step> {
 
     case 'planned': {
       if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
-      if (!(await runs.acquireBatchSlot(runId, state.shard, config.batch.maxConcurrentBatches))) {
+      if (!(await runs.batches.acquireSlot(runId, state.shard, config.batch.maxConcurrentBatches))) {
         return { kind: 'later', delayMs: config.batch.pollIntervalMs };
       }
       if (config.budgetUsd !== undefined && state.reservedUsd === undefined) {
         // A batch is paid for whole: reserve all of its items at the batch price before creating it.
         const amount = state.items * costUsd({ lane: 'batch', ...config.pricing, images: 1 });
-        if (!(await runs.reserveBudget(runId, amount, config.budgetUsd))) {
+        if (!(await runs.budget.reserve(runId, amount, config.budgetUsd))) {
           await runs.requestStop(runId, 'E_BUDGET');
           return salvageWholeShard(ctx, 'E_BUDGET', false);
         }
@@ -276,9 +276,9 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
 /** A finished shard gives back its concurrency slot and its budget reservation (costs are recorded per item). */
 async function releaseShard(ctx: ShardContext): Promise<void> {
   const { runs } = ctx.deps;
-  await runs.releaseBatchSlot(ctx.config.runId, ctx.state.shard);
+  await runs.batches.releaseSlot(ctx.config.runId, ctx.state.shard);
   if (ctx.state.reservedUsd) {
-    await runs.releaseBudget(ctx.config.runId, ctx.state.reservedUsd);
+    await runs.budget.release(ctx.config.runId, ctx.state.reservedUsd);
     ctx.state.reservedUsd = 0;
   }
 }

@@ -155,7 +155,7 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
       return;
     }
     outcome.answered.add(target.itemKey);
-    if (await runs.isTerminal(runId, target.index)) {
+    if (await runs.records.isTerminal(runId, target.index)) {
       outcome.skipped += 1;
       return;
     }

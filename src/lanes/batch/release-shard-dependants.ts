@@ -26,7 +26,7 @@ export async function releaseShardDependants(shard: string, deps: SalvageDeps, n
   if (byHero.size === 0) return 0;
   const released: SyncWork[] = [];
   for (const { hero, dependants } of byHero.values()) {
-    if (!(await runs.isTerminal(runId, hero.index))) continue;
+    if (!(await runs.records.isTerminal(runId, hero.index))) continue;
     await releaseDependants(
       { runs, store, onRunComplete: deps.onRunComplete, lane: 'batch', owner: shard, route: async (work) => void released.push(...work) },
       runId,

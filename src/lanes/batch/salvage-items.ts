@@ -80,7 +80,7 @@ export async function salvageItems(
 
   const moveOn: UnfinishedItem[] = [];
   for (const item of items) {
-    if (await runs.isTerminal(runId, item.target.index)) continue;
+    if (await runs.records.isTerminal(runId, item.target.index)) continue;
     if (context.stop) {
       await record(item, 'cancelled', context.stop, `the run was stopped (${context.stop}) before its batch served this item`);
       outcome.cancelled += 1;

@@ -58,13 +58,13 @@ export function displayNameDigest(displayName: string | undefined): string | und
 }
 
 export async function readShardState(runs: RunStore, runId: string, shard: string): Promise<BatchShardState | undefined> {
-  const text = await runs.getShardState(runId, shard);
+  const text = await runs.batches.getState(runId, shard);
   return text ? (JSON.parse(text) as BatchShardState) : undefined;
 }
 
 export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<void> {
   state.updatedAt = new Date().toISOString();
-  await runs.setShardState(runId, state.shard, JSON.stringify(state));
+  await runs.batches.setState(runId, state.shard, JSON.stringify(state));
 }
 
 /** Every shard of a run, in shard order, from an already-read meta. */

@@ -66,7 +66,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   async function processItem(job: Job<GenerateJobData>): Promise<string> {
     const data = job.data;
     const { runs } = deps;
-    if (await runs.isTerminal(data.runId, data.index)) {
+    if (await runs.records.isTerminal(data.runId, data.index)) {
       // The request to finalize may have been lost with a worker that died right after recording.
       if (await runs.needsFinalize(data.runId)) await deps.onRunComplete(data.runId);
       return 'duplicate';
@@ -93,7 +93,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
 
     const price = costUsd({ lane: 'sync', ...config.pricing, images: 1 });
     const reserved = config.budgetUsd === undefined ? 0 : price;
-    if (config.budgetUsd !== undefined && !(await runs.reserveBudget(data.runId, price, config.budgetUsd))) {
+    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, price, config.budgetUsd))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';
@@ -137,8 +137,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       if (retryThroughQueue) {
         // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
         // run's total and against the budget; an unpaid attempt just gives its reservation back.
-        if (paid) await runs.commitCost(data.runId, price, reserved);
-        else if (reserved) await runs.releaseBudget(data.runId, reserved);
+        if (paid) await runs.budget.commit(data.runId, price, reserved);
+        else if (reserved) await runs.budget.release(data.runId, reserved);
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
           'retrying item',

@@ -52,7 +52,7 @@ describe('hero → variants when the batch spills the hero to sync', () => {
 
     // The sync lane makes the hero and releases its story.
     await stack.startWorkers();
-    while (!(await stack.plane.runs.isTerminal(runId, hero.index))) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (!(await stack.plane.runs.records.isTerminal(runId, hero.index))) await new Promise((resolve) => setTimeout(resolve, 20));
 
     // Meanwhile the shard, done collecting, releases what its sidecar lists: nothing, the sync lane does.
     expect(await releaseShardDependants('s0001', deps, Date.now())).toBe(0);

@@ -73,11 +73,11 @@ describe('RunStore (real Redis)', () => {
     for (let i = 0; i < total; i += 1) {
       if (i === 1000) expect(await runs.markPlanned(runId, total, 7)).toBe(false);
       const status = i % 10 === 0 ? 'failed' : 'succeeded';
-      const outcomes = await Promise.all([runs.recordTerminal(runId, record(i, status)), runs.recordTerminal(runId, record(i, 'cancelled'))]);
+      const outcomes = await Promise.all([runs.records.recordTerminal(runId, record(i, status)), runs.records.recordTerminal(runId, record(i, 'cancelled'))]);
       expect(outcomes.filter((o) => o.recorded)).toHaveLength(1);
       for (const outcome of outcomes) {
         if (outcome.complete) completions += 1;
-        if (outcome.recorded && runs.shouldFlush(outcome)) await runs.flushRecords(runId, store);
+        if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
       }
       maxInRedis = Math.max(maxInRedis, await redis.hlen(runKeys(prefix, runId).records));
     }
@@ -91,7 +91,7 @@ describe('RunStore (real Redis)', () => {
     expect(meta.segments).toBeGreaterThanOrEqual(24);
 
     const seen = new Map<number, string>();
-    for await (const r of runs.readRecords(runId, store)) {
+    for await (const r of runs.records.read(runId, store)) {
       expect(seen.has(r.index)).toBe(false);
       seen.set(r.index, r.status);
     }
@@ -110,21 +110,21 @@ describe('RunStore (real Redis)', () => {
     const local = new LocalObjectStore({ root: dir.path });
     const runId = 'run-race';
     await runs.createRun(config(runId));
-    for (let i = 0; i < 3; i += 1) await runs.recordTerminal(runId, record(i));
-    expect(await runs.flushRecords(runId, local)).toBe(3); // segment 1: items 0-2
-    for (let i = 3; i < 6; i += 1) await runs.recordTerminal(runId, record(i));
+    for (let i = 0; i < 3; i += 1) await runs.records.recordTerminal(runId, record(i));
+    expect(await runs.records.flush(runId, local)).toBe(3); // segment 1: items 0-2
+    for (let i = 3; i < 6; i += 1) await runs.records.recordTerminal(runId, record(i));
     // A store whose first read lets a concurrent flusher move items 3-5 to segment 2 mid-read.
     let interfered = false;
     const racing = Object.create(local) as LocalObjectStore;
     racing.get = async (key: string) => {
       if (!interfered) {
         interfered = true;
-        expect(await runs.flushRecords(runId, local)).toBe(3);
+        expect(await runs.records.flush(runId, local)).toBe(3);
       }
       return local.get(key);
     };
     const indexes: number[] = [];
-    for await (const r of runs.readRecords(runId, racing)) indexes.push(r.index);
+    for await (const r of runs.records.read(runId, racing)) indexes.push(r.index);
     expect(interfered).toBe(true);
     expect(indexes.sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
@@ -132,14 +132,14 @@ describe('RunStore (real Redis)', () => {
   it('a run whose items all finished before planning ended is completed by markPlanned', async () => {
     const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
     await runs.createRun(config('run-b'));
-    for (let i = 0; i < 3; i += 1) expect((await runs.recordTerminal('run-b', record(i, 'skipped'))).complete).toBe(false);
+    for (let i = 0; i < 3; i += 1) expect((await runs.records.recordTerminal('run-b', record(i, 'skipped'))).complete).toBe(false);
     expect(await runs.markPlanned('run-b', 3, 0)).toBe(true);
   });
 
   it('reserves budget atomically: concurrent reservations never exceed the limit', async () => {
     const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
     await runs.createRun(config('run-c'));
-    const granted = await Promise.all(Array.from({ length: 50 }, () => runs.reserveBudget('run-c', 0.1, 1)));
+    const granted = await Promise.all(Array.from({ length: 50 }, () => runs.budget.reserve('run-c', 0.1, 1)));
     expect(granted.filter(Boolean)).toHaveLength(10);
   });
 });

@@ -3,7 +3,7 @@ import { BunchError } from '../../../src/errors/bunch-error.js';
 import { baseRecord } from '../../../src/outputs/store-item-output.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
 import { openObjectStore } from '../../../src/storage/open-object-store.js';
-import { RunStore } from '../../../src/runs/run-store.js';
+import { RecordLog } from '../../../src/runs/record-log.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 let stack: BunchStack | undefined;
@@ -28,7 +28,7 @@ describe('recovery paths of the sync lane', () => {
         'succeeded',
         new Date().toISOString(),
       );
-      outcomes.push(await s.plane.runs.recordTerminal(started.runId, record));
+      outcomes.push(await s.plane.runs.records.recordTerminal(started.runId, record));
     }
     expect(outcomes.map((o) => o.complete)).toEqual([false, false, true]);
     expect(await s.plane.runs.needsFinalize(started.runId)).toBe(true);
@@ -71,9 +71,9 @@ describe('recovery paths of the sync lane', () => {
     await s.startWorkers();
     // The first attempt to record fails as a dropped connection would (after image, caption and
     // marker are stored); the retry must find the marker and record the item with this run's cost.
-    const original = RunStore.prototype.recordTerminal;
+    const original = RecordLog.prototype.recordTerminal;
     let failures = 0;
-    RunStore.prototype.recordTerminal = async function (this: RunStore, ...args: Parameters<RunStore['recordTerminal']>) {
+    RecordLog.prototype.recordTerminal = async function (this: RecordLog, ...args: Parameters<RecordLog['recordTerminal']>) {
       if (args[1].status === 'succeeded' && failures === 0) {
         failures += 1;
         throw new Error('Connection is closed.');
@@ -91,7 +91,7 @@ describe('recovery paths of the sync lane', () => {
       expect(line).toMatchObject({ status: 'succeeded', costUsd: 0.058, attempts: 1 });
       expect((line as { reused?: boolean }).reused).toBeUndefined();
     } finally {
-      RunStore.prototype.recordTerminal = original;
+      RecordLog.prototype.recordTerminal = original;
     }
   });
 

@@ -1,0 +1,148 @@
+import type { Redis } from 'ioredis';
+import { BunchError } from '../errors/bunch-error.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { ItemRecord } from './item-record.js';
+import { runObjectKeys, type RunKeys } from './run-keys.js';
+import type { RunScripts } from './run-scripts.js';
+
+export interface RecordOutcome {
+  /** False when the item already had a terminal record (a duplicate delivery). */
+  recorded: boolean;
+  /** True for exactly one caller: the one whose record completed the run. */
+  complete: boolean;
+  recordsInRedis: number;
+}
+
+/**
+ * The record log of a run: each item's terminal record, counted exactly once (a bitmap in Lua),
+ * kept in a bounded Redis hash and flushed to `runs/<id>/records/*.jsonl` in storage — the only
+ * part of run state that needs object storage. Invariant 1 (every item once) and 3 (bounded
+ * Redis) live here.
+ */
+export class RecordLog {
+  constructor(
+    private readonly redis: Redis & RunScripts,
+    private readonly keys: (runId: string) => RunKeys,
+    private readonly flushThreshold: number,
+  ) {}
+
+  /** `releaseReservedUsd`: a budget reservation made for this item's call, released atomically. */
+  async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0): Promise<RecordOutcome> {
+    const keys = this.keys(runId);
+    const [terminal, complete, length] = await this.redis.bunchRecordTerminal(
+      keys.meta,
+      keys.done,
+      keys.records,
+      String(record.index),
+      JSON.stringify(record),
+      record.status,
+      String(record.costUsd),
+      record.errorCode ?? '',
+      String(record.usage?.promptTokens ?? 0),
+      String(record.usage?.outputTokens ?? 0),
+      record.lane,
+      String(releaseReservedUsd),
+    );
+    return { recorded: terminal !== -1, complete: complete === 1, recordsInRedis: length };
+  }
+
+  async isTerminal(runId: string, index: number): Promise<boolean> {
+    return (await this.redis.getbit(this.keys(runId).done, index)) === 1;
+  }
+
+  shouldFlush(outcome: RecordOutcome): boolean {
+    return outcome.recordsInRedis >= this.flushThreshold;
+  }
+
+  /**
+   * Moves finished-item records from Redis to `runs/<id>/records/<seq>.jsonl`. One flusher at a
+   * time per run (a lock with TTL). The segment is written before the fields are deleted, so a
+   * crash in between duplicates records (the finalizer de-duplicates by index) but never loses one.
+   */
+  async flush(runId: string, store: ObjectStore, options: { all?: boolean } = {}): Promise<number> {
+    const keys = this.keys(runId);
+    const token = `${process.pid}-${Date.now()}-${Math.random()}`;
+    const locked = await this.redis.set(keys.flushLock, token, 'PX', 120_000, 'NX');
+    if (locked !== 'OK') return 0;
+    let moved = 0;
+    try {
+      do {
+        const entries = await this.takeRecordBatch(keys.records, this.flushThreshold);
+        if (entries.length === 0) break;
+        const seq = await this.redis.hincrby(keys.meta, 'segments', 1);
+        const body = entries.map(([, json]) => json).join('\n') + '\n';
+        await store.put(runObjectKeys(runId).segment(seq), body, { contentType: 'application/x-ndjson' });
+        await this.redis.hdel(keys.records, ...entries.map(([field]) => field));
+        moved += entries.length;
+      } while (options.all);
+    } finally {
+      // Delete the lock only if it is still ours (it may have expired and been taken over).
+      await this.redis.bunchReleaseLock(keys.flushLock, token);
+    }
+    return moved;
+  }
+
+  private async takeRecordBatch(key: string, limit: number): Promise<[string, string][]> {
+    const entries: [string, string][] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', Math.min(limit, 1000));
+      for (let i = 0; i + 1 < flat.length && entries.length < limit; i += 2) {
+        entries.push([flat[i] as string, flat[i + 1] as string]);
+      }
+      cursor = next;
+    } while (cursor !== '0' && entries.length < limit);
+    return entries;
+  }
+
+  /**
+   * Every finished-item record of a run, each index once. Redis is scanned first, then the
+   * segment count is read again: a flush writes its segment before it deletes the records from
+   * Redis, so a record moved by a flush running at the same time is in one place or the other
+   * (or both — de-duplicated by index), never in neither. Memory: the records still in Redis
+   * (at most the flush threshold), one segment at a time, and a bitmap of seen indexes.
+   */
+  async *read(runId: string, store: ObjectStore): AsyncGenerator<ItemRecord> {
+    const seen = new IndexSet();
+    const inRedis: ItemRecord[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys(runId).records, cursor, 'COUNT', 1000);
+      for (let i = 1; i < flat.length; i += 2) inRedis.push(JSON.parse(flat[i] as string) as ItemRecord);
+      cursor = next;
+    } while (cursor !== '0');
+    for (const record of inRedis) if (seen.add(record.index)) yield record;
+
+    const [config, segmentCount] = await this.redis.hmget(this.keys(runId).meta, 'config', 'segments');
+    if (!config) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
+    const objects = runObjectKeys(runId);
+    for (let seq = 1; seq <= Number(segmentCount ?? 0); seq += 1) {
+      const body = await store.get(objects.segment(seq));
+      if (!body) continue; // the segment write failed; its records were still in Redis
+      for (const line of body.toString('utf8').split('\n')) {
+        if (!line) continue;
+        const record = JSON.parse(line) as ItemRecord;
+        if (seen.add(record.index)) yield record;
+      }
+    }
+  }
+}
+
+/** A growable bitmap of item indexes. */
+class IndexSet {
+  private bits = new Uint8Array(1024);
+
+  add(index: number): boolean {
+    const byte = index >> 3;
+    if (byte >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    const mask = 1 << (index & 7);
+    const current = this.bits[byte] ?? 0;
+    if (current & mask) return false;
+    this.bits[byte] = current | mask;
+    return true;
+  }
+}

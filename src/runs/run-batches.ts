@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis';
+import type { RunKeys } from './run-keys.js';
+import type { RunScripts } from './run-scripts.js';
+
+/**
+ * The batch lane's run state: slots for concurrently active upstream batches, and each shard's
+ * state (JSON kept by lanes/batch/shard-state.ts), under the run's typed keys.
+ */
+export class RunBatches {
+  constructor(
+    private readonly redis: Redis & RunScripts,
+    private readonly keys: (runId: string) => RunKeys,
+  ) {}
+
+  /**
+   * Takes one of `limit` slots for a run's active upstream batches (the batch lane's own cap on
+   * concurrent batches). Re-taking a slot the shard already holds succeeds; atomic in Redis.
+   */
+  async acquireSlot(runId: string, shard: string, limit: number): Promise<boolean> {
+    return (await this.redis.bunchAcquireSlot(this.keys(runId).batches, shard, String(limit))) === 1;
+  }
+
+  async releaseSlot(runId: string, shard: string): Promise<void> {
+    await this.redis.srem(this.keys(runId).batches, shard);
+  }
+
+  async getState(runId: string, shard: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
+  }
+
+  async setState(runId: string, shard: string, json: string): Promise<void> {
+    await this.redis.hset(this.keys(runId).shards, shard, json);
+  }
+}

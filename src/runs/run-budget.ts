@@ -1,0 +1,29 @@
+import type { Redis } from 'ioredis';
+import type { RunKeys } from './run-keys.js';
+import type { RunScripts } from './run-scripts.js';
+
+/**
+ * A run's budget: reservations taken atomically before money is committed (a Lua script, so
+ * concurrent workers never overshoot `budget.maxUsd`), turned into spend or given back.
+ */
+export class RunBudget {
+  constructor(
+    private readonly redis: Redis & RunScripts,
+    private readonly keys: (runId: string) => RunKeys,
+  ) {}
+
+  async reserve(runId: string, amountUsd: number, limitUsd: number): Promise<boolean> {
+    return (await this.redis.bunchReserveBudget(this.keys(runId).meta, String(amountUsd), String(limitUsd))) === 1;
+  }
+
+  /** Adds a paid call's cost to the run outside an item record, turning its reservation into spend. */
+  async commit(runId: string, amountUsd: number, reservedUsd: number): Promise<void> {
+    const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'costUsd', String(amountUsd));
+    if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
+    await multi.exec();
+  }
+
+  async release(runId: string, amountUsd: number): Promise<void> {
+    await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
+  }
+}
