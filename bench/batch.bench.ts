@@ -26,7 +26,7 @@ import { decodeImage } from '../src/image/decode-image.js';
 import { collectBatchResults } from '../src/lanes/batch/collect-results.js';
 import { silentLogger } from '../src/logging/create-logger.js';
 import { startPrivateRedis } from '../src/local/start-private-redis.js';
-import type { ItemTarget } from '../src/outputs/item-target.js';
+import type { ItemTarget } from '../src/plan/planned-item.js';
 import { createRedisConnection } from '../src/redis/redis-connection.js';
 import type { RunConfig } from '../src/runs/run-config.js';
 import { RunStore } from '../src/runs/run-store.js';

@@ -15,7 +15,7 @@ import { parse, type CsvError, type Info } from 'csv-parse';
 import type { FileHandle } from 'node:fs/promises';
 import { catalogFileError } from './catalog-file-error.js';
 import { CrlfToLf } from './crlf-to-lf.js';
-import type { SourceRecord } from './source-record.js';
+import type { SourceRecord } from './catalog-event.js';
 
 interface ParsedRecord {
   record: string[];

@@ -11,7 +11,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { catalogFileError } from './catalog-file-error.js';
 import { fieldValueText } from './field-value-text.js';
-import type { SourceRecord } from './source-record.js';
+import type { SourceRecord } from './catalog-event.js';
 
 type Phase = 'start' | 'element-or-end' | 'element' | 'inside' | 'comma-or-end' | 'done';
 

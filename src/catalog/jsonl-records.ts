@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { catalogFileError } from './catalog-file-error.js';
 import { objectRecord } from './json-array-records.js';
-import type { SourceRecord } from './source-record.js';
+import type { SourceRecord } from './catalog-event.js';
 
 export async function* readJsonlRecords(handle: FileHandle, displayPath: string): AsyncGenerator<SourceRecord> {
   const stream = handle.createReadStream({ encoding: 'utf8' });

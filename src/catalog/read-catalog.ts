@@ -1,12 +1,11 @@
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { attachGroupReferences } from './attach-group-references.js';
-import type { CatalogEvent, NormalizedEvent } from './catalog-event.js';
+import type { CatalogEvent, NormalizedEvent, SourceRecord } from './catalog-event.js';
 import { readCsvRecords } from './csv-records.js';
 import { readJsonArrayRecords } from './json-array-records.js';
 import { readJsonlRecords } from './jsonl-records.js';
 import { openCatalogFile } from './open-catalog-file.js';
 import { RowNormalizer } from './row-normalizer.js';
-import type { SourceRecord } from './source-record.js';
 
 /**
  * Streams a job's catalog as rows and rejections, in file order, in constant memory (apart from

@@ -1,7 +1,6 @@
 import type { ResolvedCatalog } from '../spec/resolved-job.js';
-import type { CatalogEvent, NormalizedEvent, RowRejection } from './catalog-event.js';
+import type { CatalogEvent, NormalizedEvent, RowRejection, SourceRecord } from './catalog-event.js';
 import { catalogFileError } from './catalog-file-error.js';
-import type { SourceRecord } from './source-record.js';
 
 /**
  * Turns source records into catalog rows: renames columns, forward-fills, trims, checks the key

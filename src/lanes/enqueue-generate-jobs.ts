@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { ItemTarget } from '../outputs/item-target.js';
-import type { PlannedItem } from '../plan/planned-item.js';
+import type { ItemTarget, PlannedItem } from '../plan/planned-item.js';
 import type { RunConfig } from '../runs/run-config.js';
 import { generateJobId, type GenerateJobData } from './sync/generate-job-data.js';
 

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { decodeImage } from '../image/decode-image.js';
-import { fillExtension } from '../plan/fill-extension.js';
+import { fillExtension } from '../plan/item-identity.js';
 import type { ItemRecord, Lane } from '../runs/item-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { ItemTarget } from './item-target.js';
+import type { ItemTarget } from '../plan/planned-item.js';
 import { parseOutputMarker, type OutputMarker } from './output-marker.js';
 
 export interface StoreContext {

@@ -1,9 +1,7 @@
 import type { StoredReference } from '../references/item-reference.js';
 import { referencePlaceholder } from '../references/reference-placeholder.js';
-import { fillHash } from './fill-extension.js';
+import { computeInputHash, fillHash, markerKey } from './item-identity.js';
 import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
-import { computeInputHash } from './input-hash.js';
-import { markerKey } from './marker-key.js';
 import type { PlannedItem } from './planned-item.js';
 
 /**

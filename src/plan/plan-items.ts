@@ -8,10 +8,8 @@ import { limitKindOf, referenceLimitsOf, type ReferenceLimits } from '../referen
 import { rowReferenceLocations, type RowReferenceLocation } from './row-reference-locations.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { buildRequest } from './build-request.js';
-import { EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER } from './fill-extension.js';
-import { computeInputHash } from './input-hash.js';
+import { computeInputHash, EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER, markerKey } from './item-identity.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
-import { markerKey } from './marker-key.js';
 import type { PlanEvent, PlannedItem } from './planned-item.js';
 import { compileTemplate, renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
 import { assertSafeObjectKey, safeKeySegment } from './safe-key-segment.js';

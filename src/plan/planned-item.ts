@@ -35,3 +35,9 @@ export interface PlannedItem {
 }
 
 export type PlanEvent = { kind: 'item'; item: PlannedItem } | { kind: 'rejected'; rejection: RowRejection };
+
+/**
+ * Everything a lane needs to execute and store one item, minus the request body: what planning
+ * computed, travelling in a BullMQ job or a batch shard's targets file.
+ */
+export type ItemTarget = Omit<PlannedItem, 'request'>;

@@ -1,4 +1,4 @@
-import type { FieldPath } from './field-path.js';
+import type { FieldPath } from './job-source.js';
 
 /**
  * Secrets never live in job files: job files are committed, copied and printed. API keys and

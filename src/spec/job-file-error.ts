@@ -1,6 +1,5 @@
 import { BunchError, formatLocation } from '../errors/bunch-error.js';
-import { formatFieldPath, type FieldPath } from './field-path.js';
-import type { JobSource } from './job-source.js';
+import { formatFieldPath, type FieldPath, type JobSource } from './job-source.js';
 
 /** `E_JOB_FILE` naming the file, the line when known, and the field: `jobs/x.yaml:12 field \`a.b\`: why`. */
 export function jobFileError(source: JobSource, path: FieldPath, message: string, cause?: unknown): BunchError {

@@ -1,4 +1,15 @@
-import type { FieldPath } from './field-path.js';
+/** A path into a job file, as zod and the yaml package see it: `['variants', 1, 'imageSize']`. */
+export type FieldPath = readonly (string | number)[];
+
+/** `variants[1].imageSize` — the form shown to operators. */
+export function formatFieldPath(path: FieldPath): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else text += text === '' ? segment : `.${segment}`;
+  }
+  return text;
+}
 
 /** Where a job definition came from, and what `resolveJob` needs that it must not read itself. */
 export interface JobSource {

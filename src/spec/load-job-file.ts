@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { BunchError, formatLocation } from '../errors/bunch-error.js';
-import type { FieldPath } from './field-path.js';
+import type { FieldPath, JobSource } from './job-source.js';
 import { jobFileError } from './job-file-error.js';
-import type { JobSource } from './job-source.js';
 import { resolveJob } from './resolve-job.js';
 import type { ResolvedJob } from './resolved-job.js';
 

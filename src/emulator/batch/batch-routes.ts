@@ -15,7 +15,7 @@ import type { Route, RouteContext } from '../route.js';
 import { fileStoreFor } from '../files/file-store.js';
 import { authenticated } from '../files/google-error-guard.js';
 import { listPage } from '../files/list-page.js';
-import { readJsonBody } from '../files/read-json-body.js';
+import { readJsonBody } from '../read-body.js';
 import { parseBatchCreateRequest } from './batch-create-request.js';
 import { batchEngineFor } from './batch-engine.js';
 import { operationListSegments, operationSegments, sendOperationSegments } from './batch-operation.js';

@@ -22,7 +22,7 @@ import { fileStoreFor, type FileStore } from './file-store.js';
 import { toFileResource } from './file-resource.js';
 import { answerGoogleErrors, authenticated } from './google-error-guard.js';
 import { listPage } from './list-page.js';
-import { readJsonBody } from './read-json-body.js';
+import { readJsonBody } from '../read-body.js';
 
 const FILE_ID = '([a-z0-9][a-z0-9-]{0,63})';
 const CHUNK_GRANULARITY = String(8 * 1024 * 1024);

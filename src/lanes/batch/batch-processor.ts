@@ -26,7 +26,7 @@ import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { BunchError } from '../../errors/bunch-error.js';
 import { costUsd } from '../../gemini/usage-cost.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import type { RunConfig } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';

@@ -9,7 +9,7 @@ import { ERROR_CODES, type ErrorCode } from '../../errors/error-code.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
 import type { GeminiClient } from '../../gemini/gemini-client.js';
 import { parseGenerateResponse } from '../../gemini/parse-generate-response.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import { baseRecord, storeItemOutput } from '../../outputs/store-item-output.js';
 import type { RunConfig } from '../../runs/run-config.js';
 import type { RunStore } from '../../runs/run-store.js';

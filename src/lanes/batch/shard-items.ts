@@ -1,5 +1,5 @@
 import { BunchError } from '../../errors/bunch-error.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { readLines } from './read-lines.js';

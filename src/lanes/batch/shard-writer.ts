@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { BunchError } from '../../errors/bunch-error.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutputMarker } from '../../outputs/output-marker.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import { baseRecord, readStoredOutput, recordFromMarker } from '../../outputs/store-item-output.js';
 import { completeDependant } from '../../plan/complete-dependant.js';
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';

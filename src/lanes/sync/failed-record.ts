@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../errors/error-code.js';
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 import { baseRecord } from '../../outputs/store-item-output.js';
 import type { ItemRecord } from '../../runs/item-record.js';
 

@@ -1,4 +1,4 @@
-import type { ItemTarget } from '../../outputs/item-target.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
 
 /**
  * The data of one BullMQ `generate` job: the item's target and its request body (prompt text and

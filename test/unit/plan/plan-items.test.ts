@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogEvent, CatalogRow } from '../../../src/catalog/catalog-event.js';
 import { canonicalJson } from '../../../src/plan/canonical-json.js';
 import type { GenerateContentRequest } from '../../../src/gemini/generate-content-request.js';
-import { computeInputHash } from '../../../src/plan/input-hash.js';
+import { computeInputHash } from '../../../src/plan/item-identity.js';
 import { planItems } from '../../../src/plan/plan-items.js';
 import type { PlanEvent } from '../../../src/plan/planned-item.js';
 import { resolveJob } from '../../../src/spec/resolve-job.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BunchError } from '../../../src/errors/bunch-error.js';
-import { fillExtension } from '../../../src/plan/fill-extension.js';
+import { fillExtension } from '../../../src/plan/item-identity.js';
 import { compileTemplate, renderTemplate } from '../../../src/spec/render-template.js';
 
 function thrown(run: () => unknown): BunchError {
