@@ -1,5 +1,3 @@
-import type { CatalogEvent, CatalogRow, NormalizedEvent } from './catalog-event.js';
-
 /**
  * Rows of one product share its photos. In a Shopify-style export a product's rows come together
  * (same `forwardFillBy` value, e.g. Handle), its photos are spread over them (`Image Src` on the
@@ -10,6 +8,9 @@ import type { CatalogEvent, CatalogRow, NormalizedEvent } from './catalog-event.
  * Memory: one group at a time. A group over `maxGroupRows` rows is released early (its rows get
  * the photos seen so far) so a catalog whose group column never changes cannot hold everything.
  */
+import type { CatalogEvent, CatalogRow, NormalizedEvent } from './catalog-event.js';
+
+/** Rows of one group held at most before they are released with the photos seen so far. */
 export const MAX_GROUP_ROWS = 5_000;
 
 export async function* attachGroupReferences(

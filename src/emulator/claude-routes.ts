@@ -1,12 +1,3 @@
-import type { IncomingMessage } from 'node:http';
-import { deliverResponse } from './deliver-response.js';
-import type { EmulatorServices } from './emulator-services.js';
-import { requestAnnotationOf } from './generation-engine.js';
-import { GoogleApiError, sendJson } from './google-error.js';
-import { readKnobOverrides } from './knob-overrides-header.js';
-import { parseJsonBody, readBody } from './read-body.js';
-import type { Route, RouteContext } from './route.js';
-
 /**
  * Claude-compatible `POST /v1/messages` (Anthropic Messages API shape) backed by the emulated
  * Gemini image model: auth `x-api-key` or `Authorization: Bearer`; body `{model, max_tokens?,
@@ -17,6 +8,15 @@ import type { Route, RouteContext } from './route.js';
  * with stop_reason `refusal`. Errors: `{type:'error',error:{type,message}}`; 503 becomes 529
  * overloaded_error as on Anthropic's API.
  */
+import type { IncomingMessage } from 'node:http';
+import { deliverResponse } from './deliver-response.js';
+import type { EmulatorServices } from './emulator-services.js';
+import { requestAnnotationOf } from './generation-engine.js';
+import { GoogleApiError, sendJson } from './google-error.js';
+import { readKnobOverrides } from './knob-overrides-header.js';
+import { parseJsonBody, readBody } from './read-body.js';
+import type { Route, RouteContext } from './route.js';
+
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 /**
  * Serializes a response to one Buffer without a second full-size copy of its base64 image data:
  * `JSON.stringify` would build a new ~24 MB string for a realistic 4K image, and writing that
@@ -7,6 +5,8 @@ import { randomBytes } from 'node:crypto';
  * placeholders, and the final buffer is written once, the base64 copied in as latin1 (base64 is
  * ASCII, so this is byte-exact).
  */
+import { randomBytes } from 'node:crypto';
+
 const BIG_STRING = 64 * 1024;
 
 export function jsonBody(value: unknown): Buffer {

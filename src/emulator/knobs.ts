@@ -1,11 +1,10 @@
-import { z } from 'zod';
-
 /**
  * Behaviour knobs of the emulator: latency, fault rates, quotas, payload realism. They are set at
  * start (options or a JSON profile), changed at run time (`setKnobs`, `POST /emulator/knobs`) and
  * overridden per request with the `x-emulator-knobs: <json>` header. Trigger phrases in the prompt
  * (see trigger-phrases.ts) pin the fate of one request regardless of the knobs.
  */
+import { z } from 'zod';
 
 /** Every fault the emulator can inject. The same names are used in `faultRates` and in triggers. */
 export const FAULT_NAMES = [

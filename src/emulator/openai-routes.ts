@@ -1,14 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { findImageModel, type ImageModelInfo, type ImageSize } from '../gemini/model-catalog.js';
-import { deliverResponse } from './deliver-response.js';
-import type { EmulatorServices } from './emulator-services.js';
-import type { EngineResult, TransportPlan } from './generation-engine.js';
-import { GoogleApiError, sendJson } from './google-error.js';
-import { readKnobOverrides } from './knob-overrides-header.js';
-import { parseMultipartForm } from './multipart-form.js';
-import { parseJsonBody, readBody } from './read-body.js';
-import type { Route, RouteContext } from './route.js';
-
 /**
  * OpenAI-compatible image endpoints, backed by the same emulated model as generateContent:
  * `POST /v1/images/generations` and `POST /v1beta/openai/images/generations` (JSON body
@@ -21,6 +10,17 @@ import type { Route, RouteContext } from './route.js';
  * on Google's real compatibility layer (backed by :predict), gemini-3.1-flash-image-* is 404 on
  * the `/v1beta/openai` path.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { findImageModel, type ImageModelInfo, type ImageSize } from '../gemini/model-catalog.js';
+import { deliverResponse } from './deliver-response.js';
+import type { EmulatorServices } from './emulator-services.js';
+import type { EngineResult, TransportPlan } from './generation-engine.js';
+import { GoogleApiError, sendJson } from './google-error.js';
+import { readKnobOverrides } from './knob-overrides-header.js';
+import { parseMultipartForm } from './multipart-form.js';
+import { parseJsonBody, readBody } from './read-body.js';
+import type { Route, RouteContext } from './route.js';
+
 const DEFAULT_MODEL = 'gemini-2.5-flash-image';
 const OPENAI_MODEL_NAMES = /^(gpt-image|dall-e|chatgpt-image)/;
 const SAFETY_FINISH = new Set(['IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'SAFETY', 'PROHIBITED_CONTENT']);

@@ -1,10 +1,10 @@
-import { GoogleApiError } from './google-error.js';
-
 /**
  * The 429 RESOURCE_EXHAUSTED answer of the real API: a message ending "Please retry in Ns.", and
  * details google.rpc.Help, google.rpc.QuotaFailure and google.rpc.RetryInfo{retryDelay:"Ns"}. The
  * real service sends no Retry-After header; `withHeader` adds one (whole seconds, rounded up).
  */
+import { GoogleApiError } from './google-error.js';
+
 const METRIC = 'generativelanguage.googleapis.com/generate_content_paid_tier_requests';
 
 export function quotaError(model: string, retryAfterMs: number, withHeader: boolean, limit?: number): GoogleApiError {

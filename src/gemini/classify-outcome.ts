@@ -1,10 +1,3 @@
-import { BunchError } from '../errors/bunch-error.js';
-import type { ErrorCode } from '../errors/error-code.js';
-import { redactSecrets } from '../errors/redact-secrets.js';
-import { isKnownFinishReason, type FinishReason } from './finish-reason.js';
-import type { ParsedGenerateResponse } from './parse-generate-response.js';
-import { parseRetryAfterHeader, retryInfoDelayMs } from './retry-delay.js';
-
 /**
  * The one place that turns what the Gemini API did into a bunch error code:
  * - HTTP errors (Google error envelope `{"error":{code,message,status,details}}`, any body tolerated),
@@ -12,6 +5,12 @@ import { parseRetryAfterHeader, retryInfoDelayMs } from './retry-delay.js';
  * - HTTP 200 answers that still carry no usable output (blockReason, safety finish reasons, no image).
  * Retry policy follows Google's list (408, 429, 500, 502, 503, 504 retryable; 400/401/403/404 not).
  */
+import { BunchError } from '../errors/bunch-error.js';
+import type { ErrorCode } from '../errors/error-code.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
+import { isKnownFinishReason, type FinishReason } from './finish-reason.js';
+import type { ParsedGenerateResponse } from './parse-generate-response.js';
+import { parseRetryAfterHeader, retryInfoDelayMs } from './retry-delay.js';
 
 const MESSAGE_LIMIT = 300;
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';

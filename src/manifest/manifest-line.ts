@@ -1,10 +1,10 @@
-import type { ItemRecord } from '../runs/item-record.js';
-
 /**
  * One line of `runs/<runId>/manifest.jsonl`. Versioned: readers check `schemaVersion` and ignore
  * fields they do not know. Items carry an ItemRecord; catalog rows rejected before planning
  * carry `status: "rejected"` and where the problem is.
  */
+import type { ItemRecord } from '../runs/item-record.js';
+
 export const MANIFEST_SCHEMA_VERSION = 1;
 
 export type ManifestItemLine = { schemaVersion: 1; runId: string } & ItemRecord;

@@ -1,5 +1,3 @@
-import { BunchError } from '../errors/bunch-error.js';
-
 /**
  * Encodes one catalog value for use inside an object key.
  *
@@ -11,6 +9,8 @@ import { BunchError } from '../errors/bunch-error.js';
  * (`.bunch-meta/` sidecars, the `_bunch/` markers), and a SKU must never land there. All of this
  * stays injective because a literal `%` in the input is always encoded as `%25`.
  */
+import { BunchError } from '../errors/bunch-error.js';
+
 const UNRESERVED = /^[A-Za-z0-9._-]$/;
 
 const ALL_UNRESERVED = /^[A-Za-z0-9._-]*$/;

@@ -1,7 +1,3 @@
-import { domainToASCII } from 'node:url';
-import ipaddr from 'ipaddr.js';
-import type { AddressPolicy } from './reference-fetch-options.js';
-
 /**
  * The SSRF guard's address check: which resolved addresses a reference fetch may connect to.
  * It is an allow-list at heart: an IPv4 address must be ordinary unicast, an IPv6 address must
@@ -10,6 +6,9 @@ import type { AddressPolicy } from './reference-fetch-options.js';
  * address (mapped, compatible, translated, NAT64, 6to4) are judged by the IPv4 inside, because a
  * dual-stack socket or a NAT64 gateway delivers them there.
  */
+import { domainToASCII } from 'node:url';
+import ipaddr from 'ipaddr.js';
+import type { AddressPolicy } from './reference-fetch-options.js';
 
 type IPv4 = ipaddr.IPv4;
 type IPv6 = ipaddr.IPv6;

@@ -1,5 +1,3 @@
-import type { FileDataPart, GenerateContentRequest, RequestPart } from '../gemini/generate-content-request.js';
-
 /**
  * Planned requests (in BullMQ job data, batch shards and the inputHash) name each reference image
  * by a placeholder part `{fileData: {mimeType, fileUri: "bunch-ref:<sha256>"}}` instead of its
@@ -7,6 +5,8 @@ import type { FileDataPart, GenerateContentRequest, RequestPart } from '../gemin
  * batch lane for the Files API URI of its upload. The placeholder carries the content hash, so
  * the inputHash covers the image bytes and not the URL they came from.
  */
+import type { FileDataPart, GenerateContentRequest, RequestPart } from '../gemini/generate-content-request.js';
+
 export const REFERENCE_URI_SCHEME = 'bunch-ref:';
 
 export function referencePlaceholder(sha256: string, mimeType: string): FileDataPart {

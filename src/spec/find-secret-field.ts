@@ -1,10 +1,10 @@
-import type { FieldPath } from './job-source.js';
-
 /**
  * Secrets never live in job files: job files are committed, copied and printed. API keys and
  * storage credentials come from the environment. This finds the first member whose name looks
  * like a secret, so the operator gets a clear message instead of "unknown field".
  */
+import type { FieldPath } from './job-source.js';
+
 const SECRET_NAME = /api[_-]?key|secret|passw(or)?d|credential|access[_-]?key|auth[_-]?token|bearer|private[_-]?key/i;
 
 export function findSecretField(value: unknown, path: FieldPath = []): FieldPath | undefined {

@@ -1,11 +1,11 @@
-import * as z from 'zod';
-
 /**
  * The shape of a job file, as an operator writes it. Objects are strict so that a typo
  * (`temprature`) is an error instead of a silently ignored setting. Only shapes and ranges live
  * here; checks that need the model table or other fields (sizes, templates, durations) are in
  * `resolveJob`, which also applies the defaults.
  */
+import * as z from 'zod';
+
 const slug = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a slug: lowercase letters, digits, "-" and "_", up to 63 characters');

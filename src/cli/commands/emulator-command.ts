@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
-import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
-import { integerFlag, positiveNumberFlag } from '../number-flag.js';
-
 /**
  * `bunch emulator`: runs the Gemini API emulator in the foreground until SIGINT/SIGTERM. Only the
  * CLI entry point exits the process; this resolves once the server has closed.
  */
+import type { Command } from 'commander';
+import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import { integerFlag, positiveNumberFlag } from '../number-flag.js';
+
 interface EmulatorFlags {
   port: string;
   host: string;

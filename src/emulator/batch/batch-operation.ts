@@ -1,8 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import type { BatchJob } from './batch-job.js';
-import { readJsonlLines } from './read-jsonl-lines.js';
-
 /**
  * Renders a batch as the google.longrunning.Operation the Batch API returns:
  * `{name, metadata:{@type GenerateContentBatch, model, displayName, inputConfig (file jobs),
@@ -13,6 +8,11 @@ import { readJsonlLines } from './read-jsonl-lines.js';
  * Inline results can be gigabytes of base64 images, so they are not put into the object: a
  * placeholder marks where the array goes and `sendOperationSegments` streams it from disk.
  */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { BatchJob } from './batch-job.js';
+import { readJsonlLines } from './read-jsonl-lines.js';
+
 const METADATA_TYPE = 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch';
 const OUTPUT_TYPE = 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput';
 const INLINE_PLACEHOLDER = `\u0000inline-${randomUUID()}\u0000`;
