@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { releaseDependants } from '../dependants/release-dependants.js';
 import { enqueueGenerateJobs, type SyncWork } from '../enqueue-generate-jobs.js';
 import { batchCutoff } from './batch-deadline.js';
-import { enqueueShard } from './batch-queue.js';
 import type { SalvageDeps } from './salvage-items.js';
 import { loadShardDependants } from './shard-items.js';
-import { newShardState, readShardState, writeShardState } from './shard-state.js';
-import { ShardWriter } from './shard-writer.js';
+import { readShardState } from './shard-state.js';
+import { writeFollowUpShards } from './follow-up-shards.js';
 
 /**
  * Once a shard is done, the variants made from its items (`from:`) move on. Heroes that are
@@ -41,23 +37,5 @@ export async function releaseShardDependants(shard: string, deps: SalvageDeps, n
   // recorded, the split would differ, and a rewritten shard file would not match a batch already
   // submitted from the first one.
   if (await readShardState(runs, runId, root)) return 0;
-  const dir = await mkdtemp(path.join(deps.tempRoot ?? tmpdir(), 'bunch-wave-'));
-  try {
-    const writer = new ShardWriter({
-      runId,
-      store,
-      dir,
-      maxRequests: config.batch.maxRequestsPerBatch,
-      shardName: (seq) => (seq === 1 ? root : `${root}-${seq}`),
-      onShard: async (name, count, digest) => {
-        if (!(await readShardState(runs, runId, name))) await writeShardState(runs, runId, newShardState(runId, name, count, 0, digest));
-        await enqueueShard(deps.batchQueue, runId, name);
-      },
-    });
-    for (const work of released) await writer.add(work.target, work.request);
-    await writer.close();
-    return writer.items;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return writeFollowUpShards(deps, { root, generation: 0 }, released);
 }

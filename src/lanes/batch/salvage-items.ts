@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../../errors/error-code.js';
@@ -12,11 +9,11 @@ import type { ObjectStore } from '../../storage/object-store.js';
 import { enqueueGenerateJobs, type SyncWork } from '../enqueue-generate-jobs.js';
 import { recordItem } from '../record-item.js';
 import type { GenerateJobData } from '../sync/generate-job-data.js';
-import { enqueueShard, type BatchJobData } from './batch-queue.js';
+import type { BatchJobData } from './batch-queue.js';
+import { writeFollowUpShards } from './follow-up-shards.js';
 import { isSpillable, type UnfinishedItem } from './collect-results.js';
 import { loadShardDependants, readShardRequests } from './shard-items.js';
-import { newShardState, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
-import { ShardWriter } from './shard-writer.js';
+import type { BatchShardState } from './shard-state.js';
 
 /** A shard's unfinished items are resubmitted in a new batch at most this many times, then failed. */
 export const MAX_BATCH_RESUBMISSIONS = 2;
@@ -114,30 +111,14 @@ export async function salvageItems(
     outcome.spilled += await enqueueGenerateJobs(deps.generateQueue, config, chunk);
   } else {
     const generation = shard.generation + 1;
-    const root = shard.shard.replace(/-r\d+(?:-\d+)?$/, '');
-    const dir = await mkdtemp(path.join(deps.tempRoot ?? tmpdir(), 'bunch-shard-'));
-    try {
-      const writer = new ShardWriter({
-        runId,
-        store,
-        dir,
-        maxRequests: config.batch.maxRequestsPerBatch,
-        shardName: (seq) => (seq === 1 ? `${root}-r${generation}` : `${root}-r${generation}-${seq}`),
-        onShard: async (name, count, digest) => {
-          const existing = await readShardState(runs, runId, name);
-          if (!existing) await writeShardState(runs, runId, newShardState(runId, name, count, generation, digest));
-          await enqueueShard(deps.batchQueue, runId, name);
-        },
-      });
+    const base = shard.shard.replace(/-r\d+(?:-\d+)?$/, '');
+    async function* resubmitted(): AsyncGenerator<SyncWork> {
       for await (const { key, request } of requests) {
         const item = byKey.get(key);
-        if (item) await writer.add(item.target, request, withDependants(key).dependants);
+        if (item) yield { target: item.target, request, ...withDependants(key) };
       }
-      await writer.close();
-      outcome.resubmitted = writer.items;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
+    outcome.resubmitted = await writeFollowUpShards(deps, { root: `${base}-r${generation}`, generation }, resubmitted());
   }
   deps.logger.info({ runId, shard: shard.shard, policy, ...outcome }, 'batch items moved on');
   return outcome;
