@@ -1,6 +1,10 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { RunMeta, RunStore } from '../runs/run-store.js';
+import { BunchError } from '../errors/bunch-error.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
+
+/** Five minutes: a Redis restart or failover takes seconds; longer is an outage worth reporting. */
+export const DEFAULT_OUTAGE_TOLERANCE_MS = 5 * 60_000;
 
 /**
  * Follows a run until its status is final, drawing a progress bar on stderr when it is a
@@ -15,9 +19,18 @@ export async function followRun(
     signal?: AbortSignal;
     /** Asks for the run's finalization again when every item is terminal but nothing finalized it. */
     requestFinalize?: (runId: string) => Promise<void>;
+    /**
+     * How long Redis may stay unreachable while following (a restart, a failover) before giving
+     * up with E_NETWORK. The workers ride such outages out; a cron job's `--wait` must too.
+     */
+    outageToleranceMs?: number;
+    /** Told about each failed poll during an outage, with how long Redis has been unreachable. */
+    onRedisTrouble?: (error: Error, downForMs: number) => void;
   } = {},
 ): Promise<RunMeta> {
   const intervalMs = options.intervalMs ?? 500;
+  const tolerance = options.outageToleranceMs ?? DEFAULT_OUTAGE_TOLERANCE_MS;
+  let downSince: number | undefined;
   const bar = options.progress
     ? new SingleBar(
         { format: ' {bar} {percentage}% | {value}/{total} items | failed {failed} | ${cost} | ETA {eta_formatted}', stream: process.stderr },
@@ -28,8 +41,23 @@ export async function followRun(
   let stuckPolls = 0;
   try {
     for (;;) {
-      const meta = await runs.getMeta(runId);
-      if (!meta) throw new Error(`run ${runId} disappeared from Redis`);
+      let meta: RunMeta | undefined;
+      try {
+        meta = await runs.getMeta(runId);
+      } catch (error) {
+        // Redis restarting or failing over: keep following, within the tolerance.
+        const now = Date.now();
+        downSince ??= now;
+        const cause = error instanceof Error ? error : new Error(String(error));
+        if (now - downSince > tolerance) {
+          throw new BunchError('E_NETWORK', `Redis was unreachable for ${Math.round((now - downSince) / 1000)} s while following run ${runId}: ${cause.message}`, { cause });
+        }
+        options.onRedisTrouble?.(cause, now - downSince);
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        continue;
+      }
+      downSince = undefined;
+      if (!meta) throw new BunchError('E_NOT_FOUND', `run ${runId} disappeared from Redis`);
       const total = meta.total ?? Math.max(meta.terminal, 1);
       const payload = { failed: meta.counts.failed, cost: meta.costUsd.toFixed(2) };
       if (bar && !started) {
@@ -40,10 +68,10 @@ export async function followRun(
         bar.update(meta.terminal, payload);
       }
       if (TERMINAL_RUN_STATUSES.includes(meta.status)) return meta;
-      if (options.requestFinalize && (await runs.needsFinalize(runId))) {
+      if (options.requestFinalize && (await runs.needsFinalize(runId).catch(() => false))) {
         stuckPolls += 1;
         // A few polls of grace: normally the worker that recorded the last item asks at once.
-        if (stuckPolls === 4) await options.requestFinalize(runId);
+        if (stuckPolls === 4) await options.requestFinalize(runId).catch(() => (stuckPolls = 0));
       } else {
         stuckPolls = 0;
       }

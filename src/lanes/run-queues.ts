@@ -24,6 +24,10 @@ export function openRunQueues(connection: Redis, prefix: string = DEFAULT_PREFIX
   const generate = new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
   const finalize = new Queue<FinalizeJobData>(FINALIZE_QUEUE, { connection, prefix });
   const batch = openBatchQueue(connection, prefix);
+  // A queue without an `error` listener prints every connection error as a raw stack trace
+  // (console.error). The connection they share is the one that reports Redis trouble (throttled,
+  // in the JSON log; see redis-connection.ts), and commands fail to their callers: nothing is lost.
+  for (const queue of [generate, finalize, batch]) queue.on('error', () => undefined);
   return {
     generate,
     finalize,

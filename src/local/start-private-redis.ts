@@ -12,6 +12,17 @@ export interface RedisHandle {
   pid: number | undefined;
   /** Stops the server we started (SIGTERM, then waits for it to exit). */
   stop(): Promise<void>;
+  /**
+   * Outage drills: kills the server at once (SIGKILL, as a crash) and, after `downMs`, starts it
+   * again on the same port and directory. With `durable`, its append-only file brings the data
+   * back, as a production Redis with AOF would. Only for servers this process started.
+   */
+  crashAndRestart?(downMs: number): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /** AOF on with an fsync per write (for outage drills); default off, nothing kept on disk. */
+  durable?: boolean;
 }
 
 const INSTALL_HINT =
@@ -26,15 +37,15 @@ const STOP_TIMEOUT_MS = 10_000;
  * 127.0.0.1 with persistence off, in its own temp dir, and is stopped by pid — it never touches
  * a server on the default port.
  */
-export async function startPrivateRedis(): Promise<RedisHandle> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<RedisHandle> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = await freePort();
     const dir = await tempDir('redis');
     try {
-      const child = await spawnRedis(port, dir.path);
+      const child = await spawnRedis(port, dir.path, options);
       await ping(port);
-      return handleFor(child, port, dir);
+      return handleFor(child, port, dir, options);
     } catch (error) {
       await dir.remove();
       if (error instanceof PortTakenError) {
@@ -50,8 +61,9 @@ export async function startPrivateRedis(): Promise<RedisHandle> {
 class PortTakenError extends Error {}
 
 /** Spawns redis-server and resolves once it logs that it accepts connections. */
-function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+function spawnRedis(port: number, dir: string, options: PrivateRedisOptions): Promise<ChildProcess> {
+  const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -116,10 +128,11 @@ function ping(port: number): Promise<void> {
   });
 }
 
-function handleFor(child: ChildProcess, port: number, dir: TempDir): RedisHandle {
-  const stopChild = childStopper(child, STOP_TIMEOUT_MS);
+function handleFor(first: ChildProcess, port: number, dir: TempDir, options: PrivateRedisOptions): RedisHandle {
+  let child = first;
+  let stopChild = childStopper(child, STOP_TIMEOUT_MS);
   let stopping: Promise<void> | undefined;
-  return {
+  const handle: RedisHandle = {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid,
@@ -127,5 +140,16 @@ function handleFor(child: ChildProcess, port: number, dir: TempDir): RedisHandle
       stopping ??= stopChild().then(() => dir.remove());
       return stopping;
     },
+    async crashAndRestart(downMs: number) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      child = await spawnRedis(port, dir.path, options);
+      stopChild = childStopper(child, STOP_TIMEOUT_MS);
+      handle.pid = child.pid;
+      await ping(port);
+    },
   };
+  return handle;
 }

@@ -15,6 +15,7 @@ import type { ObjectStore } from '../../src/storage/object-store.js';
 import { openObjectStore } from '../../src/storage/open-object-store.js';
 import type { S3Settings } from '../../src/storage/s3-settings.js';
 import { startWorkers, type StartWorkersOptions, type WorkerFleet } from '../../src/workers/start-workers.js';
+import { startPrivateRedis } from '../../src/local/start-private-redis.js';
 import { startRedis, type RedisHandle } from './start-redis.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
@@ -58,9 +59,11 @@ export async function startBunchStack(
     sharedEmulator?: RunningEmulator;
     concurrency?: number;
     s3?: S3Settings;
+    /** A private Redis with AOF that the test may crash and restart (ignores REDIS_URL). */
+    durableRedis?: boolean;
   } = {},
 ): Promise<BunchStack> {
-  const redis = await startRedis();
+  const redis = options.durableRedis ? await startPrivateRedis({ durable: true }) : await startRedis();
   const emulator = options.sharedEmulator ?? (await startEmulator(options.emulator ?? {}));
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const plane = await openControlPlane(redis.url, prefix);

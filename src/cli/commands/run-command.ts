@@ -73,9 +73,16 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           );
           return;
         }
+        let lastNotice = -Infinity;
         const meta = await followRun(plane.runs, started.runId, {
           progress: !flags.json && process.stderr.isTTY,
           requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
+          // A Redis restart or failover is waited out (the workers do too); say so every 10 s.
+          onRedisTrouble: (error, downForMs) => {
+            if (downForMs - lastNotice < 10_000) return;
+            lastNotice = downForMs;
+            process.stderr.write(`bunch: Redis unreachable for ${Math.round(downForMs / 1000)} s (${error.message}); still following run ${started.runId}\n`);
+          },
         });
         print(flags.json, { ...started, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta));
         setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
