@@ -24,7 +24,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'Settings resolve flag → environment → job file → default. Environment:',
         '  GEMINI_API_KEY (or GOOGLE_API_KEY), GEMINI_BASE_URL, REDIS_URL,',
         '  BUNCH_PREFIX, BUNCH_CONCURRENCY, BUNCH_LOG_LEVEL,',
-        '  BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS,',
+        '  BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS, BUNCH_SHUTDOWN_GRACE_MS,',
         '  BUNCH_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3), AWS_REGION,',
         '  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,',
         '  BUNCH_S3_FORCE_PATH_STYLE, BUNCH_S3_CHECKSUM_MODE,',

@@ -13,6 +13,7 @@ import { integerFlag } from './number-flag.js';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_SHUTDOWN_GRACE_MS = 60_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Flags the verbs share; each verb passes the ones it has. */
@@ -37,6 +38,8 @@ export interface ResolvedSettings {
   /** BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS → BullMQ defaults (undefined) */
   readonly lockDurationMs: number | undefined;
   readonly stalledIntervalMs: number | undefined;
+  /** BUNCH_SHUTDOWN_GRACE_MS → 60 s: how long a stopping worker waits for in-flight items (one call is at most 35 s). */
+  readonly shutdownGraceMs: number;
   /** GEMINI_BASE_URL → Google; GEMINI_API_KEY (or GOOGLE_API_KEY) */
   readonly geminiBaseUrl: string;
   readonly geminiApiKey: string | undefined;
@@ -67,6 +70,7 @@ export function resolveSettings(
     // Locks are renewed during long calls, so these need only exceed the longest event-loop stall.
     lockDurationMs: optionalInteger(env, 'BUNCH_LOCK_DURATION_MS', 1000, 3_600_000),
     stalledIntervalMs: optionalInteger(env, 'BUNCH_STALLED_INTERVAL_MS', 1000, 3_600_000),
+    shutdownGraceMs: optionalInteger(env, 'BUNCH_SHUTDOWN_GRACE_MS', 100, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
     geminiBaseUrl: (env.GEMINI_BASE_URL || GOOGLE_BASE_URL).replace(/\/+$/, ''),
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
     s3: s3OptionsFromEnv(env),

@@ -39,6 +39,11 @@ export interface WorkerFleet {
   workers: Worker[];
   /** Stops taking jobs, waits for in-flight ones to finish, closes connections. */
   close(): Promise<void>;
+  /**
+   * Drops the connections at once, for when close() cannot finish (Redis gone). Items in flight
+   * keep their BullMQ locks until they expire and are then picked up again by another worker.
+   */
+  abandon(): void;
 }
 
 /** Wires library code to BullMQ for one worker process: the generate, batch and finalize workers. */
@@ -172,6 +177,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       await Promise.all(pendingWork);
       await queues.close();
       await contexts.close();
+      workerConnection.disconnect();
+      commandConnection.disconnect();
+      eventsConnection.disconnect();
+    },
+    abandon() {
       workerConnection.disconnect();
       commandConnection.disconnect();
       eventsConnection.disconnect();

@@ -3,6 +3,7 @@ import { startRun } from '../../lanes/start-run.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
+import { closeFleetWithin } from '../../workers/close-fleet.js';
 import { startWorkers, type WorkerFleet } from '../../workers/start-workers.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { openControlPlane } from '../control-plane.js';
@@ -87,7 +88,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
         print(flags.json, { ...started, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta));
         setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
       } finally {
-        await fleet?.close();
+        if (fleet) await closeFleetWithin(fleet, settings.shutdownGraceMs, logger);
         await plane.close();
       }
     });

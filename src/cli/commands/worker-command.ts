@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
+import { closeFleetWithin } from '../../workers/close-fleet.js';
 import { startWorkers } from '../../workers/start-workers.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
 import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
@@ -34,8 +35,8 @@ export function registerWorkerCommand(program: Command): void {
         ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
       });
       const signal = await untilShutdownSignal();
-      logger.info({ signal }, 'draining: finishing in-flight items before exit');
-      await fleet.close();
+      logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'draining: finishing in-flight items before exit');
+      await closeFleetWithin(fleet, settings.shutdownGraceMs, logger);
       logger.info('worker stopped');
     });
 }

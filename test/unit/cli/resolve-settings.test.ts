@@ -16,6 +16,7 @@ describe('resolveSettings: flag → environment → job file → default', () =>
       logLevel: 'info',
       concurrency: 8,
       lockDurationMs: undefined,
+      shutdownGraceMs: 60_000,
       geminiBaseUrl: 'https://generativelanguage.googleapis.com',
       allowPrivateReferences: false,
     });
@@ -37,6 +38,9 @@ describe('resolveSettings: flag → environment → job file → default', () =>
     );
     expect(() => resolveSettings({}, { BUNCH_STALLED_INTERVAL_MS: 'soon' })).toThrow(
       expect.objectContaining({ code: 'E_CONFIG', message: 'BUNCH_STALLED_INTERVAL_MS must be a whole number from 1000 to 3600000, got "soon"' }),
+    );
+    expect(() => resolveSettings({}, { BUNCH_SHUTDOWN_GRACE_MS: '-1' })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', message: 'BUNCH_SHUTDOWN_GRACE_MS must be a whole number from 100 to 3600000, got "-1"' }),
     );
     expect(() => resolveSettings({}, { BUNCH_LOG_LEVEL: 'verbose' })).toThrow(
       expect.objectContaining({ code: 'E_CONFIG', message: 'BUNCH_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"' }),
