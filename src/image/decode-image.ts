@@ -40,6 +40,16 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 const PNG_IEND = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 const JPEG_EOI_WINDOW = 32;
 
+/**
+ * How far a side may be from the model table's size. Part of the table is inferred (the docs
+ * print a few sizes that cannot be right), so a near miss is the model's real size, not damage.
+ */
+const SIZE_TOLERANCE = 0.05;
+
+function closeTo(actual: number, expected: number): boolean {
+  return Math.abs(actual - expected) <= expected * SIZE_TOLERANCE;
+}
+
 function malformed(message: string): BunchError {
   return new BunchError('E_MALFORMED_RESPONSE', message);
 }
@@ -114,8 +124,14 @@ export function decodeImage(part: { mimeType: string; base64: string }, expected
   if (size.type !== format.sizeType || !(size.width > 0) || !(size.height > 0)) {
     throw malformed(`cannot read ${mimeType} dimensions (got ${size.type ?? 'unknown'} ${size.width}x${size.height})`);
   }
-  if (expected && (size.width !== expected.width || size.height !== expected.height)) {
-    throw malformed(`image is ${size.width}x${size.height}, expected ${expected.width}x${expected.height}`);
+  if (expected && (!closeTo(size.width, expected.width) || !closeTo(size.height, expected.height))) {
+    // The model gives the same request the same size: retrying would pay again for the same
+    // answer (and one wrong entry in the size table would pay `attempts` times for every item).
+    throw new BunchError(
+      'E_MALFORMED_RESPONSE',
+      `image is ${size.width}x${size.height}, expected ${expected.width}x${expected.height} (more than ${SIZE_TOLERANCE * 100}% off on a side; the model answers this request with this size, so it is not retried)`,
+      { retryable: false },
+    );
   }
   return {
     bytes,

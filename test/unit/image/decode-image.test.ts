@@ -62,9 +62,22 @@ describe('decodeImage', () => {
     expect([decoded.width, decoded.height]).toEqual([1376, 768]);
   });
 
-  it('wrong dimensions name both sizes', () => {
+  it('a size far from the expected one is refused once, not retried: a retry would pay for the same answer', () => {
     const base64 = png(32, 32).toString('base64');
-    expectMalformed(() => decodeImage({ mimeType: 'image/png', base64 }, { width: 1024, height: 1024 }), 'image is 32x32, expected 1024x1024');
+    const run = () => decodeImage({ mimeType: 'image/png', base64 }, { width: 1024, height: 1024 });
+    expect(run).toThrow(
+      expect.objectContaining({
+        code: 'E_MALFORMED_RESPONSE',
+        retryable: false,
+        message: 'image is 32x32, expected 1024x1024 (more than 5% off on a side; the model answers this request with this size, so it is not retried)',
+      }),
+    );
+  });
+
+  it('a size within 5% of the table is accepted with its real dimensions (the size table is partly inferred)', () => {
+    const bytes = png(1344, 768);
+    const decoded = decodeImage({ mimeType: 'image/png', base64: bytes.toString('base64') }, { width: 1376, height: 768 });
+    expect([decoded.width, decoded.height]).toEqual([1344, 768]);
   });
 
   it('a declared type that disagrees with the bytes is rejected', () => {
