@@ -48,5 +48,4 @@ export type ReferenceFailureReason =
   | 'network'
   | 'unsupported-type'
   | 'undecodable'
-  | 'too-many-pixels'
-  | 'too-many-references';
+  | 'too-many-pixels';

@@ -140,9 +140,12 @@ export class ReferenceResolver {
     }
     const deadline = Date.now() + limits.timeoutMs;
     let stream;
+    const opening = store.getStream(key);
     try {
-      stream = await withDeadline(store.getStream(key), deadline, display);
+      stream = await withDeadline(opening, deadline, display);
     } catch (error) {
+      // A stream that opens after the deadline is closed, not left holding a connection.
+      opening.then((late) => late?.destroy(), () => undefined);
       if (isBunchError(error) && error.code === 'E_REFERENCE') throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new BunchError('E_REFERENCE', `reference ${display} could not be read: ${message}`, { reason: 'network', cause: error });
