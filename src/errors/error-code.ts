@@ -9,8 +9,18 @@ export const ERROR_CODES = {
   E_NETWORK: { retryable: true },
   E_MALFORMED_RESPONSE: { retryable: true },
   E_NO_IMAGE: { retryable: true },
+  /** A 403 that is not the API's own JSON error (a gateway, proxy or WAF page): the call never reached the model. */
+  E_GATEWAY_BLOCKED: { retryable: true },
   E_BAD_REQUEST: { retryable: false },
   E_AUTH: { retryable: false },
+  /** FAILED_PRECONDITION: the project cannot use the API as called (region not supported, billing off). Stops the run. */
+  E_PRECONDITION: { retryable: false },
+  /** The model does not exist (retired, misspelled) or is not available to this key. Stops the run. */
+  E_MODEL_NOT_FOUND: { retryable: false },
+  /** A paid answer whose image could not be decoded or had the wrong type, twice. */
+  E_BAD_IMAGE: { retryable: false },
+  /** A response body over the size cap: refused without reading the rest (never retried, it would be paid again). */
+  E_RESPONSE_TOO_LARGE: { retryable: false },
   E_NOT_FOUND: { retryable: false },
   E_SAFETY_BLOCKED: { retryable: false },
   E_CATALOG_ROW: { retryable: false },

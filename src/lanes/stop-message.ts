@@ -7,6 +7,10 @@ export function stopMessage(reason: StopReason): string {
       return 'the run was cancelled before this item was generated';
     case 'E_AUTH':
       return 'the run stopped because the API key was rejected';
+    case 'E_PRECONDITION':
+      return 'the run stopped because the API refused the project (FAILED_PRECONDITION: region or billing)';
+    case 'E_MODEL_NOT_FOUND':
+      return 'the run stopped because the model does not exist or is not available to this API key';
     case 'E_BUDGET':
       return 'the run stopped because its budget was spent';
     default:

@@ -123,6 +123,8 @@ export function recordFromMarker(
     if (marker.usage) record.usage = marker.usage;
   } else {
     record.reused = true;
+    // The run that paid for these outputs (another run of the job, or an older one).
+    record.reusedFrom = marker.runId;
   }
   if (marker.image) record.image = marker.image;
   if (marker.caption) record.caption = marker.caption;

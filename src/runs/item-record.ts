@@ -42,6 +42,8 @@ export interface ItemRecord {
   latencyMs?: number;
   /** True when the output already existed in storage and no model call was made for this run. */
   reused?: boolean;
+  /** With `reused`: the run whose call produced the outputs. */
+  reusedFrom?: string;
   errorCode?: ErrorCode;
   errorMessage?: string;
   finishReason?: string;

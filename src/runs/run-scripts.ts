@@ -79,6 +79,26 @@ if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 0`;
 
+/**
+ * KEYS: claim
+ * ARGV: token, ttlMs
+ * Takes an output claim when it is free. Returns {1, token, ttl} when taken, else {0, holder, pttl}.
+ */
+export const TAKE_CLAIM_LUA = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, ARGV[1], tonumber(ARGV[2])} end
+return {0, redis.call('GET', KEYS[1]) or '', redis.call('PTTL', KEYS[1])}
+`;
+
+/**
+ * KEYS: claim
+ * ARGV: token, ttlMs
+ * Extends the claim only while it still holds this caller's token. Returns 1 when extended.
+ */
+export const RENEW_CLAIM_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 /** The scripts above as ioredis commands (defined once per connection by RunStore). */
 export type RunScripts = {
   bunchRecordTerminal(meta: string, done: string, records: string, ...args: string[]): Promise<[number, number, number]>;
@@ -86,4 +106,6 @@ export type RunScripts = {
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;
+  bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;
+  bunchRenewClaim(claim: string, token: string, ttlMs: string): Promise<number>;
 };

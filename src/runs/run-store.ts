@@ -8,7 +8,17 @@ import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
 import { RecordLog } from './record-log.js';
 import { RunBatches } from './run-batches.js';
 import { RunBudget } from './run-budget.js';
-import { ACQUIRE_SLOT_LUA, MARK_PLANNED_LUA, RECORD_TERMINAL_LUA, RELEASE_LOCK_LUA, RESERVE_BUDGET_LUA, type RunScripts } from './run-scripts.js';
+import { OutputClaims } from './output-claims.js';
+import {
+  ACQUIRE_SLOT_LUA,
+  MARK_PLANNED_LUA,
+  RECORD_TERMINAL_LUA,
+  RELEASE_LOCK_LUA,
+  RENEW_CLAIM_LUA,
+  RESERVE_BUDGET_LUA,
+  TAKE_CLAIM_LUA,
+  type RunScripts,
+} from './run-scripts.js';
 
 /**
  * Why a run was told to stop early: an operator's cancel (E_CANCELLED), a rejected API key
@@ -63,6 +73,8 @@ export class RunStore {
   readonly budget: RunBudget;
   /** Batch-lane slots and shard state. */
   readonly batches: RunBatches;
+  /** Per-output claims across runs: one model call at a time for one output (never pay twice). */
+  readonly claims: OutputClaims;
 
   constructor(
     redis: Redis,
@@ -76,11 +88,14 @@ export class RunStore {
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
+      redis.defineCommand('bunchTakeClaim', { numberOfKeys: 1, lua: TAKE_CLAIM_LUA });
+      redis.defineCommand('bunchRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
     this.budget = new RunBudget(this.redis, keysOf);
     this.batches = new RunBatches(this.redis, keysOf);
+    this.claims = new OutputClaims(this.redis, prefix);
   }
 
   keys(runId: string) {

@@ -24,6 +24,7 @@
  */
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { stopsTheRun } from '../../errors/run-stopping-codes.js';
 import { BunchError } from '../../errors/bunch-error.js';
 import { costUsd } from '../../gemini/usage-cost.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
@@ -170,10 +171,10 @@ async function advance(ctx: ShardContext): Promise<Step> {
         });
       } catch (error) {
         if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
-          if (error.code === 'E_AUTH') await runs.requestStop(runId, 'E_AUTH');
+          if (stopsTheRun(error.code)) await runs.requestStop(runId, error.code);
           state.error = `${error.code}: ${error.message}`.slice(0, 300);
           deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch creation refused: salvaging the shard');
-          const stop = error.code === 'E_AUTH' ? ('E_AUTH' as const) : undefined;
+          const stop = stopsTheRun(error.code) ? error.code : undefined;
           return salvageWholeShard(ctx, stop, false, `the Batch API refused the shard: ${state.error}`);
         }
         throw error;

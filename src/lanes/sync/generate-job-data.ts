@@ -14,6 +14,8 @@ export interface GenerateJobData extends ItemTarget {
    * job once it is terminal (release-dependants.ts). A few KB each, never image bytes.
    */
   dependants?: { target: ItemTarget; request: Record<string, unknown> }[];
+  /** Times this job waited on another holder's output claim (not attempts: nothing was called). */
+  claimWaits?: number;
 }
 
 export interface FinalizeJobData {

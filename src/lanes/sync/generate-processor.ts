@@ -1,4 +1,4 @@
-import { RateLimitError, type Job, type Queue } from 'bullmq';
+import { DelayedError, RateLimitError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
@@ -16,8 +16,11 @@ import { failedRecord } from './failed-record.js';
 import { enqueueGenerateJobs } from '../enqueue-generate-jobs.js';
 import { recordItem } from '../record-item.js';
 import { stopMessage } from '../stop-message.js';
+import { stopsTheRun } from '../../errors/run-stopping-codes.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { GenerateJobData } from './generate-job-data.js';
+import { CLAIM_MARGIN_MS, claimToken, holdClaim, holderRunId } from './held-claim.js';
+import type { OutputIdentity } from '../../runs/output-claims.js';
 
 export interface GenerateProcessorDeps {
   runs: RunStore;
@@ -32,19 +35,24 @@ export interface GenerateProcessorDeps {
   storeRetryDelaysMs?: readonly number[];
   /** Reference images recently sent by this worker (shared photos are read from storage once). */
   referenceCache?: ReferenceBytesCache;
+  /** How long a job waits before looking again at an output another worker is generating (default 5 s). */
+  claimRecheckMs?: number;
 }
 
 /** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
 const NO_IMAGE_MAX_ATTEMPTS = 3;
 /** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
 const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+const CLAIM_RECHECK_MS = 5000;
 
 /**
  * One delivery of one item. BullMQ delivers at least once, so every step is safe to repeat:
  *  1. an item that already has a terminal record is done (duplicate delivery);
  *  2. a run told to stop (cancel, bad API key, budget) records the item cancelled without a call;
- *  3. outputs already in storage (marker present) are recorded without a call: never pay twice;
- *  4. otherwise call the model with a hard timeout, store, record.
+ *  3. the output is claimed in Redis (keyed by where it is written and its input, not by run):
+ *     while another delivery or another run holds the claim, this job waits and looks again;
+ *  4. outputs already in storage (marker present) are recorded without a call: never pay twice;
+ *  5. otherwise call the model with a hard timeout, store (marker last), release the claim, record.
  * Failures of the call are classified once (src/gemini/classify-outcome.ts): retryable ones are
  * thrown back to BullMQ until `attempts` calls were made (rate-limit re-queues included), then
  * recorded failed. Recording itself happens outside that classification: if Redis fails while
@@ -55,15 +63,15 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   const storeRetryDelays = deps.storeRetryDelaysMs ?? STORE_RETRY_DELAYS_MS;
   const referenceCache = deps.referenceCache ?? new ReferenceBytesCache();
 
-  return async function processGenerateJob(job: Job<GenerateJobData>): Promise<string> {
-    const outcome = await processItem(job);
+  return async function processGenerateJob(job: Job<GenerateJobData>, token?: string): Promise<string> {
+    const outcome = await processItem(job, token);
     // Dependants move on only once this item is terminal; a delivery that died before releasing
     // them is redelivered, finds the item terminal ('duplicate') and releases them then.
     if (outcome !== 'late' && job.data.dependants?.length) await releaseOf(deps, job.data);
     return outcome;
   };
 
-  async function processItem(job: Job<GenerateJobData>): Promise<string> {
+  async function processItem(job: Job<GenerateJobData>, jobToken: string | undefined): Promise<string> {
     const data = job.data;
     const { runs } = deps;
     if (await runs.records.isTerminal(data.runId, data.index)) {
@@ -72,7 +80,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       return 'duplicate';
     }
     const { config, store } = await deps.contexts.get(data.runId);
-    const attempt = Math.max(1, job.attemptsStarted);
+    // Waiting on another holder's claim re-activates the job without being an attempt.
+    const attempt = Math.max(1, job.attemptsStarted - (data.claimWaits ?? 0));
     const startedAt = new Date().toISOString();
     const finish = (record: ItemRecord, releaseReservedUsd = 0) =>
       recordItem(runs, store, data.runId, record, deps.onRunComplete, releaseReservedUsd);
@@ -85,12 +94,58 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       return 'cancelled';
     }
 
-    const stored = await readStoredOutput(store, data);
-    if (stored) {
-      await finish(recordFromMarker(data, stored, 'succeeded', 'sync', attempt - 1, data.runId));
+    const fromMarker = async (marker: NonNullable<Awaited<ReturnType<typeof readStoredOutput>>>) => {
+      // This run's own earlier delivery stored it: succeeded. Another run did: skipped, naming that run.
+      const status = marker.runId === data.runId ? 'succeeded' : 'skipped';
+      await finish(recordFromMarker(data, marker, status, 'sync', attempt - 1, data.runId));
       return 'reused';
+    };
+    const identity: OutputIdentity = { markerUri: store.uriFor(data.markerKey), inputHash: data.inputHash };
+    const claimTtlMs = config.sync.timeoutMs + CLAIM_MARGIN_MS;
+    const token = claimToken(data.runId, data.index, job.attemptsStarted);
+    const claim = await runs.claims.take(identity, token, claimTtlMs);
+    if (!claim.taken) {
+      const written = await readStoredOutput(store, data);
+      if (written) return fromMarker(written);
+      deps.logger.info({ runId: data.runId, item: data.itemKey, heldBy: holderRunId(claim.holder) }, 'output is being generated elsewhere; waiting');
+      await waitForClaim(job, jobToken, claim.ttlMs);
     }
+    const held = holdClaim(runs.claims, identity, token, {
+      ttlMs: claimTtlMs,
+      maxHoldMs: claimTtlMs + config.sync.timeoutMs + 60_000,
+      logger: deps.logger,
+    });
+    try {
+      const stored = await readStoredOutput(store, data);
+      if (stored) return await fromMarker(stored);
+      return await callStoreRecord(job, { config, store, attempt, startedAt, finish });
+    } finally {
+      await held.release();
+    }
+  }
 
+  /** Moves the job to delayed without using an attempt; it looks at the claim and marker again later. */
+  async function waitForClaim(job: Job<GenerateJobData>, jobToken: string | undefined, holderTtlMs: number): Promise<never> {
+    const recheck = deps.claimRecheckMs ?? CLAIM_RECHECK_MS;
+    const delay = Math.min(holderTtlMs + 50, recheck) + Math.floor(Math.random() * Math.min(1000, recheck / 2));
+    await job.updateData({ ...job.data, claimWaits: (job.data.claimWaits ?? 0) + 1 });
+    await job.moveToDelayed(Date.now() + delay, jobToken);
+    throw new DelayedError();
+  }
+
+  async function callStoreRecord(
+    job: Job<GenerateJobData>,
+    step: {
+      config: Awaited<ReturnType<RunContextCache['get']>>['config'];
+      store: Awaited<ReturnType<RunContextCache['get']>>['store'];
+      attempt: number;
+      startedAt: string;
+      finish: (record: ItemRecord, releaseReservedUsd?: number) => Promise<unknown>;
+    },
+  ): Promise<string> {
+    const data = job.data;
+    const { runs } = deps;
+    const { config, store, attempt, startedAt, finish } = step;
     const price = costUsd({ lane: 'sync', ...config.pricing, images: 1 });
     const reserved = config.budgetUsd === undefined ? 0 : price;
     if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, price, config.budgetUsd))) {
@@ -126,9 +181,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       );
     } catch (error) {
       const failure = asBunchError(error);
-      if (failure.code === 'E_AUTH' && (await runs.requestStop(data.runId, 'E_AUTH'))) {
-        deps.logger.error({ runId: data.runId, code: failure.code }, 'upstream rejected the API key: stopping the run');
-        await deps.onRunStopped(data.runId, 'E_AUTH');
+      if (stopsTheRun(failure.code) && (await runs.requestStop(data.runId, failure.code))) {
+        deps.logger.error({ runId: data.runId, code: failure.code, message: failure.message }, `${stopMessage(failure.code)}: stopping the run`);
+        await deps.onRunStopped(data.runId, failure.code);
       }
       const limit = failure.code === 'E_NO_IMAGE' ? Math.min(NO_IMAGE_MAX_ATTEMPTS, config.sync.attempts) : config.sync.attempts;
       // Storage that still fails after the in-process retries is not retried through BullMQ: that
