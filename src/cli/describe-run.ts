@@ -17,6 +17,8 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
   if (meta.extra.lane) lines.push(`  lane       auto → ${meta.extra.lane}`);
+  const quotaUntil = meta.extra.quotaUntil ? Date.parse(meta.extra.quotaUntil) : NaN;
+  if (!meta.finishedAt && quotaUntil > now.getTime()) lines.push(`  quota      exhausted until ${clockTime(new Date(quotaUntil), now)} UTC: items wait, no calls`);
   for (const shard of shardStatesOf(meta)) lines.push(describeShard(shard));
   lines.push(`  output     ${meta.config.outputUrl}`);
   return lines.join('\n');
@@ -48,4 +50,10 @@ export function formatDuration(ms: number): string {
   const minutes = Math.round(seconds / 60);
   if (minutes < 90) return `${minutes}m`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** HH:MM in UTC (with the date when it is not today's). */
+function clockTime(at: Date, now: Date = new Date()): string {
+  const time = at.toISOString().slice(11, 16);
+  return at.toISOString().slice(0, 10) === now.toISOString().slice(0, 10) ? time : `${at.toISOString().slice(0, 10)} ${time}`;
 }

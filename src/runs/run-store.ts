@@ -26,6 +26,13 @@ import {
  */
 export type StopReason = ErrorCode;
 
+export interface RunControl {
+  status?: RunStatus;
+  stop?: StopReason;
+  /** Epoch ms until which the run's quota is exhausted (see noteQuotaExhausted). */
+  quotaUntil?: number;
+}
+
 export interface RunMeta {
   config: RunConfig;
   status: RunStatus;
@@ -179,12 +186,18 @@ export class RunStore {
   }
 
   /** What a worker checks before each item, in one round trip. */
-  async getControl(runId: string): Promise<{ status?: RunStatus; stop?: StopReason }> {
-    const [status, stop] = await this.redis.hmget(this.keys(runId).meta, 'status', 'stop');
-    const control: { status?: RunStatus; stop?: StopReason } = {};
+  async getControl(runId: string): Promise<RunControl> {
+    const [status, stop, quotaUntil] = await this.redis.hmget(this.keys(runId).meta, 'status', 'stop', 'quotaUntil');
+    const control: RunControl = {};
     if (status) control.status = status as RunStatus;
     if (stop) control.stop = stop as StopReason;
+    if (quotaUntil && Number.isFinite(Date.parse(quotaUntil))) control.quotaUntil = Date.parse(quotaUntil);
     return control;
+  }
+
+  /** The upstream quota is gone until `untilMs` (a long RetryInfo): items wait instead of calling. */
+  async noteQuotaExhausted(runId: string, untilMs: number): Promise<void> {
+    await this.redis.hset(this.keys(runId).meta, 'quotaUntil', new Date(untilMs).toISOString());
   }
 
 

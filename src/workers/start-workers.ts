@@ -33,6 +33,10 @@ export interface StartWorkersOptions {
   stalledIntervalMs?: number;
   /** Shard jobs of the batch lane handled at once by this process. Default 4. */
   batchConcurrency?: number;
+  /** Sync lane: how long a job waits before looking again at an output claimed elsewhere (default 5 s). */
+  claimRecheckMs?: number;
+  /** Sync lane: the longest queue-wide pause a 429 may cause (default 5 min). */
+  queuePauseCapMs?: number;
 }
 
 export interface WorkerFleet {
@@ -85,6 +89,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       await promoteDelayedJobs(queues.generate, runId);
     },
     logger,
+    ...(options.claimRecheckMs !== undefined ? { claimRecheckMs: options.claimRecheckMs } : {}),
+    ...(options.queuePauseCapMs !== undefined ? { queuePauseCapMs: options.queuePauseCapMs } : {}),
   });
 
   const generate = createGenerateWorker({

@@ -14,8 +14,11 @@ export interface GenerateJobData extends ItemTarget {
    * job once it is terminal (release-dependants.ts). A few KB each, never image bytes.
    */
   dependants?: { target: ItemTarget; request: Record<string, unknown> }[];
-  /** Times this job waited on another holder's output claim (not attempts: nothing was called). */
-  claimWaits?: number;
+  /**
+   * Times this job was put back to wait without calling the model (another holder's output claim,
+   * the run's exhausted daily quota): BullMQ counts them as starts, they are not attempts.
+   */
+  waits?: number;
 }
 
 export interface FinalizeJobData {

@@ -37,6 +37,8 @@ export interface GenerateProcessorDeps {
   referenceCache?: ReferenceBytesCache;
   /** How long a job waits before looking again at an output another worker is generating (default 5 s). */
   claimRecheckMs?: number;
+  /** Longest queue-wide pause a 429 may cause (default 5 min); longer waits delay this run's items one by one. */
+  queuePauseCapMs?: number;
 }
 
 /** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
@@ -44,6 +46,11 @@ const NO_IMAGE_MAX_ATTEMPTS = 3;
 /** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
 const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const CLAIM_RECHECK_MS = 5000;
+const QUEUE_PAUSE_CAP_MS = 5 * 60_000;
+
+function jitterMs(upToMs: number): number {
+  return Math.floor(Math.random() * upToMs);
+}
 
 /**
  * One delivery of one item. BullMQ delivers at least once, so every step is safe to repeat:
@@ -80,19 +87,21 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       return 'duplicate';
     }
     const { config, store } = await deps.contexts.get(data.runId);
-    // Waiting on another holder's claim re-activates the job without being an attempt.
-    const attempt = Math.max(1, job.attemptsStarted - (data.claimWaits ?? 0));
+    // Waiting (on another holder's claim, on the quota) re-activates the job without being an attempt.
+    const attempt = Math.max(1, job.attemptsStarted - (data.waits ?? 0));
     const startedAt = new Date().toISOString();
     const finish = (record: ItemRecord, releaseReservedUsd = 0) =>
       recordItem(runs, store, data.runId, record, deps.onRunComplete, releaseReservedUsd);
 
-    const { status, stop } = await runs.getControl(data.runId);
+    const { status, stop, quotaUntil } = await runs.getControl(data.runId);
     // A late duplicate after the manifest was written: the item is in it already.
     if (status && TERMINAL_RUN_STATUSES.includes(status)) return 'late';
     if (stop) {
       await finish(cancelledRecord(data, stop, attempt - 1));
       return 'cancelled';
     }
+    // The run learnt that its quota is gone for longer than a queue-wide pause: wait it out, no call.
+    if (quotaUntil !== undefined && quotaUntil > Date.now()) await waitWithoutCalling(job, jobToken, quotaUntil - Date.now() + jitterMs(1000));
 
     const fromMarker = async (marker: NonNullable<Awaited<ReturnType<typeof readStoredOutput>>>) => {
       // This run's own earlier delivery stored it: succeeded. Another run did: skipped, naming that run.
@@ -108,7 +117,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       const written = await readStoredOutput(store, data);
       if (written) return fromMarker(written);
       deps.logger.info({ runId: data.runId, item: data.itemKey, heldBy: holderRunId(claim.holder) }, 'output is being generated elsewhere; waiting');
-      await waitForClaim(job, jobToken, claim.ttlMs);
+      const recheck = deps.claimRecheckMs ?? CLAIM_RECHECK_MS;
+      await waitWithoutCalling(job, jobToken, Math.min(claim.ttlMs + 50, recheck) + jitterMs(Math.min(1000, recheck / 2)));
     }
     const held = holdClaim(runs.claims, identity, token, {
       ttlMs: claimTtlMs,
@@ -118,23 +128,22 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     try {
       const stored = await readStoredOutput(store, data);
       if (stored) return await fromMarker(stored);
-      return await callStoreRecord(job, { config, store, attempt, startedAt, finish });
+      return await callStoreRecord(job, jobToken, { config, store, attempt, startedAt, finish });
     } finally {
       await held.release();
     }
   }
 
-  /** Moves the job to delayed without using an attempt; it looks at the claim and marker again later. */
-  async function waitForClaim(job: Job<GenerateJobData>, jobToken: string | undefined, holderTtlMs: number): Promise<never> {
-    const recheck = deps.claimRecheckMs ?? CLAIM_RECHECK_MS;
-    const delay = Math.min(holderTtlMs + 50, recheck) + Math.floor(Math.random() * Math.min(1000, recheck / 2));
-    await job.updateData({ ...job.data, claimWaits: (job.data.claimWaits ?? 0) + 1 });
-    await job.moveToDelayed(Date.now() + delay, jobToken);
+  /** Moves the job to delayed without using an attempt; it looks at everything again when it is back. */
+  async function waitWithoutCalling(job: Job<GenerateJobData>, jobToken: string | undefined, delayMs: number): Promise<never> {
+    await job.updateData({ ...job.data, waits: (job.data.waits ?? 0) + 1 });
+    await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), jobToken);
     throw new DelayedError();
   }
 
   async function callStoreRecord(
     job: Job<GenerateJobData>,
+    jobToken: string | undefined,
     step: {
       config: Awaited<ReturnType<RunContextCache['get']>>['config'];
       store: Awaited<ReturnType<RunContextCache['get']>>['store'];
@@ -199,9 +208,18 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           'retrying item',
         );
         if (failure.code === 'E_RATE_LIMITED' && failure.retryAfterMs !== undefined) {
-          // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
-          await deps.generateQueue.rateLimit(failure.retryAfterMs);
-          throw new RateLimitError();
+          if (failure.retryAfterMs <= (deps.queuePauseCapMs ?? QUEUE_PAUSE_CAP_MS)) {
+            // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
+            await deps.generateQueue.rateLimit(failure.retryAfterMs);
+            throw new RateLimitError();
+          }
+          // A daily quota: pausing the shared queue for hours would stall every other run, silently.
+          // This run's items wait individually instead, and `status` says until when.
+          const until = Date.now() + failure.retryAfterMs;
+          await runs.noteQuotaExhausted(data.runId, until);
+          deps.logger.warn({ runId: data.runId, until: new Date(until).toISOString() }, 'quota exhausted: the run\'s items wait until it resets');
+          await job.moveToDelayed(until + jitterMs(1000), jobToken);
+          throw new DelayedError();
         }
         throw failure;
       }
