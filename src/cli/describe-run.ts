@@ -12,7 +12,9 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
       `   succeeded ${meta.counts.succeeded}  failed ${meta.counts.failed}  skipped ${meta.counts.skipped}  cancelled ${meta.counts.cancelled}` +
       (meta.rejected ? `  rejected rows ${meta.rejected}` : ''),
     `  throughput ${rate.toFixed(2)} items/s over ${formatDuration(elapsedMs)}` + eta(meta, rate),
-    `  cost       $${meta.costUsd.toFixed(2)}   tokens in ${meta.promptTokens} out ${meta.outputTokens}`,
+    `  cost       $${meta.costUsd.toFixed(2)}` +
+      (meta.uncertainUsd > 0 ? ` (at most $${(meta.costUsd + meta.uncertainUsd).toFixed(2)}: calls with unknown outcome)` : '') +
+      `   tokens in ${meta.promptTokens} out ${meta.outputTokens}`,
   ];
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);

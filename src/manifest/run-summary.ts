@@ -22,6 +22,8 @@ export interface RunSummary {
   maxFailedRatio: number;
   tokens: { prompt: number; output: number };
   costUsd: number;
+  /** What the run may have cost at most: `costUsd` plus calls whose outcome is unknown (timeouts, cut-off answers). */
+  costUpperBoundUsd: number;
   startedAt: string;
   finishedAt: string;
   wallTimeMs: number;
@@ -60,6 +62,7 @@ export function buildRunSummary(meta: RunMeta, status: RunStatus, finishedAt: Da
     maxFailedRatio: meta.config.maxFailedRatio,
     tokens: { prompt: meta.promptTokens, output: meta.outputTokens },
     costUsd: round(meta.costUsd, 6),
+    costUpperBoundUsd: round(meta.costUsd + meta.uncertainUsd, 6),
     startedAt: meta.startedAt,
     finishedAt: finishedAt.toISOString(),
     wallTimeMs,

@@ -23,6 +23,17 @@ export class RunBudget {
     await multi.exec();
   }
 
+  /**
+   * A call whose outcome is unknown (timeout, dropped connection, cut-off answer) may have been
+   * billed: its price moves from reserved to `uncertainUsd`, which the budget counts as spent and
+   * the summary reports as the gap between cost and its upper bound.
+   */
+  async holdUncertain(runId: string, amountUsd: number, reservedUsd: number): Promise<void> {
+    const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'uncertainUsd', String(amountUsd));
+    if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
+    await multi.exec();
+  }
+
   async release(runId: string, amountUsd: number): Promise<void> {
     await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
   }

@@ -47,11 +47,13 @@ return 0
  * KEYS: meta
  * ARGV: amountUsd, limitUsd
  * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit.
+ * Calls whose outcome is unknown (uncertainUsd) count as spent: they may have been billed.
  */
 export const RESERVE_BUDGET_LUA = `
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
 local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
-if spent + reserved + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
+local uncertain = tonumber(redis.call('HGET', KEYS[1], 'uncertainUsd') or '0')
+if spent + reserved + uncertain + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
 return 1
 `;

@@ -45,6 +45,8 @@ export interface RunMeta {
   lanes: Record<string, number>;
   errors: Partial<Record<ErrorCode, number>>;
   costUsd: number;
+  /** Price of calls whose outcome is unknown (they may have been billed): cost + this is the upper bound. */
+  uncertainUsd: number;
   promptTokens: number;
   outputTokens: number;
   segments: number;
@@ -60,7 +62,7 @@ export interface RunMeta {
 
 
 const KNOWN_META_FIELDS = new Set([
-  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd',
+  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd',
   'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt',
 ]);
 
@@ -150,6 +152,7 @@ export class RunStore {
       lanes,
       errors,
       costUsd: number('costUsd'),
+      uncertainUsd: number('uncertainUsd'),
       promptTokens: number('promptTokens'),
       outputTokens: number('outputTokens'),
       segments: number('segments'),

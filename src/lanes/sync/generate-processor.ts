@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
 import { costUsd } from '../../gemini/usage-cost.js';
+import { mayHaveBeenBilled } from '../../gemini/billing-uncertainty.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
 import { inlineReferences } from '../../references/inline-references.js';
@@ -202,6 +203,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
         // run's total and against the budget; an unpaid attempt just gives its reservation back.
         if (paid) await runs.budget.commit(data.runId, price, reserved);
+        else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, price, reserved);
         else if (reserved) await runs.budget.release(data.runId, reserved);
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
@@ -226,6 +228,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       record = failedRecord(data, failure, attempt, startedAt);
       // A call that returned an answer was billed even if its outputs could not be used.
       if (paid) record.costUsd = price;
+      // One whose outcome is unknown may have been: it stays counted against the budget.
+      else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, price, 0);
     }
     await finish(record, reserved);
     return record.status;

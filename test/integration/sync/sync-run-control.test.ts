@@ -95,6 +95,21 @@ describe('stopping a run', () => {
     expect(generated(s)).toBe(5);
     expect(meta.costUsd).toBeCloseTo(0.25, 9);
   });
+
+  it('calls with an unknown outcome (timed out) stay counted against the budget: it is a hard cap', async () => {
+    const s = await stack({ concurrency: 1 });
+    await s.startWorkers();
+    const job = { pricing: { usdPerImage: 0.05 }, budget: { maxUsd: 0.15 }, sync: { attempts: 1, timeoutMs: '300ms', backoff: { initialMs: 50, maxMs: 200, jitter: 0 } } };
+    const started = await s.start(await s.writeJob({ catalogCsv: productCsv(10, (i) => `Product ${i} [[emu:hang]]`), job }));
+    const meta = await s.waitForRun(started.runId);
+    expect(meta.stop).toBe('E_BUDGET');
+    // Three calls may have been billed (0.15 / 0.05): no fourth is made, although none is known to have cost anything.
+    expect(s.emulator.requestLog.count({ route: 'generateContent' })).toBe(3);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 3, skipped: 0, cancelled: 7 });
+    expect(meta.costUsd).toBe(0);
+    const summary = await s.readSummary(s.storeFor(started.outputUrl), started.runId);
+    expect(summary).toMatchObject({ costUsd: 0, costUpperBoundUsd: 0.15, errors: { E_TIMEOUT: 3, E_BUDGET: 7 } });
+  });
 });
 
 describe('bad catalog rows', () => {
