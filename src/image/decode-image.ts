@@ -5,8 +5,9 @@ import { BunchError } from '../errors/bunch-error.js';
 /**
  * Turns an inline image part of a Gemini answer into checked bytes. The model's word is not taken
  * for anything: the base64 must be strictly valid (Buffer.from skips garbage silently), the magic
- * bytes must agree with the declared mimeType, the file must be complete, and the pixel size must
- * be the one the request asked for.
+ * bytes must agree with the declared mimeType and the file must be complete (else E_BAD_IMAGE).
+ * The pixel size is compared with what the request asked for; a difference is reported as a
+ * warning, never a failure: the image was paid for and may well be usable.
  */
 export type ImageMimeType = 'image/png' | 'image/jpeg' | 'image/webp';
 export type ImageExt = 'png' | 'jpg' | 'webp';
@@ -20,6 +21,8 @@ export interface DecodedImage {
   /** Lowercase hex SHA-256 of `bytes`. */
   sha256: string;
   byteLength: number;
+  /** Set when the size is further from the requested one than the tolerance allows. */
+  sizeWarning?: string;
 }
 
 export interface ImageDimensions {
@@ -50,8 +53,28 @@ function closeTo(actual: number, expected: number): boolean {
   return Math.abs(actual - expected) <= expected * SIZE_TOLERANCE;
 }
 
-function malformed(message: string): BunchError {
-  return new BunchError('E_MALFORMED_RESPONSE', message);
+/**
+ * The answer's image is unusable. Retryable, but the sync lane pays for it at most twice: the
+ * second answer to the same request is rarely better than the first.
+ */
+function malformed(message: string, cause?: unknown): BunchError {
+  return new BunchError('E_BAD_IMAGE', message, { retryable: true, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** Aspect ratios closer than this are the same ratio (1344x768 vs 16:9 is 1.75 vs 1.78). */
+const ASPECT_TOLERANCE = 0.03;
+
+/** What is off about a size: the aspect ratio, the size class (longest side), or both. */
+export function describeSizeMismatch(actual: ImageDimensions, expected: ImageDimensions): string {
+  const ratio = (d: ImageDimensions) => d.width / d.height;
+  const aspectOff = Math.abs(ratio(actual) / ratio(expected) - 1) > ASPECT_TOLERANCE;
+  const longest = (d: ImageDimensions) => Math.max(d.width, d.height);
+  const scale = longest(actual) / longest(expected);
+  const parts: string[] = [];
+  if (aspectOff) parts.push(`aspect ratio ${ratio(actual).toFixed(3)} instead of ${ratio(expected).toFixed(3)}`);
+  if (Math.abs(scale - 1) > SIZE_TOLERANCE) parts.push(`${scale > 1 ? 'larger' : 'smaller'} size class (longest side ${longest(actual)} instead of ${longest(expected)})`);
+  const what = parts.length > 0 ? parts.join(', ') : `more than ${SIZE_TOLERANCE * 100}% off on a side`;
+  return `image is ${actual.width}x${actual.height}, expected ${expected.width}x${expected.height}: ${what}`;
 }
 
 function normalizeMimeType(declared: string): ImageMimeType {
@@ -116,23 +139,15 @@ export function decodeImage(part: { mimeType: string; base64: string }, expected
   try {
     size = imageSize(bytes);
   } catch (error) {
-    throw new BunchError('E_MALFORMED_RESPONSE', `cannot read ${mimeType} dimensions: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw malformed(`cannot read ${mimeType} dimensions: ${(error as Error).message}`, error);
   }
   const format = FORMATS[mimeType];
   if (size.type !== format.sizeType || !(size.width > 0) || !(size.height > 0)) {
     throw malformed(`cannot read ${mimeType} dimensions (got ${size.type ?? 'unknown'} ${size.width}x${size.height})`);
   }
-  if (expected && (!closeTo(size.width, expected.width) || !closeTo(size.height, expected.height))) {
-    // The model gives the same request the same size: retrying would pay again for the same
-    // answer (and one wrong entry in the size table would pay `attempts` times for every item).
-    throw new BunchError(
-      'E_MALFORMED_RESPONSE',
-      `image is ${size.width}x${size.height}, expected ${expected.width}x${expected.height} (more than ${SIZE_TOLERANCE * 100}% off on a side; the model answers this request with this size, so it is not retried)`,
-      { retryable: false },
-    );
-  }
+  // The model gives the same request the same size, so a retry would pay again for the same
+  // answer (and one wrong entry in the size table would fail every item): keep it, and say so.
+  const sizeOff = expected && (!closeTo(size.width, expected.width) || !closeTo(size.height, expected.height));
   return {
     bytes,
     mimeType,
@@ -141,5 +156,6 @@ export function decodeImage(part: { mimeType: string; base64: string }, expected
     height: size.height,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     byteLength: bytes.length,
+    ...(sizeOff && expected ? { sizeWarning: describeSizeMismatch(size, expected) } : {}),
   };
 }

@@ -14,6 +14,7 @@ export interface OutputMarker {
   caption?: StoredObjectRef & { text: string };
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   finishReason?: string;
+  warnings?: string[];
   /** What the call that produced these outputs cost (the lane's price). */
   costUsd?: number;
   lane: 'sync' | 'batch';

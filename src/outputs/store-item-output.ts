@@ -33,10 +33,12 @@ export async function storeItemOutput(
 ): Promise<ItemRecord> {
   const metadata = { inputhash: target.inputHash, model: target.model, itemkey: encodeURIComponent(target.itemKey) };
   let image: OutputMarker['image'];
+  const warnings: string[] = [];
   const part = response.images[0];
   if (context.wantImage) {
     if (!part) throw new BunchError('E_NO_IMAGE', 'the response has no image part');
     const decoded = decodeImage(part, target.expected);
+    if (decoded.sizeWarning) warnings.push(decoded.sizeWarning);
     const key = fillExtension(target.objectKey, decoded.ext);
     await store.put(key, decoded.bytes, { contentType: decoded.mimeType, metadata });
     image = {
@@ -77,6 +79,7 @@ export async function storeItemOutput(
   if (image) marker.image = image;
   if (caption) marker.caption = caption;
   if (response.finishReason) marker.finishReason = response.finishReason;
+  if (warnings.length > 0) marker.warnings = warnings;
   await store.put(target.markerKey, JSON.stringify(marker), { contentType: 'application/json', metadata });
 
   const record = baseRecord(target, context.lane, 'succeeded', finishedAt);
@@ -86,6 +89,7 @@ export async function storeItemOutput(
   if (image) record.image = image;
   if (caption) record.caption = caption;
   if (response.finishReason) record.finishReason = response.finishReason;
+  if (warnings.length > 0) record.warnings = warnings;
   if (context.latencyMs !== undefined) record.latencyMs = context.latencyMs;
   if (context.startedAt) record.startedAt = context.startedAt;
   return record;
@@ -129,6 +133,7 @@ export function recordFromMarker(
   if (marker.image) record.image = marker.image;
   if (marker.caption) record.caption = marker.caption;
   if (marker.finishReason) record.finishReason = marker.finishReason;
+  if (marker.warnings?.length) record.warnings = [...marker.warnings];
   return record;
 }
 

@@ -47,6 +47,8 @@ export interface ItemRecord {
   errorCode?: ErrorCode;
   errorMessage?: string;
   finishReason?: string;
+  /** Things worth a look that did not fail the item (an image of another size than asked for). */
+  warnings?: string[];
   startedAt?: string;
   finishedAt: string;
   /** The reference images sent with the request: source (no query string), sha256, size, role. */

@@ -8,6 +8,7 @@ import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from 
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
 import { inlineReferences } from '../../references/inline-references.js';
 import { ReferenceBytesCache } from '../../references/reference-bytes-cache.js';
+import type { ErrorCode } from '../../errors/error-code.js';
 import type { ItemRecord } from '../../runs/item-record.js';
 import { TERMINAL_RUN_STATUSES } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
@@ -42,8 +43,11 @@ export interface GenerateProcessorDeps {
   queuePauseCapMs?: number;
 }
 
-/** NO_IMAGE answers are retried at most this many times in total, whatever `attempts` says. */
-const NO_IMAGE_MAX_ATTEMPTS = 3;
+/**
+ * Answers that were paid for but unusable are asked again at most this many times in total,
+ * whatever `attempts` says: NO_IMAGE sometimes clears, an undecodable image rarely does.
+ */
+const PAID_ANSWER_LIMITS: Partial<Record<ErrorCode, number>> = { E_NO_IMAGE: 3, E_BAD_IMAGE: 2 };
 /** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
 const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const CLAIM_RECHECK_MS = 5000;
@@ -195,7 +199,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         deps.logger.error({ runId: data.runId, code: failure.code, message: failure.message }, `${stopMessage(failure.code)}: stopping the run`);
         await deps.onRunStopped(data.runId, failure.code);
       }
-      const limit = failure.code === 'E_NO_IMAGE' ? Math.min(NO_IMAGE_MAX_ATTEMPTS, config.sync.attempts) : config.sync.attempts;
+      const limit = Math.min(PAID_ANSWER_LIMITS[failure.code] ?? config.sync.attempts, config.sync.attempts);
       // Storage that still fails after the in-process retries is not retried through BullMQ: that
       // would call (and pay for) the model again for outputs we may not be able to store either.
       const retryThroughQueue = failure.retryable && attempt < limit && !(paid && failure.code === 'E_STORAGE');

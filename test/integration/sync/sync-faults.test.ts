@@ -18,7 +18,7 @@ const CASES: { title: string; status: string; errorCode?: string; attempts: numb
   { title: 'connection reset [[emu:reset]]', status: 'failed', errorCode: 'E_NETWORK', attempts: 3 },
   { title: 'truncated body [[emu:truncate]]', status: 'failed', errorCode: 'E_MALFORMED_RESPONSE', attempts: 3 },
   { title: 'malformed json [[emu:malformed]]', status: 'failed', errorCode: 'E_MALFORMED_RESPONSE', attempts: 3 },
-  { title: 'bad base64 [[emu:bad-base64]]', status: 'failed', errorCode: 'E_MALFORMED_RESPONSE', attempts: 3 },
+  { title: 'bad base64 [[emu:bad-base64]]', status: 'failed', errorCode: 'E_BAD_IMAGE', attempts: 2 },
   { title: 'text only [[emu:text-only]]', status: 'failed', errorCode: 'E_NO_IMAGE', attempts: 3 },
   { title: 'no image [[emu:no-image]]', status: 'failed', errorCode: 'E_NO_IMAGE', attempts: 3, finishReason: 'NO_IMAGE' },
   { title: 'unsafe [[emu:image-safety]]', status: 'failed', errorCode: 'E_SAFETY_BLOCKED', attempts: 1, finishReason: 'IMAGE_SAFETY' },
@@ -63,7 +63,8 @@ describe('sync lane error classes through the emulator', () => {
       E_RATE_LIMITED: 1,
       E_TIMEOUT: 1,
       E_NETWORK: 1,
-      E_MALFORMED_RESPONSE: 3,
+      E_MALFORMED_RESPONSE: 2,
+      E_BAD_IMAGE: 1,
       E_NO_IMAGE: 2,
       E_SAFETY_BLOCKED: 3,
     });

@@ -31,12 +31,13 @@ function expectMalformed(run: () => unknown, messagePart: string): void {
     run();
   } catch (error) {
     expect(error).toBeInstanceOf(BunchError);
-    expect((error as BunchError).code).toBe('E_MALFORMED_RESPONSE');
+    expect((error as BunchError).code).toBe('E_BAD_IMAGE');
+    expect((error as BunchError).retryable).toBe(true);
     expect((error as BunchError).retryable).toBe(true);
     expect((error as BunchError).message).toContain(messagePart);
     return;
   }
-  throw new Error('expected E_MALFORMED_RESPONSE');
+  throw new Error('expected E_BAD_IMAGE');
 }
 
 describe('decodeImage', () => {
@@ -62,22 +63,22 @@ describe('decodeImage', () => {
     expect([decoded.width, decoded.height]).toEqual([1376, 768]);
   });
 
-  it('a size far from the expected one is refused once, not retried: a retry would pay for the same answer', () => {
-    const base64 = png(32, 32).toString('base64');
-    const run = () => decodeImage({ mimeType: 'image/png', base64 }, { width: 1024, height: 1024 });
-    expect(run).toThrow(
-      expect.objectContaining({
-        code: 'E_MALFORMED_RESPONSE',
-        retryable: false,
-        message: 'image is 32x32, expected 1024x1024 (more than 5% off on a side; the model answers this request with this size, so it is not retried)',
-      }),
-    );
+  it('a size far from the expected one is kept with a warning: a retry would pay for the same answer', () => {
+    const square = decodeImage({ mimeType: 'image/png', base64: png(32, 32).toString('base64') }, { width: 1024, height: 1024 });
+    expect([square.width, square.height, square.sizeWarning]).toEqual([
+      32,
+      32,
+      'image is 32x32, expected 1024x1024: smaller size class (longest side 32 instead of 1024)',
+    ]);
+    const wide = decodeImage({ mimeType: 'image/png', base64: png(64, 48).toString('base64') }, { width: 64, height: 64 });
+    expect(wide.sizeWarning).toBe('image is 64x48, expected 64x64: aspect ratio 1.333 instead of 1.000');
   });
 
   it('a size within 5% of the table is accepted with its real dimensions (the size table is partly inferred)', () => {
     const bytes = png(1344, 768);
     const decoded = decodeImage({ mimeType: 'image/png', base64: bytes.toString('base64') }, { width: 1376, height: 768 });
     expect([decoded.width, decoded.height]).toEqual([1344, 768]);
+    expect(decoded.sizeWarning).toBeUndefined();
   });
 
   it('a declared type that disagrees with the bytes is rejected', () => {
