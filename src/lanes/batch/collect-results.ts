@@ -185,11 +185,8 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
       const failure = error instanceof BunchError ? error : new BunchError('E_INTERNAL', toErrorRecord(error).message, { cause: error });
       // Storage trouble is ours, not the item's: fail the collection so it is repeated.
       if (failure.code === 'E_STORAGE') throw failure;
-      if (failure.retryable) {
-        outcome.unfinished.push({ target, code: failure.code, message: failure.message });
-        return;
-      }
-      // Terminal refusals (safety) are not sent anywhere else: the same prompt would be refused again.
+      // The model answered, and the answer is unusable (refused, no image, undecodable): it is not
+      // sent to the sync lane, where the same prompt would be paid for again to the same end.
       const record = baseRecord(target, 'batch', 'failed', new Date().toISOString());
       record.attempts = 1;
       record.errorCode = failure.code;
