@@ -19,6 +19,9 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
   if (meta.extra.lane) lines.push(`  lane       auto → ${meta.extra.lane}`);
+  if (meta.feed && meta.feed.next < meta.feed.chunks) {
+    lines.push(`  feed       ${meta.feed.next}/${meta.feed.chunks} chunks of planned items queued (the rest wait in storage)`);
+  }
   const quotaUntil = meta.extra.quotaUntil ? Date.parse(meta.extra.quotaUntil) : NaN;
   if (!meta.finishedAt && quotaUntil > now.getTime()) lines.push(`  quota      exhausted until ${clockTime(new Date(quotaUntil), now)} UTC: items wait, no calls`);
   for (const shard of shardStatesOf(meta)) lines.push(describeShard(shard));

@@ -19,15 +19,17 @@ export interface SyncWork {
  */
 export async function enqueueGenerateJobs(
   queue: Queue<GenerateJobData>,
-  config: Pick<RunConfig, 'runId' | 'sync'>,
+  config: Pick<RunConfig, 'runId' | 'sync' | 'systemInstruction'>,
   work: readonly SyncWork[],
 ): Promise<number> {
   if (work.length === 0) return 0;
+  const slim = (request: Record<string, unknown>) => withoutRunSystemInstruction(request, config.systemInstruction);
   await queue.addBulk(
     work.map(({ target, request, dependants }) => ({
       name: 'generate',
       data: {
-        ...generateJobData(config.runId, target, request, config.sync.backoff),
+        ...generateJobData(config.runId, target, slim(request), config.sync.backoff),
+        // Drafts keep their whole request: their inputHash is computed from it when completed.
         ...(dependants?.length ? { dependants: dependants.map((d) => ({ target: d.target, request: d.request })) } : {}),
       },
       opts: {
@@ -55,4 +57,25 @@ export function generateJobData(
 export function itemTargetOf(item: PlannedItem): ItemTarget {
   const { request: _request, ...target } = item;
   return target;
+}
+
+/**
+ * The request as queued: the run's system instruction (kept once, in the run's config) is left
+ * out; `withRunSystemInstruction` puts it back before the call. A request with another one keeps it.
+ */
+export function withoutRunSystemInstruction(
+  request: Record<string, unknown>,
+  system: RunConfig['systemInstruction'],
+): Record<string, unknown> {
+  if (!system || !('systemInstruction' in request)) return request;
+  if (JSON.stringify(request.systemInstruction) !== JSON.stringify(system)) return request;
+  const { systemInstruction: _shared, ...rest } = request;
+  return rest;
+}
+
+export function withRunSystemInstruction(
+  request: Record<string, unknown>,
+  system: RunConfig['systemInstruction'],
+): Record<string, unknown> {
+  return system && !('systemInstruction' in request) ? { ...request, systemInstruction: system } : request;
 }

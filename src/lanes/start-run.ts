@@ -17,13 +17,15 @@ import { newRunId } from '../runs/run-id.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import { runObjectKeys } from '../runs/run-keys.js';
 import type { RunStore } from '../runs/run-store.js';
-import type { ResolvedJob } from '../spec/resolved-job.js';
+import type { Lane, ResolvedJob } from '../spec/resolved-job.js';
 import { enqueueShard } from './batch/batch-queue.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch, plannedShardName, type AutoLaneOptions } from './batch/lane-choice.js';
 import { newShardState, writeShardState } from './batch/shard-state.js';
 import { ShardWriter } from './batch/shard-writer.js';
 import { releaseDependants } from './dependants/release-dependants.js';
-import { enqueueGenerateJobs, itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
+import { itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
+import { requestFeed } from './sync/feed-job.js';
+import { PlannedFeedWriter } from './sync/planned-feed.js';
 import { planRun, type StoredItem } from './plan-run.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
@@ -35,6 +37,11 @@ export interface StartRunDeps {
   openStore: ObjectStoreOpener;
   logger: Logger;
   /** The batch lane's queue; opened on the sync queues' connection when absent. */
+  /**
+   * Checks the job's model against the API before anything exists (preflight-model.ts); throws to
+   * refuse the run. Absent: no check (tests, `bunch run --no-preflight`).
+   */
+  preflight?: (model: string, lane: Lane) => Promise<void>;
 }
 
 export interface StartRunOptions extends AutoLaneOptions {
@@ -47,7 +54,10 @@ export interface StartedRun {
   runId: string;
   outputUrl: string;
   items: number;
+  /** Items handed to the sync lane: queued at once, or waiting in storage for room in the queue. */
   enqueued: number;
+  /** Of `enqueued`, those that wait in storage (the queue's window was full). */
+  waitingInStorage: number;
   skipped: number;
   rejected: number;
   /** The lane the run's items went to (`auto` resolved); `batch` runs may still spill to sync. */
@@ -61,12 +71,15 @@ export interface StartedRun {
 
 
 /**
- * Starts a run: streams the catalog through planning, records items whose outputs already exist
+ * Starts a run: checks the model (deps.preflight), streams the catalog through planning, records items whose outputs already exist
  * in storage as `skipped` (nothing to pay for), enqueues the rest with deterministic job ids,
  * lists rejected rows, and marks the run planned. Workers may start on the first chunk while the
  * catalog is still being read.
  */
 export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: StartRunOptions = {}): Promise<StartedRun> {
+  // Before the run exists: a refused key or a missing model leaves nothing behind to clean up.
+  // Every variant is generated with the job's model (variants carry no model of their own).
+  await deps.preflight?.(job.model, job.lane);
   const runId = options.runId ?? newRunId(job.name);
   const config = runConfigFromJob(job, runId, new Date());
   const store = deps.openStore(config.outputUrl);
@@ -154,9 +167,12 @@ async function planAndDispatch(
     });
     return writer;
   };
+  // The queue holds at most a window of waiting jobs; the rest wait in storage for the feed job.
+  const feed = new PlannedFeedWriter(queues.generate, config, store);
   const toSync = async (list: SyncWork[]) => {
-    enqueued += await enqueueGenerateJobs(queues.generate, config, list);
-    for (const unit of list) dependantsInSync += unit.dependants?.length ?? 0;
+    const queuedNow = await feed.add(list);
+    enqueued += queuedNow.length;
+    for (const unit of queuedNow) dependantsInSync += unit.dependants?.length ?? 0;
   };
   const toBatch = async (list: SyncWork[]) => {
     const shards = await openWriter();
@@ -191,11 +207,16 @@ async function planAndDispatch(
       held = [];
     }
     await writer?.close();
+    if (await feed.close()) {
+      await runs.setFeedChunks(runId, feed.chunks);
+      await requestFeed(queues.finalize, runId);
+    }
   } catch (error) {
     // Planning broke off (catalog unreadable mid-way, storage or Redis down). Work already handed
     // out must not run on unsupervised: stop the run, count only what was dispatched, and let the
     // workers record those items cancelled so the run still finalizes (status `aborted`).
     writer?.abort();
+    // Items in storage chunks were never queued (the feed starts only after planning): not counted.
     await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.length, onRunComplete);
     throw error;
   } finally {
@@ -212,8 +233,10 @@ async function planAndDispatch(
   const batched = writer?.items ?? 0;
   const shards = writer?.shards ?? 0;
   const referencesFetched = resolver?.fetched ?? 0;
-  deps.logger.info({ runId, items, enqueued, skipped, batched, shards, lane: chosen, rejected: rejections.length, referencesFetched }, 'run planned');
-  return { runId, outputUrl: config.outputUrl, items, enqueued, skipped, rejected: rejections.length, lane: chosen, batched, shards, referencesFetched };
+  const waitingInStorage = feed.stored;
+  enqueued += waitingInStorage;
+  deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.length, referencesFetched }, 'run planned');
+  return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.length, lane: chosen, batched, shards, referencesFetched };
 }
 
 async function stopAfterPlanningFailure(

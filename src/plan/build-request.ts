@@ -29,6 +29,12 @@ export function buildRequest(
     contents: [{ role: 'user', parts: [{ text: prompt }, ...references.map((reference): RequestPart => referencePlaceholder(reference.sha256, reference.mimeType))] }],
     generationConfig,
   };
-  if (job.system !== undefined && job.system.trim() !== '') request.systemInstruction = { parts: [{ text: job.system }] };
+  const system = systemInstructionOf(job);
+  if (system) request.systemInstruction = system;
   return request;
+}
+
+/** The request's systemInstruction for a job (the same for every item), or undefined. */
+export function systemInstructionOf(job: Pick<ResolvedJob, 'system'>): { parts: { text: string }[] } | undefined {
+  return job.system !== undefined && job.system.trim() !== '' ? { parts: [{ text: job.system }] } : undefined;
 }

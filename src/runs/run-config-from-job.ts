@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { ResolvedJob } from '../spec/resolved-job.js';
+import { systemInstructionOf } from '../plan/build-request.js';
 import type { RunConfig } from './run-config.js';
 
 /** Snapshot of a resolved job for its workers. Absolute output URL; no secrets exist in jobs. */
@@ -18,6 +19,7 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
       timeoutMs: job.sync.timeoutMs,
       attempts: job.sync.attempts,
       backoff: { ...job.sync.backoff },
+      queueWindow: job.sync.queueWindow,
     },
     batch: { ...job.batch },
     pricing: { ...job.pricing },
@@ -27,5 +29,7 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
   if (job.sync.requestsPerMinute !== undefined) config.sync.requestsPerMinute = job.sync.requestsPerMinute;
   if (job.sync.globalConcurrency !== undefined) config.sync.globalConcurrency = job.sync.globalConcurrency;
   if (job.budget) config.budgetUsd = job.budget.maxUsd;
+  const system = systemInstructionOf(job);
+  if (system) config.systemInstruction = system;
   return config;
 }

@@ -20,7 +20,14 @@ export interface RunConfig {
     backoff: { initialMs: number; maxMs: number; jitter: number };
     requestsPerMinute?: number;
     globalConcurrency?: number;
+    /** Most waiting jobs in the shared queue; planned items beyond it wait in storage (sync/planned-feed.ts). */
+    queueWindow?: number;
   };
+  /**
+   * The job's system instruction, kept once per run instead of in every queued job; the sync
+   * lane puts it back into each request just before the call.
+   */
+  systemInstruction?: { parts: { text: string }[] };
   batch: {
     deadlineMs: number;
     onUnfinished: 'sync' | 'batch' | 'fail';

@@ -55,6 +55,8 @@ export interface RunMeta {
   finishedAt?: string;
   /** Free-form run-level facts set by lanes (the lane `auto` chose, a planning error). */
   extra: Record<string, string>;
+  /** Planned items still in storage: chunk files written and how many were queued (bounded Redis). */
+  feed?: { next: number; chunks: number };
   /** Batch lane: shard name → its state as JSON (lanes/batch/shard-state.ts reads it). */
   shards: Record<string, string>;
 }
@@ -62,7 +64,7 @@ export interface RunMeta {
 
 
 const KNOWN_META_FIELDS = new Set([
-  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd',
+  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext',
   'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt',
 ]);
 
@@ -161,6 +163,7 @@ export class RunStore {
       shards,
     };
     if (fields.stop) meta.stop = fields.stop as StopReason;
+    if (fields.feedChunks) meta.feed = { next: Number(fields.feedNext ?? 0), chunks: Number(fields.feedChunks) };
     if (fields.total !== undefined) meta.total = Number(fields.total);
     if (fields.plannedAt) meta.plannedAt = fields.plannedAt;
     if (fields.finishedAt) meta.finishedAt = fields.finishedAt;
@@ -196,6 +199,20 @@ export class RunStore {
     if (stop) control.stop = stop as StopReason;
     if (quotaUntil && Number.isFinite(Date.parse(quotaUntil))) control.quotaUntil = Date.parse(quotaUntil);
     return control;
+  }
+
+  /** Planned items waiting in storage (sync/planned-feed.ts): chunks written, and the next to queue. */
+  async setFeedChunks(runId: string, chunks: number): Promise<void> {
+    await this.redis.hset(this.keys(runId).meta, 'feedChunks', String(chunks), 'feedNext', '0');
+  }
+
+  async feedProgress(runId: string): Promise<{ next: number; chunks: number }> {
+    const [next, chunks] = await this.redis.hmget(this.keys(runId).meta, 'feedNext', 'feedChunks');
+    return { next: Number(next ?? 0), chunks: Number(chunks ?? 0) };
+  }
+
+  async setFeedNext(runId: string, next: number): Promise<void> {
+    await this.redis.hset(this.keys(runId).meta, 'feedNext', String(next));
   }
 
   /** The upstream quota is gone until `untilMs` (a long RetryInfo): items wait instead of calling. */

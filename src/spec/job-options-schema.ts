@@ -87,6 +87,8 @@ export const jobOptionsSchema = z.strictObject({
   sync: z
     .strictObject({
       concurrency: positiveInt.max(10_000).optional(),
+      /** Most waiting jobs the run keeps in the shared queue; the rest wait in storage (default 10,000). */
+      queueWindow: positiveInt.min(10).max(1_000_000).optional(),
       timeoutMs: duration.optional(),
       attempts: positiveInt.max(100).optional(),
       backoff: z

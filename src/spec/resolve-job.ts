@@ -38,7 +38,7 @@ export const JOB_DEFAULTS = Object.freeze({
   lane: 'sync',
   variant: 'main',
   responseModalities: ['IMAGE', 'TEXT'] as const,
-  sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 } },
+  sync: { concurrency: 8, queueWindow: 10_000, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 } },
   batch: { deadline: '24h', onUnfinished: 'sync', maxRequestsPerBatch: 1000, maxConcurrentBatches: 10, pollInterval: '30s' },
   // Wisdom Gate's price per request; the job file can override it.
   pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
@@ -353,6 +353,7 @@ class JobResolver {
       backoff: { initialMs, maxMs, jitter: sync.backoff?.jitter ?? defaults.backoff.jitter },
       requestsPerMinute: sync.requestsPerMinute,
       globalConcurrency: sync.globalConcurrency,
+      queueWindow: sync.queueWindow ?? defaults.queueWindow,
     };
   }
 

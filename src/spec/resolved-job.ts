@@ -52,6 +52,8 @@ export interface ResolvedSyncSettings {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly jitter: number };
   readonly requestsPerMinute: number | undefined;
   readonly globalConcurrency: number | undefined;
+  /** Most waiting jobs in the shared queue before planned items wait in storage instead. */
+  readonly queueWindow: number;
 }
 
 export interface ResolvedBatchSettings {

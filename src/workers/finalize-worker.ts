@@ -1,23 +1,27 @@
-import { Worker } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
+import { FEED_JOB_NAME, feedRun } from '../lanes/sync/feed-job.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RunContextCache } from '../lanes/run-context-cache.js';
-import type { FinalizeJobData } from '../lanes/sync/generate-job-data.js';
+import type { FinalizeJobData, GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { FINALIZE_QUEUE } from '../lanes/run-queues.js';
 import { finalizeRun } from '../manifest/finalize-run.js';
 import type { RunStore } from '../runs/run-store.js';
 
-/** Writes a run's manifest and summary once all its items are terminal. */
+/** Writes a run's manifest and summary once all its items are terminal; feeds big runs' queues. */
 export function createFinalizeWorker(options: {
   connection: Redis;
   prefix: string;
   runs: RunStore;
   contexts: RunContextCache;
+  generateQueue: Queue<GenerateJobData>;
   logger: Logger;
 }): Worker<FinalizeJobData> {
   return new Worker<FinalizeJobData>(
     FINALIZE_QUEUE,
-    async (job) => {
+    async (job, token) => {
+      // The same queue carries each big run's feed job (planned items from storage into the queue).
+      if (job.name === FEED_JOB_NAME) return feedRun(job, token, options);
       const { store } = await options.contexts.get(job.data.runId);
       const summary = await finalizeRun(options.runs, store, job.data.runId, options.logger);
       return summary?.status ?? 'already-final';

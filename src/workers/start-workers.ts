@@ -101,7 +101,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
-  const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, logger });
+  const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, generateQueue: queues.generate, logger });
 
   const batchDeps = {
     runs,

@@ -15,7 +15,7 @@ import type { RunStore, StopReason } from '../../runs/run-store.js';
 import type { ModelCaller } from '../model-caller.js';
 import { releaseDependants } from '../dependants/release-dependants.js';
 import { failedRecord } from './failed-record.js';
-import { enqueueGenerateJobs } from '../enqueue-generate-jobs.js';
+import { enqueueGenerateJobs, withRunSystemInstruction } from '../enqueue-generate-jobs.js';
 import { recordItem } from '../record-item.js';
 import { stopMessage } from '../stop-message.js';
 import { stopsTheRun } from '../../errors/run-stopping-codes.js';
@@ -172,9 +172,10 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     let paid = false;
     try {
       // Reference images are read from storage into the body only now (never into Redis).
+      const queued = withRunSystemInstruction(data.request, config.systemInstruction);
       const request = data.references?.length
-        ? await inlineReferences(data.request as unknown as GenerateContentRequest, store, referenceCache)
-        : data.request;
+        ? await inlineReferences(queued as unknown as GenerateContentRequest, store, referenceCache)
+        : queued;
       const { response, latencyMs } = await deps.model.generateContent(data.model, request, {
         timeoutMs: config.sync.timeoutMs,
       });

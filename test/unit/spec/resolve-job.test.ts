@@ -52,7 +52,7 @@ describe('resolveJob', () => {
       variants: [{ name: 'main', prompt: 'Photo of {{title}}', aspectRatio: '1:1', imageSize: '1K', sendImageSize: true, expected: { width: 1024, height: 1024 } }],
       generation: { responseModalities: ['IMAGE', 'TEXT'], temperature: undefined, seed: undefined, thinkingLevel: undefined },
       lane: 'sync',
-      sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 }, requestsPerMinute: undefined, globalConcurrency: undefined },
+      sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 }, requestsPerMinute: undefined, globalConcurrency: undefined, queueWindow: 10_000 },
       batch: { deadlineMs: 86_400_000, onUnfinished: 'sync', maxRequestsPerBatch: 1000, maxConcurrentBatches: 10, pollIntervalMs: 30_000 },
       output: { kind: 'file', dir: path.resolve('out'), url: `file://${path.resolve('out')}`, key: '{{key}}/{{variant}}-{{hash}}.{{ext}}' },
       pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
