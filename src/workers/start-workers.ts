@@ -37,6 +37,8 @@ export interface StartWorkersOptions {
   claimRecheckMs?: number;
   /** Sync lane: the longest queue-wide pause a 429 may cause (default 5 min). */
   queuePauseCapMs?: number;
+  /** Sync lane: overall deadline of one delivery (default the call timeout + 60 s). */
+  jobDeadlineMs?: number;
 }
 
 export interface WorkerFleet {
@@ -91,6 +93,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     logger,
     ...(options.claimRecheckMs !== undefined ? { claimRecheckMs: options.claimRecheckMs } : {}),
     ...(options.queuePauseCapMs !== undefined ? { queuePauseCapMs: options.queuePauseCapMs } : {}),
+    ...(options.jobDeadlineMs !== undefined ? { jobDeadlineMs: options.jobDeadlineMs } : {}),
   });
 
   const generate = createGenerateWorker({

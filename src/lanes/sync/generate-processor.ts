@@ -39,6 +39,8 @@ export interface GenerateProcessorDeps {
   referenceCache?: ReferenceBytesCache;
   /** How long a job waits before looking again at an output another worker is generating (default 5 s). */
   claimRecheckMs?: number;
+  /** Overall deadline of one delivery (call + store + record); default the call timeout + 60 s. */
+  jobDeadlineMs?: number;
   /** Longest queue-wide pause a 429 may cause (default 5 min); longer waits delay this run's items one by one. */
   queuePauseCapMs?: number;
 }
@@ -51,6 +53,8 @@ const PAID_ANSWER_LIMITS: Partial<Record<ErrorCode, number>> = { E_NO_IMAGE: 3, 
 /** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
 const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const CLAIM_RECHECK_MS = 5000;
+/** Storing and recording get this long beyond the call's own timeout before a delivery gives up its slot. */
+const JOB_DEADLINE_MARGIN_MS = 60_000;
 const QUEUE_PAUSE_CAP_MS = 5 * 60_000;
 
 function jitterMs(upToMs: number): number {
@@ -76,7 +80,13 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   const referenceCache = deps.referenceCache ?? new ReferenceBytesCache();
 
   return async function processGenerateJob(job: Job<GenerateJobData>, token?: string): Promise<string> {
-    const outcome = await processItem(job, token);
+    const { config } = await deps.contexts.get(job.data.runId);
+    const deadlineMs = deps.jobDeadlineMs ?? config.sync.timeoutMs + JOB_DEADLINE_MARGIN_MS;
+    const outcome = await withinDeadline(processItem(job, token), deadlineMs, (late) =>
+      // The work goes on in the background (it holds the output claim, so nobody pays twice) and
+      // may still record the item; this delivery's slot is freed now.
+      late.catch((error: unknown) => deps.logger.warn({ err: toErrorRecord(error), item: job.data.itemKey }, 'work past its deadline ended in an error')),
+    );
     // Dependants move on only once this item is terminal; a delivery that died before releasing
     // them is redelivered, finds the item terminal ('duplicate') and releases them then.
     if (outcome !== 'late' && job.data.dependants?.length) await releaseOf(deps, job.data);
@@ -287,4 +297,28 @@ function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: nu
   record.errorCode = reason;
   record.errorMessage = stopMessage(reason);
   return record;
+}
+
+/**
+ * Resolves or rejects with `work`, unless `deadlineMs` passes first: then the slot is given up
+ * with a retryable E_TIMEOUT and `work` is handed to `abandon` (it cannot be cancelled from here:
+ * a hung storage call has no handle to abort).
+ */
+async function withinDeadline<T>(work: Promise<T>, deadlineMs: number, abandon: (late: Promise<T>) => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), deadlineMs);
+  });
+  try {
+    const first = await Promise.race([work, deadline]);
+    if (first !== 'deadline') return first as T;
+  } finally {
+    clearTimeout(timer);
+  }
+  abandon(work);
+  throw new BunchError(
+    'E_TIMEOUT',
+    `the item did not finish within its overall deadline of ${deadlineMs} ms (call + store + record); its slot is freed and it is tried again`,
+    { retryable: true },
+  );
 }
