@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import type { TransportPlan } from './generation-engine.js';
+import { sendGatewayPage } from './outage-answers.js';
 
 /**
  * Sends an answer the way the plan says: after a delay, or never (hang: until the client goes
  * away or the emulator closes), or not at all (reset: TCP RST), or damaged (truncate: status and
  * headers fine, then half the body with no Content-Length; malformed: the Google XSSI prefix
- * `)]}'` before the JSON, so the body is not JSON).
+ * `)]}'` before the JSON, so the body is not JSON), or replaced (gateway-403: a proxy's HTML page
+ * instead of whatever the API would have said).
  */
 export interface Answer {
   status: number;
@@ -39,6 +41,9 @@ export async function deliverResponse(res: ServerResponse, plan: TransportPlan, 
       return;
     case 'malformed':
       send(res, answer.status, Buffer.concat([Buffer.from(")]}'\n"), Buffer.from(answer.body)]), contentType, answer.headers);
+      return;
+    case 'gateway-403':
+      sendGatewayPage(res);
       return;
     default:
       send(res, answer.status, answer.body, contentType, answer.headers);

@@ -10,8 +10,10 @@ import {
   type EmulatorKnobs,
   type FaultName,
   type KnobsInput,
+  type OutageName,
 } from './knobs.js';
 import { outputPixels } from '../gemini/model-catalog.js';
+import { preconditionError } from './outage-answers.js';
 import { quotaError } from './quota-error.js';
 import { renderImage } from './render-image.js';
 import type { RequestLog } from './request-log.js';
@@ -37,7 +39,7 @@ import type { LoggedInputImage, RequestAnnotation } from './request-log.js';
  * naming the emulator's own files) are read by prepare-generate-request.ts, the same way for
  * HTTP requests and batch items.
  */
-export type TransportFault = 'hang' | 'reset' | 'truncate' | 'malformed';
+export type TransportFault = 'hang' | 'reset' | 'truncate' | 'malformed' | 'gateway-403';
 
 export interface TransportPlan {
   /** Delay before answering, already multiplied by timeScale. */
@@ -87,6 +89,22 @@ function rejected({ error, ok: _ok, ...known }: PrepareFailure): EngineResult {
   return { ...known, outcome: { ok: false, error }, transport: { delayMs: 0 } };
 }
 
+/**
+ * A gateway's 403 never reaches the API, so there is no API answer: this stands in for one in the
+ * outcome, and every HTTP surface's deliverResponse sends the gateway's HTML page instead.
+ */
+function gatewayStandIn(): GoogleApiError {
+  return new GoogleApiError(403, 'PERMISSION_DENIED', 'Blocked by a gateway in front of the API (the HTTP answer is its HTML page).');
+}
+
+/** A standing outage (the `outage` knob): no validation, no draws, no quota; the request never gets that far. */
+function outageResult(outage: OutageName): EngineResult {
+  if (outage === 'gateway-403') {
+    return { fault: outage, outcome: { ok: false, error: gatewayStandIn() }, transport: { delayMs: 0, fault: outage } };
+  }
+  return { fault: outage, outcome: { ok: false, error: preconditionError() }, transport: { delayMs: 0 } };
+}
+
 const MESSAGES = {
   internal: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
   unavailable: 'This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later.',
@@ -112,6 +130,8 @@ export class GenerationEngine {
       this.random = createSeededRandom(current.seed);
     }
     const knobs = runOptions.overrides ? mergeKnobs(current, runOptions.overrides) : current;
+    // A gateway page has no meaning inside a batch; a precondition outage fails batch items too.
+    if (knobs.outage === 'precondition' || (knobs.outage === 'gateway-403' && runOptions.transport)) return outageResult(knobs.outage);
     const checked = checkGenerateRequest(modelName, body, runOptions.apiVersion);
     if (!checked.ok) return rejected(checked);
     // Always draw latency and fault, so the PRNG sequence does not depend on triggers; and draw
@@ -164,6 +184,10 @@ export class GenerationEngine {
         return { ...base, fault, transport, outcome: { ok: false, error: new GoogleApiError(500, 'INTERNAL', MESSAGES.internal) } };
       case '503':
         return { ...base, fault, transport, outcome: { ok: false, error: new GoogleApiError(503, 'UNAVAILABLE', MESSAGES.unavailable) } };
+      case 'precondition':
+        return { ...base, fault, transport, outcome: { ok: false, error: preconditionError() } };
+      case 'gateway-403':
+        return { ...base, fault, transport: { delayMs, fault }, outcome: { ok: false, error: gatewayStandIn() } };
       case 'no-image':
         return { ...base, fault, transport, outcome: { ok: true, response: finishReasonResponse(request, 'NO_IMAGE', responseId) } };
       case 'image-safety':

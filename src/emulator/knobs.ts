@@ -6,7 +6,13 @@
  */
 import { z } from 'zod';
 
-/** Every fault the emulator can inject. The same names are used in `faultRates` and in triggers. */
+/**
+ * Every fault the emulator can inject. The same names are used in `faultRates` and in triggers.
+ * New names go at the end: the order is the order rates are summed in, so a seeded run keeps
+ * drawing the same faults.
+ *   precondition  400 FAILED_PRECONDITION "User location is not supported for the API use."
+ *   gateway-403   a 403 HTML page from a gateway/proxy/WAF in front of the API (not JSON)
+ */
 export const FAULT_NAMES = [
   '429',
   '500',
@@ -21,11 +27,21 @@ export const FAULT_NAMES = [
   'prohibited',
   'block',
   'bad-base64',
+  'precondition',
+  'gateway-403',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** Faults that only exist on a live HTTP exchange; a batch item ignores them. */
-export const TRANSPORT_FAULTS: ReadonlySet<FaultName> = new Set(['hang', 'reset', 'truncate', 'malformed']);
+export const TRANSPORT_FAULTS: ReadonlySet<FaultName> = new Set(['hang', 'reset', 'truncate', 'malformed', 'gateway-403']);
+
+/**
+ * Faults that can also be a standing outage (the `outage` knob): not one unlucky request but every
+ * Gemini API request, models.get included, until the knob is cleared, as when a project's region
+ * stops being served or a proxy starts blocking the API.
+ */
+export const OUTAGE_NAMES = ['precondition', 'gateway-403'] as const satisfies readonly FaultName[];
+export type OutageName = (typeof OUTAGE_NAMES)[number];
 
 const latencySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed'), ms: z.number().min(0) }).strict(),
@@ -65,6 +81,11 @@ const knobsShape = {
   requestsPerMinute: z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]).nullable(),
   /** Send PNGs as large as the real service does (~1.5-2 MB at 1K, ~15-20 MB at 4K). */
   realisticPayload: z.boolean(),
+  /**
+   * A standing outage (see OUTAGE_NAMES): generateContent, streamGenerateContent and models.get/list
+   * all answer with it; batch items see `precondition` (gateway pages have no meaning inside a batch).
+   */
+  outage: z.enum(OUTAGE_NAMES).nullable(),
 };
 
 export const knobsSchema = z.object(knobsShape).strict();
@@ -83,6 +104,7 @@ export const DEFAULT_KNOBS: EmulatorKnobs = Object.freeze({
   retryAfterHeader: false,
   requestsPerMinute: null,
   realisticPayload: false,
+  outage: null,
 });
 
 /** Validates a partial knob set; throws a ZodError naming the bad field. */

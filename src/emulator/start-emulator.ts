@@ -15,6 +15,7 @@ import { fileStoreFor } from './files/file-store.js';
 import { createFilesRoutes } from './files/files-routes.js';
 import { createInputFileResolver } from './files/input-file-resolver.js';
 import { createGenerateRoutes } from './generate-routes.js';
+import { createModelRoutes } from './model-routes.js';
 import { GenerationEngine } from './generation-engine.js';
 import { GoogleApiError, sendGoogleError } from './google-error.js';
 import { INSPECTION_ROUTE_PREFIX, createInspectionRoutes } from './inspection-routes.js';
@@ -25,7 +26,7 @@ import type { Route } from './route.js';
 
 /**
  * The Gemini API emulator: a node:http server speaking the generativelanguage.googleapis.com wire
- * format (generateContent, Files, Batch), plus OpenAI- and Claude-compatible image endpoints and
+ * format (generateContent, models.get/list, Files, Batch), plus OpenAI- and Claude-compatible image endpoints and
  * its own inspection endpoints. Every route is plain data (route.ts); this file only builds the
  * shared services and context, dispatches, logs, and shuts down cleanly (even with hung requests).
  */
@@ -117,6 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const routes: Route[] = [
     ...createInspectionRoutes(services),
     ...createGenerateRoutes(services),
+    ...createModelRoutes(services),
     ...createOpenAiRoutes(services),
     ...createClaudeRoutes(services),
     ...createFilesRoutes(context),

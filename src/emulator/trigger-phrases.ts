@@ -4,7 +4,9 @@ import { FAULT_NAMES, type FaultName } from './knobs.js';
  * Trigger phrases: `[[emu:...]]` tokens anywhere in a prompt's text (case-insensitive) that pin
  * what happens to that one request, whatever the knobs say. Grammar:
  *
- *   [[emu:<fault>]]                 one of FAULT_NAMES, e.g. [[emu:503]], [[emu:hang]]
+ *   [[emu:<fault>]]                 one of FAULT_NAMES, e.g. [[emu:503]], [[emu:hang]],
+ *                                   [[emu:precondition]] (400 FAILED_PRECONDITION),
+ *                                   [[emu:gateway-403]] (a proxy's 403 HTML page)
  *   [[emu:429:retry=<n>s]]          429 advertising this retry delay (also `retry=<n>ms`)
  *   [[emu:block=<REASON>]]          promptFeedback.blockReason other than SAFETY
  *   [[emu:latency=<n>ms]]           answer after this delay (also `<n>s`); combines with a fault

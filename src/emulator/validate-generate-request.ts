@@ -92,11 +92,12 @@ export function promptHashOf(promptText: string): string {
   return createHash('sha256').update(promptText).digest('hex').slice(0, 16);
 }
 
-export function modelNotFound(model: string, apiVersion = 'v1beta'): GoogleApiError {
+/** The API's 404 for a model it does not have; `method` is the RPC that was called (generateContent, GetModel, ...). */
+export function modelNotFound(model: string, apiVersion = 'v1beta', method = 'generateContent'): GoogleApiError {
   return new GoogleApiError(
     404,
     'NOT_FOUND',
-    `models/${model} is not found for API version ${apiVersion}, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+    `models/${model} is not found for API version ${apiVersion}, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
   );
 }
 

@@ -7,7 +7,9 @@
  *   POST /v1beta/batches/{id}:cancel                       {} → {}
  * Creation is NOT idempotent upstream; callers make it so with a deterministic displayName looked
  * up before every create (lanes/batch/submit-shard.ts). Errors are BunchErrors from the client
- * (429 → E_RATE_LIMITED with retryAfterMs, 5xx → E_UPSTREAM, resets → E_NETWORK, ...).
+ * (429 → E_RATE_LIMITED with retryAfterMs, 5xx → E_UPSTREAM, resets → E_NETWORK, 404 → E_NOT_FOUND,
+ * ...). A 404 on create stays E_NOT_FOUND: it may name the model or the input file, and the model
+ * was already checked by the run's preflight (lanes/preflight-model.ts).
  */
 import type { GeminiClient } from './gemini-client.js';
 import { readUpstreamBatch, type UpstreamBatch } from './upstream-batch.js';

@@ -4,6 +4,16 @@
  * - transport failures (our deadline, sockets, DNS, truncated bodies),
  * - HTTP 200 answers that still carry no usable output (blockReason, safety finish reasons, no image).
  * Retry policy follows Google's list (408, 429, 500, 502, 503, 504 retryable; 400/401/403/404 not).
+ *
+ * HTTP mapping, first match wins:
+ *   envelope status FAILED_PRECONDITION (any HTTP status)  → E_PRECONDITION (region, billing)
+ *   400 with ErrorInfo API_KEY_INVALID                      → E_AUTH
+ *   401; 403 carrying the Google JSON envelope              → E_AUTH
+ *   403 with any other body (HTML, text, empty)             → E_GATEWAY_BLOCKED: a gateway, proxy or
+ *                                                             WAF in front of the API refused the call
+ *   404 on a model endpoint (`resource: 'model'`)           → E_MODEL_NOT_FOUND
+ *   404 elsewhere (files, batches)                          → E_NOT_FOUND
+ *   408, 504 → E_TIMEOUT; 429 → E_RATE_LIMITED; 5xx → E_UPSTREAM; other 4xx → E_BAD_REQUEST
  */
 import { BunchError } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
@@ -11,6 +21,7 @@ import { redactSecrets } from '../errors/redact-secrets.js';
 import { isKnownFinishReason, type FinishReason } from './finish-reason.js';
 import type { ParsedGenerateResponse } from './parse-generate-response.js';
 import { parseRetryAfterHeader, retryInfoDelayMs } from './retry-delay.js';
+import { stripMarkup } from './strip-markup.js';
 
 const MESSAGE_LIMIT = 300;
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
@@ -20,9 +31,18 @@ export interface ClassifyHttpOptions {
   now?: number;
   /** Secret values to mask in the upstream message (the API key). */
   secrets?: readonly (string | undefined)[];
+  /**
+   * What the called URL names. On model endpoints (generateContent, models.get,
+   * batchGenerateContent) the model is the only variable in the path, so a 404 can only mean the
+   * model: E_MODEL_NOT_FOUND, which stops a run. Elsewhere (files, batches) a 404 is E_NOT_FOUND,
+   * which callers handle per resource (a batch that vanished, an expired file).
+   */
+  resource?: 'model' | 'other';
 }
 
 interface GoogleErrorEnvelope {
+  /** The body is the API's own JSON error (`{"error":{...}}`), not a page from something in front of it. */
+  present: boolean;
   message?: string;
   status?: string;
   details?: unknown[];
@@ -32,15 +52,15 @@ function readEnvelope(body: string): GoogleErrorEnvelope {
   try {
     const json: unknown = JSON.parse(body);
     const error = (json as { error?: unknown } | null)?.error;
-    if (error === null || typeof error !== 'object') return {};
+    if (error === null || typeof error !== 'object' || Array.isArray(error)) return { present: false };
     const { message, status, details } = error as Record<string, unknown>;
-    const envelope: GoogleErrorEnvelope = {};
+    const envelope: GoogleErrorEnvelope = { present: true };
     if (typeof message === 'string') envelope.message = message;
     if (typeof status === 'string') envelope.status = status;
     if (Array.isArray(details)) envelope.details = details;
     return envelope;
   } catch {
-    return {};
+    return { present: false };
   }
 }
 
@@ -58,20 +78,43 @@ function truncate(text: string, limit: number): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}…`;
 }
 
-function codeForStatus(status: number, envelope: GoogleErrorEnvelope): ErrorCode {
+function codeForStatus(status: number, envelope: GoogleErrorEnvelope, resource: 'model' | 'other'): ErrorCode {
+  // The project cannot use the API as called; Google sends it as a 400, but the status name is what says so.
+  if (envelope.status === 'FAILED_PRECONDITION') return 'E_PRECONDITION';
   if (status === 400) {
     const badKey =
       hasErrorInfoReason(envelope.details, 'API_KEY_INVALID') || /API key not valid/i.test(envelope.message ?? '');
     return badKey ? 'E_AUTH' : 'E_BAD_REQUEST';
   }
-  if (status === 401 || status === 403) return 'E_AUTH';
-  if (status === 404) return 'E_NOT_FOUND';
+  if (status === 401) return 'E_AUTH';
+  // Google's own 403 is always the JSON envelope; anything else never reached the API.
+  if (status === 403) return envelope.present ? 'E_AUTH' : 'E_GATEWAY_BLOCKED';
+  if (status === 404) return resource === 'model' ? 'E_MODEL_NOT_FOUND' : 'E_NOT_FOUND';
   if (status === 408 || status === 504) return 'E_TIMEOUT';
   if (status === 429) return 'E_RATE_LIMITED';
   if (status >= 500) return 'E_UPSTREAM';
   if (status >= 400) return 'E_BAD_REQUEST';
   // A 1xx/3xx that reached us as a failure: the server (or a gateway) misbehaved.
   return 'E_UPSTREAM';
+}
+
+/** What the operator reads first, for the codes that stop a run: what was refused, in their words. */
+const LEADS: Partial<Record<ErrorCode, string>> = {
+  E_AUTH: 'the API refused the key or its permission',
+  E_PRECONDITION: 'the API refused the project as called (region not supported, or billing not enabled)',
+  E_MODEL_NOT_FOUND: 'the model does not exist or is not available to this key',
+};
+
+function messageFor(code: ErrorCode, status: number, envelope: GoogleErrorEnvelope, body: string): string {
+  if (code === 'E_GATEWAY_BLOCKED') {
+    const page = truncate(stripMarkup(body), MESSAGE_LIMIT);
+    return `HTTP ${status} from something in front of the API (not a Gemini error): ${page || '(empty body)'}`;
+  }
+  const upstream = envelope.message ?? body.trim();
+  const label = envelope.status ? `HTTP ${status} ${envelope.status}` : `HTTP ${status}`;
+  const text = upstream ? `${label}: ${truncate(upstream, MESSAGE_LIMIT)}` : label;
+  const lead = LEADS[code];
+  return lead === undefined ? text : `${lead}: ${text}`;
 }
 
 /** Classifies a non-2xx HTTP answer. The body may be anything (HTML from a proxy, empty, cut off). */
@@ -82,10 +125,8 @@ export function classifyHttpError(
   options: ClassifyHttpOptions = {},
 ): BunchError {
   const envelope = readEnvelope(body);
-  const code = codeForStatus(status, envelope);
-  const upstream = envelope.message ?? body.trim();
-  const label = envelope.status ? `HTTP ${status} ${envelope.status}` : `HTTP ${status}`;
-  const text = upstream ? `${label}: ${truncate(upstream, MESSAGE_LIMIT)}` : label;
+  const code = codeForStatus(status, envelope, options.resource ?? 'other');
+  const text = messageFor(code, status, envelope, body);
   const retryAfterMs =
     retryInfoDelayMs(envelope.details) ?? parseRetryAfterHeader(headers.get('retry-after'), options.now);
   const errorOptions: ConstructorParameters<typeof BunchError>[2] = { status };

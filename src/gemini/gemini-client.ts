@@ -4,12 +4,17 @@
  *
  * Contract spoken:
  * - `POST /{apiVersion}/models/{model}:generateContent` → GenerateContentResponse (JSON).
+ * - `GET /{apiVersion}/models/{model}` → Model resource (name, supportedGenerationMethods, ...).
+ *   On both, a 404 is the model (E_MODEL_NOT_FOUND); on files and batches it is E_NOT_FOUND.
  * - JSON calls under `/{apiVersion}/…` (batches, files), streamed downloads
  *   (`files/{id}:download?alt=media`), and the Files API resumable upload (upload-resumable.ts).
  * - Auth: header `x-goog-api-key`. Never the `?key=` query form: query strings end up in proxy and
  *   access logs, headers mostly do not.
  * - Every non-2xx answer and transport failure is a BunchError (classify-outcome.ts). No retries
  *   here: the lanes own retry policy (BullMQ attempts, backoff, RetryInfo).
+ * - JSON answers are read up to `maxResponseBytes` (default 64 MiB; a 4K image answer is ~24 MB):
+ *   a larger body is abandoned unread and fails E_RESPONSE_TOO_LARGE. Downloads stream to a
+ *   file or sink and are not capped by it (a batch result file may be gigabytes).
  *
  * Why raw `fetch` and not `@google/genai`: bunch needs (1) the raw error envelope including
  * google.rpc.RetryInfo details and the Retry-After header (the SDK's ApiError loses headers),
@@ -24,19 +29,21 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BunchError } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import {
   createGeminiTransport,
-  readJsonBody,
   type CallOptions,
   type ExchangeRequest,
   type HttpMethod,
   type QueryParams,
 } from './gemini-transport.js';
+import { readModelResource, type ModelResource } from './model-resource.js';
 import { parseGenerateResponse, type ParsedGenerateResponse } from './parse-generate-response.js';
 import { uploadResumable, type GeminiFile, type UploadOptions } from './upload-resumable.js';
 
 export type { CallOptions, HttpMethod } from './gemini-transport.js';
 export type { GeminiFile, UploadOptions } from './upload-resumable.js';
+export type { ModelResource } from './model-resource.js';
 
 export interface GeminiClientOptions {
   apiKey: string;
@@ -48,6 +55,8 @@ export interface GeminiClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Default `bunch`. */
   userAgent?: string;
+  /** Largest JSON answer read (generateContent, batch operations), in bytes. Default 64 MiB. */
+  maxResponseBytes?: number;
 }
 
 /** The resolved settings. Holds no secret, so it can be logged. */
@@ -55,6 +64,7 @@ export interface ResolvedGeminiClientConfig {
   readonly baseUrl: string;
   readonly apiVersion: string;
   readonly userAgent: string;
+  readonly maxResponseBytes: number;
 }
 
 export interface GenerateResult {
@@ -67,6 +77,8 @@ export interface GenerateResult {
 export interface RequestOptions extends CallOptions {
   body?: unknown;
   query?: QueryParams;
+  /** The path names a model (`models/{m}:batchGenerateContent`): a 404 is E_MODEL_NOT_FOUND. */
+  resource?: 'model' | 'other';
 }
 
 export interface DownloadResult {
@@ -76,6 +88,8 @@ export interface DownloadResult {
 export interface GeminiClient {
   readonly config: ResolvedGeminiClientConfig;
   generateContent(model: string, request: object, options: CallOptions): Promise<GenerateResult>;
+  /** models.get: the model as this key sees it. 404 → E_MODEL_NOT_FOUND. */
+  getModel(model: string, options: CallOptions): Promise<ModelResource>;
   /** A JSON call; `path` is relative to `/{apiVersion}/` unless it starts with `/`. Empty body → undefined. */
   request<T>(method: HttpMethod, path: string, options: RequestOptions): Promise<T>;
   /** Streams a body to a Writable, or to a file (written as `<file>.partial`, renamed when complete). */
@@ -102,7 +116,17 @@ export function resolveGeminiClientConfig(options: Omit<GeminiClientOptions, 'ap
   }
   const apiVersion = (options.apiVersion ?? 'v1beta').replace(/^\/+|\/+$/g, '');
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new BunchError('E_CONFIG', `invalid Gemini API version "${apiVersion}"`);
-  return Object.freeze({ baseUrl, apiVersion, userAgent: options.userAgent ?? 'bunch' });
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
+    throw new BunchError('E_CONFIG', `maxResponseBytes must be a positive whole number of bytes, got ${maxResponseBytes}`);
+  }
+  return Object.freeze({ baseUrl, apiVersion, userAgent: options.userAgent ?? 'bunch', maxResponseBytes });
+}
+
+/** `models/<id>` (or `tunedModels/<id>`) for a bare or prefixed model name; E_CONFIG for anything else. */
+function modelPath(model: string): string {
+  if (!MODEL_PATTERN.test(model)) throw new BunchError('E_CONFIG', `invalid model name "${model.slice(0, 100)}"`);
+  return model.includes('/') ? model : `models/${model}`;
 }
 
 export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
@@ -113,30 +137,37 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
   const transport = createGeminiTransport({ ...config, apiKey: options.apiKey, fetch: options.fetch ?? globalThis.fetch });
 
   async function generateContent(model: string, request: object, call: CallOptions): Promise<GenerateResult> {
-    if (!MODEL_PATTERN.test(model)) throw new BunchError('E_CONFIG', `invalid model name "${model.slice(0, 100)}"`);
-    const modelPath = model.includes('/') ? model : `models/${model}`;
+    const path = modelPath(model);
     const started = performance.now();
     const { value, response } = await transport.exchange(
       {
         method: 'POST',
-        url: transport.url(`${modelPath}:generateContent`),
+        url: transport.url(`${path}:generateContent`),
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(request),
+        resource: 'model',
       },
       call,
-      readJsonBody,
+      transport.readJson,
     );
     const parsed = parseGenerateResponse(value);
     return { response: parsed, latencyMs: Math.round(performance.now() - started), httpStatus: response.status };
   }
 
+  async function getModel(model: string, call: CallOptions): Promise<ModelResource> {
+    const exchange: ExchangeRequest = { method: 'GET', url: transport.url(modelPath(model)), resource: 'model' };
+    const { value } = await transport.exchange(exchange, call, transport.readJson);
+    return readModelResource(value);
+  }
+
   async function requestJson<T>(method: HttpMethod, path: string, options: RequestOptions): Promise<T> {
     const exchange: ExchangeRequest = { method, url: transport.url(path, options.query) };
+    if (options.resource !== undefined) exchange.resource = options.resource;
     if (options.body !== undefined) {
       exchange.headers = { 'content-type': 'application/json' };
       exchange.body = JSON.stringify(options.body);
     }
-    const { value } = await transport.exchange(exchange, options, readJsonBody);
+    const { value } = await transport.exchange(exchange, options, transport.readJson);
     return value as T;
   }
 
@@ -178,6 +209,7 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
   return Object.freeze({
     config,
     generateContent,
+    getModel,
     request: requestJson,
     download,
     uploadResumable: (filePath: string, upload: UploadOptions) => uploadResumable(transport, config.apiVersion, filePath, upload),

@@ -3,11 +3,14 @@
  *
  * Contract: the key travels only as the `x-goog-api-key` header and only to the configured origin;
  * GET redirects are followed by hand (fetch's own redirect mode would forward custom headers to
- * any host). Non-2xx answers are read and classified (classifyHttpError); transport failures are
- * classified by what was happening when they struck (classifyNetworkError). Node's bundled undici
- * has its own 300 s header/body timeouts; a longer deadline needs a gateway `fetch` with its own
- * dispatcher, and undici's timeouts are classified as E_TIMEOUT too.
+ * any host). Non-2xx answers are read (their first 64 KiB: only an excerpt is ever shown) and
+ * classified (classifyHttpError, told whether the URL names a model); transport failures are
+ * classified by what was happening when they struck (classifyNetworkError). JSON bodies are read
+ * up to `maxResponseBytes` (bounded-body.ts): a larger one is E_RESPONSE_TOO_LARGE. Node's bundled
+ * undici has its own 300 s header/body timeouts; a longer deadline needs a gateway `fetch` with its
+ * own dispatcher, and undici's timeouts are classified as E_TIMEOUT too.
  */
+import { readBodyHead, readBodyWithin } from './bounded-body.js';
 import { startCallDeadline } from './call-deadline.js';
 import { classifyHttpError, classifyNetworkError } from './classify-outcome.js';
 
@@ -24,6 +27,8 @@ export interface ExchangeRequest {
   url: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
+  /** The URL names a model (generateContent, models.get, batchGenerateContent): a 404 is E_MODEL_NOT_FOUND. */
+  resource?: 'model' | 'other';
 }
 
 export type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -34,6 +39,8 @@ export interface GeminiTransport {
   url(path: string, query?: QueryParams): string;
   /** Sends, classifies non-2xx, and runs `consume` on the body while the deadline still holds. */
   exchange<T>(request: ExchangeRequest, call: CallOptions, consume: (response: Response) => Promise<T>): Promise<{ value: T; response: Response }>;
+  /** Reads a JSON body of at most `maxResponseBytes`; an empty body is `undefined` (cancel/delete answers). */
+  readJson(response: Response): Promise<unknown>;
   /** Secret values to mask in any message built from upstream text. */
   readonly secrets: readonly string[];
 }
@@ -44,9 +51,13 @@ export interface GeminiTransportOptions {
   userAgent: string;
   apiKey: string;
   fetch: typeof globalThis.fetch;
+  /** Largest JSON body read (generateContent answers, batch operations); larger is E_RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
 }
 
 const MAX_REDIRECTS = 5;
+/** Error answers are read this far: enough for any Google envelope, bounded for a runaway error page. */
+const ERROR_BODY_BYTES = 64 * 1024;
 
 export function createGeminiTransport(options: GeminiTransportOptions): GeminiTransport {
   const origin = new URL(options.baseUrl).origin;
@@ -93,8 +104,8 @@ export function createGeminiTransport(options: GeminiTransportOptions): GeminiTr
       }
       duringBody = true;
       if (!response.ok) {
-        const text = await response.text();
-        throw classifyHttpError(response.status, text, response.headers, { secrets });
+        const text = await readBodyHead(response, ERROR_BODY_BYTES);
+        throw classifyHttpError(response.status, text, response.headers, { secrets, resource: request.resource ?? 'other' });
       }
       const value = await consume(response);
       return { value, response };
@@ -110,42 +121,17 @@ export function createGeminiTransport(options: GeminiTransportOptions): GeminiTr
     }
   }
 
-  return Object.freeze({ origin, url, exchange, secrets });
+  const readJson = (response: Response): Promise<unknown> => readJsonBody(response, options.maxResponseBytes);
+
+  return Object.freeze({ origin, url, exchange, readJson, secrets });
 }
 
 /**
- * Reads a JSON body; an empty body is `undefined` (Empty answers like cancel/delete).
- * A 4K image answer is ~24 MB of JSON, so the body is read into one buffer of the announced
- * Content-Length (no list of chunks concatenated afterwards, as `response.text()` does) and that
- * buffer is dropped before parsing: per call the worker then holds the JSON text and the parsed
- * value, not also one or two raw copies.
+ * Reads a JSON body of at most `maxBytes`; an empty body is `undefined` (Empty answers like
+ * cancel/delete). The raw buffer is dropped before parsing: per call the worker then holds the
+ * JSON text and the parsed value, not also a raw copy.
  */
-export async function readJsonBody(response: Response): Promise<unknown> {
-  const text = (await readBodyBytes(response)).toString('utf8');
+export async function readJsonBody(response: Response, maxBytes: number): Promise<unknown> {
+  const text = (await readBodyWithin(response, maxBytes)).toString('utf8');
   return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
-}
-
-async function readBodyBytes(response: Response): Promise<Buffer> {
-  if (!response.body) return Buffer.alloc(0);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  const reader = response.body.getReader();
-  let sized = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
-  let offset = 0;
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (sized && offset + value.length <= sized.length) {
-      sized.set(value, offset);
-      offset += value.length;
-      continue;
-    }
-    if (sized) {
-      // More bytes than announced: fall back to collecting (the parser will judge the result).
-      chunks.push(sized.subarray(0, offset));
-      sized = undefined;
-    }
-    chunks.push(value);
-  }
-  return sized ? sized.subarray(0, offset) : Buffer.concat(chunks);
 }

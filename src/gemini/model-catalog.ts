@@ -17,6 +17,9 @@ export interface ImageModelInfo {
   /** USD per million output image tokens (standard tier; batch is half). */
   usdPerMillionImageTokens: number;
   thinking: boolean;
+  /** Token limits as models.get reports them (the emulator serves them; bunch does not enforce them). */
+  inputTokenLimit: number;
+  outputTokenLimit: number;
   /**
    * Most input (reference) images one request may carry, inline and by file together. The
    * emulator rejects more with 400 INVALID_ARGUMENT. 2.5 Flash Image has no documented hard cap
@@ -79,6 +82,8 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '512': 747, '1K': 1120, '2K': 1680, '4K': 2520 },
     usdPerMillionImageTokens: 60,
     thinking: true,
+    inputTokenLimit: 131_072,
+    outputTokenLimit: 32_768,
     maxReferenceImages: 14,
     maxObjectImages: 10,
     maxCharacterImages: 4,
@@ -91,6 +96,8 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '1K': 1120, '2K': 1120, '4K': 2000 },
     usdPerMillionImageTokens: 120,
     thinking: true,
+    inputTokenLimit: 65_536,
+    outputTokenLimit: 32_768,
     maxReferenceImages: 14,
     maxObjectImages: 6,
     maxCharacterImages: 5,
@@ -103,6 +110,8 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     imageTokens: { '1K': 1290 },
     usdPerMillionImageTokens: 30,
     thinking: false,
+    inputTokenLimit: 32_768,
+    outputTokenLimit: 32_768,
     maxReferenceImages: 14,
     maxObjectImages: 3,
     maxCharacterImages: 3,

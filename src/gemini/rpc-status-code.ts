@@ -2,17 +2,21 @@ import type { ErrorCode } from '../errors/error-code.js';
 
 /**
  * A per-item error in a batch result is a google.rpc.Status with a numeric gRPC code, not an HTTP
- * envelope. Mapped onto bunch codes with the same retry meaning the sync lane's HTTP mapping has
- * (UNAVAILABLE/INTERNAL → E_UPSTREAM, RESOURCE_EXHAUSTED → E_RATE_LIMITED, ...).
+ * envelope. Mapped onto bunch codes with the same meaning the sync lane's HTTP mapping has
+ * (classify-outcome.ts): UNAVAILABLE/INTERNAL → E_UPSTREAM, RESOURCE_EXHAUSTED → E_RATE_LIMITED,
+ * FAILED_PRECONDITION → E_PRECONDITION, PERMISSION_DENIED/UNAUTHENTICATED → E_AUTH, ...
+ * NOT_FOUND stays E_NOT_FOUND: the batch was created for its model, so what an item cannot find
+ * is something it names itself (a file), not the model.
  */
 export function codeForRpcStatus(code: number | undefined): ErrorCode {
   switch (code) {
     case 1: // CANCELLED: the item was never served (batch cancelled mid-run)
       return 'E_BATCH';
     case 3: // INVALID_ARGUMENT
-    case 9: // FAILED_PRECONDITION
     case 11: // OUT_OF_RANGE
       return 'E_BAD_REQUEST';
+    case 9: // FAILED_PRECONDITION: region not supported, billing off; as on the HTTP wire
+      return 'E_PRECONDITION';
     case 4: // DEADLINE_EXCEEDED
       return 'E_TIMEOUT';
     case 5: // NOT_FOUND

@@ -11,7 +11,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { BunchError } from '../errors/bunch-error.js';
-import { readJsonBody, type CallOptions, type GeminiTransport } from './gemini-transport.js';
+import type { CallOptions, GeminiTransport } from './gemini-transport.js';
 
 export interface UploadOptions {
   mimeType: string;
@@ -87,7 +87,7 @@ export async function uploadResumable(
           body: chunk,
         },
         call,
-        readJsonBody,
+        transport.readJson,
       );
       const status = response.headers.get('x-goog-upload-status');
       if (last) {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { startEmulator } from '../../emulator/start-emulator.js';
 import { startRun } from '../../lanes/start-run.js';
+import { createGeminiClient } from '../../gemini/gemini-client.js';
+import { createModelPreflight } from '../../lanes/preflight-model.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { startPrivateRedis } from '../../local/start-private-redis.js';
 import { createLogger } from '../../logging/create-logger.js';
@@ -60,7 +62,9 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
           logger,
         });
         process.stderr.write(`emulator ${emulator.url}, redis ${redis.url}, output ${outDir}\n`);
-        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger });
+        const client = createGeminiClient({ baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' });
+        const preflight = createModelPreflight(client, (message) => logger.warn(message));
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger, preflight });
         const meta = await followRun(plane.runs, started.runId, {
           progress: !flags.json && process.stderr.isTTY,
           requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),

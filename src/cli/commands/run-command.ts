@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { startRun } from '../../lanes/start-run.js';
+import { createGeminiClient } from '../../gemini/gemini-client.js';
+import { createModelPreflight, type ModelPreflight } from '../../lanes/preflight-model.js';
+import type { Logger } from 'pino';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
@@ -20,6 +23,8 @@ interface RunFlags {
   redisUrl?: string;
   prefix?: string;
   workers?: string | boolean;
+  /** false with `--no-preflight`. */
+  preflight?: boolean;
 }
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): void {
@@ -33,6 +38,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix for queues and run state (env BUNCH_PREFIX, default "bunch")')
+    .option('--no-preflight', 'skip the models.get check of the job\'s model before the run is created')
     .action(async (jobFile: string, flags: RunFlags) => {
       const job = await loadJobFile(jobFile);
       const settings = resolveSettings({ redisUrl: flags.redisUrl, prefix: flags.prefix, concurrency: flags.workers, concurrencyFlag: '--workers' }, process.env, job);
@@ -64,7 +70,8 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
             logger,
           });
         }
-        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger }, {
+        const preflight = flags.preflight === false ? undefined : modelPreflight(settings.geminiBaseUrl, settings.geminiApiKey, logger);
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger, preflight }, {
           allowPrivateReferences: settings.allowPrivateReferences,
         });
         if (!flags.wait && !flags.workers) {
@@ -92,6 +99,13 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
         await plane.close();
       }
     });
+}
+
+/** models.get through the configured endpoint; without a key here (workers elsewhere hold it) the check is skipped, saying so. */
+function modelPreflight(baseUrl: string, apiKey: string | undefined, logger: Logger): ModelPreflight {
+  if (!apiKey) return async () => void logger.warn('model preflight skipped: GEMINI_API_KEY is not set in this process');
+  const client = createGeminiClient({ baseUrl, apiKey });
+  return createModelPreflight(client, (message) => logger.warn(message));
 }
 
 function print(json: boolean | undefined, value: unknown, human: () => string): void {

@@ -1,7 +1,7 @@
 /**
  * Batch API of the emulator, wire-compatible with generativelanguage.googleapis.com v1beta:
  * - POST   /v1beta/models/{model}:batchGenerateContent  {batch:{displayName, inputConfig}} → Operation
- *          (400 invalid body or inline body over maxInlineBodyBytes, 404 unknown input file,
+ *          (400 invalid body or inline body over maxInlineBodyBytes, 404 unknown model or input file,
  *          429 RESOURCE_EXHAUSTED when maxActiveBatches are PENDING/RUNNING)
  * - GET    /v1beta/batches/{id}                      → Operation (404 unknown)
  * - GET    /v1beta/batches?pageSize&pageToken        → {operations?, nextPageToken?}, newest first
@@ -16,6 +16,8 @@ import { fileStoreFor } from '../files/file-store.js';
 import { authenticated } from '../files/google-error-guard.js';
 import { listPage } from '../files/list-page.js';
 import { readJsonBody } from '../read-body.js';
+import { modelNotFound } from '../validate-generate-request.js';
+import { findImageModel } from '../../gemini/model-catalog.js';
 import { parseBatchCreateRequest } from './batch-create-request.js';
 import { batchEngineFor } from './batch-engine.js';
 import { operationListSegments, operationSegments, sendOperationSegments } from './batch-operation.js';
@@ -38,6 +40,7 @@ export function createBatchRoutes(context: EmulatorContext): Route[] {
       handle: authed(async ({ req, res, params }) => {
         const model = decodeURIComponent(params[0] ?? '').replace(/^models\//, '');
         const body = await readJsonBody(req, context.batch.maxInlineBodyBytes);
+        if (!findImageModel(model)) throw modelNotFound(model, 'v1beta', 'batchGenerateContent');
         const job = await engine.create(model, parseBatchCreateRequest(body));
         if (job.scenario.resetAfterCreate) {
           // The batch exists upstream, but the caller never learns its name: a TCP reset instead of the answer.

@@ -130,12 +130,12 @@ describe('gemini client against the emulator', () => {
     expect(error.code).toBe('E_AUTH');
   });
 
-  it('unknown field: E_BAD_REQUEST; unknown model: E_NOT_FOUND; neither retryable', async () => {
+  it('unknown field: E_BAD_REQUEST; unknown model: E_MODEL_NOT_FOUND; neither retryable', async () => {
     const bad = await failure(client.generateContent(MODEL, { ...request('teapot'), bogusField: 1 }, { timeoutMs: 10_000 }));
     expect(bad.code).toBe('E_BAD_REQUEST');
     expect(bad.retryable).toBe(false);
     const missing = await failure(client.generateContent('gemini-0-nonexistent', request('teapot'), { timeoutMs: 10_000 }));
-    expect(missing.code).toBe('E_NOT_FOUND');
+    expect(missing.code).toBe('E_MODEL_NOT_FOUND');
     expect(missing.status).toBe(404);
     expect(missing.retryable).toBe(false);
   });
@@ -162,7 +162,7 @@ describe('gemini client against the emulator', () => {
     expect(error?.retryable).toBe(false);
   });
 
-  it('bad-base64: decodeImage rejects it with E_MALFORMED_RESPONSE', async () => {
+  it('bad-base64: decodeImage rejects it with E_BAD_IMAGE', async () => {
     const result = await client.generateContent(MODEL, request('[[emu:bad-base64]] teapot'), { timeoutMs: 10_000 });
     const image = result.response.images[0];
     if (!image) throw new Error('expected an image part');
@@ -173,6 +173,6 @@ describe('gemini client against the emulator', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(BunchError);
-    expect((caught as BunchError).code).toBe('E_MALFORMED_RESPONSE');
+    expect((caught as BunchError).code).toBe('E_BAD_IMAGE');
   });
 });

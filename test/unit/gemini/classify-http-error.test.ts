@@ -16,7 +16,7 @@ describe('classifyHttpError', () => {
     expect(error.code).toBe('E_AUTH');
     expect(error.retryable).toBe(false);
     expect(error.status).toBe(400);
-    expect(error.message).toBe('HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a valid API key.');
+    expect(error.message).toBe('the API refused the key or its permission: HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a valid API key.');
   });
 
   it('other 400s are E_BAD_REQUEST', () => {
@@ -27,16 +27,86 @@ describe('classifyHttpError', () => {
     expect(error.retryAfterMs).toBeUndefined();
   });
 
-  it.each([401, 403])('%i is E_AUTH', (status) => {
+  it.each([401, 403])('%i with the Google envelope is E_AUTH, saying the API refused the key', (status) => {
     const error = classifyHttpError(status, envelope(status, 'PERMISSION_DENIED', 'unregistered callers'), none);
     expect(error.code).toBe('E_AUTH');
     expect(error.retryable).toBe(false);
+    expect(error.message).toBe(`the API refused the key or its permission: HTTP ${status} PERMISSION_DENIED: unregistered callers`);
   });
 
-  it('404 is E_NOT_FOUND', () => {
-    const error = classifyHttpError(404, envelope(404, 'NOT_FOUND', 'models/x is not found'), none);
+  it('401 is E_AUTH whatever its body', () => {
+    const error = classifyHttpError(401, '<html><body>Unauthorized</body></html>', none);
+    expect(error.code).toBe('E_AUTH');
+    expect(error.message).toBe('the API refused the key or its permission: HTTP 401: <html><body>Unauthorized</body></html>');
+  });
+
+  it('403 with another JSON envelope status is still the API: E_AUTH', () => {
+    const error = classifyHttpError(403, envelope(403, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'), none);
+    expect(error.code).toBe('E_AUTH');
+  });
+
+  it('403 with an HTML page is E_GATEWAY_BLOCKED, retryable, with the page as text', () => {
+    const page =
+      '<!DOCTYPE html><html><head><title>Forbidden</title><style>h1{color:red}</style></head>' +
+      '<body><h1>Access denied</h1><script>var x = 1;</script><p>Blocked by policy &amp; rules.</p></body></html>';
+    const error = classifyHttpError(403, page, none);
+    expect(error.code).toBe('E_GATEWAY_BLOCKED');
+    expect(error.retryable).toBe(true);
+    expect(error.status).toBe(403);
+    expect(error.message).toBe('HTTP 403 from something in front of the API (not a Gemini error): Access denied Blocked by policy & rules.');
+  });
+
+  it('403 with an empty body is E_GATEWAY_BLOCKED, and says the body was empty', () => {
+    const error = classifyHttpError(403, '', none);
+    expect(error.code).toBe('E_GATEWAY_BLOCKED');
+    expect(error.message).toBe('HTTP 403 from something in front of the API (not a Gemini error): (empty body)');
+  });
+
+  it('403 with plain text, or JSON that is not the envelope, is E_GATEWAY_BLOCKED', () => {
+    expect(classifyHttpError(403, 'Forbidden by proxy', none).message).toBe(
+      'HTTP 403 from something in front of the API (not a Gemini error): Forbidden by proxy',
+    );
+    expect(classifyHttpError(403, '{"message":"Forbidden"}', none).code).toBe('E_GATEWAY_BLOCKED');
+    expect(classifyHttpError(403, '{"error":"blocked"}', none).code).toBe('E_GATEWAY_BLOCKED');
+  });
+
+  it('a long gateway page is cut to 300 characters of text', () => {
+    const page = `<html><body><p>${'blocked '.repeat(100)}</p></body></html>`;
+    const message = classifyHttpError(403, page, none).message;
+    const prefix = 'HTTP 403 from something in front of the API (not a Gemini error): ';
+    expect(message.startsWith(`${prefix}blocked blocked`)).toBe(true);
+    expect(message).toHaveLength(prefix.length + 301);
+    expect(message.endsWith('…')).toBe(true);
+  });
+
+  it('FAILED_PRECONDITION is E_PRECONDITION, not retryable, whatever the HTTP status', () => {
+    const body = envelope(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.');
+    const error = classifyHttpError(400, body, none);
+    expect(error.code).toBe('E_PRECONDITION');
+    expect(error.retryable).toBe(false);
+    expect(error.status).toBe(400);
+    expect(error.message).toBe(
+      'the API refused the project as called (region not supported, or billing not enabled): HTTP 400 FAILED_PRECONDITION: User location is not supported for the API use.',
+    );
+    expect(classifyHttpError(403, envelope(403, 'FAILED_PRECONDITION', 'billing'), none).code).toBe('E_PRECONDITION');
+  });
+
+  it('404 on a model endpoint is E_MODEL_NOT_FOUND', () => {
+    const body = envelope(404, 'NOT_FOUND', 'models/x is not found for API version v1beta, or is not supported for generateContent.');
+    const error = classifyHttpError(404, body, none, { resource: 'model' });
+    expect(error.code).toBe('E_MODEL_NOT_FOUND');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'the model does not exist or is not available to this key: HTTP 404 NOT_FOUND: models/x is not found for API version v1beta, or is not supported for generateContent.',
+    );
+  });
+
+  it('404 elsewhere (files, batches) stays E_NOT_FOUND', () => {
+    const error = classifyHttpError(404, envelope(404, 'NOT_FOUND', 'Batch batches/x not found.'), none);
     expect(error.code).toBe('E_NOT_FOUND');
     expect(error.retryable).toBe(false);
+    expect(error.message).toBe('HTTP 404 NOT_FOUND: Batch batches/x not found.');
+    expect(classifyHttpError(404, '', none, { resource: 'other' }).code).toBe('E_NOT_FOUND');
   });
 
   it.each([408, 504])('%i is a retryable E_TIMEOUT', (status) => {

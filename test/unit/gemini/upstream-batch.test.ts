@@ -49,6 +49,11 @@ describe('codeForRpcStatus', () => {
       'E_BATCH', 'E_BAD_REQUEST', 'E_TIMEOUT', 'E_NOT_FOUND', 'E_RATE_LIMITED', 'E_UPSTREAM', 'E_UPSTREAM', 'E_AUTH', 'E_BATCH',
     ]);
   });
+
+  it('FAILED_PRECONDITION (9) is E_PRECONDITION and PERMISSION_DENIED (7) E_AUTH, as on the HTTP wire', () => {
+    expect(codeForRpcStatus(9)).toBe('E_PRECONDITION');
+    expect(codeForRpcStatus(7)).toBe('E_AUTH');
+  });
 });
 
 describe('readLines', () => {
