@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { readCatalog } from '../catalog/read-catalog.js';
 import { BunchError, errorCodeOf } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
-import type { ManifestRejectedLine } from '../manifest/manifest-line.js';
 import { rejectedLine } from '../manifest/rejected-line.js';
+import { RejectedLog } from '../manifest/rejected-log.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
 import { recordFromMarker, readStoredOutput } from '../outputs/store-item-output.js';
 import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
@@ -113,7 +113,7 @@ async function planAndDispatch(
   if (config.sync.globalConcurrency !== undefined) await queues.generate.setGlobalConcurrency(config.sync.globalConcurrency);
   await runs.setStatus(runId, 'running');
 
-  const rejections: ManifestRejectedLine[] = [];
+  const rejections = new RejectedLog(store, runId);
   let items = 0;
   let enqueued = 0;
   let skipped = 0;
@@ -195,7 +195,7 @@ async function planAndDispatch(
   try {
     for await (const step of planRun(job, { ...planOptions, readMarker: (item) => readStoredOutput(store, item) })) {
       if (step.kind === 'rejected') {
-        rejections.push(rejectedLine(runId, step.rejection));
+        await rejections.add(rejectedLine(runId, step.rejection));
         continue;
       }
       items += step.items;
@@ -217,7 +217,7 @@ async function planAndDispatch(
     // workers record those items cancelled so the run still finalizes (status `aborted`).
     writer?.abort();
     // Items in storage chunks were never queued (the feed starts only after planning): not counted.
-    await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.length, onRunComplete);
+    await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.count, onRunComplete);
     throw error;
   } finally {
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
@@ -225,18 +225,16 @@ async function planAndDispatch(
   const chosen: 'sync' | 'batch' = lane === 'batch' ? 'batch' : 'sync';
   if (job.lane === 'auto') await runs.setExtra(runId, 'lane', chosen);
 
-  if (rejections.length > 0) {
-    const body = rejections.map((line) => JSON.stringify(line)).join('\n') + '\n';
-    await store.put(runObjectKeys(runId).rejected, body, { contentType: 'application/x-ndjson' });
-  }
-  if (await runs.markPlanned(runId, items, rejections.length)) await onRunComplete(runId);
+  const rejectedParts = await rejections.close();
+  if (rejectedParts > 0) await runs.setExtra(runId, 'rejectedParts', String(rejectedParts));
+  if (await runs.markPlanned(runId, items, rejections.count)) await onRunComplete(runId);
   const batched = writer?.items ?? 0;
   const shards = writer?.shards ?? 0;
   const referencesFetched = resolver?.fetched ?? 0;
   const waitingInStorage = feed.stored;
   enqueued += waitingInStorage;
-  deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.length, referencesFetched }, 'run planned');
-  return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.length, lane: chosen, batched, shards, referencesFetched };
+  deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.count, referencesFetched }, 'run planned');
+  return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.count, lane: chosen, batched, shards, referencesFetched };
 }
 
 async function stopAfterPlanningFailure(

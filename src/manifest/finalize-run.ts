@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { rejectedPartKey } from './rejected-log.js';
 import type { Logger } from 'pino';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import { runObjectKeys } from '../runs/run-keys.js';
@@ -29,8 +30,12 @@ export async function finalizeRun(
     for await (const record of runs.records.read(runId, store)) {
       yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
     }
-    const rejected = await store.get(objects.rejected);
-    if (rejected && rejected.length > 0) {
+    // Rejected rows were streamed to parts at planning; runs planned by older versions kept one file.
+    const parts = Number(meta?.extra.rejectedParts ?? 0);
+    const keys = parts > 0 ? Array.from({ length: parts }, (_, part) => rejectedPartKey(runId, part)) : [objects.rejected];
+    for (const key of keys) {
+      const rejected = await store.get(key);
+      if (!rejected || rejected.length === 0) continue;
       const text = rejected.toString('utf8');
       for (const match of text.matchAll(/"errorCode":"(E_[A-Z_]+)"/g)) {
         const code = match[1] as string;
