@@ -15,6 +15,7 @@
  *   404 elsewhere (files, batches)                          → E_NOT_FOUND
  *   408, 504 → E_TIMEOUT; 429 → E_RATE_LIMITED; 5xx → E_UPSTREAM; other 4xx → E_BAD_REQUEST
  */
+import { isMissingFileMessage } from './missing-file-message.js';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
@@ -88,6 +89,7 @@ function codeForStatus(status: number, envelope: GoogleErrorEnvelope, resource: 
   }
   if (status === 401) return 'E_AUTH';
   // Google's own 403 is always the JSON envelope; anything else never reached the API.
+  if (status === 403 && envelope.present && isMissingFileMessage(envelope.message)) return 'E_REFERENCE';
   if (status === 403) return envelope.present ? 'E_AUTH' : 'E_GATEWAY_BLOCKED';
   if (status === 404) return resource === 'model' ? 'E_MODEL_NOT_FOUND' : 'E_NOT_FOUND';
   if (status === 408 || status === 504) return 'E_TIMEOUT';

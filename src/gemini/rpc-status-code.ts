@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors/error-code.js';
+import { isMissingFileMessage } from './missing-file-message.js';
 
 /**
  * A per-item error in a batch result is a google.rpc.Status with a numeric gRPC code, not an HTTP
@@ -8,7 +9,9 @@ import type { ErrorCode } from '../errors/error-code.js';
  * NOT_FOUND stays E_NOT_FOUND: the batch was created for its model, so what an item cannot find
  * is something it names itself (a file), not the model.
  */
-export function codeForRpcStatus(code: number | undefined): ErrorCode {
+export function codeForRpcStatus(code: number | undefined, message?: string): ErrorCode {
+  // A reference file that expired or was deleted: the item's problem, not the key's.
+  if (code === 7 && isMissingFileMessage(message)) return 'E_REFERENCE';
   switch (code) {
     case 1: // CANCELLED: the item was never served (batch cancelled mid-run)
       return 'E_BATCH';

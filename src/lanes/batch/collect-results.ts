@@ -160,7 +160,7 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
       return;
     }
     if (line.error || line.response === undefined) {
-      const code = line.error ? codeForRpcStatus(line.error.code) : 'E_MALFORMED_RESPONSE';
+      const code = line.error ? codeForRpcStatus(line.error.code, line.error.message) : 'E_MALFORMED_RESPONSE';
       const message = line.error
         ? `batch item error (rpc code ${line.error.code ?? '?'}): ${(line.error.message ?? '').slice(0, 300)}`
         : 'batch result line has neither response nor error';

@@ -40,6 +40,12 @@ describe('classifyHttpError', () => {
     expect(error.message).toBe('the API refused the key or its permission: HTTP 401: <html><body>Unauthorized</body></html>');
   });
 
+  it('403 about a Files API file (expired, deleted) is E_REFERENCE: one item\'s photo, it must not stop the run', () => {
+    const body = envelope(403, 'PERMISSION_DENIED', 'You do not have permission to access the File x7k2 or it may not exist.');
+    const error = classifyHttpError(403, body, none);
+    expect([error.code, error.retryable]).toEqual(['E_REFERENCE', false]);
+  });
+
   it('403 with another JSON envelope status is still the API: E_AUTH', () => {
     const error = classifyHttpError(403, envelope(403, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'), none);
     expect(error.code).toBe('E_AUTH');

@@ -44,8 +44,13 @@ describe('readUpstreamBatch', () => {
 });
 
 describe('codeForRpcStatus', () => {
+  it('a PERMISSION_DENIED about a file the item names is that item\'s reference, not the key', () => {
+    expect(codeForRpcStatus(7, 'You do not have permission to access the File abc123 or it may not exist.')).toBe('E_REFERENCE');
+    expect(codeForRpcStatus(7, 'Permission denied on resource project p.')).toBe('E_AUTH');
+  });
+
   it('maps gRPC codes with the sync lane retry meaning', () => {
-    expect([1, 3, 4, 5, 8, 13, 14, 16, undefined].map(codeForRpcStatus)).toEqual([
+    expect([1, 3, 4, 5, 8, 13, 14, 16, undefined].map((code) => codeForRpcStatus(code))).toEqual([
       'E_BATCH', 'E_BAD_REQUEST', 'E_TIMEOUT', 'E_NOT_FOUND', 'E_RATE_LIMITED', 'E_UPSTREAM', 'E_UPSTREAM', 'E_AUTH', 'E_BATCH',
     ]);
   });
