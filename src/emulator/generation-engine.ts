@@ -217,7 +217,7 @@ export class GenerationEngine {
         break;
     }
 
-    const imageBase64 = request.wantImage ? (await this.render(request, knobs)).toString('base64') : undefined;
+    const imageBase64 = request.wantImage ? (await this.render(request, knobs, triggers.size)).toString('base64') : undefined;
     if (fault === 'bad-base64') {
       const corrupted = `@@not-base64@@${(imageBase64 ?? '').slice(14)}`;
       return { ...base, fault, transport, outcome: { ok: true, response: successResponse(request, { imageBase64: corrupted, caption: request.wantText, responseId }) } };
@@ -240,9 +240,9 @@ export class GenerationEngine {
     return undefined;
   }
 
-  private async render(request: ValidatedGenerateRequest, knobs: EmulatorKnobs): Promise<Buffer> {
+  private async render(request: ValidatedGenerateRequest, knobs: EmulatorKnobs, size?: { width: number; height: number }): Promise<Buffer> {
     // Validation guarantees the model offers this ratio and size.
-    const pixels = outputPixels(request.model, request.aspectRatio, request.imageSize) ?? { width: 1024, height: 1024 };
+    const pixels = size ?? outputPixels(request.model, request.aspectRatio, request.imageSize) ?? { width: 1024, height: 1024 };
     const seedMaterial = JSON.stringify({
       model: request.model.id,
       prompt: request.promptText,

@@ -10,6 +10,8 @@ import { FAULT_NAMES, type FaultName } from './knobs.js';
  *   [[emu:429:retry=<n>s]]          429 advertising this retry delay (also `retry=<n>ms`)
  *   [[emu:block=<REASON>]]          promptFeedback.blockReason other than SAFETY
  *   [[emu:latency=<n>ms]]           answer after this delay (also `<n>s`); combines with a fault
+ *   [[emu:size=<W>x<H>]]            answer with an image of this size instead of the model table's
+ *                                   (what a model whose real sizes differ from the table would do)
  *   [[emu:fail-first=<N>:<fault>]]  the first N requests with the same prompt get <fault>, later
  *                                   ones succeed; <fault> may carry its own option, e.g.
  *                                   [[emu:fail-first=2:429:retry=1s]]
@@ -28,6 +30,7 @@ export interface TriggerPhrases {
   fault?: FaultSpec;
   failFirst?: { count: number; spec: FaultSpec };
   latencyMs?: number;
+  size?: { width: number; height: number };
 }
 
 const TOKEN = /\[\[emu:([^\]]*)\]\]/gi;
@@ -40,6 +43,12 @@ export function parseTriggerPhrases(text: string): TriggerPhrases {
     const latency = /^latency=(\d+(?:\.\d+)?)(ms|s)$/.exec(body);
     if (latency) {
       result.latencyMs ??= toMs(latency[1] ?? '0', latency[2] ?? 'ms');
+      continue;
+    }
+    const size = /^size=(\d{1,4})x(\d{1,4})$/.exec(body);
+    if (size) {
+      const [width, height] = [Number(size[1]), Number(size[2])];
+      if (width > 0 && height > 0) result.size ??= { width, height };
       continue;
     }
     const failFirst = /^fail-first=(\d+):(.+)$/.exec(body);

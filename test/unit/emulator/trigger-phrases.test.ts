@@ -14,6 +14,7 @@ describe('parseTriggerPhrases', () => {
     expect(parseTriggerPhrases('[[emu:block=prohibited_content]]')).toEqual({ fault: { fault: 'block', blockReason: 'PROHIBITED_CONTENT' } });
     expect(parseTriggerPhrases('[[emu:latency=1500ms]] [[emu:hang]]')).toEqual({ latencyMs: 1500, fault: { fault: 'hang' } });
     expect(parseTriggerPhrases('[[emu:latency=2s]]')).toEqual({ latencyMs: 2000 });
+    expect(parseTriggerPhrases('[[emu:size=800x600]] [[emu:size=0x5]]')).toEqual({ size: { width: 800, height: 600 } });
   });
 
   it('reads fail-first with a nested fault spec', () => {
