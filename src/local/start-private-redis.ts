@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import path from 'node:path';
 import { BunchError } from '../errors/bunch-error.js';
 import { childStopper } from './child-stopper.js';
 import { freePort } from './free-port.js';
@@ -18,11 +20,21 @@ export interface RedisHandle {
    * back, as a production Redis with AOF would. Only for servers this process started.
    */
   crashAndRestart?(downMs: number): Promise<void>;
+  /** Kills the server at once (SIGKILL, as a crash) and leaves it down. */
+  crash?(): Promise<void>;
 }
 
 export interface PrivateRedisOptions {
   /** AOF on with an fsync per write (for outage drills); default off, nothing kept on disk. */
   durable?: boolean;
+  /** More redis-server arguments (cluster mode, replicaof, …), after bunch's own. */
+  args?: string[];
+  /** Serve TLS only (no plain port), with these PEM files; the URL is then rediss://. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Ports at or above this are not used (a cluster's bus listens on port + 10000). */
+  portBelow?: number;
+  /** Run `redis-server <config> --sentinel` with this config text (written to the temp dir). */
+  sentinelConfig?: string;
 }
 
 const INSTALL_HINT =
@@ -40,11 +52,11 @@ const STOP_TIMEOUT_MS = 10_000;
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<RedisHandle> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = await freePortBelow(options.portBelow);
     const dir = await tempDir('redis');
     try {
       const child = await spawnRedis(port, dir.path, options);
-      await ping(port);
+      if (!options.tls) await ping(port);
       return handleFor(child, port, dir, options);
     } catch (error) {
       await dir.remove();
@@ -60,10 +72,26 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
 
 class PortTakenError extends Error {}
 
+async function freePortBelow(limit: number | undefined): Promise<number> {
+  for (let tries = 0; ; tries += 1) {
+    const port = await freePort();
+    if (limit === undefined || port < limit || tries > 200) return port;
+  }
+}
+
 /** Spawns redis-server and resolves once it logs that it accepts connections. */
-function spawnRedis(port: number, dir: string, options: PrivateRedisOptions): Promise<ChildProcess> {
+async function spawnRedis(port: number, dir: string, options: PrivateRedisOptions): Promise<ChildProcess> {
   const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir];
+  const listen = options.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile,
+       '--tls-ca-file', options.tls.caFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  let args = [...listen, '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, ...(options.args ?? [])];
+  if (options.sentinelConfig !== undefined) {
+    const file = path.join(dir, 'sentinel.conf');
+    await writeFile(file, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n${options.sentinelConfig}\n`);
+    args = [file, '--sentinel'];
+  }
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -92,7 +120,7 @@ function spawnRedis(port: number, dir: string, options: PrivateRedisOptions): Pr
     });
     const onOutput = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (/ready to accept connections/i.test(output)) {
+      if (/ready to accept connections|\+monitor master/i.test(output)) {
         settle();
         // A caller that forgets stop() must not be kept alive by the server; the exit handler
         // in handleFor still kills it when this process ends.
@@ -133,12 +161,18 @@ function handleFor(first: ChildProcess, port: number, dir: TempDir, options: Pri
   let stopChild = childStopper(child, STOP_TIMEOUT_MS);
   let stopping: Promise<void> | undefined;
   const handle: RedisHandle = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     pid: child.pid,
     stop: () => {
       stopping ??= stopChild().then(() => dir.remove());
       return stopping;
+    },
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
     },
     async crashAndRestart(downMs: number) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
