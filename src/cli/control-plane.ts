@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { openRunQueues, type RunQueues } from '../lanes/run-queues.js';
 import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { RunStore } from '../runs/run-store.js';
+import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 
 /** The Redis-side handles a CLI verb needs to start, watch or steer runs. */
 export interface ControlPlane {
@@ -15,6 +16,7 @@ export async function openControlPlane(redisUrl: string, prefix: string): Promis
   const redis = createRedisConnection(redisUrl, 'producer');
   try {
     await waitForRedis(redis, redisUrl, 10_000);
+    await assertTopologyFits(redis, redisUrl, prefix);
   } catch (error) {
     redis.disconnect();
     throw error;

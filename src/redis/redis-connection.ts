@@ -1,4 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedisClient } from './open-redis-client.js';
+import { maskRedisUrl } from './redis-topology.js';
 import { BunchError } from '../errors/bunch-error.js';
 
 /**
@@ -9,14 +11,12 @@ import { BunchError } from '../errors/bunch-error.js';
 export type RedisRole = 'worker' | 'producer';
 
 export function createRedisConnection(url: string, role: RedisRole, onError?: (error: Error) => void): Redis {
-  const options: RedisOptions = {
+  // One node, Sentinel or Cluster, from the URL's scheme (redis-topology.ts).
+  const redis = openRedisClient(url, {
     maxRetriesPerRequest: role === 'worker' ? null : 3,
-    enableOfflineQueue: true,
-    lazyConnect: false,
-    connectTimeout: 5000,
     connectionName: `bunch-${role}`,
-  };
-  const redis = new Redis(url, options);
+    tlsCaFile: process.env.BUNCH_REDIS_TLS_CA_FILE,
+  });
   // Without a listener ioredis prints every reconnect failure as an "Unhandled error event" stack
   // trace; failing commands already surface the problem, so the caller decides what to log.
   redis.on('error', onError ?? (() => undefined));
@@ -39,13 +39,7 @@ export async function waitForRedis(redis: Redis, url: string, timeoutMs: number)
   }
 }
 
-/** Hides the password of a redis:// URL for messages and logs. */
+/** Hides the passwords of a Redis URL (any topology) for messages and logs. */
 export function describeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis (unparseable URL)';
-  }
+  return maskRedisUrl(url);
 }

@@ -15,6 +15,7 @@ import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
 import { GENERATE_QUEUE, openRunQueues, requestFinalize } from '../lanes/run-queues.js';
 import { createRedisConnection, describeRedisUrl, waitForRedis } from '../redis/redis-connection.js';
 import { RunStore } from '../runs/run-store.js';
+import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
@@ -69,6 +70,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   try {
     // At start-up, though, a Redis that never answers is a configuration error worth stopping for.
     await waitForRedis(commandConnection, options.redisUrl, options.redisStartupTimeoutMs ?? 30_000);
+    await assertTopologyFits(commandConnection, options.redisUrl, prefix);
   } catch (error) {
     workerConnection.disconnect();
     commandConnection.disconnect();
