@@ -84,7 +84,7 @@ async function spawnRedis(port: number, dir: string, options: PrivateRedisOption
   const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const listen = options.tls
     ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile,
-       '--tls-ca-file', options.tls.caFile, '--tls-auth-clients', 'no']
+       '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
     : ['--port', String(port)];
   let args = [...listen, '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, ...(options.args ?? [])];
   if (options.sentinelConfig !== undefined) {
