@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { rejectedPartKey } from './rejected-log.js';
+import { readLatestPointer, removedKeysObject, writeLatestPointer, writeRemovedKeys } from './catalog-drift.js';
 import type { Logger } from 'pino';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import { runObjectKeys } from '../runs/run-keys.js';
@@ -26,8 +27,11 @@ export async function finalizeRun(
   const objects = runObjectKeys(runId);
 
   const rejectedByCode: Record<string, number> = {};
+  // The catalog's keys as this run saw them (items and rejected rows with a key), for drift.
+  const catalogKeys = new Set<string>();
   async function* lines(): AsyncGenerator<string> {
     for await (const record of runs.records.read(runId, store)) {
+      catalogKeys.add(record.key);
       yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
     }
     // Rejected rows were streamed to parts at planning; runs planned by older versions kept one file.
@@ -41,6 +45,10 @@ export async function finalizeRun(
         const code = match[1] as string;
         rejectedByCode[code] = (rejectedByCode[code] ?? 0) + 1;
       }
+      for (const line of text.split('\n')) {
+        const key = line ? (JSON.parse(line) as { key?: string }).key : undefined;
+        if (key) catalogKeys.add(key);
+      }
       yield text;
     }
   }
@@ -50,7 +58,17 @@ export async function finalizeRun(
   const status = judgeRun(meta);
   const summary = buildRunSummary(meta, status, finishedAt, store.uriFor(objects.manifest));
   if (Object.keys(rejectedByCode).length > 0) summary.rejectedByCode = rejectedByCode;
+  // Drift against the job's last succeeded run; only a run that read its whole catalog can tell.
+  const previous = meta.stop ? undefined : await readLatestPointer(store, meta.config.jobName);
+  if (previous && previous.runId !== runId) {
+    summary.removedKeys = await writeRemovedKeys(store, previous, catalogKeys, runId);
+    summary.comparedWithRun = previous.runId;
+    if (summary.removedKeys > 0) summary.removed = store.uriFor(removedKeysObject(runId));
+  }
   await store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
+  if (status === 'succeeded') {
+    await writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest });
+  }
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');

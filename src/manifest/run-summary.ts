@@ -30,6 +30,11 @@ export interface RunSummary {
   /** Items that reached a terminal state per second of wall time. */
   itemsPerSecond: number;
   manifest: string;
+  /** Catalog drift: keys in the job's last succeeded run (`comparedWithRun`) that this catalog no longer has. */
+  removedKeys?: number;
+  comparedWithRun?: string;
+  /** `runs/<runId>/removed.jsonl` when `removedKeys` > 0: each key and the outputs it had. */
+  removed?: string;
 }
 
 /** The verdict of a run: a cron job exits non-zero unless this is `succeeded`. */
