@@ -3,6 +3,7 @@ import { BunchError, formatLocation } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import { registerEmulatorCommand } from './commands/emulator-command.js';
 import { registerCancelCommand } from './commands/cancel-command.js';
+import { registerLogsCommand } from './commands/logs-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -40,6 +41,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerWorkerCommand(program);
   registerStatusCommand(program);
   registerCancelCommand(program);
+  registerLogsCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);
   return program;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors/error-code.js';
 import type { ItemReference } from '../references/item-reference.js';
+import type { AttemptEntry } from './attempt-entry.js';
 
 /** Terminal states. Every item of a run ends in exactly one of them (invariant 1). */
 export type ItemStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -51,6 +52,10 @@ export interface ItemRecord {
   warnings?: string[];
   startedAt?: string;
   finishedAt: string;
+  /** The worker process (host:pid) that made the record. */
+  worker?: string;
+  /** Every call and wait before the last one (bunch logs), when there were any; bounded. */
+  history?: AttemptEntry[];
   /** The reference images sent with the request: source (no query string), sha256, size, role. */
   references?: ItemReference[];
 }

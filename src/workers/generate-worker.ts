@@ -32,6 +32,9 @@ export function createGenerateWorker(options: GenerateWorkerOptions): Worker<Gen
       backoffStrategy: (attemptsMade: number, _type?: string, error?: Error, job?: MinimalJob) => {
         const data = job?.data as GenerateJobData | undefined;
         const backoff = data?.backoff ?? { initialMs: 2000, maxMs: 60_000, jitter: 0.5 };
+        // The processor chose (and logged in the item's story) the wait already.
+        const chosen = (error as { chosenDelayMs?: number } | undefined)?.chosenDelayMs;
+        if (chosen !== undefined) return chosen;
         const retryAfterMs = (error as { retryAfterMs?: number } | undefined)?.retryAfterMs;
         return retryBackoffMs(attemptsMade, backoff, retryAfterMs);
       },

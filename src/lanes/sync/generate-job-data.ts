@@ -1,4 +1,5 @@
 import type { ItemTarget } from '../../plan/planned-item.js';
+import type { AttemptEntry } from './attempt-history.js';
 
 /**
  * The data of one BullMQ `generate` job: the item's target and its request body (prompt text and
@@ -19,6 +20,8 @@ export interface GenerateJobData extends ItemTarget {
    * the run's exhausted daily quota): BullMQ counts them as starts, they are not attempts.
    */
   waits?: number;
+  /** The item's story so far (attempt-history.ts), bounded; moves to its record when it ends. */
+  history?: AttemptEntry[];
 }
 
 export interface FinalizeJobData {

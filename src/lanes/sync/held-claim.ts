@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { OutputClaims, OutputIdentity } from '../../runs/output-claims.js';
+import { WORKER_ID } from './attempt-history.js';
 
 /** Claims outlive the call deadline by this much: time to store the outputs and write the marker. */
 export const CLAIM_MARGIN_MS = 15_000;
@@ -20,7 +20,6 @@ export interface HoldClaimOptions {
   logger: Logger;
 }
 
-const WORKER_ID = `${hostname()}:${process.pid}`;
 
 /** The token a claim is held with: which run, item and delivery, and which worker process. */
 export function claimToken(runId: string, index: number, delivery: number): string {
