@@ -18,6 +18,7 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   ];
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
+  if (meta.extra.parentRunId) lines.push(`  retry of   ${meta.extra.parentRunId}`);
   if (meta.extra.lane) lines.push(`  lane       auto → ${meta.extra.lane}`);
   if (meta.feed && meta.feed.next < meta.feed.chunks) {
     lines.push(`  feed       ${meta.feed.next}/${meta.feed.chunks} chunks of planned items queued (the rest wait in storage)`);

@@ -4,6 +4,7 @@ import { redactSecrets } from '../errors/redact-secrets.js';
 import { registerEmulatorCommand } from './commands/emulator-command.js';
 import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
+import { registerRetryCommand } from './commands/retry-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -42,6 +43,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerStatusCommand(program);
   registerCancelCommand(program);
   registerLogsCommand(program);
+  registerRetryCommand(program, setExitCode);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);
   return program;

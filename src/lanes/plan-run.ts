@@ -3,6 +3,7 @@ import { readCatalog } from '../catalog/read-catalog.js';
 import type { OutputMarker } from '../outputs/output-marker.js';
 import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
 import type { PlannedItem } from '../plan/planned-item.js';
+import { selectItems, type ItemSelection } from '../plan/select-items.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
 
@@ -29,6 +30,8 @@ export interface PlanRunOptions extends PlanItemsOptions {
   /** The item's marker if its outputs are stored (readStoredOutput on the run's store). */
   readMarker(item: PlannedItem): Promise<OutputMarker | undefined>;
   chunkSize?: number;
+  /** Only these items (`bunch retry`); default the whole catalog. */
+  select?: ItemSelection;
 }
 
 /**
@@ -39,7 +42,8 @@ export interface PlanRunOptions extends PlanItemsOptions {
 export async function* planRun(job: ResolvedJob, options: PlanRunOptions): AsyncGenerator<PlanStep> {
   const chunkSize = options.chunkSize ?? PLAN_CHUNK;
   let chunk: PlannedItem[] = [];
-  for await (const event of planItems(job, readCatalog(job), options)) {
+  const planned = planItems(job, readCatalog(job), options);
+  for await (const event of options.select ? selectItems(planned, options.select) : planned) {
     if (event.kind === 'rejected') {
       yield event;
       continue;

@@ -26,6 +26,7 @@ import { releaseDependants } from './dependants/release-dependants.js';
 import { itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
 import { requestFeed } from './sync/feed-job.js';
 import { PlannedFeedWriter } from './sync/planned-feed.js';
+import type { ItemSelection } from '../plan/select-items.js';
 import { planRun, type StoredItem } from './plan-run.js';
 import { recordItem } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
@@ -48,6 +49,9 @@ export interface StartRunOptions extends AutoLaneOptions {
   runId?: string;
   /** Reference images may come from private and loopback addresses (`BUNCH_REFERENCES_ALLOW_PRIVATE=1`). */
   allowPrivateReferences?: boolean;
+  /** Only these items (`bunch retry`), and the run they come from. */
+  select?: ItemSelection;
+  parentRunId?: string;
 }
 
 export interface StartedRun {
@@ -106,6 +110,7 @@ async function planAndDispatch(
   const onRunComplete = (id: string) => requestFinalize(queues.finalize, id);
 
   await runs.createRun(config);
+  if (options.parentRunId) await runs.setExtra(runId, 'parentRunId', options.parentRunId);
   if (config.sync.requestsPerMinute !== undefined) {
     // Queue-wide: the quota belongs to the API key, which every run on this queue shares.
     await queues.generate.setGlobalRateLimit(config.sync.requestsPerMinute, 60_000);
@@ -193,7 +198,8 @@ async function planAndDispatch(
   };
 
   try {
-    for await (const step of planRun(job, { ...planOptions, readMarker: (item) => readStoredOutput(store, item) })) {
+    const selection = options.select ? { select: options.select } : {};
+    for await (const step of planRun(job, { ...planOptions, ...selection, readMarker: (item) => readStoredOutput(store, item) })) {
       if (step.kind === 'rejected') {
         await rejections.add(rejectedLine(runId, step.rejection));
         continue;

@@ -30,6 +30,8 @@ export interface RunSummary {
   /** Items that reached a terminal state per second of wall time. */
   itemsPerSecond: number;
   manifest: string;
+  /** `bunch retry`: the run whose failed items this run holds. */
+  parentRunId?: string;
   /** Catalog drift: keys in the job's last succeeded run (`comparedWithRun`) that this catalog no longer has. */
   removedKeys?: number;
   comparedWithRun?: string;
@@ -75,6 +77,7 @@ export function buildRunSummary(meta: RunMeta, status: RunStatus, finishedAt: Da
     manifest: manifestUri,
   };
   if (meta.stop) summary.stopReason = meta.stop;
+  if (meta.extra.parentRunId) summary.parentRunId = meta.extra.parentRunId;
   return summary;
 }
 

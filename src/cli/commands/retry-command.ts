@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BunchError } from '../../errors/bunch-error.js';
+import { createLogger } from '../../logging/create-logger.js';
+import { selectFromParent } from '../../lanes/retry-selection.js';
+import { requestFinalize } from '../../lanes/run-queues.js';
+import { startRun } from '../../lanes/start-run.js';
+import { loadJobFile } from '../../spec/load-job-file.js';
+import { openObjectStore } from '../../storage/open-object-store.js';
+import { openControlPlane } from '../control-plane.js';
+import { describeRun } from '../describe-run.js';
+import { EXIT } from '../exit-codes.js';
+import { followRun } from '../follow-run.js';
+import { requireRedisUrl, resolveSettings } from '../resolve-settings.js';
+
+interface RetryFlags {
+  codes?: string;
+  keys?: string;
+  job?: string;
+  wait?: boolean;
+  json?: boolean;
+  redisUrl?: string;
+  prefix?: string;
+}
+
+export function registerRetryCommand(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('retry')
+    .description("start a new run holding a run's failed (and cancelled) items with their original inputs; succeeded items are never paid again")
+    .argument('<runId>', 'the run to retry (it must have ended)')
+    .option('--codes <codes>', 'only items that failed with these codes, comma-separated (e.g. E_UPSTREAM,E_TIMEOUT)')
+    .option('--keys <file>', 'only these items: a file with one item key (SKU-1#hero) or row key (SKU-1) per line')
+    .option('--job <file>', "the job file to plan from (default: the parent run's)")
+    .option('--wait', 'follow the new run until it ends; exit 0 only if it succeeded')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
+    .action(async (parentRunId: string, flags: RetryFlags) => {
+      const settings = resolveSettings(flags);
+      const logger = createLogger({ level: settings.logLevel });
+      const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
+      try {
+        const parent = await plane.runs.getMeta(parentRunId);
+        if (!parent) throw new BunchError('E_NOT_FOUND', `run ${parentRunId} is not known to this Redis`);
+        const openStore = (url: string) => openObjectStore(url, { s3: settings.s3 });
+        const store = openStore(parent.config.outputUrl);
+        const filter = {
+          ...(flags.codes ? { codes: new Set(flags.codes.split(',').map((code) => code.trim()).filter(Boolean)) } : {}),
+          ...(flags.keys ? { keys: await readKeys(flags.keys) } : {}),
+        };
+        const selection = await selectFromParent(store, parentRunId, filter);
+        await store.close();
+        if (selection.itemKeys.size === 0) {
+          print(flags.json, { parentRunId, selected: 0 }, () => `run ${parentRunId}: nothing to retry`);
+          return;
+        }
+        const job = await loadJobFile(flags.job ?? parent.config.jobFile);
+        const changed: string[] = [];
+        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger }, {
+          allowPrivateReferences: settings.allowPrivateReferences,
+          parentRunId,
+          select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },
+        });
+        const result = { ...started, parentRunId, selected: selection.itemKeys.size, changed };
+        const changedNote = changed.length
+          ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
+          : '';
+        if (!flags.wait) {
+          print(flags.json, result, () => `run ${started.runId} started: retry of ${parentRunId}, ${started.items} items (${started.skipped} already stored)${changedNote}\nfollow it with: bunch status ${started.runId}`);
+          return;
+        }
+        const meta = await followRun(plane.runs, started.runId, {
+          progress: !flags.json && process.stderr.isTTY,
+          requestFinalize: (id) => requestFinalize(plane.queues.finalize, id),
+        });
+        print(flags.json, { ...result, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta) + changedNote);
+        setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
+      } finally {
+        await plane.close();
+      }
+    });
+}
+
+async function readKeys(file: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new BunchError('E_CONFIG', `--keys ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  return new Set(text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#')));
+}
+
+function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
+}

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ManifestItemLine } from '../../../src/manifest/manifest-line.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { runCli } from '../../helpers/run-cli.js';
+
+let stack: BunchStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+const paid = (s: BunchStack) => s.emulator.requestLog.count({ route: 'generateContent', status: 200 });
+
+describe('bunch retry <runId>', () => {
+  it('pays exactly for the failed items, linked to the parent; succeeded items are never paid again', async () => {
+    stack = await startBunchStack({ concurrency: 4 });
+    await stack.startWorkers();
+    const titles = ['one', 'busy [[emu:fail-first=1:503]]', 'two', 'down [[emu:fail-first=1:500]]', 'three', 'slow [[emu:fail-first=1:hang]]', 'four'];
+    const csv = ['sku,title', ...titles.map((title, i) => `P${i + 1},"${title}"`)].join('\n');
+    const job = { sync: { attempts: 1, timeoutMs: '400ms', backoff: { initialMs: 20, maxMs: 50, jitter: 0 } } };
+    const parent = await stack.start(await stack.writeJob({ catalogCsv: csv, job }));
+    const parentMeta = await stack.waitForRun(parent.runId);
+    expect(parentMeta.counts).toEqual({ succeeded: 4, failed: 3, skipped: 0, cancelled: 0 });
+    expect(parentMeta.errors).toEqual({ E_UPSTREAM: 2, E_TIMEOUT: 1 });
+    const env = { REDIS_URL: stack.redis.url, BUNCH_PREFIX: stack.prefix };
+
+    const before = paid(stack);
+    const first = await runCli(['retry', parent.runId, '--codes', 'E_UPSTREAM', '--wait', '--json'], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const firstResult = JSON.parse(first.stdout) as { runId: string; parentRunId: string; selected: number; items: number; status: string };
+    expect(firstResult).toMatchObject({ parentRunId: parent.runId, selected: 2, items: 2, status: 'succeeded' });
+    expect(paid(stack) - before).toBe(2);
+    const store = stack.storeFor(parent.outputUrl);
+    const summary = await stack.readSummary(store, firstResult.runId);
+    expect(summary).toMatchObject({ parentRunId: parent.runId, items: 2, counts: { succeeded: 2 } });
+    const manifest = (await stack.readManifest(store, firstResult.runId)) as ManifestItemLine[];
+    expect(manifest.map((line) => line.key).sort()).toEqual(['P2', 'P4']);
+
+    // Retrying the parent again: the two are stored now (skipped, no call), the timed-out one is paid once.
+    const second = await runCli(['retry', parent.runId, '--wait', '--json'], env);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ selected: 3, items: 3, skipped: 2, status: 'succeeded', counts: { succeeded: 1, skipped: 2 } });
+    expect(paid(stack) - before).toBe(3);
+
+    const unknown = await runCli(['retry', 'no-such-run'], env);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'bunch: E_NOT_FOUND: run no-such-run is not known to this Redis']);
+  });
+});
