@@ -18,6 +18,16 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   ];
   const errors = Object.entries(meta.errors).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).slice(0, 5);
   if (errors.length > 0) lines.push(`  top errors ${errors.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
+  const retries = Object.entries(meta.retries ?? {}).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+  if (retries.length > 0 || meta.pauses) {
+    const total = retries.reduce((sum, [, n]) => sum + (n ?? 0), 0);
+    lines.push(
+      `  retries    ${total}${retries.length ? ` (${retries.slice(0, 5).map(([code, n]) => `${code} ×${n}`).join(', ')})` : ''}` +
+        (meta.pauses ? `; queue paused by a 429 ×${meta.pauses}` : ''),
+    );
+  }
+  const lanes = Object.entries(meta.lanes).filter(([, n]) => n > 0);
+  if (lanes.length > 1) lines.push(`  lanes      ${lanes.map(([lane, n]) => `${lane} ${n}`).join(', ')}`);
   if (meta.extra.parentRunId) lines.push(`  retry of   ${meta.extra.parentRunId}`);
   if (meta.extra.lane) lines.push(`  lane       auto → ${meta.extra.lane}`);
   if (meta.feed && meta.feed.next < meta.feed.chunks) {
@@ -62,4 +72,16 @@ export function formatDuration(ms: number): string {
 function clockTime(at: Date, now: Date = new Date()): string {
   const time = at.toISOString().slice(11, 16);
   return at.toISOString().slice(0, 10) === now.toISOString().slice(0, 10) ? time : `${at.toISOString().slice(0, 10)} ${time}`;
+}
+
+/** One line for logs and pipes: time, status, progress, rate, ETA, cost. */
+export function describeRunLine(meta: RunMeta, now: Date = new Date()): string {
+  const elapsedMs = Math.max(1, (meta.finishedAt ? Date.parse(meta.finishedAt) : now.getTime()) - Date.parse(meta.startedAt));
+  const rate = meta.terminal / (elapsedMs / 1000);
+  const retries = Object.values(meta.retries ?? {}).reduce((sum, n) => sum + (n ?? 0), 0);
+  return (
+    `${now.toISOString().slice(11, 19)} ${meta.config.runId} ${meta.status} ${meta.terminal}/${meta.total ?? '?'}` +
+    ` ok ${meta.counts.succeeded} failed ${meta.counts.failed} skipped ${meta.counts.skipped} cancelled ${meta.counts.cancelled}` +
+    ` retries ${retries} ${rate.toFixed(2)}/s${eta(meta, rate)} $${meta.costUsd.toFixed(2)}`
+  );
 }

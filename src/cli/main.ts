@@ -40,7 +40,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .exitOverride();
   registerRunCommand(program, setExitCode);
   registerWorkerCommand(program);
-  registerStatusCommand(program);
+  registerStatusCommand(program, setExitCode);
   registerCancelCommand(program);
   registerLogsCommand(program);
   registerRetryCommand(program, setExitCode);

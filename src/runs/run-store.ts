@@ -44,6 +44,9 @@ export interface RunMeta {
   counts: Record<ItemStatus, number>;
   lanes: Record<string, number>;
   errors: Partial<Record<ErrorCode, number>>;
+  /** Retries by the code that caused them, and how often a 429 paused the whole queue. */
+  retries: Partial<Record<ErrorCode, number>>;
+  pauses: number;
   costUsd: number;
   /** Price of calls whose outcome is unknown (they may have been billed): cost + this is the upper bound. */
   uncertainUsd: number;
@@ -64,7 +67,7 @@ export interface RunMeta {
 
 
 const KNOWN_META_FIELDS = new Set([
-  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext',
+  'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext', 'pauses',
   'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt',
 ]);
 
@@ -137,10 +140,12 @@ export class RunStore {
     const number = (name: string) => Number(fields[name] ?? 0);
     const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, number(`n:${s}`)])) as Record<ItemStatus, number>;
     const errors: Partial<Record<ErrorCode, number>> = {};
+    const retries: Partial<Record<ErrorCode, number>> = {};
     const lanes: Record<string, number> = {};
     const extra: Record<string, string> = {};
     for (const [name, value] of Object.entries(fields)) {
       if (name.startsWith('err:')) errors[name.slice(4) as ErrorCode] = Number(value);
+      else if (name.startsWith('retry:')) retries[name.slice(6) as ErrorCode] = Number(value);
       else if (name.startsWith('lane:')) lanes[name.slice(5)] = Number(value);
       else if (!name.startsWith('n:') && !KNOWN_META_FIELDS.has(name)) extra[name] = value;
     }
@@ -153,6 +158,8 @@ export class RunStore {
       counts,
       lanes,
       errors,
+      retries,
+      pauses: number('pauses'),
       costUsd: number('costUsd'),
       uncertainUsd: number('uncertainUsd'),
       promptTokens: number('promptTokens'),
@@ -213,6 +220,16 @@ export class RunStore {
 
   async setFeedNext(runId: string, next: number): Promise<void> {
     await this.redis.hset(this.keys(runId).meta, 'feedNext', String(next));
+  }
+
+  /**
+   * Counts a retry of an item by its code (what `status --watch` shows); a queue-wide pause (a
+   * 429 with a wait) is counted too. One HINCRBY: retries are rare next to items.
+   */
+  async noteRetry(runId: string, code: ErrorCode, pausedQueue = false): Promise<void> {
+    const multi = this.redis.multi().hincrby(this.keys(runId).meta, `retry:${code}`, 1);
+    if (pausedQueue) multi.hincrby(this.keys(runId).meta, 'pauses', 1);
+    await multi.exec();
   }
 
   /** The upstream quota is gone until `untilMs` (a long RetryInfo): items wait instead of calling. */

@@ -242,6 +242,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           if (failure.retryAfterMs <= (deps.queuePauseCapMs ?? QUEUE_PAUSE_CAP_MS)) {
             // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
             await job.updateData({ ...job.data, history: appendEntry(job.data.history, { ...step, outcome: 'rate-limited', retryDelayMs: failure.retryAfterMs, note: 'queue paused for every worker' }) });
+            await runs.noteRetry(data.runId, failure.code, true);
             await deps.generateQueue.rateLimit(failure.retryAfterMs);
             throw new RateLimitError();
           }
@@ -251,9 +252,11 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           await runs.noteQuotaExhausted(data.runId, until);
           deps.logger.warn({ runId: data.runId, until: new Date(until).toISOString() }, 'quota exhausted: the run\'s items wait until it resets');
           await job.updateData({ ...job.data, history: appendEntry(job.data.history, { ...step, outcome: 'quota-wait', retryDelayMs: failure.retryAfterMs }) });
+          await runs.noteRetry(data.runId, failure.code);
           await job.moveToDelayed(until + jitterMs(1000), jobToken);
           throw new DelayedError();
         }
+        await runs.noteRetry(data.runId, failure.code);
         // The wait is chosen here (and used by the worker's backoff strategy) so the story tells it exactly.
         const delayMs = retryBackoffMs(attempt, data.backoff, failure.retryAfterMs);
         await job.updateData({ ...job.data, history: appendEntry(job.data.history, { ...step, outcome: 'retry', retryDelayMs: delayMs }) });

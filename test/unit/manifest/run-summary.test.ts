@@ -13,6 +13,8 @@ function meta(overrides: Partial<RunMeta> = {}): RunMeta {
     counts: { succeeded: 98, failed: 2, skipped: 0, cancelled: 0 },
     lanes: { sync: 100 },
     errors: { E_UPSTREAM: 2 },
+    retries: { E_UPSTREAM: 4 },
+    pauses: 0,
     costUsd: 5.684,
     uncertainUsd: 0.134,
     promptTokens: 1000,
