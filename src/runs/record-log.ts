@@ -11,6 +11,8 @@ export interface RecordOutcome {
   /** True for exactly one caller: the one whose record completed the run. */
   complete: boolean;
   recordsInRedis: number;
+  /** The run no longer exists in Redis (lost with a FLUSHALL or a restart without AOF): nothing was written. */
+  runGone?: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export class RecordLog {
       record.lane,
       String(releaseReservedUsd),
     );
-    return { recorded: terminal !== -1, complete: complete === 1, recordsInRedis: length };
+    return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
   }
 
   async isTerminal(runId: string, index: number): Promise<boolean> {

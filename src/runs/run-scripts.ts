@@ -8,11 +8,14 @@
 /**
  * KEYS: meta, done, records
  * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane, releaseReservedUsd
- * Returns {terminalCount | -1 when duplicate, complete 0|1, recordsHashLength}
+ * Returns {terminalCount | -1 when duplicate | -2 when the run is gone, complete 0|1, recordsHashLength}
  * A budget reservation made for this call is released here, in the same step that adds the real
  * cost, so the two are never counted together (or the reservation forgotten) by another worker.
+ * A run whose meta has no config was lost (FLUSHALL, a Redis without AOF restarted): a late
+ * record must not bring back part of its state, keys nobody would ever remove.
  */
 export const RECORD_TERMINAL_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return {-2, 0, 0} end
 if tonumber(ARGV[9]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[9])) end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 1 then return {-1, 0, 0} end
