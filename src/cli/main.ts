@@ -5,6 +5,7 @@ import { registerEmulatorCommand } from './commands/emulator-command.js';
 import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
 import { registerRetryCommand } from './commands/retry-command.js';
+import { registerScheduleCommand } from './commands/schedule-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -44,6 +45,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerCancelCommand(program);
   registerLogsCommand(program);
   registerRetryCommand(program, setExitCode);
+  registerScheduleCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);
   return program;

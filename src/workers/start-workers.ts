@@ -1,4 +1,7 @@
-import { Job, QueueEvents, type Worker } from 'bullmq';
+import { Job, QueueEvents, Worker } from 'bullmq';
+import { createModelPreflight } from '../lanes/preflight-model.js';
+import { fireSchedule } from '../schedules/fire-schedule.js';
+import { SCHEDULE_QUEUE, type ScheduledRunData } from '../schedules/schedule-queue.js';
 import type { Logger } from 'pino';
 import { createGeminiClient } from '../gemini/gemini-client.js';
 import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
@@ -40,6 +43,8 @@ export interface StartWorkersOptions {
   queuePauseCapMs?: number;
   /** Sync lane: overall deadline of one delivery (default the call timeout + 60 s). */
   jobDeadlineMs?: number;
+  /** Schedules with overlap `queue`: how often a waiting firing looks again (default 30 s). */
+  scheduleQueueRecheckMs?: number;
 }
 
 export interface WorkerFleet {
@@ -175,16 +180,33 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     );
   });
   generateEvents.on('error', (error) => onRedisError(error));
-  for (const worker of [generate, finalize, batch]) {
+  // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
+  const preflight = createModelPreflight(model, (message) => logger.warn(message));
+  const schedules = new Worker<ScheduledRunData>(
+    SCHEDULE_QUEUE,
+    (job, token) =>
+      fireSchedule(job, token, {
+        redis: commandConnection,
+        prefix,
+        runs,
+        queues,
+        openStore: options.openStore,
+        logger,
+        preflight: (modelId) => preflight(modelId, 'sync'),
+        ...(options.scheduleQueueRecheckMs !== undefined ? { queueRecheckMs: options.scheduleQueueRecheckMs } : {}),
+      }),
+    { connection: workerConnection, prefix, concurrency: 1 },
+  );
+  for (const worker of [generate, finalize, batch, schedules]) {
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   }
-  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), generateEvents.waitUntilReady()]);
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), generateEvents.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
 
   return {
-    workers: [generate, finalize, batch],
+    workers: [generate, finalize, batch, schedules],
     async close() {
-      await Promise.all([generate.close(), finalize.close(), batch.close(), generateEvents.close()]);
+      await Promise.all([generate.close(), finalize.close(), batch.close(), schedules.close(), generateEvents.close()]);
       await Promise.all(pendingWork);
       await queues.close();
       await contexts.close();

@@ -1,0 +1,87 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { errorCodeOf } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
+import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
+import type { RunQueues } from '../lanes/run-queues.js';
+import { startRun } from '../lanes/start-run.js';
+import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
+import type { RunStore } from '../runs/run-store.js';
+import { loadJobFile } from '../spec/load-job-file.js';
+import { fetchJobSource } from './fetch-job-source.js';
+import { recordFiring, type ScheduledRunData } from './schedule-queue.js';
+
+export interface FireScheduleDeps {
+  redis: Redis;
+  prefix: string;
+  runs: RunStore;
+  queues: RunQueues;
+  openStore: ObjectStoreOpener;
+  logger: Logger;
+  preflight?: (model: string) => Promise<void>;
+  /** How long a `queue` firing waits between looks at the run it waits for (default 30 s). */
+  queueRecheckMs?: number;
+}
+
+/** Runs of a job this recent are looked at for overlap (the run index is newest first). */
+const OVERLAP_LOOKBACK = 50;
+/** A `queue` firing gives up (and is recorded skipped) after waiting this long. */
+const QUEUE_WAIT_LIMIT_MS = 12 * 3600_000;
+
+/**
+ * One firing of a schedule, in a worker of the fleet: read the job file now (it may have changed
+ * since the schedule was made), apply the overlap policy against runs of the same job that are
+ * still going, start the run, and keep a line about it (`bunch schedule list` shows them).
+ */
+export async function fireSchedule(job: Job<ScheduledRunData>, token: string | undefined, deps: FireScheduleDeps): Promise<string> {
+  const name = job.repeatJobKey ?? job.name;
+  const firedAt = job.timestamp;
+  const source = await fetchJobSource(job.data.jobSource, deps.openStore);
+  try {
+    const resolved = await loadJobFile(source.file);
+    const active = await activeRunOf(deps.runs, resolved.name);
+    if (active) {
+      const waitedMs = Date.now() - firedAt;
+      if (job.data.overlap === 'queue' && waitedMs < QUEUE_WAIT_LIMIT_MS) {
+        if (!job.data.queuedBehind) {
+          await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'queued', reason: `run ${active} of ${resolved.name} is still active` });
+          await job.updateData({ ...job.data, queuedBehind: active });
+        }
+        await job.moveToDelayed(Date.now() + (deps.queueRecheckMs ?? 30_000), token);
+        throw new DelayedError();
+      }
+      const reason = `run ${active} of ${resolved.name} is still active`;
+      await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason });
+      deps.logger.warn({ schedule: name, activeRun: active }, 'scheduled run skipped: the previous run of the job is still active');
+      return 'skipped';
+    }
+    const started = await startRun(resolved, {
+      runs: deps.runs,
+      queues: deps.queues,
+      openStore: deps.openStore,
+      logger: deps.logger,
+      ...(deps.preflight ? { preflight: deps.preflight } : {}),
+    });
+    await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'started', runId: started.runId });
+    deps.logger.info({ schedule: name, runId: started.runId, items: started.items }, 'scheduled run started');
+    return started.runId;
+  } catch (error) {
+    if (error instanceof DelayedError) throw error;
+    const reason = `${errorCodeOf(error)}: ${redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 300)}`;
+    await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'failed', reason });
+    deps.logger.error({ schedule: name, reason }, 'scheduled run could not start');
+    throw error;
+  } finally {
+    await source.cleanup();
+  }
+}
+
+/** The id of a run of this job that has not ended, if any. */
+async function activeRunOf(runs: RunStore, jobName: string): Promise<string | undefined> {
+  for (const runId of await runs.listRuns(OVERLAP_LOOKBACK)) {
+    const meta = await runs.getMeta(runId);
+    if (meta && meta.config.jobName === jobName && !TERMINAL_RUN_STATUSES.includes(meta.status)) return runId;
+  }
+  return undefined;
+}
