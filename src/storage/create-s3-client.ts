@@ -1,5 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ChecksumMode, S3Settings } from './s3-settings.js';
+import { DEFAULT_S3_CONNECT_TIMEOUT_MS, DEFAULT_S3_REQUEST_TIMEOUT_MS, type ChecksumMode, type S3Settings } from './s3-settings.js';
 
 /**
  * Builds the AWS SDK v3 S3 client from `S3Settings`. Construction does no I/O.
@@ -18,6 +18,13 @@ export function createS3Client(settings: S3Settings): S3Client {
     responseChecksumValidation: checksum,
     // On AWS, a bucket in another region answers 301; follow it instead of failing.
     followRegionRedirects: true,
+    // Without these a stalled store hangs a worker's call forever (the SDK's default is no
+    // timeout). The request timeout is socket inactivity (`socketTimeout`): a slow but moving
+    // upload is not cut off; a store that stops answering is, and the SDK retries it.
+    requestHandler: {
+      connectionTimeout: settings.connectTimeoutMs ?? DEFAULT_S3_CONNECT_TIMEOUT_MS,
+      socketTimeout: settings.requestTimeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_MS,
+    },
   };
   // Custom endpoints (MinIO, s3rver, R2) ignore the region but the SDK insists on one.
   const region = settings.region ?? (settings.endpoint !== undefined ? 'us-east-1' : undefined);

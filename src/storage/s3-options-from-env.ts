@@ -21,6 +21,10 @@ export function s3OptionsFromEnv(env: Readonly<Record<string, string | undefined
   if (pathStyle !== undefined) settings.forcePathStyle = parseBoolean('BUNCH_S3_FORCE_PATH_STYLE', pathStyle);
   const checksumMode = value(env, 'BUNCH_S3_CHECKSUM_MODE');
   if (checksumMode !== undefined) settings.checksumMode = parseChecksumMode(checksumMode);
+  const connectTimeout = value(env, 'BUNCH_S3_CONNECT_TIMEOUT_MS');
+  if (connectTimeout !== undefined) settings.connectTimeoutMs = parseMilliseconds('BUNCH_S3_CONNECT_TIMEOUT_MS', connectTimeout);
+  const requestTimeout = value(env, 'BUNCH_S3_REQUEST_TIMEOUT_MS');
+  if (requestTimeout !== undefined) settings.requestTimeoutMs = parseMilliseconds('BUNCH_S3_REQUEST_TIMEOUT_MS', requestTimeout);
   return Object.freeze(settings);
 }
 
@@ -45,4 +49,12 @@ function parseChecksumMode(text: string): ChecksumMode {
     );
   }
   return mode;
+}
+
+function parseMilliseconds(name: string, text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000) {
+    throw new BunchError('E_CONFIG', `${name} must be a whole number of milliseconds from 100 to 3600000, got ${JSON.stringify(text)}`);
+  }
+  return ms;
 }

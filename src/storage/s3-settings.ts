@@ -23,4 +23,11 @@ export interface S3Settings {
   checksumMode?: ChecksumMode;
   /** Explicit credentials; leave unset to use the SDK's default provider chain. */
   credentials?: S3Credentials;
+  /** Milliseconds to open a connection (BUNCH_S3_CONNECT_TIMEOUT_MS, default 5 s). */
+  connectTimeoutMs?: number;
+  /** Milliseconds a request may go without a byte moving (BUNCH_S3_REQUEST_TIMEOUT_MS, default 60 s). */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_S3_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_S3_REQUEST_TIMEOUT_MS = 60_000;
