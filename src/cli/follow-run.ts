@@ -3,8 +3,8 @@ import type { RunMeta, RunStore } from '../runs/run-store.js';
 import { BunchError } from '../errors/bunch-error.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 
-/** Five minutes: a Redis restart or failover takes seconds; longer is an outage worth reporting. */
-export const DEFAULT_OUTAGE_TOLERANCE_MS = 5 * 60_000;
+/** Ten minutes: a Redis restart or failover takes seconds; longer is an outage worth reporting. */
+export const DEFAULT_OUTAGE_TOLERANCE_MS = 10 * 60_000;
 
 /**
  * Follows a run until its status is final, drawing a progress bar on stderr when it is a
@@ -50,7 +50,12 @@ export async function followRun(
         downSince ??= now;
         const cause = error instanceof Error ? error : new Error(String(error));
         if (now - downSince > tolerance) {
-          throw new BunchError('E_NETWORK', `Redis was unreachable for ${Math.round((now - downSince) / 1000)} s while following run ${runId}: ${cause.message}`, { cause });
+          throw new BunchError(
+            'E_NETWORK',
+            `Redis was unreachable for ${Math.round((now - downSince) / 1000)} s while following run ${runId} (${cause.message}); ` +
+              `the run continues on the workers; check it with bunch status ${runId}`,
+            { cause },
+          );
         }
         options.onRedisTrouble?.(cause, now - downSince);
         await new Promise((resolve) => setTimeout(resolve, intervalMs));

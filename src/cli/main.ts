@@ -40,7 +40,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
   registerRunCommand(program, setExitCode);
-  registerWorkerCommand(program);
+  registerWorkerCommand(program, setExitCode);
   registerStatusCommand(program, setExitCode);
   registerCancelCommand(program);
   registerLogsCommand(program);

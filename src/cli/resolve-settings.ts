@@ -13,7 +13,8 @@ import { integerFlag } from './number-flag.js';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 const DEFAULT_CONCURRENCY = 8;
-const DEFAULT_SHUTDOWN_GRACE_MS = 60_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const DEFAULT_FOLLOW_OUTAGE_LIMIT_MS = 10 * 60_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Flags the verbs share; each verb passes the ones it has. */
@@ -38,7 +39,9 @@ export interface ResolvedSettings {
   /** BUNCH_LOCK_DURATION_MS, BUNCH_STALLED_INTERVAL_MS → BullMQ defaults (undefined) */
   readonly lockDurationMs: number | undefined;
   readonly stalledIntervalMs: number | undefined;
-  /** BUNCH_SHUTDOWN_GRACE_MS → 60 s: how long a stopping worker waits for in-flight items (one call is at most 35 s). */
+  /** BUNCH_FOLLOW_OUTAGE_LIMIT_MS → 10 min: how long `--wait` keeps following a run through a Redis outage. */
+  readonly followOutageLimitMs: number;
+  /** BUNCH_SHUTDOWN_GRACE_MS → 30 s: how long a stopping worker waits for in-flight items; the rest are taken up by another worker. */
   readonly shutdownGraceMs: number;
   /** GEMINI_BASE_URL → Google; GEMINI_API_KEY (or GOOGLE_API_KEY) */
   readonly geminiBaseUrl: string;
@@ -71,6 +74,7 @@ export function resolveSettings(
     lockDurationMs: optionalInteger(env, 'BUNCH_LOCK_DURATION_MS', 1000, 3_600_000),
     stalledIntervalMs: optionalInteger(env, 'BUNCH_STALLED_INTERVAL_MS', 1000, 3_600_000),
     shutdownGraceMs: optionalInteger(env, 'BUNCH_SHUTDOWN_GRACE_MS', 100, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    followOutageLimitMs: optionalInteger(env, 'BUNCH_FOLLOW_OUTAGE_LIMIT_MS', 1000, 24 * 3_600_000) ?? DEFAULT_FOLLOW_OUTAGE_LIMIT_MS,
     geminiBaseUrl: (env.GEMINI_BASE_URL || GOOGLE_BASE_URL).replace(/\/+$/, ''),
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
     s3: s3OptionsFromEnv(env),

@@ -16,7 +16,9 @@ import { createGenerateProcessor, releaseOf } from '../lanes/sync/generate-proce
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
 import { GENERATE_QUEUE, openRunQueues, requestFinalize } from '../lanes/run-queues.js';
-import { createRedisConnection, describeRedisUrl, waitForRedis } from '../redis/redis-connection.js';
+import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
+import { createOutageReporter } from '../redis/outage-reporter.js';
+import { isConnectionError } from '../redis/is-connection-error.js';
 import { RunStore } from '../runs/run-store.js';
 import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
@@ -51,6 +53,10 @@ export interface WorkerFleet {
   workers: Worker[];
   /** Stops taking jobs, waits for in-flight ones to finish, closes connections. */
   close(): Promise<void>;
+  /** How long Redis has been unreachable for this process, or undefined while it answers. */
+  redisDownForMs(): number | undefined;
+  /** True when Redis answers a PING within `timeoutMs`. */
+  redisAnswers(timeoutMs: number): Promise<boolean>;
   /**
    * Drops the connections at once, for when close() cannot finish (Redis gone). Items in flight
    * keep their BullMQ locks until they expire and are then picked up again by another worker.
@@ -61,17 +67,15 @@ export interface WorkerFleet {
 /** Wires library code to BullMQ for one worker process: the generate, batch and finalize workers. */
 export async function startWorkers(options: StartWorkersOptions): Promise<WorkerFleet> {
   const { logger, prefix } = options;
-  // Workers ride out Redis outages (ioredis reconnects forever); log the trouble, at most every 10 s.
-  let lastRedisWarning = 0;
-  const onRedisError = (error: Error) => {
-    if (Date.now() - lastRedisWarning < 10_000) return;
-    lastRedisWarning = Date.now();
-    logger.warn({ err: { message: error.message }, redis: describeRedisUrl(options.redisUrl) }, 'Redis connection trouble; retrying');
-  };
+  // Workers ride out Redis outages (ioredis reconnects forever): one JSON warning per 10 s while
+  // Redis is gone, one line when it is back (outage-reporter.ts), never a raw stack trace.
+  const outage = createOutageReporter(logger, options.redisUrl);
+  const onRedisError = (error: Error) => outage.onError(error);
   const workerConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
   // QueueEvents blocks on the event stream: it needs a connection of its own.
   const eventsConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
   const commandConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
+  for (const connection of [workerConnection, eventsConnection, commandConnection]) connection.on('ready', () => outage.onReady());
   try {
     // At start-up, though, a Redis that never answers is a configuration error worth stopping for.
     await waitForRedis(commandConnection, options.redisUrl, options.redisStartupTimeoutMs ?? 30_000);
@@ -88,6 +92,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const model = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
 
   const onRunComplete = (runId: string) => requestFinalize(queues.finalize, runId);
+  const inFlight = new InFlightJobs();
   const processor = createGenerateProcessor({
     runs,
     contexts,
@@ -107,7 +112,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     connection: workerConnection,
     prefix,
     concurrency: options.concurrency,
-    processor,
+    processor: inFlight.track(processor),
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
@@ -126,7 +131,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     connection: workerConnection,
     prefix,
     concurrency: options.batchConcurrency ?? 4,
-    processor: createBatchProcessor(batchDeps),
+    processor: inFlight.track(createBatchProcessor(batchDeps)),
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
@@ -184,7 +189,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const preflight = createModelPreflight(model, (message) => logger.warn(message));
   const schedules = new Worker<ScheduledRunData>(
     SCHEDULE_QUEUE,
-    (job, token) =>
+    inFlight.track((job: Job<ScheduledRunData>, token?: string) =>
       fireSchedule(job, token, {
         redis: commandConnection,
         prefix,
@@ -195,10 +200,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         preflight: (modelId) => preflight(modelId, 'sync'),
         ...(options.scheduleQueueRecheckMs !== undefined ? { queueRecheckMs: options.scheduleQueueRecheckMs } : {}),
       }),
+    ),
     { connection: workerConnection, prefix, concurrency: 1 },
   );
   for (const worker of [generate, finalize, batch, schedules]) {
-    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    // A BullMQ worker reports its connection's trouble too: that is the outage, already reported.
+    worker.on('error', (error) =>
+      isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'worker error'),
+    );
   }
   await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), generateEvents.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
@@ -206,13 +215,31 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   return {
     workers: [generate, finalize, batch, schedules],
     async close() {
-      await Promise.all([generate.close(), finalize.close(), batch.close(), schedules.close(), generateEvents.close()]);
-      await Promise.all(pendingWork);
-      await queues.close();
+      const workers = [generate, finalize, batch, schedules];
+      // close() stops fetching and waits for active jobs. After a long Redis outage a worker's
+      // blocking connection can stay parked (a BullMQ/ioredis reconnect quirk) and its close()
+      // never returns; so once this process has no job of its own in flight, the rest is given
+      // 2 s and then forced. What matters — in-flight items finishing and being recorded — is
+      // waited for in full.
+      const closing = Promise.all([...workers.map((worker) => worker.close()), generateEvents.close()]);
+      closing.catch(() => undefined);
+      await inFlight.idle();
+      const settled = await Promise.race([closing.then(() => true, () => true), delay(2000).then(() => false)]);
+      if (!settled) {
+        logger.debug('worker connections did not close after the last job; forcing them');
+        await Promise.race([Promise.all(workers.map((worker) => worker.close(true))), delay(2000)]);
+      }
+      await Promise.race([Promise.all(pendingWork), delay(10_000)]);
+      await Promise.race([queues.close(), delay(2000)]);
       await contexts.close();
       workerConnection.disconnect();
       commandConnection.disconnect();
       eventsConnection.disconnect();
+    },
+    redisDownForMs: () => outage.downForMs(),
+    async redisAnswers(timeoutMs: number) {
+      const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+      return Promise.race([commandConnection.ping().then(() => true, () => false), timeout]);
     },
     abandon() {
       workerConnection.disconnect();
@@ -225,4 +252,30 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
 function isExhausted(job: Job, error: Error): boolean {
   if (error.name === 'RateLimitError') return false;
   return job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/** Processor calls running in this process (sync items, batch shards, schedule firings). */
+class InFlightJobs {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  track<A extends unknown[], R>(processor: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A) => {
+      this.count += 1;
+      try {
+        return await processor(...args);
+      } finally {
+        this.count -= 1;
+        if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+      }
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { parseDuration } from '../../spec/parse-duration.js';
+import { BunchError } from '../../errors/bunch-error.js';
 import { startRun } from '../../lanes/start-run.js';
 import { createGeminiClient } from '../../gemini/gemini-client.js';
 import { createModelPreflight, type ModelPreflight } from '../../lanes/preflight-model.js';
@@ -25,6 +27,7 @@ interface RunFlags {
   workers?: string | boolean;
   /** false with `--no-preflight`. */
   preflight?: boolean;
+  outageLimit?: string;
 }
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): void {
@@ -38,11 +41,14 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix for queues and run state (env BUNCH_PREFIX, default "bunch")')
+    .option('--outage-limit <duration>', 'with --wait: how long to keep following through a Redis outage (env BUNCH_FOLLOW_OUTAGE_LIMIT_MS, default 10m)')
     .option('--no-preflight', 'skip the models.get check of the job\'s model before the run is created')
     .action(async (jobFile: string, flags: RunFlags) => {
       const job = await loadJobFile(jobFile);
       const settings = resolveSettings({ redisUrl: flags.redisUrl, prefix: flags.prefix, concurrency: flags.workers, concurrencyFlag: '--workers' }, process.env, job);
       const openStore = (url: string) => openObjectStore(url, { s3: settings.s3 });
+      const outageToleranceMs = flags.outageLimit === undefined ? settings.followOutageLimitMs : parseDuration(flags.outageLimit);
+      if (outageToleranceMs === undefined || outageToleranceMs < 1000) throw new BunchError('E_CONFIG', `--outage-limit ${flags.outageLimit} is not a duration of at least 1 s (e.g. 10m)`);
       if (flags.dryRun) {
         const preview = await planPreview(job, openStore, { allowPrivateReferences: settings.allowPrivateReferences });
         print(flags.json, preview, () =>
@@ -83,6 +89,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
         }
         let lastNotice = -Infinity;
         const meta = await followRun(plane.runs, started.runId, {
+          outageToleranceMs,
           progress: !flags.json && process.stderr.isTTY,
           requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
           // A Redis restart or failover is waited out (the workers do too); say so every 10 s.

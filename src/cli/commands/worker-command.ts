@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { closeFleetWithin } from '../../workers/close-fleet.js';
+import { EXIT } from '../exit-codes.js';
 import { startWorkers } from '../../workers/start-workers.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
 import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
@@ -12,10 +13,10 @@ interface WorkerFlags {
   prefix?: string;
 }
 
-export function registerWorkerCommand(program: Command): void {
+export function registerWorkerCommand(program: Command, setExitCode: (code: number) => void = () => undefined): void {
   program
     .command('worker')
-    .description('process items of every run on the queue; SIGTERM/SIGINT finish in-flight calls, then exit')
+    .description('process items of every run on the queue; SIGTERM/SIGINT finish in-flight calls (BUNCH_SHUTDOWN_GRACE_MS, default 30 s), then exit; a second signal exits at once')
     .option('-c, --concurrency <n>', 'concurrent model calls in this process (env BUNCH_CONCURRENCY, default 8)')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
@@ -36,7 +37,9 @@ export function registerWorkerCommand(program: Command): void {
       });
       const signal = await untilShutdownSignal();
       logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'draining: finishing in-flight items before exit');
-      await closeFleetWithin(fleet, settings.shutdownGraceMs, logger);
-      logger.info('worker stopped');
+      const outcome = await closeFleetWithin(fleet, settings.shutdownGraceMs, logger);
+      logger.info({ outcome }, 'worker stopped');
+      // Exit 3 tells an orchestrator the stop was not clean because Redis was unreachable.
+      if (outcome === 'redis-unreachable') setExitCode(EXIT.infrastructure);
     });
 }

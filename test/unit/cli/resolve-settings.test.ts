@@ -16,7 +16,8 @@ describe('resolveSettings: flag → environment → job file → default', () =>
       logLevel: 'info',
       concurrency: 8,
       lockDurationMs: undefined,
-      shutdownGraceMs: 60_000,
+      shutdownGraceMs: 30_000,
+      followOutageLimitMs: 600_000,
       geminiBaseUrl: 'https://generativelanguage.googleapis.com',
       allowPrivateReferences: false,
     });

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
+
+let stack: BunchStack | undefined;
+let worker: WorkerProcess | undefined;
+afterEach(async () => {
+  if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+  await stack?.stop();
+  stack = undefined;
+});
+
+function env(s: BunchStack, graceMs: number): Record<string, string> {
+  return {
+    REDIS_URL: s.redis.url,
+    BUNCH_PREFIX: s.prefix,
+    GEMINI_BASE_URL: s.emulator.url,
+    GEMINI_API_KEY: s.emulator.apiKey ?? 'unused',
+    BUNCH_SHUTDOWN_GRACE_MS: String(graceMs),
+  };
+}
+
+describe('stopping a worker process with signals', () => {
+  it('SIGTERM drains: the call in flight finishes and is recorded, then the worker exits 0', async () => {
+    stack = await startBunchStack();
+    worker = spawnWorker(env(stack, 20_000), ['--concurrency', '1']);
+    await waitFor(() => worker!.stderr().includes('"workers ready"'), 30_000, 'the worker to start');
+    const started = await stack.start(await stack.writeJob({ catalogCsv: productCsv(1, () => 'slow [[emu:latency=1500ms]]') }));
+    await waitFor(() => stack!.emulator.requestLog.inFlight().length > 0, 10_000, 'the call to start');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect((await stack.plane.runs.getMeta(started.runId))?.counts.succeeded).toBe(1);
+  });
+
+  it('a second signal exits at once, without waiting for the call in flight', async () => {
+    stack = await startBunchStack();
+    worker = spawnWorker(env(stack, 60_000), ['--concurrency', '1']);
+    await waitFor(() => worker!.stderr().includes('"workers ready"'), 30_000, 'the worker to start');
+    await stack.start(await stack.writeJob({ catalogCsv: productCsv(1, () => 'very slow [[emu:latency=20s]]') }));
+    await waitFor(() => stack!.emulator.requestLog.inFlight().length > 0, 10_000, 'the call to start');
+    worker.child.kill('SIGTERM');
+    await waitFor(() => worker!.stderr().includes('draining'), 10_000, 'the drain to begin');
+    const secondAt = Date.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 143, signal: null });
+    expect(Date.now() - secondAt).toBeLessThan(2000);
+  });
+});
