@@ -49,6 +49,7 @@ function finalStep(record: ItemRecord): AttemptEntry {
   };
   if (record.errorCode) step.code = record.errorCode;
   if (record.latencyMs !== undefined) step.latencyMs = record.latencyMs;
+  if (record.httpStatus !== undefined) step.httpStatus = record.httpStatus;
   if (record.reusedFrom) step.note = `outputs made by run ${record.reusedFrom}`;
   return step;
 }

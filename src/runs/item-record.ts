@@ -47,6 +47,8 @@ export interface ItemRecord {
   reusedFrom?: string;
   errorCode?: ErrorCode;
   errorMessage?: string;
+  /** The HTTP status of the last call's answer, when it failed with one. */
+  httpStatus?: number;
   finishReason?: string;
   /** Things worth a look that did not fail the item (an image of another size than asked for). */
   warnings?: string[];

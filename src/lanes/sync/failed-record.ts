@@ -9,7 +9,7 @@ import type { ItemRecord } from '../../runs/item-record.js';
  */
 export function failedRecord(
   target: ItemTarget,
-  failure: { code: ErrorCode; message: string; reason?: string | undefined },
+  failure: { code: ErrorCode; message: string; reason?: string | undefined; status?: number | undefined },
   attempts: number,
   startedAt?: string,
 ): ItemRecord {
@@ -19,5 +19,6 @@ export function failedRecord(
   record.errorMessage = failure.message;
   if (startedAt !== undefined) record.startedAt = startedAt;
   if (failure.reason) record.finishReason = failure.reason;
+  if (failure.status) record.httpStatus = failure.status;
   return record;
 }

@@ -37,6 +37,7 @@ describe('bunch logs <runId> <itemKey>', () => {
     const broken = await runCli(['logs', started.runId, 'A3#main'], env);
     expect(broken.stdout.split('\n').filter((line) => line.includes('E_UPSTREAM'))).toHaveLength(4);
     expect(broken.stdout).toContain('  message  HTTP 500 INTERNAL');
+    expect(broken.stdout.split('\n').at(-3)).toMatch(/^  \S+  #3  failed\s+E_UPSTREAM\s+HTTP 500 /);
 
     const missing = await runCli(['logs', started.runId, 'NOPE#main'], env);
     expect(missing.code).toBe(2);
