@@ -6,6 +6,7 @@ import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
 import { registerRetryCommand } from './commands/retry-command.js';
 import { registerScheduleCommand } from './commands/schedule-command.js';
+import { registerManifestCommand } from './commands/manifest-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -46,6 +47,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerLogsCommand(program);
   registerRetryCommand(program, setExitCode);
   registerScheduleCommand(program);
+  registerManifestCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);
   return program;
