@@ -17,13 +17,13 @@
  * Messages name the location with `displayUrl` (no query, no userinfo); causes are re-wrapped
  * with the query strings redacted, because signed URLs carry their secret there.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
+import { guardedLookup, refusalOf } from './guarded-lookup.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { BunchError } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
-import { blockedAddressReason, isAllowedByPolicy } from './address-guard.js';
 import { displayUrl } from './display-url.js';
 import type { AddressPolicy, ReferenceFailureReason, ReferenceFetchLimits } from './reference-fetch-options.js';
 
@@ -169,13 +169,13 @@ function openHop(target: URL, where: string, context: FetchContext): Promise<Inc
     let connectTimer: NodeJS.Timeout | undefined;
     const stopConnectTimer = (): void => clearTimeout(connectTimer);
     const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
-      guardedLookup(hostname, lookupOptions, context.policy, (error, addresses) => {
+      guardedLookup(hostname, lookupOptions, context.policy, (detail) => blocked(`${where} ${detail}`), (error, addresses) => {
         if (error instanceof BunchError) refused = error;
         if (error !== null || addresses === undefined) return callback(error, '');
         const first = addresses[0] as LookupAddress;
         if (lookupOptions.all === true) callback(null, addresses);
         else callback(null, first.address, first.family);
-      }, where);
+      });
     };
     const request = (secure ? httpsRequest : httpRequest)({
       protocol: target.protocol,
@@ -222,32 +222,6 @@ function openHop(target: URL, where: string, context: FetchContext): Promise<Inc
  * Resolves `hostname` once, with every address, and refuses when any of them is blocked: a name
  * with one public and one private address could otherwise be steered to the private one.
  */
-function guardedLookup(
-  hostname: string,
-  options: { family?: number | string | undefined; hints?: number | undefined },
-  policy: AddressPolicy,
-  callback: (error: NodeJS.ErrnoException | null, addresses?: LookupAddress[]) => void,
-  where: string,
-): void {
-  // `localhost.` and `localhost` are the same name; some resolvers only know the dotless form.
-  const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
-  const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
-  dnsLookup(name, { all: true, family: family as 0 | 4 | 6, hints: options.hints ?? 0 }, (error, addresses) => {
-    if (error !== null) return callback(error);
-    if (addresses.length === 0) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
-    for (const { address } of addresses) {
-      const refusal = refusalOf(hostname, address, policy);
-      if (refusal !== undefined) return callback(blocked(`${where} resolves to ${address} (${refusal})`));
-    }
-    callback(null, addresses);
-  });
-}
-
-function refusalOf(host: string, address: string, policy: AddressPolicy): string | undefined {
-  const reason = blockedAddressReason(address);
-  return reason === undefined || isAllowedByPolicy(host, address, policy) ? undefined : reason;
-}
-
 /** Reads the body, refusing (and closing the socket) the moment it passes `maxBytes`. */
 function readBody(response: IncomingMessage, where: string, context: FetchContext): Promise<Buffer> {
   const { maxBytes } = context.limits;
