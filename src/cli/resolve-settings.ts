@@ -49,6 +49,8 @@ export interface ResolvedSettings {
   readonly s3: S3Settings;
   /** BUNCH_REFERENCES_ALLOW_PRIVATE=1: reference images may come from private/loopback addresses (tests, local demos). */
   readonly allowPrivateReferences: boolean;
+  /** BUNCH_NOTIFY_ALLOW_PRIVATE=1: job webhooks may go to private/loopback addresses (in-cluster receivers, tests). */
+  readonly allowPrivateWebhooks: boolean;
 }
 
 export function resolveSettings(
@@ -79,6 +81,7 @@ export function resolveSettings(
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
     s3: s3OptionsFromEnv(env),
     allowPrivateReferences: env.BUNCH_REFERENCES_ALLOW_PRIVATE === '1' || env.BUNCH_REFERENCES_ALLOW_PRIVATE === 'true',
+    allowPrivateWebhooks: env.BUNCH_NOTIFY_ALLOW_PRIVATE === '1' || env.BUNCH_NOTIFY_ALLOW_PRIVATE === 'true',
   });
 }
 

@@ -29,6 +29,7 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
   if (job.sync.requestsPerMinute !== undefined) config.sync.requestsPerMinute = job.sync.requestsPerMinute;
   if (job.sync.globalConcurrency !== undefined) config.sync.globalConcurrency = job.sync.globalConcurrency;
   if (job.budget) config.budgetUsd = job.budget.maxUsd;
+  if (job.notify) config.notify = { webhook: { ...job.notify.webhook } };
   const system = systemInstructionOf(job);
   if (system) config.systemInstruction = system;
   return config;

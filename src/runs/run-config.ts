@@ -37,6 +37,8 @@ export interface RunConfig {
   };
   pricing: { usdPerImage: number; batchDiscount: number };
   budgetUsd?: number;
+  /** The webhook told when the run ends; `secretEnv` is a variable name, the secret stays in the environment. */
+  notify?: { webhook: { url: string; secretEnv: string; timeoutMs: number; attempts: number } };
   maxFailedRatio: number;
   createdAt: string;
 }

@@ -122,6 +122,18 @@ export const jobOptionsSchema = z.strictObject({
     })
     .optional(),
   budget: z.strictObject({ maxUsd: z.number().positive() }).optional(),
+  /** Told when a run ends (notify/): a webhook gets the signed summary. */
+  notify: z
+    .strictObject({
+      webhook: z.strictObject({
+        url: z.string(),
+        /** The NAME of the environment variable holding the HMAC secret, never the secret. */
+        secretEnv: z.string(),
+        timeout: duration.optional(),
+        attempts: positiveInt.max(10).optional(),
+      }),
+    })
+    .optional(),
   failureThreshold: z.strictObject({ maxFailedRatio: z.number().min(0).max(1).optional() }).optional(),
   strict: z.boolean().optional(),
 });

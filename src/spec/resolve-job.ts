@@ -125,10 +125,35 @@ class JobResolver {
         batchDiscount: options.pricing?.batchDiscount ?? JOB_DEFAULTS.pricing.batchDiscount,
       },
       budget: options.budget ? { maxUsd: options.budget.maxUsd } : undefined,
+      notify: this.notify(),
       failureThreshold: { maxFailedRatio: options.failureThreshold?.maxFailedRatio ?? JOB_DEFAULTS.maxFailedRatio },
       strict: options.strict ?? false,
     };
     return deepFreeze(job);
+  }
+
+  private notify(): ResolvedJob['notify'] {
+    const webhook = this.options.notify?.webhook;
+    if (!webhook) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(webhook.url);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) this.fail(['notify', 'webhook', 'url'], 'must be an http(s) URL');
+    if (url.username || url.password) this.fail(['notify', 'webhook', 'url'], 'may not carry a user name or password (it would be stored with the run)');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(webhook.secretEnv)) {
+      this.fail(['notify', 'webhook', 'secretEnv'], 'must name an environment variable (letters, digits, _), not hold the secret itself');
+    }
+    return {
+      webhook: {
+        url: url.href,
+        secretEnv: webhook.secretEnv,
+        timeoutMs: this.duration(webhook.timeout, '10s', ['notify', 'webhook', 'timeout'], 100),
+        attempts: webhook.attempts ?? 3,
+      },
+    };
   }
 
   private fail(field: FieldPath, message: string): never {

@@ -90,6 +90,15 @@ export interface ResolvedJob {
   readonly output: ResolvedOutput;
   readonly pricing: { readonly usdPerImage: number; readonly batchDiscount: number };
   readonly budget: { readonly maxUsd: number } | undefined;
+  /** A webhook told when a run ends; the secret stays in the workers' environment. */
+  readonly notify: { readonly webhook: WebhookSettings } | undefined;
   readonly failureThreshold: { readonly maxFailedRatio: number };
   readonly strict: boolean;
+}
+
+export interface WebhookSettings {
+  readonly url: string;
+  readonly secretEnv: string;
+  readonly timeoutMs: number;
+  readonly attempts: number;
 }

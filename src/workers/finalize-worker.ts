@@ -6,6 +6,7 @@ import type { RunContextCache } from '../lanes/run-context-cache.js';
 import type { FinalizeJobData, GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { FINALIZE_QUEUE } from '../lanes/run-queues.js';
 import { finalizeRun } from '../manifest/finalize-run.js';
+import { notifyRunEnded } from '../notify/notify-run-ended.js';
 import type { RunStore } from '../runs/run-store.js';
 
 /** Writes a run's manifest and summary once all its items are terminal; feeds big runs' queues. */
@@ -16,14 +17,22 @@ export function createFinalizeWorker(options: {
   contexts: RunContextCache;
   generateQueue: Queue<GenerateJobData>;
   logger: Logger;
+  /** Webhooks on private addresses (BUNCH_NOTIFY_ALLOW_PRIVATE=1). */
+  allowPrivateWebhooks?: boolean;
 }): Worker<FinalizeJobData> {
   return new Worker<FinalizeJobData>(
     FINALIZE_QUEUE,
     async (job, token) => {
       // The same queue carries each big run's feed job (planned items from storage into the queue).
       if (job.name === FEED_JOB_NAME) return feedRun(job, token, options);
-      const { store } = await options.contexts.get(job.data.runId);
+      const { store, config } = await options.contexts.get(job.data.runId);
       const summary = await finalizeRun(options.runs, store, job.data.runId, options.logger);
+      // Only the finalization that wrote the summary notifies (a repeat returns undefined).
+      if (summary && config.notify) {
+        await notifyRunEnded(config, summary, { logger: options.logger, env: process.env, allowPrivate: options.allowPrivateWebhooks ?? false }).catch(
+          (error: unknown) => options.logger.warn({ err: { message: (error as Error).message } }, 'webhook notification failed'),
+        );
+      }
       return summary?.status ?? 'already-final';
     },
     { connection: options.connection, prefix: options.prefix, concurrency: 2 },

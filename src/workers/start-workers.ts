@@ -45,6 +45,8 @@ export interface StartWorkersOptions {
   queuePauseCapMs?: number;
   /** Sync lane: overall deadline of one delivery (default the call timeout + 60 s). */
   jobDeadlineMs?: number;
+  /** Webhooks (job `notify`) may go to private and loopback addresses (BUNCH_NOTIFY_ALLOW_PRIVATE=1). */
+  allowPrivateWebhooks?: boolean;
   /** Schedules with overlap `queue`: how often a waiting firing looks again (default 30 s). */
   scheduleQueueRecheckMs?: number;
 }
@@ -116,7 +118,15 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
-  const finalize = createFinalizeWorker({ connection: workerConnection, prefix, runs, contexts, generateQueue: queues.generate, logger });
+  const finalize = createFinalizeWorker({
+    connection: workerConnection,
+    prefix,
+    runs,
+    contexts,
+    generateQueue: queues.generate,
+    logger,
+    allowPrivateWebhooks: options.allowPrivateWebhooks ?? false,
+  });
 
   const batchDeps = {
     runs,

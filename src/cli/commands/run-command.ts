@@ -74,6 +74,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
             ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
             openStore,
             logger,
+            allowPrivateWebhooks: settings.allowPrivateWebhooks,
           });
         }
         const preflight = flags.preflight === false ? undefined : modelPreflight(settings.geminiBaseUrl, settings.geminiApiKey, logger);

@@ -30,6 +30,7 @@ export function registerWorkerCommand(program: Command, setExitCode: (code: numb
         gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
         openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
         logger,
+        allowPrivateWebhooks: settings.allowPrivateWebhooks,
         // Advanced: BullMQ lock/stall timings. Shorter values recover crashed workers' items sooner
         // at the cost of more Redis traffic.
         ...(settings.lockDurationMs !== undefined ? { lockDurationMs: settings.lockDurationMs } : {}),

@@ -20,6 +20,7 @@ describe('resolveSettings: flag → environment → job file → default', () =>
       followOutageLimitMs: 600_000,
       geminiBaseUrl: 'https://generativelanguage.googleapis.com',
       allowPrivateReferences: false,
+      allowPrivateWebhooks: false,
     });
     expect(resolveSettings({}, {}, job).concurrency).toBe(24);
     const env = { REDIS_URL: 'redis://env:6379', BUNCH_PREFIX: 'envp', BUNCH_CONCURRENCY: '12', BUNCH_LOCK_DURATION_MS: '5000', GEMINI_BASE_URL: 'http://gw.example/' };

@@ -57,6 +57,7 @@ describe('resolveJob', () => {
       output: { kind: 'file', dir: path.resolve('out'), url: `file://${path.resolve('out')}`, key: '{{key}}/{{variant}}-{{hash}}.{{ext}}' },
       pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
       budget: undefined,
+      notify: undefined,
       failureThreshold: { maxFailedRatio: 0.02 },
       strict: false,
     });
@@ -160,4 +161,17 @@ describe('parseDuration', () => {
 
   it.each(['', 'h', '8 hours', '-1s', '1w'])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
   it('rejects negative numbers', () => expect(parseDuration(-5)).toBeUndefined());
+});
+
+describe('resolveJob notify', () => {
+  it('keeps the webhook with defaults, and refuses a secret written in place of its variable name', () => {
+    const job = resolveJob({ ...base(), notify: { webhook: { url: 'https://hooks.example.com/bunch', secretEnv: 'BUNCH_WEBHOOK_SECRET' } } }, { file: FILE });
+    expect(job.notify).toEqual({ webhook: { url: 'https://hooks.example.com/bunch', secretEnv: 'BUNCH_WEBHOOK_SECRET', timeoutMs: 10_000, attempts: 3 } });
+    expect(() => resolveJob({ ...base(), notify: { webhook: { url: 'https://hooks.example.com', secretEnv: 's3cr3t-value!' } } }, { file: FILE })).toThrow(
+      expect.objectContaining({ code: 'E_JOB_FILE', message: expect.stringContaining('notify.webhook.secretEnv') }),
+    );
+    expect(() => resolveJob({ ...base(), notify: { webhook: { url: 'ftp://x', secretEnv: 'S' } } }, { file: FILE })).toThrow(
+      expect.objectContaining({ code: 'E_JOB_FILE', message: expect.stringContaining('must be an http(s) URL') }),
+    );
+  });
 });
