@@ -24,6 +24,7 @@ import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
+import { delay, InFlightJobs } from './in-flight-jobs.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -262,30 +263,4 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
 function isExhausted(job: Job, error: Error): boolean {
   if (error.name === 'RateLimitError') return false;
   return job.attemptsMade >= (job.opts.attempts ?? 1);
-}
-
-/** Processor calls running in this process (sync items, batch shards, schedule firings). */
-class InFlightJobs {
-  private count = 0;
-  private waiters: (() => void)[] = [];
-
-  track<A extends unknown[], R>(processor: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-    return async (...args: A) => {
-      this.count += 1;
-      try {
-        return await processor(...args);
-      } finally {
-        this.count -= 1;
-        if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
-      }
-    };
-  }
-
-  idle(): Promise<void> {
-    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -25,6 +25,8 @@ import { CLAIM_MARGIN_MS, claimToken, holdClaim, holderRunId } from './held-clai
 import { appendEntry, WORKER_ID, type AttemptEntry } from './attempt-history.js';
 import { retryBackoffMs } from './retry-backoff.js';
 import type { OutputIdentity } from '../../runs/output-claims.js';
+import { withinDeadline } from './within-deadline.js';
+import { withStorageRetries } from './with-storage-retries.js';
 
 export interface GenerateProcessorDeps {
   runs: RunStore;
@@ -291,22 +293,6 @@ export async function releaseOf(deps: Pick<GenerateProcessorDeps, 'runs' | 'cont
   );
 }
 
-/**
- * Storage writes after a paid call are retried here, while the decoded image is still in memory:
- * handing a storage failure back to BullMQ would mean calling (and paying for) the model again.
- */
-async function withStorageRetries<T>(delaysMs: readonly number[], write: () => Promise<T>): Promise<T> {
-  for (let retry = 0; ; retry += 1) {
-    try {
-      return await write();
-    } catch (error) {
-      const delay = delaysMs[retry];
-      if (!(error instanceof BunchError && error.code === 'E_STORAGE' && error.retryable) || delay === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
 function asBunchError(error: unknown): BunchError {
   if (error instanceof BunchError) return error;
   const record = toErrorRecord(error);
@@ -319,30 +305,6 @@ function cancelledRecord(data: GenerateJobData, reason: StopReason, attempts: nu
   record.errorCode = reason;
   record.errorMessage = stopMessage(reason);
   return record;
-}
-
-/**
- * Resolves or rejects with `work`, unless `deadlineMs` passes first: then the slot is given up
- * with a retryable E_TIMEOUT and `work` is handed to `abandon` (it cannot be cancelled from here:
- * a hung storage call has no handle to abort).
- */
-async function withinDeadline<T>(work: Promise<T>, deadlineMs: number, abandon: (late: Promise<T>) => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'deadline'>((resolve) => {
-    timer = setTimeout(() => resolve('deadline'), deadlineMs);
-  });
-  try {
-    const first = await Promise.race([work, deadline]);
-    if (first !== 'deadline') return first as T;
-  } finally {
-    clearTimeout(timer);
-  }
-  abandon(work);
-  throw new BunchError(
-    'E_TIMEOUT',
-    `the item did not finish within its overall deadline of ${deadlineMs} ms (call + store + record); its slot is freed and it is tried again`,
-    { retryable: true },
-  );
 }
 
 /** The record with who made it and, when there was more than one step, the steps before the last. */
