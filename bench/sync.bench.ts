@@ -1,7 +1,7 @@
 /**
  * `npm run bench:sync`: the sync lane's benchmark, every part side by side against one private
  * redis-server and one emulator, file:// storage under a temp dir, numbers as ratios.
- *   --part zero|latency|memory|refs   run only these parts (repeatable or comma-separated; default all)
+ *   --part zero|latency|memory|refs|scale   run only these parts (repeatable or comma-separated; default all)
  *   --json                       also print every number as one JSON document on stdout
  * Environment (optional): BENCH_SYNC_PARTS (same as --part).
  * s3rver is not used: on this kind of machine it handles ~240 PUT/s and would measure itself.
@@ -13,9 +13,10 @@ import { runLatencyBound, type LatencyBoundResult } from './sync/latency-bound.j
 import { formatLatencyBound, formatReferenceImages, formatWorkerMemory, formatZeroLatency } from './sync/print-report.js';
 import { runReferenceImages, type ReferenceImagesResult } from './sync/reference-images.js';
 import { runWorkerMemory, type WorkerMemoryResult } from './sync/worker-memory.js';
+import { formatScaleOut, runScaleOut, type ScaleOutRow } from './sync/scale-out.js';
 import { runZeroLatencyComparison, type ZeroLatencyResult } from './sync/zero-latency-comparison.js';
 
-const PARTS = ['zero', 'latency', 'memory', 'refs'] as const;
+const PARTS = ['zero', 'latency', 'memory', 'refs', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Report {
@@ -24,6 +25,7 @@ interface Report {
   latencyBound?: LatencyBoundResult;
   workerMemory?: WorkerMemoryResult;
   referenceImages?: ReferenceImagesResult;
+  scaleOut?: ScaleOutRow[];
 }
 
 function selectedParts(values: string[]): Part[] {
@@ -72,6 +74,11 @@ async function main(): Promise<void> {
     if (parts.includes('memory')) {
       report.workerMemory = await runWorkerMemory(services, { items: 48, concurrency: 8, minMs: 1000, maxMs: 2000 });
       console.log(`\n${formatWorkerMemory(report.workerMemory)}`);
+    }
+    if (parts.includes('scale')) {
+      const scaleOptions = { items: 1500, processes: [1, 2, 4], concurrencyPerProcess: 8 };
+      report.scaleOut = await runScaleOut(services, scaleOptions);
+      console.log(`\n${formatScaleOut(report.scaleOut, scaleOptions)}`);
     }
     if (parts.includes('refs')) {
       report.referenceImages = await runReferenceImages(services, { items: 96, concurrency: 8, minMs: 500, maxMs: 1000 });

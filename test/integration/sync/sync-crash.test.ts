@@ -31,7 +31,11 @@ describe('worker crashes and shutdowns', () => {
     worker = spawnWorker(workerEnv(s), ['--concurrency', '4']);
     await waitFor(() => worker!.stderr().includes('workers ready'), 30_000, 'the worker process to start');
     const started = await s.start(
-      await s.writeJob({ catalogCsv: productCsv(60), job: { prompt: 'Photo of {{title}} [[emu:latency=100ms]]' } }),
+      // A 3 s call timeout keeps the dead worker's output claims short (TTL = timeout + 15 s).
+      await s.writeJob({
+        catalogCsv: productCsv(60),
+        job: { prompt: 'Photo of {{title}} [[emu:latency=100ms]]', sync: { attempts: 3, timeoutMs: '3s', backoff: { initialMs: 50, maxMs: 200, jitter: 0 } } },
+      }),
     );
     await waitFor(async () => (await s.plane.runs.getMeta(started.runId))!.counts.succeeded >= 12, 30_000, '12 items');
     worker.child.kill('SIGKILL');
