@@ -1,13 +1,15 @@
-import { createInterface } from 'node:readline';
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import { BunchError } from '../errors/bunch-error.js';
+import { readLines } from '../lanes/batch/read-lines.js';
 import type { ManifestLine } from '../manifest/manifest-line.js';
 import { runObjectKeys } from '../runs/run-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { csvLine } from './csv-line.js';
 import { neutralizeCell } from './neutralize-cell.js';
 import type { LinkSigner } from './presign-link.js';
 
+/** Every status a manifest line can have: the item states, and `rejected` catalog rows. */
 export const EXPORT_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled', 'rejected'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
 
@@ -15,46 +17,66 @@ export const CSV_COLUMNS = [
   'key', 'variant', 'itemKey', 'status', 'errorCode', 'errorMessage', 'lane', 'attempts', 'costUsd',
   'image', 'imageLink', 'caption', 'warnings', 'rowNumber', 'runId',
 ] as const;
+type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 export interface ExportOptions {
   format: 'jsonl' | 'csv';
-  statuses?: ReadonlySet<string>;
-  /** Presigned HTTPS links for s3:// images (CSV `imageLink`); absent: the image URI. */
+  /** Only lines with these statuses; absent: every line. */
+  statuses?: ReadonlySet<ExportStatus>;
+  /** Presigned HTTPS links for s3:// images (CSV `imageLink`); absent: the image URI itself. */
   signer?: LinkSigner;
 }
 
 /**
- * Streams a run's manifest from storage to `out`, filtered by status, as JSON lines or as CSV for
- * spreadsheets (RFC 4180 by csv-stringify, every cell neutralised against formula injection).
- * Returns the number of lines written. Memory: one line at a time.
+ * Streams a run's manifest from storage to `out`, filtered by status: JSON lines exactly as
+ * stored, or CSV for spreadsheets (RFC 4180, every cell neutralised against formula injection).
+ * Returns the number of lines written, the CSV header not counted. Memory: one line at a time,
+ * and `out`'s backpressure is honoured, so a manifest of a million items exports in constant
+ * memory.
  */
 export async function exportManifest(store: ObjectStore, runId: string, out: Writable, options: ExportOptions): Promise<number> {
   const input = await store.getStream(runObjectKeys(runId).manifest);
-  if (!input) throw new BunchError('E_NOT_FOUND', `run ${runId} has no manifest yet (it has not ended, or its output location is elsewhere)`);
-  const csv = options.format === 'csv' ? stringify({ header: true, columns: [...CSV_COLUMNS] }) : undefined;
-  const finished = csv ? pipeTo(csv, out) : Promise.resolve();
-  let count = 0;
-  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-    if (!text) continue;
-    const line = JSON.parse(text) as ManifestLine;
-    if (options.statuses && !options.statuses.has(line.status)) continue;
-    count += 1;
-    if (!csv) {
-      if (!out.write(text + '\n')) await new Promise((resolve) => out.once('drain', resolve));
-      continue;
-    }
-    const row = await csvRow(line, options.signer);
-    if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
+  if (!input) {
+    throw new BunchError('E_NOT_FOUND', `run ${runId} has no manifest in ${store.url} yet (the manifest is written when the run ends)`);
   }
-  csv?.end();
-  await finished;
+  // A write error (a full disk, a closed pipe) may come while no write is waiting: keep it.
+  let failure: Error | undefined;
+  const onError = (error: Error) => void (failure ??= error);
+  out.on('error', onError);
+  const write = async (text: string) => {
+    if (failure) throw failure;
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  let count = 0;
+  try {
+    if (options.format === 'csv') await write(csvLine(CSV_COLUMNS));
+    for await (const text of readLines(input)) {
+      const line = parseLine(text, runId, count);
+      if (options.statuses && !options.statuses.has(line.status)) continue;
+      count += 1;
+      await write(options.format === 'csv' ? csvLine(await csvCells(line, options.signer)) : text + '\n');
+    }
+  } finally {
+    out.off('error', onError);
+    input.destroy();
+  }
+  if (failure) throw failure;
   return count;
 }
 
-async function csvRow(line: ManifestLine, signer: LinkSigner | undefined): Promise<Record<string, string>> {
+function parseLine(text: string, runId: string, index: number): ManifestLine {
+  try {
+    return JSON.parse(text) as ManifestLine;
+  } catch (error) {
+    throw new BunchError('E_STORAGE', `the manifest of run ${runId} is not JSON lines after line ${index} (damaged object?)`, { cause: error });
+  }
+}
+
+/** The CSV cells of one manifest line, in CSV_COLUMNS order, each made safe for spreadsheets. */
+async function csvCells(line: ManifestLine, signer: LinkSigner | undefined): Promise<string[]> {
   const item = line.status === 'rejected' ? undefined : line;
   const image = item?.image?.uri ?? '';
-  const cells: Record<(typeof CSV_COLUMNS)[number], string> = {
+  const cells: Record<CsvColumn, string> = {
     key: line.key ?? '',
     variant: item?.variant ?? '',
     itemKey: item?.itemKey ?? '',
@@ -71,18 +93,5 @@ async function csvRow(line: ManifestLine, signer: LinkSigner | undefined): Promi
     rowNumber: String(line.rowNumber),
     runId: line.runId,
   };
-  return Object.fromEntries(Object.entries(cells).map(([name, value]) => [name, neutralizeCell(value)]));
-}
-
-function pipeTo(csv: ReturnType<typeof stringify>, out: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    csv.on('error', reject);
-    csv.on('end', resolve);
-    csv.on('data', (chunk: Buffer | string) => {
-      if (!out.write(chunk)) {
-        csv.pause();
-        out.once('drain', () => csv.resume());
-      }
-    });
-  });
+  return CSV_COLUMNS.map((column) => neutralizeCell(cells[column]));
 }

@@ -146,11 +146,14 @@ class JobResolver {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(webhook.secretEnv)) {
       this.fail(['notify', 'webhook', 'secretEnv'], 'must name an environment variable (letters, digits, _), not hold the secret itself');
     }
+    const timeoutMs = this.duration(webhook.timeout, '10s', ['notify', 'webhook', 'timeout'], 100);
+    // The finalize job waits for the webhook: attempts × timeout must stay a bounded wait (invariant 10).
+    if (timeoutMs > 60_000) this.fail(['notify', 'webhook', 'timeout'], 'must be at most 60s (the finalizing worker waits for the answer)');
     return {
       webhook: {
         url: url.href,
         secretEnv: webhook.secretEnv,
-        timeoutMs: this.duration(webhook.timeout, '10s', ['notify', 'webhook', 'timeout'], 100),
+        timeoutMs,
         attempts: webhook.attempts ?? 3,
       },
     };

@@ -162,16 +162,3 @@ describe('parseDuration', () => {
   it.each(['', 'h', '8 hours', '-1s', '1w'])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
   it('rejects negative numbers', () => expect(parseDuration(-5)).toBeUndefined());
 });
-
-describe('resolveJob notify', () => {
-  it('keeps the webhook with defaults, and refuses a secret written in place of its variable name', () => {
-    const job = resolveJob({ ...base(), notify: { webhook: { url: 'https://hooks.example.com/bunch', secretEnv: 'BUNCH_WEBHOOK_SECRET' } } }, { file: FILE });
-    expect(job.notify).toEqual({ webhook: { url: 'https://hooks.example.com/bunch', secretEnv: 'BUNCH_WEBHOOK_SECRET', timeoutMs: 10_000, attempts: 3 } });
-    expect(() => resolveJob({ ...base(), notify: { webhook: { url: 'https://hooks.example.com', secretEnv: 's3cr3t-value!' } } }, { file: FILE })).toThrow(
-      expect.objectContaining({ code: 'E_JOB_FILE', message: expect.stringContaining('notify.webhook.secretEnv') }),
-    );
-    expect(() => resolveJob({ ...base(), notify: { webhook: { url: 'ftp://x', secretEnv: 'S' } } }, { file: FILE })).toThrow(
-      expect.objectContaining({ code: 'E_JOB_FILE', message: expect.stringContaining('must be an http(s) URL') }),
-    );
-  });
-});
