@@ -9,6 +9,11 @@ export interface RedisClientSettings {
   connectionName: string;
   /** PEM file of the CA that signed the server certificates (BUNCH_REDIS_TLS_CA_FILE); default: the system's. */
   tlsCaFile?: string | undefined;
+  /**
+   * Reconnect at this fixed pace instead of ioredis' backoff (which reaches 5 s between attempts):
+   * a probe must notice a Redis that is back within a moment.
+   */
+  reconnectEveryMs?: number;
 }
 
 /**
@@ -20,6 +25,7 @@ export interface RedisClientSettings {
 export function openRedisClient(url: string, settings: RedisClientSettings): Redis {
   const topology = parseRedisUrl(url);
   const tls = topology.tls ? tlsOptions(settings.tlsCaFile) : undefined;
+  const every = settings.reconnectEveryMs;
   const base: RedisOptions = {
     maxRetriesPerRequest: settings.maxRetriesPerRequest,
     enableOfflineQueue: true,
@@ -29,12 +35,15 @@ export function openRedisClient(url: string, settings: RedisClientSettings): Red
     ...credentialsOf(topology),
     ...(tls ? { tls } : {}),
   };
+  // A Cluster takes its pace from clusterRetryStrategy; its node connections must not have one.
+  const pace: Pick<RedisOptions, 'retryStrategy'> = every === undefined ? {} : { retryStrategy: () => every };
   switch (topology.kind) {
     case 'single':
-      return new Redis(topology.url, base);
+      return new Redis(topology.url, { ...base, ...pace });
     case 'sentinel':
       return new Redis({
         ...base,
+        ...pace,
         sentinels: topology.sentinels,
         name: topology.name,
         db: topology.db,
@@ -48,6 +57,7 @@ export function openRedisClient(url: string, settings: RedisClientSettings): Red
       const cluster = new Cluster(topology.nodes, {
         redisOptions,
         enableOfflineQueue: true,
+        ...(every === undefined ? {} : { clusterRetryStrategy: () => every }),
         // TLS certificates name hosts, not the IPs the slot map gives (managed clusters).
         ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
         retryDelayOnFailover: 200,

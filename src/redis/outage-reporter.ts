@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { maskRedisUrl } from './redis-topology.js';
 
@@ -8,29 +9,32 @@ export interface OutageReporter {
   onReady(): void;
   /** How long Redis has been unreachable, or undefined while it answers. */
   downForMs(): number | undefined;
+  /** Listens to a connection's `error` and `ready` events (any number of connections, one report). */
+  watch(connection: Redis): void;
 }
 
 /**
  * Turns a storm of connection errors (ioredis reports every failed reconnect, for every
  * connection) into what an operator can read: a JSON warning when Redis goes, then one every
  * interval while it stays gone (with how long), and one line when it is back. Never a stack trace.
+ * Worker processes and the CLI's `--wait` share it, so an outage reads the same in every log.
  */
 export function createOutageReporter(logger: Logger, redisUrl: string, intervalMs = 10_000, now: () => number = Date.now): OutageReporter {
   const redis = maskRedisUrl(redisUrl);
   let downSince: number | undefined;
   let lastError = '';
   let ticker: NodeJS.Timeout | undefined;
-  const warn = () => {
+  const warn = (at = now()) => {
     if (downSince === undefined) return;
-    logger.warn({ redis, downForMs: now() - downSince, err: { message: lastError } }, 'Redis unreachable; retrying');
+    logger.warn({ redis, downForMs: at - downSince, err: { message: lastError } }, 'Redis unreachable; retrying');
   };
-  return {
+  const reporter: OutageReporter = {
     onError(error) {
       lastError = error.message;
       if (downSince !== undefined) return;
       downSince = now();
-      warn();
-      ticker = setInterval(warn, intervalMs);
+      warn(downSince); // the first warning says 0, not the millisecond that passed meanwhile
+      ticker = setInterval(() => warn(), intervalMs);
       ticker.unref();
     },
     onReady() {
@@ -42,5 +46,11 @@ export function createOutageReporter(logger: Logger, redisUrl: string, intervalM
     downForMs() {
       return downSince === undefined ? undefined : now() - downSince;
     },
+    watch(connection) {
+      connection.on('error', (error: Error) => reporter.onError(error));
+      // 'ready', not 'connect': the connection answers commands again (after AUTH, SELECT, INFO).
+      connection.on('ready', () => reporter.onReady());
+    },
   };
+  return reporter;
 }

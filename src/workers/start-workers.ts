@@ -19,6 +19,7 @@ import { GENERATE_QUEUE, openRunQueues, requestFinalize } from '../lanes/run-que
 import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { createOutageReporter } from '../redis/outage-reporter.js';
 import { isConnectionError } from '../redis/is-connection-error.js';
+import { openRedisProbe, type RedisProbe } from '../redis/redis-probe.js';
 import { RunStore } from '../runs/run-store.js';
 import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
@@ -58,7 +59,7 @@ export interface WorkerFleet {
   close(): Promise<void>;
   /** How long Redis has been unreachable for this process, or undefined while it answers. */
   redisDownForMs(): number | undefined;
-  /** True when Redis answers a PING within `timeoutMs`. */
+  /** True when Redis answers a PING within `timeoutMs` (asked on a probe connection of its own). */
   redisAnswers(timeoutMs: number): Promise<boolean>;
   /**
    * Drops the connections at once, for when close() cannot finish (Redis gone). Items in flight
@@ -73,12 +74,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // Workers ride out Redis outages (ioredis reconnects forever): one JSON warning per 10 s while
   // Redis is gone, one line when it is back (outage-reporter.ts), never a raw stack trace.
   const outage = createOutageReporter(logger, options.redisUrl);
-  const onRedisError = (error: Error) => outage.onError(error);
-  const workerConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
+  const workerConnection = createRedisConnection(options.redisUrl, 'worker');
   // QueueEvents blocks on the event stream: it needs a connection of its own.
-  const eventsConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
-  const commandConnection = createRedisConnection(options.redisUrl, 'worker', onRedisError);
-  for (const connection of [workerConnection, eventsConnection, commandConnection]) connection.on('ready', () => outage.onReady());
+  const eventsConnection = createRedisConnection(options.redisUrl, 'worker');
+  const commandConnection = createRedisConnection(options.redisUrl, 'worker');
+  for (const connection of [workerConnection, eventsConnection, commandConnection]) outage.watch(connection);
+  // Opened when shutdown asks whether Redis answers (close-fleet.ts); see redis-probe.ts for why
+  // the working connections cannot tell.
+  let probe: RedisProbe | undefined;
   try {
     // At start-up, though, a Redis that never answers is a configuration error worth stopping for.
     await waitForRedis(commandConnection, options.redisUrl, options.redisStartupTimeoutMs ?? 30_000);
@@ -195,7 +198,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       }),
     );
   });
-  generateEvents.on('error', (error) => onRedisError(error));
+  generateEvents.on('error', (error) =>
+    isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'queue events error'),
+  );
   // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
   const preflight = createModelPreflight(model, (message) => logger.warn(message));
   const schedules = new Worker<ScheduledRunData>(
@@ -246,16 +251,18 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       workerConnection.disconnect();
       commandConnection.disconnect();
       eventsConnection.disconnect();
+      probe?.close();
     },
     redisDownForMs: () => outage.downForMs(),
-    async redisAnswers(timeoutMs: number) {
-      const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-      return Promise.race([commandConnection.ping().then(() => true, () => false), timeout]);
+    redisAnswers(timeoutMs: number) {
+      probe ??= openRedisProbe(options.redisUrl);
+      return probe.answers(timeoutMs);
     },
     abandon() {
       workerConnection.disconnect();
       commandConnection.disconnect();
       eventsConnection.disconnect();
+      probe?.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import { closeFleetWithin } from '../../workers/close-fleet.js';
 import { startWorkers, type WorkerFleet } from '../../workers/start-workers.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { openControlPlane } from '../control-plane.js';
+import { createOutageReporter } from '../../redis/outage-reporter.js';
 import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
@@ -88,16 +89,24 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
           );
           return;
         }
+        // A Redis restart or failover is waited out, as the workers do (up to outageToleranceMs).
+        // The log gets the outage reporter's JSON lines (an in-process fleet has its own reporter);
+        // a terminal sees it on the progress line; without one, stderr gets a line every 10 s.
+        if (!fleet) createOutageReporter(logger, redisUrl).watch(plane.redis);
+        const progress = !flags.json && process.stderr.isTTY;
         let lastNotice = -Infinity;
         const meta = await followRun(plane.runs, started.runId, {
           outageToleranceMs,
-          progress: !flags.json && process.stderr.isTTY,
+          progress,
+          logger,
           requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
-          // A Redis restart or failover is waited out (the workers do too); say so every 10 s.
           onRedisTrouble: (error, downForMs) => {
-            if (downForMs - lastNotice < 10_000) return;
+            if (progress || downForMs - lastNotice < 10_000) return;
             lastNotice = downForMs;
-            process.stderr.write(`bunch: Redis unreachable for ${Math.round(downForMs / 1000)} s (${error.message}); still following run ${started.runId}\n`);
+            process.stderr.write(
+              `bunch: Redis unreachable for ${Math.round(downForMs / 1000)} s (${error.message}); still following run ${started.runId} ` +
+                `for up to ${describeLimit(outageToleranceMs)} (the run continues on the workers)\n`,
+            );
           },
         });
         print(flags.json, { ...started, status: meta.status, counts: meta.counts, costUsd: meta.costUsd }, () => describeRun(meta));
@@ -114,6 +123,11 @@ function modelPreflight(baseUrl: string, apiKey: string | undefined, logger: Log
   if (!apiKey) return async () => void logger.warn('model preflight skipped: GEMINI_API_KEY is not set in this process');
   const client = createGeminiClient({ baseUrl, apiKey });
   return createModelPreflight(client, (message) => logger.warn(message));
+}
+
+/** "10 min", "90 s": the outage limit as an operator wrote it, near enough. */
+function describeLimit(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 function print(json: boolean | undefined, value: unknown, human: () => string): void {

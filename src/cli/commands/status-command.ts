@@ -39,6 +39,8 @@ export function registerStatusCommand(program: Command, setExitCode: (code: numb
             intervalMs,
             redraw: !flags.json && process.stdout.isTTY === true,
             write: (text) => void process.stdout.write(flags.json ? '' : text),
+            // The same limit as `run --wait` (BUNCH_FOLLOW_OUTAGE_LIMIT_MS): watching is following.
+            outageToleranceMs: settings.followOutageLimitMs,
           });
           if (flags.json) process.stdout.write(JSON.stringify(meta) + '\n');
           setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);

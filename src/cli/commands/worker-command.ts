@@ -16,7 +16,11 @@ interface WorkerFlags {
 export function registerWorkerCommand(program: Command, setExitCode: (code: number) => void = () => undefined): void {
   program
     .command('worker')
-    .description('process items of every run on the queue; SIGTERM/SIGINT finish in-flight calls (BUNCH_SHUTDOWN_GRACE_MS, default 30 s), then exit; a second signal exits at once')
+    .description(
+      'process items of every run on the queue. SIGTERM/SIGINT: stop taking items, give those in flight up to ' +
+        'BUNCH_SHUTDOWN_GRACE_MS (default 30 s), then exit 0 (what is left is taken up by another worker); ' +
+        'with Redis unreachable exit 3 within 10 s; a second signal exits at once',
+    )
     .option('-c, --concurrency <n>', 'concurrent model calls in this process (env BUNCH_CONCURRENCY, default 8)')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')

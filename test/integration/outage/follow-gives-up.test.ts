@@ -39,5 +39,11 @@ describe('bunch run --wait through a Redis outage longer than its limit', () => 
     await restarted;
     expect(code).toBe(3);
     expect(stderr).toMatch(new RegExp(`bunch: E_NETWORK: Redis was unreachable for \\d+ s while following run ${runId} \\(.*\\); the run continues on the workers; check it with bunch status ${runId}`));
+    // Said on stderr while it waited, and in the log (JSON lines), with no stack traces.
+    expect(stderr).toMatch(new RegExp(`bunch: Redis unreachable for \\d+ s \\(.*\\); still following run ${runId} for up to 2 s \\(the run continues on the workers\\)`));
+    const logLines = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; downForMs?: number; runId?: string });
+    expect(logLines.filter((line) => line.msg === 'Redis unreachable; retrying')[0]).toMatchObject({ downForMs: 0 });
+    expect(logLines.find((line) => line.msg.startsWith('gave up following the run'))).toMatchObject({ runId });
+    expect(stderr.split('\n').filter((line) => line && !line.startsWith('{') && !line.startsWith('bunch: '))).toEqual([]);
   });
 });

@@ -29,6 +29,7 @@ describe('S3 requests have timeouts', () => {
     };
     expect(settings.requestTimeoutMs).toBe(300);
     const store = openObjectStore('s3://stalled/prefix', { s3: settings });
+    const askedAt = Date.now();
     try {
       const outcome = await Promise.race([
         store.get('some/key').then(
@@ -38,6 +39,9 @@ describe('S3 requests have timeouts', () => {
         new Promise((resolve) => setTimeout(() => resolve('still hanging after 20 s'), 20_000)),
       ]);
       expect(outcome).toMatchObject({ code: 'E_STORAGE', retryable: true });
+      // The SDK's own 3 attempts of 300 ms each, plus its short backoff: bounded by the setting.
+      expect(Date.now() - askedAt).toBeLessThan(5000);
+      expect((outcome as Error).message).toMatch(/^S3 get of s3:\/\/stalled\/prefix\/some\/key failed: TimeoutError/);
     } finally {
       await store.close();
     }

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis } from '../../../src/local/start-private-redis.js';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/start-emulator.js';
 import type { RedisHandle } from '../../helpers/start-redis.js';
-import { spawnWorker, waitFor } from '../../helpers/spawn-worker.js';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
 
 /** Invariant 10: a worker told to stop stops within its stated time, Redis or no Redis. */
 describe('stopping a worker whose Redis is gone', () => {
@@ -43,5 +44,43 @@ describe('stopping a worker whose Redis is gone', () => {
     } finally {
       worker.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('Redis lost while a worker drains', () => {
+  let stack: BunchStack | undefined;
+  let worker: WorkerProcess | undefined;
+  afterEach(async () => {
+    if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+    await stack?.stop();
+  });
+
+  it('gives up the drain and exits 3 within 10 s of the loss, whatever the grace period', async () => {
+    stack = await startBunchStack({ durableRedis: true });
+    const s = stack;
+    worker = spawnWorker(
+      { REDIS_URL: s.redis.url, BUNCH_PREFIX: s.prefix, GEMINI_BASE_URL: s.emulator.url, GEMINI_API_KEY: s.emulator.apiKey ?? 'unused', BUNCH_SHUTDOWN_GRACE_MS: '60000' },
+      ['--concurrency', '1'],
+    );
+    await waitFor(() => worker!.stderr().includes('"workers ready"'), 30_000, 'the worker to start');
+    await s.start(await s.writeJob({ catalogCsv: productCsv(1, () => 'very slow [[emu:latency=30s]]') }));
+    await waitFor(() => s.emulator.requestLog.inFlight().length > 0, 10_000, 'the call to start');
+    worker.child.kill('SIGTERM');
+    // The drain is under way once the worker has asked Redis whether it answers (its probe connection).
+    await waitFor(async () => String(await s.plane.redis.client('LIST')).includes('name=bunch-probe'), 10_000, 'the drain to begin');
+    const lostAt = Date.now();
+    // Down for longer than the bound, so the worker cannot wait it out; back afterwards for clean-up.
+    const restarted = s.redis.crashAndRestart!(12_000);
+    const exit = await worker.exited;
+    const tookMs = Date.now() - lostAt;
+    await restarted;
+    expect(exit).toEqual({ code: 3, signal: null });
+    expect(tookMs).toBeLessThan(10_000);
+    expect(worker.stderr()).toContain('"Redis became unreachable while draining');
+    // The call in flight (30 s) was not waited for; nor was the grace period (60 s).
+    expect(worker.stderr()).not.toContain('grace period passed');
   });
 });

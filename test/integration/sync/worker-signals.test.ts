@@ -35,6 +35,28 @@ describe('stopping a worker process with signals', () => {
     expect((await stack.plane.runs.getMeta(started.runId))?.counts.succeeded).toBe(1);
   });
 
+  it('the grace period over, the worker exits without the call in flight; another worker takes the item up', async () => {
+    stack = await startBunchStack();
+    const s = stack;
+    worker = spawnWorker({ ...env(s, 300), BUNCH_LOCK_DURATION_MS: '2000', BUNCH_STALLED_INTERVAL_MS: '1000' }, ['--concurrency', '1']);
+    await waitFor(() => worker!.stderr().includes('"workers ready"'), 30_000, 'the worker to start');
+    // A 4 s call timeout keeps the abandoned delivery's output claim short (TTL = timeout + 15 s).
+    const job = await s.writeJob({ catalogCsv: productCsv(1, () => 'slow [[emu:latency=2500ms]]'), job: { sync: { attempts: 3, timeoutMs: '4s' } } });
+    const started = await s.start(job);
+    await waitFor(() => s.emulator.requestLog.inFlight().length > 0, 10_000, 'the call to start');
+    const signalledAt = Date.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    // 300 ms of grace, not the 2.5 s the call still needed.
+    expect(Date.now() - signalledAt).toBeLessThan(2000);
+    expect(worker.stderr()).toContain('"shutdown grace period passed');
+    expect((await s.plane.runs.getMeta(started.runId))?.terminal).toBe(0);
+    // BullMQ's stalled check hands the item to the next worker, which finishes the run.
+    await s.startWorkers({ concurrency: 1, lockDurationMs: 2000, stalledIntervalMs: 1000, claimRecheckMs: 500 });
+    const meta = await s.waitForRun(started.runId, 50_000);
+    expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 0, cancelled: 0 });
+  }, 90_000);
+
   it('a second signal exits at once, without waiting for the call in flight', async () => {
     stack = await startBunchStack();
     worker = spawnWorker(env(stack, 60_000), ['--concurrency', '1']);

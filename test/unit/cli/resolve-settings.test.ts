@@ -34,6 +34,16 @@ describe('resolveSettings: flag → environment → job file → default', () =>
     expect(resolveSettings({ concurrency: true }, {}, job).concurrency).toBe(24);
   });
 
+  it('shutdown grace and the --wait outage limit come from the environment', () => {
+    expect(resolveSettings({}, { BUNCH_SHUTDOWN_GRACE_MS: '45000', BUNCH_FOLLOW_OUTAGE_LIMIT_MS: '120000' })).toMatchObject({
+      shutdownGraceMs: 45_000,
+      followOutageLimitMs: 120_000,
+    });
+    expect(() => resolveSettings({}, { BUNCH_FOLLOW_OUTAGE_LIMIT_MS: '10m' })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', message: 'BUNCH_FOLLOW_OUTAGE_LIMIT_MS must be a whole number from 1000 to 86400000, got "10m"' }),
+    );
+  });
+
   it('refuses bad values with E_CONFIG naming the flag or variable', () => {
     expect(() => resolveSettings({ concurrency: '0', concurrencyFlag: '--workers' }, {})).toThrow(
       expect.objectContaining({ code: 'E_CONFIG', message: '--workers must be a whole number from 1 to 1000, got "0"' }),
