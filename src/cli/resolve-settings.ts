@@ -9,12 +9,12 @@ import { DEFAULT_PREFIX } from '../lanes/run-queues.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { s3OptionsFromEnv } from '../storage/s3-options-from-env.js';
 import type { S3Settings } from '../storage/s3-settings.js';
+import { DEFAULT_OUTAGE_TOLERANCE_MS } from './follow-run.js';
 import { integerFlag } from './number-flag.js';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
-const DEFAULT_FOLLOW_OUTAGE_LIMIT_MS = 10 * 60_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Flags the verbs share; each verb passes the ones it has. */
@@ -76,7 +76,7 @@ export function resolveSettings(
     lockDurationMs: optionalInteger(env, 'BUNCH_LOCK_DURATION_MS', 1000, 3_600_000),
     stalledIntervalMs: optionalInteger(env, 'BUNCH_STALLED_INTERVAL_MS', 1000, 3_600_000),
     shutdownGraceMs: optionalInteger(env, 'BUNCH_SHUTDOWN_GRACE_MS', 100, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
-    followOutageLimitMs: optionalInteger(env, 'BUNCH_FOLLOW_OUTAGE_LIMIT_MS', 1000, 24 * 3_600_000) ?? DEFAULT_FOLLOW_OUTAGE_LIMIT_MS,
+    followOutageLimitMs: optionalInteger(env, 'BUNCH_FOLLOW_OUTAGE_LIMIT_MS', 1000, 24 * 3_600_000) ?? DEFAULT_OUTAGE_TOLERANCE_MS,
     geminiBaseUrl: (env.GEMINI_BASE_URL || GOOGLE_BASE_URL).replace(/\/+$/, ''),
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
     s3: s3OptionsFromEnv(env),

@@ -44,7 +44,8 @@ function finalStep(record: ItemRecord): AttemptEntry {
   const step: AttemptEntry = {
     at: record.finishedAt,
     attempt: record.attempts,
-    outcome: record.reused ? 'reused' : record.status === 'succeeded' || record.status === 'failed' || record.status === 'cancelled' ? record.status : 'reused',
+    // A skipped item's outputs came from a run before: its last step is finding them stored.
+    outcome: record.reused || record.status === 'skipped' ? 'reused' : record.status,
     worker: record.worker ?? '-',
   };
   if (record.errorCode) step.code = record.errorCode;

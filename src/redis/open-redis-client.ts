@@ -82,8 +82,3 @@ function tlsOptions(caFile: string | undefined): { ca?: Buffer } {
     throw new BunchError('E_CONFIG', `BUNCH_REDIS_TLS_CA_FILE ${caFile} cannot be read: ${(error as Error).message}`, { cause: error });
   }
 }
-
-/** True for a client made for a Redis Cluster. */
-export function isClusterClient(client: Redis): boolean {
-  return (client as unknown as { isCluster?: boolean }).isCluster === true;
-}

@@ -57,8 +57,6 @@ export interface WorkerFleet {
   workers: Worker[];
   /** Stops taking jobs, waits for in-flight ones to finish, closes connections. */
   close(): Promise<void>;
-  /** How long Redis has been unreachable for this process, or undefined while it answers. */
-  redisDownForMs(): number | undefined;
   /** True when Redis answers a PING within `timeoutMs` (asked on a probe connection of its own). */
   redisAnswers(timeoutMs: number): Promise<boolean>;
   /**
@@ -253,7 +251,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       eventsConnection.disconnect();
       probe?.close();
     },
-    redisDownForMs: () => outage.downForMs(),
     redisAnswers(timeoutMs: number) {
       probe ??= openRedisProbe(options.redisUrl);
       return probe.answers(timeoutMs);
