@@ -34,8 +34,11 @@ export interface RowRejection {
   field?: string;
   /** Set when the rejection concerns one variant of a row (planning), not the whole row. */
   variant?: string;
-  /** E_REFERENCE when a reference image of the row is unusable (fetch, guard, type, count). */
-  code: 'E_CATALOG_ROW' | 'E_REFERENCE';
+  /**
+   * E_REFERENCE when a reference image of the row is unusable (fetch, guard, type, count);
+   * E_CONTEXT_LIMIT when the row's request would not fit the model's input limit.
+   */
+  code: 'E_CATALOG_ROW' | 'E_REFERENCE' | 'E_CONTEXT_LIMIT';
   reason: string;
 }
 

@@ -6,6 +6,7 @@ import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
 import { registerRetryCommand } from './commands/retry-command.js';
 import { registerScheduleCommand } from './commands/schedule-command.js';
+import { registerModelsCommand } from './commands/models-command.js';
 import { registerManifestCommand } from './commands/manifest-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
@@ -52,6 +53,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerRetryCommand(program, setExitCode);
   registerScheduleCommand(program);
   registerManifestCommand(program);
+  registerModelsCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);
   return program;

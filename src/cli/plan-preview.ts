@@ -1,5 +1,6 @@
 import { errorCodeOf } from '../errors/bunch-error.js';
 import { costUsd } from '../gemini/usage-cost.js';
+import { imagePriceUsd } from '../gemini/run-pricing.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import { readStoredOutput } from '../outputs/store-item-output.js';
@@ -80,6 +81,7 @@ export async function planPreview(
         ? 'batch'
         : 'sync'
       : job.lane;
-  preview.estimatedUsd = costUsd({ lane: preview.lane, ...job.pricing, images: preview.toGenerate });
+  // Images at the dearest variant's price; token charges (prompt, references, thinking) come on top.
+  preview.estimatedUsd = costUsd({ lane: preview.lane, usdPerImage: imagePriceUsd(job.pricing, undefined), batchDiscount: job.pricing.batchDiscount, images: preview.toGenerate });
   return preview;
 }

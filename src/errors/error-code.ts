@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   E_MODEL_NOT_FOUND: { retryable: false },
   /** A paid answer whose image could not be decoded or had the wrong type, twice. */
   E_BAD_IMAGE: { retryable: false },
+  /** A paid answer whose structured caption is not JSON or does not match caption.schema (asked again a bounded number of times). */
+  E_BAD_CAPTION: { retryable: true },
+  /** A request whose estimated input tokens exceed the model's input limit (rejected at planning). */
+  E_CONTEXT_LIMIT: { retryable: false },
   /** A response body over the size cap: refused without reading the rest (never retried, it would be paid again). */
   E_RESPONSE_TOO_LARGE: { retryable: false },
   E_NOT_FOUND: { retryable: false },

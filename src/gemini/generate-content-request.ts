@@ -7,10 +7,13 @@ export type ThinkingLevel = 'MINIMAL' | 'LOW' | 'MEDIUM' | 'HIGH';
 
 export interface TextPart {
   text: string;
+  /** On a model turn sent back in a multi-turn edit: the signature the API gave this part. */
+  thoughtSignature?: string;
 }
 
 export interface InlineDataPart {
   inlineData: { mimeType: string; data: string };
+  thoughtSignature?: string;
 }
 
 export interface FileDataPart {
@@ -34,11 +37,19 @@ export interface GenerationConfig {
   imageConfig?: ImageConfig;
   temperature?: number;
   seed?: number;
-  thinkingConfig?: { thinkingLevel: ThinkingLevel };
+  thinkingConfig?: { thinkingLevel?: ThinkingLevel; includeThoughts?: boolean };
+  /** Structured output: `application/json` with `responseJsonSchema`. */
+  responseMimeType?: string;
+  responseJsonSchema?: Readonly<Record<string, unknown>>;
+}
+
+export interface GoogleSearchTool {
+  googleSearch: { searchTypes?: { webSearch?: Record<string, never>; imageSearch?: Record<string, never> } };
 }
 
 export interface GenerateContentRequest {
   contents: RequestContent[];
   systemInstruction?: { parts: TextPart[] };
   generationConfig: GenerationConfig;
+  tools?: GoogleSearchTool[];
 }

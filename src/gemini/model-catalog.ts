@@ -1,23 +1,49 @@
 /**
- * What bunch knows about each Gemini image model: allowed aspect ratios and sizes, the pixel size
- * of an output image, how many output tokens an image costs, and how many reference images a
- * request may carry. Source: the image-generation documentation (see shared reference,
- * "imageConfig values" and "Reference images"). Both the job-file validator and the
- * emulator read this table, so a request bunch accepts is one the API accepts.
+ * What bunch knows about each Gemini image model, as data: adding a model is one entry in
+ * IMAGE_MODELS (it may reuse a shared pixel table). Allowed aspect ratios and sizes, the pixel
+ * size of an output image, tokens per output and input image, reference limits by role, thinking
+ * levels, search grounding, batch support, token limits and prices. Source: the image-generation
+ * and pricing documentation (see the shared reference, "imageConfig values", "Reference images",
+ * "Pricing facts"). The job-file validator, the cost accounting, `bunch models` and the emulator
+ * all read this table, so a request bunch accepts is one the API accepts.
  */
 export type ImageSize = '512' | '1K' | '2K' | '4K';
+export type ModelThinkingLevel = 'MINIMAL' | 'LOW' | 'MEDIUM' | 'HIGH';
+
+/** Width × height of one output image, per aspect ratio and size class. */
+export type PixelTable = Readonly<Record<string, Partial<Record<ImageSize, readonly [number, number]>>>>;
+
+export interface ModelPricing {
+  /** USD per million output image tokens, standard tier. */
+  usdPerMillionImageTokens: number;
+  /** USD per million output text and thinking tokens, standard tier (thoughts are billed at this rate). */
+  usdPerMillionTextTokens: number;
+  /** USD per million input tokens (text and images), standard tier. */
+  usdPerMillionInputTokens: number;
+  /** Fraction the Batch API takes off every rate (0.5 today). */
+  batchDiscount: number;
+}
 
 export interface ImageModelInfo {
   id: string;
   displayName: string;
   imageSizes: readonly ImageSize[];
   aspectRatios: readonly string[];
+  pixels: PixelTable;
   /** Output tokens billed per generated image, by size. */
   imageTokens: Partial<Record<ImageSize, number>>;
-  /** USD per million output image tokens (standard tier; batch is half). */
-  usdPerMillionImageTokens: number;
+  /** Input tokens one reference image costs (Gemini 3: 1120 at the default high media resolution; 2.5: 258 per tile). */
+  inputImageTokens: number;
+  pricing: ModelPricing;
+  /** Whether the model thinks (accepts thinkingConfig); Gemini 3 image models always do. */
   thinking: boolean;
-  /** Token limits as models.get reports them (the emulator serves them; bunch does not enforce them). */
+  /** The thinkingLevel values it accepts (empty when it does not think). */
+  thinkingLevels: readonly ModelThinkingLevel[];
+  /** Google Search grounding: web results, and image search (3.1 Flash Image only). */
+  grounding: { webSearch: boolean; imageSearch: boolean };
+  /** Served by the Batch API. */
+  batch: boolean;
+  /** Token limits as models.get reports them; bunch rejects rows whose request would exceed the input limit. */
   inputTokenLimit: number;
   outputTokenLimit: number;
   /**
@@ -39,7 +65,7 @@ const COMMON_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', 
 const FLASH_31_RATIOS = [...COMMON_RATIOS, '1:4', '4:1', '1:8', '8:1'] as const;
 
 /** Width x height per aspect ratio for the 512 / 1K / 2K / 4K sizes of the Gemini 3 image models. */
-const GEMINI_3_PIXELS: Record<string, [number, number][]> = {
+const GEMINI_3_SIZES: Record<string, [number, number][]> = {
   '1:1': [[512, 512], [1024, 1024], [2048, 2048], [4096, 4096]],
   '16:9': [[688, 384], [1376, 768], [2752, 1536], [5504, 3072]],
   '9:16': [[384, 688], [768, 1376], [1536, 2752], [3072, 5504]],
@@ -58,7 +84,7 @@ const GEMINI_3_PIXELS: Record<string, [number, number][]> = {
 };
 
 /** Gemini 2.5 Flash Image produces one size class only. */
-const GEMINI_25_PIXELS: Record<string, [number, number]> = {
+const GEMINI_25_SIZES: Record<string, [number, number]> = {
   '1:1': [1024, 1024],
   '2:3': [832, 1248],
   '3:2': [1248, 832],
@@ -72,6 +98,12 @@ const GEMINI_25_PIXELS: Record<string, [number, number]> = {
 };
 
 const SIZE_INDEX: Record<ImageSize, number> = { '512': 0, '1K': 1, '2K': 2, '4K': 3 };
+const SIZE_ORDER: readonly ImageSize[] = ['512', '1K', '2K', '4K'];
+
+const GEMINI_3_PIXELS: PixelTable = Object.fromEntries(
+  Object.entries(GEMINI_3_SIZES).map(([ratio, sizes]) => [ratio, Object.fromEntries(sizes.map((dims, i) => [SIZE_ORDER[i], dims]))]),
+);
+const GEMINI_25_PIXELS: PixelTable = Object.fromEntries(Object.entries(GEMINI_25_SIZES).map(([ratio, dims]) => [ratio, { '1K': dims }]));
 
 export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.freeze({
   'gemini-3.1-flash-image-preview': {
@@ -79,9 +111,14 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     displayName: 'Nano Banana 2',
     imageSizes: ['512', '1K', '2K', '4K'],
     aspectRatios: FLASH_31_RATIOS,
+    pixels: GEMINI_3_PIXELS,
     imageTokens: { '512': 747, '1K': 1120, '2K': 1680, '4K': 2520 },
-    usdPerMillionImageTokens: 60,
+    inputImageTokens: 1120,
+    pricing: { usdPerMillionImageTokens: 60, usdPerMillionTextTokens: 3, usdPerMillionInputTokens: 0.5, batchDiscount: 0.5 },
     thinking: true,
+    thinkingLevels: ['MINIMAL', 'HIGH'],
+    grounding: { webSearch: true, imageSearch: true },
+    batch: true,
     inputTokenLimit: 131_072,
     outputTokenLimit: 32_768,
     maxReferenceImages: 14,
@@ -93,9 +130,14 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     displayName: 'Nano Banana Pro',
     imageSizes: ['1K', '2K', '4K'],
     aspectRatios: COMMON_RATIOS,
+    pixels: GEMINI_3_PIXELS,
     imageTokens: { '1K': 1120, '2K': 1120, '4K': 2000 },
-    usdPerMillionImageTokens: 120,
+    inputImageTokens: 1120,
+    pricing: { usdPerMillionImageTokens: 120, usdPerMillionTextTokens: 12, usdPerMillionInputTokens: 2, batchDiscount: 0.5 },
     thinking: true,
+    thinkingLevels: ['LOW', 'HIGH'],
+    grounding: { webSearch: true, imageSearch: false },
+    batch: true,
     inputTokenLimit: 65_536,
     outputTokenLimit: 32_768,
     maxReferenceImages: 14,
@@ -107,9 +149,14 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelInfo>> = Object.fre
     displayName: 'Nano Banana',
     imageSizes: ['1K'],
     aspectRatios: COMMON_RATIOS,
+    pixels: GEMINI_25_PIXELS,
     imageTokens: { '1K': 1290 },
-    usdPerMillionImageTokens: 30,
+    inputImageTokens: 258,
+    pricing: { usdPerMillionImageTokens: 30, usdPerMillionTextTokens: 2.5, usdPerMillionInputTokens: 0.3, batchDiscount: 0.5 },
     thinking: false,
+    thinkingLevels: [],
+    grounding: { webSearch: false, imageSearch: false },
+    batch: true,
     inputTokenLimit: 32_768,
     outputTokenLimit: 32_768,
     maxReferenceImages: 14,
@@ -138,10 +185,6 @@ export function outputPixels(
   imageSize: ImageSize = DEFAULT_IMAGE_SIZE,
 ): { width: number; height: number } | undefined {
   if (!model.aspectRatios.includes(aspectRatio) || !model.imageSizes.includes(imageSize)) return undefined;
-  if (model.id === 'gemini-2.5-flash-image') {
-    const dims = GEMINI_25_PIXELS[aspectRatio];
-    return dims ? { width: dims[0], height: dims[1] } : undefined;
-  }
-  const dims = GEMINI_3_PIXELS[aspectRatio]?.[SIZE_INDEX[imageSize]];
+  const dims = model.pixels[aspectRatio]?.[imageSize];
   return dims ? { width: dims[0], height: dims[1] } : undefined;
 }

@@ -4,8 +4,9 @@ import { BunchError } from '../errors/bunch-error.js';
 /**
  * Reads a GenerateContentResponse (Gemini REST, camelCase JSON; proto3 omits zero/empty fields).
  * Only the first candidate counts: bunch never asks for candidateCount > 1. Thought parts
- * (`thought: true`, including interim "thought images") are dropped: they are not the answer and
- * are not billed as output images.
+ * (`thought: true`, including interim "thought images") are never the answer and are not billed
+ * as output images: they are kept apart in `thoughts`. The answer's parts (with their
+ * thoughtSignatures) are kept in `turn` so a multi-turn edit can send them back.
  */
 export interface InlineImage {
   mimeType: string;
@@ -21,8 +22,19 @@ export interface GenerateUsage {
   imageTokens?: number;
 }
 
+/** A part of the model's answer as it must be echoed in the next turn of a multi-turn edit. */
+export type AnswerPart =
+  | { text: string; thoughtSignature?: string }
+  | { inlineData: { mimeType: string; data: string }; thoughtSignature?: string };
+
 export interface ParsedGenerateResponse {
   images: InlineImage[];
+  /** Thought summaries and interim thought images (only sent with includeThoughts). */
+  thoughts: { texts: string[]; images: InlineImage[] };
+  /** The non-thought parts in order, signatures included: the model turn of a conversation. */
+  turn: AnswerPart[];
+  /** The candidate's groundingMetadata as sent, when the request was grounded. */
+  groundingMetadata?: Record<string, unknown>;
   /** Final (non-thought) text parts, joined with a newline. Empty when there is none. */
   text: string;
   finishReason?: string;
@@ -38,12 +50,14 @@ const count = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)
 const partSchema = z.looseObject({
   text: z.string().optional(),
   thought: z.boolean().optional(),
+  thoughtSignature: z.string().optional(),
   inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
 });
 
 const candidateSchema = z.looseObject({
   content: z.looseObject({ parts: z.array(partSchema).optional() }).optional(),
   finishReason: z.string().optional(),
+  groundingMetadata: z.record(z.string(), z.unknown()).optional(),
 });
 
 const responseSchema = z.looseObject({
@@ -77,12 +91,24 @@ export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
   const candidate = body.candidates?.[0];
   const images: InlineImage[] = [];
   const texts: string[] = [];
+  const thoughts: ParsedGenerateResponse['thoughts'] = { texts: [], images: [] };
+  const turn: AnswerPart[] = [];
   for (const part of candidate?.content?.parts ?? []) {
-    if (part.thought === true) continue;
-    if (part.inlineData && part.inlineData.mimeType.toLowerCase().startsWith('image/')) {
-      images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+    const isImage = part.inlineData !== undefined && part.inlineData.mimeType.toLowerCase().startsWith('image/');
+    if (part.thought === true) {
+      if (isImage && part.inlineData) thoughts.images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+      else if (part.text !== undefined && part.text !== '') thoughts.texts.push(part.text);
+      continue;
     }
-    if (part.text !== undefined && part.text !== '') texts.push(part.text);
+    const signature = part.thoughtSignature !== undefined ? { thoughtSignature: part.thoughtSignature } : {};
+    if (isImage && part.inlineData) {
+      images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+      turn.push({ inlineData: { mimeType: part.inlineData.mimeType, data: part.inlineData.data }, ...signature });
+    }
+    if (part.text !== undefined && part.text !== '') {
+      texts.push(part.text);
+      turn.push({ text: part.text, ...signature });
+    }
   }
 
   const meta = body.usageMetadata;
@@ -97,7 +123,8 @@ export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
     usage.imageTokens = imageDetails.reduce((sum, d) => sum + (d.tokenCount ?? 0), 0);
   }
 
-  const parsed: ParsedGenerateResponse = { images, text: texts.join('\n'), usage };
+  const parsed: ParsedGenerateResponse = { images, thoughts, turn, text: texts.join('\n'), usage };
+  if (candidate?.groundingMetadata !== undefined) parsed.groundingMetadata = candidate.groundingMetadata;
   if (candidate?.finishReason !== undefined) parsed.finishReason = candidate.finishReason;
   if (body.promptFeedback?.blockReason !== undefined) parsed.blockReason = body.promptFeedback.blockReason;
   if (body.modelVersion !== undefined) parsed.modelVersion = body.modelVersion;

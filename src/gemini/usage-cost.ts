@@ -30,7 +30,7 @@ export function usdPerImage(model: string, imageSize: ImageSize): number | undef
   const info = findImageModel(model);
   const tokens = info?.imageTokens[imageSize];
   if (!info || tokens === undefined) return undefined;
-  return roundUsd((tokens * info.usdPerMillionImageTokens) / 1_000_000);
+  return roundUsd((tokens * info.pricing.usdPerMillionImageTokens) / 1_000_000);
 }
 
 /** Sums token usage over attempts or items (imageTokens only when some input reports it). */

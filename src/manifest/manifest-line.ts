@@ -18,7 +18,7 @@ export interface ManifestRejectedLine {
   line: number;
   file: string;
   field?: string;
-  errorCode: 'E_CATALOG_ROW' | 'E_REFERENCE';
+  errorCode: 'E_CATALOG_ROW' | 'E_REFERENCE' | 'E_CONTEXT_LIMIT';
   errorMessage: string;
 }
 

@@ -1,4 +1,4 @@
-import type { ImageRef, StoredObjectRef } from '../runs/item-record.js';
+import type { CaptionRef, GroundingSummary, ImageRef, ThoughtsRef } from '../runs/item-record.js';
 
 /**
  * The JSON stored at an item's marker key after its image and caption are stored. Its presence
@@ -11,7 +11,9 @@ export interface OutputMarker {
   inputHash: string;
   model: string;
   image?: ImageRef;
-  caption?: StoredObjectRef & { text: string };
+  caption?: CaptionRef;
+  grounding?: GroundingSummary;
+  thoughts?: ThoughtsRef;
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   finishReason?: string;
   warnings?: string[];

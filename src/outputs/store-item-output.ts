@@ -7,12 +7,19 @@ import type { ItemRecord, Lane } from '../runs/item-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ItemTarget } from '../plan/planned-item.js';
 import { parseOutputMarker, type OutputMarker } from './output-marker.js';
+import { parseStructuredCaption } from './caption-schema.js';
+import { summarizeGrounding } from './grounding-summary.js';
+import { itemFileKey } from './item-files.js';
 
 export interface StoreContext {
   runId: string;
   lane: Lane;
   wantImage: boolean;
   wantText: boolean;
+  /** The job's caption.schema: the caption must be JSON matching it (checked before anything is stored). */
+  captionSchema?: object;
+  /** Save thought summaries and interim thought images under the item's folder (debug.thoughts). */
+  saveThoughts?: boolean;
   attempts: number;
   latencyMs?: number;
   costUsd: number;
@@ -32,6 +39,9 @@ export async function storeItemOutput(
   context: StoreContext,
 ): Promise<ItemRecord> {
   const metadata = { inputhash: target.inputHash, model: target.model, itemkey: encodeURIComponent(target.itemKey) };
+  const text = response.text.trim();
+  // A paid answer whose structured caption is unusable fails before anything is written.
+  const structured = context.captionSchema && context.wantText ? parseStructuredCaption(text, context.captionSchema) : undefined;
   let image: OutputMarker['image'];
   const warnings: string[] = [];
   const part = response.images[0];
@@ -52,18 +62,20 @@ export async function storeItemOutput(
     };
   }
   let caption: OutputMarker['caption'];
-  const text = response.text.trim();
   if (context.wantText && text.length > 0) {
     const bytes = Buffer.from(text, 'utf8');
-    await store.put(target.captionKey, bytes, { contentType: 'text/plain; charset=utf-8', metadata });
+    const contentType = structured === undefined ? 'text/plain; charset=utf-8' : 'application/json';
+    await store.put(target.captionKey, bytes, { contentType, metadata });
     caption = {
       key: target.captionKey,
       uri: store.uriFor(target.captionKey),
       sha256: createHash('sha256').update(bytes).digest('hex'),
       bytes: bytes.length,
       text,
+      ...(structured !== undefined ? { json: structured } : {}),
     };
   }
+  const extras = await storeAnswerExtras(store, target, response, context, metadata);
   const finishedAt = new Date().toISOString();
   const marker: OutputMarker = {
     schemaVersion: 1,
@@ -80,6 +92,7 @@ export async function storeItemOutput(
   if (caption) marker.caption = caption;
   if (response.finishReason) marker.finishReason = response.finishReason;
   if (warnings.length > 0) marker.warnings = warnings;
+  Object.assign(marker, extras);
   await store.put(target.markerKey, JSON.stringify(marker), { contentType: 'application/json', metadata });
 
   const record = baseRecord(target, context.lane, 'succeeded', finishedAt);
@@ -90,9 +103,52 @@ export async function storeItemOutput(
   if (caption) record.caption = caption;
   if (response.finishReason) record.finishReason = response.finishReason;
   if (warnings.length > 0) record.warnings = warnings;
+  Object.assign(record, extras);
   if (context.latencyMs !== undefined) record.latencyMs = context.latencyMs;
   if (context.startedAt) record.startedAt = context.startedAt;
   return record;
+}
+
+/**
+ * What an answer carries besides its outputs: grounding (summarised in the record, stored whole
+ * beside the item) and thoughts (counted; saved only when the job asks). Thought images are
+ * never outputs.
+ */
+async function storeAnswerExtras(
+  store: ObjectStore,
+  target: ItemTarget,
+  response: ParsedGenerateResponse,
+  context: StoreContext,
+  metadata: Record<string, string>,
+): Promise<Pick<OutputMarker, 'grounding' | 'thoughts'>> {
+  const extras: Pick<OutputMarker, 'grounding' | 'thoughts'> = {};
+  if (response.groundingMetadata) {
+    const key = itemFileKey(target.markerKey, 'grounding.json');
+    await store.put(key, JSON.stringify(response.groundingMetadata), { contentType: 'application/json', metadata });
+    extras.grounding = { ...summarizeGrounding(response.groundingMetadata), key, uri: store.uriFor(key) };
+  }
+  const { texts, images } = response.thoughts;
+  if (texts.length > 0 || images.length > 0) {
+    extras.thoughts = { texts: texts.length, images: images.length };
+    if (context.saveThoughts) {
+      const keys: string[] = [];
+      if (texts.length > 0) {
+        const key = itemFileKey(target.markerKey, 'thoughts.txt');
+        await store.put(key, Buffer.from(texts.join('\n\n'), 'utf8'), { contentType: 'text/plain; charset=utf-8', metadata });
+        keys.push(key);
+      }
+      for (const [index, part] of images.entries()) {
+        // Interim images are kept as sent; a broken one is a debug curiosity, not a failure.
+        const bytes = Buffer.from(part.base64, 'base64');
+        const ext = part.mimeType === 'image/jpeg' ? 'jpg' : part.mimeType === 'image/webp' ? 'webp' : 'png';
+        const key = itemFileKey(target.markerKey, `thought-${index + 1}.${ext}`);
+        await store.put(key, bytes, { contentType: part.mimeType, metadata });
+        keys.push(key);
+      }
+      extras.thoughts.keys = keys;
+    }
+  }
+  return extras;
 }
 
 /**
@@ -134,6 +190,8 @@ export function recordFromMarker(
   if (marker.caption) record.caption = marker.caption;
   if (marker.finishReason) record.finishReason = marker.finishReason;
   if (marker.warnings?.length) record.warnings = [...marker.warnings];
+  if (marker.grounding) record.grounding = marker.grounding;
+  if (marker.thoughts) record.thoughts = marker.thoughts;
   return record;
 }
 

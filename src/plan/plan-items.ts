@@ -7,6 +7,7 @@ import type { ReferenceLocation } from '../references/reference-location.js';
 import { limitKindOf, referenceLimitsOf, type ReferenceLimits } from '../references/reference-limits.js';
 import { rowReferenceLocations, type RowReferenceLocation } from './row-reference-locations.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
+import { contextOverflow, estimateInputTokens, systemTokensOf } from './context-budget.js';
 import { buildRequest } from './build-request.js';
 import { computeInputHash, EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER, markerKey } from './item-identity.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
@@ -208,6 +209,9 @@ function planOne(
     return rejection(job, row, variant.name, `prompt is ${promptBytes} bytes, over the ${MAX_PROMPT_BYTES}-byte limit (a product prompt that long is almost surely a data error)`, longest);
   }
   const request = buildRequest(job, variant, prompt, references);
+  const model = findImageModel(job.model);
+  const overflow = model && contextOverflow(estimateInputTokens(request, model, systemTokensOf(job.system)), model);
+  if (overflow) return { ...rejection(job, row, variant.name, overflow), code: 'E_CONTEXT_LIMIT' };
   const inputHash = computeInputHash(job.model, request);
   // Only the fields the key template names are encoded (a catalog row can carry long descriptions).
   const keyFields: Record<string, string> = {};
@@ -245,7 +249,7 @@ function planOne(
     inputHash,
     expected: { width: variant.expected.width, height: variant.expected.height },
     objectKey,
-    captionKey: fillExtension(objectKey, 'txt'),
+    captionKey: fillExtension(objectKey, job.caption ? 'json' : 'txt'),
     markerKey: markerKey(itemKey, inputHash),
   };
   if (references.length > 0) item.references = references.map((reference) => ({ ...reference }));

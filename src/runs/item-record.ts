@@ -15,6 +15,32 @@ export interface StoredObjectRef {
   bytes: number;
 }
 
+export interface CaptionRef extends StoredObjectRef {
+  text: string;
+  /** The structured caption (caption.schema), parsed and checked. */
+  json?: unknown;
+}
+
+/** The manifest's view of a grounded answer (outputs/grounding-summary.ts makes it). */
+export interface GroundingSummary {
+  queries: string[];
+  imageQueries?: string[];
+  /** The first web sources, by order of appearance. */
+  sources: { uri: string; title?: string }[];
+  /** The first image sources (image search). */
+  imageSources?: { uri: string; imageUri: string }[];
+  sourceCount: number;
+  /** The stored groundingMetadata. */
+  key?: string;
+  uri?: string;
+}
+
+export interface ThoughtsRef {
+  texts: number;
+  images: number;
+  keys?: string[];
+}
+
 export interface ImageRef extends StoredObjectRef {
   mimeType: string;
   width: number;
@@ -36,7 +62,11 @@ export interface ItemRecord {
   inputHash: string;
   model: string;
   image?: ImageRef;
-  caption?: StoredObjectRef & { text: string };
+  caption?: CaptionRef;
+  /** Searches and sources of a grounded answer (the full metadata is stored at `grounding.key`). */
+  grounding?: GroundingSummary;
+  /** Thoughts the model returned (includeThoughts): counts, and where they were saved (debug.thoughts). */
+  thoughts?: ThoughtsRef;
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   costUsd: number;
   attempts: number;

@@ -22,12 +22,15 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
       queueWindow: job.sync.queueWindow,
     },
     batch: { ...job.batch },
-    pricing: { ...job.pricing },
+    pricing: structuredClone(job.pricing) as RunConfig['pricing'],
     maxFailedRatio: job.failureThreshold.maxFailedRatio,
     createdAt: now.toISOString(),
   };
   if (job.sync.requestsPerMinute !== undefined) config.sync.requestsPerMinute = job.sync.requestsPerMinute;
   if (job.sync.globalConcurrency !== undefined) config.sync.globalConcurrency = job.sync.globalConcurrency;
+  if (job.caption) config.captionSchema = structuredClone(job.caption.schema) as Record<string, unknown>;
+  if (job.debug.thoughts) config.saveThoughts = true;
+  if (job.protocol !== 'gemini') config.protocol = job.protocol;
   if (job.budget) config.budgetUsd = job.budget.maxUsd;
   if (job.notify) config.notify = { webhook: { ...job.notify.webhook } };
   const system = systemInstructionOf(job);

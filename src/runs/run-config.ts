@@ -1,3 +1,4 @@
+import type { RunPricing } from '../gemini/run-pricing.js';
 /**
  * What every worker needs to know about a run, stored once in Redis when the run starts. It is a
  * plain JSON snapshot of the resolved job (so a worker never re-reads the job file, which may have
@@ -14,6 +15,12 @@ export interface RunConfig {
   outputUrl: string;
   wantImage: boolean;
   wantText: boolean;
+  /** caption.schema: every caption must be JSON matching it. */
+  captionSchema?: Record<string, unknown>;
+  /** debug.thoughts: save thought summaries and interim images beside each item. */
+  saveThoughts?: boolean;
+  /** A gateway's non-native protocol; absent means Gemini-native. */
+  protocol?: 'openai' | 'anthropic';
   sync: {
     timeoutMs: number;
     attempts: number;
@@ -35,7 +42,7 @@ export interface RunConfig {
     maxConcurrentBatches: number;
     pollIntervalMs: number;
   };
-  pricing: { usdPerImage: number; batchDiscount: number };
+  pricing: RunPricing;
   budgetUsd?: number;
   /** The webhook told when the run ends; `secretEnv` is a variable name, the secret stays in the environment. */
   notify?: { webhook: { url: string; secretEnv: string; timeoutMs: number; attempts: number } };

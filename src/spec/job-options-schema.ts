@@ -81,8 +81,22 @@ export const jobOptionsSchema = z.strictObject({
       temperature: z.number().min(0).max(2).optional(),
       seed: z.number().int().optional(),
       thinkingLevel: z.string().optional(),
+      /** Ask for the model's thought summaries (and interim thought images); never outputs. */
+      includeThoughts: z.boolean().optional(),
     })
     .optional(),
+  /** Google Search grounding (Gemini-native only): web results, and image search where the model has it. */
+  grounding: z.strictObject({ webSearch: z.boolean().optional(), imageSearch: z.boolean().optional() }).optional(),
+  /** A structured caption: the model answers JSON that must match this JSON Schema (inline, or a file beside the job). */
+  caption: z
+    .strictObject({
+      schema: z.union([z.record(z.string(), z.unknown()), z.strictObject({ file: z.string().min(1) })]),
+    })
+    .optional(),
+  /** Extra files for diagnosis, under each item's debug prefix. */
+  debug: z.strictObject({ thoughts: z.boolean().optional() }).optional(),
+  /** The wire protocol of the endpoint: Gemini-native (default), or a gateway's OpenAI- or Claude-compatible one. */
+  protocol: z.enum(['gemini', 'openai', 'anthropic']).optional(),
   lane: z.enum(['sync', 'batch', 'auto']).optional(),
   sync: z
     .strictObject({

@@ -19,4 +19,6 @@ export interface JobSource {
   lineOf?: (path: FieldPath) => number | undefined;
   /** Text of `system: { file }`, read by `loadJobFile` so that `resolveJob` stays free of I/O. */
   systemFileText?: string;
+  /** Text of `caption: { schema: { file } }`, read by `loadJobFile` likewise. */
+  captionSchemaText?: string;
 }

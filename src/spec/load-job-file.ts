@@ -47,7 +47,24 @@ export async function loadJobFile(file: string): Promise<ResolvedJob> {
       throw jobFileError(source, ['system', 'file'], `cannot read "${systemFile}" (${code})`, error);
     }
   }
+  const schemaFile = captionSchemaPath(raw);
+  if (schemaFile !== undefined) {
+    const absolute = path.resolve(path.dirname(file), schemaFile);
+    try {
+      source.captionSchemaText = await readFile(absolute, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw jobFileError(source, ['caption', 'schema', 'file'], `cannot read "${schemaFile}" (${code})`, error);
+    }
+  }
   return resolveJob(raw, source);
+}
+
+function captionSchemaPath(raw: unknown): string | undefined {
+  const caption = (raw as { caption?: unknown } | null)?.caption;
+  const schema = (caption as { schema?: unknown } | null | undefined)?.schema;
+  const file = (schema as { file?: unknown } | null | undefined)?.file;
+  return typeof file === 'string' && Object.keys(schema as object).length === 1 ? file : undefined;
 }
 
 function systemFilePath(raw: unknown): string | undefined {

@@ -11,6 +11,8 @@ import {
   type ImageModelInfo,
 } from '../gemini/model-catalog.js';
 import { isBunchError } from '../errors/bunch-error.js';
+import type { RunPricing } from '../gemini/run-pricing.js';
+import { usdPerImage } from '../gemini/usage-cost.js';
 import type { ResponseModality, ThinkingLevel } from '../gemini/generate-content-request.js';
 import { compileTemplate } from './render-template.js';
 import { checkObjectKeyTemplate, DEFAULT_OBJECT_KEY_TEMPLATE } from './check-object-key-template.js';
@@ -21,6 +23,8 @@ import { jobOptionsSchema, type ParsedJobOptions } from './job-options-schema.js
 import type { ResolvedReferences, ResolvedReferenceSource } from '../references/resolved-references.js';
 import { parseByteSize } from './parse-byte-size.js';
 import { parseDuration } from './parse-duration.js';
+import { firstNativeOnlyUse, nativeOnlyMessage } from './capability-checks.js';
+import { jsonSchemaProblem } from '../gemini/response-json-schema.js';
 import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../references/reference-fetch-options.js';
 import { defaultReferenceLongestSide } from '../references/default-longest-side.js';
 import type {
@@ -31,7 +35,12 @@ import type {
   ResolvedOutput,
   ResolvedSyncSettings,
   ResolvedVariant,
+  Protocol,
 } from './resolved-job.js';
+
+function isSchemaFile(schema: Record<string, unknown> | { file: string }): schema is { file: string } {
+  return Object.keys(schema).length === 1 && typeof schema['file'] === 'string';
+}
 
 /** Defaults, in one place so docs/job-file.md can be checked against them. */
 export const JOB_DEFAULTS = Object.freeze({
@@ -40,8 +49,8 @@ export const JOB_DEFAULTS = Object.freeze({
   responseModalities: ['IMAGE', 'TEXT'] as const,
   sync: { concurrency: 8, queueWindow: 10_000, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 } },
   batch: { deadline: '24h', onUnfinished: 'sync', maxRequestsPerBatch: 1000, maxConcurrentBatches: 10, pollInterval: '30s' },
-  // Wisdom Gate's price per request; the job file can override it.
-  pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
+  // Without `pricing.usdPerImage`, calls are priced by the model table (what Google bills).
+  pricing: { batchDiscount: 0.5 },
   maxFailedRatio: 0.02,
   references: { concurrency: 8 },
 });
@@ -115,21 +124,37 @@ class JobResolver {
         temperature: options.generation?.temperature,
         seed: options.generation?.seed,
         thinkingLevel: this.thinkingLevel(modelInfo),
+        includeThoughts: this.includeThoughts(modelInfo),
       },
+      grounding: this.grounding(modelInfo),
+      caption: this.caption(),
+      debug: { thoughts: this.debugThoughts() },
+      protocol: this.protocol(),
       lane: options.lane ?? 'sync',
       sync: this.sync(),
       batch: this.batch(),
       output: this.output(catalog.key, variants.length),
-      pricing: {
-        usdPerImage: options.pricing?.usdPerImage ?? JOB_DEFAULTS.pricing.usdPerImage,
-        batchDiscount: options.pricing?.batchDiscount ?? JOB_DEFAULTS.pricing.batchDiscount,
-      },
+      pricing: this.pricing(modelInfo, variants),
       budget: options.budget ? { maxUsd: options.budget.maxUsd } : undefined,
       notify: this.notify(),
       failureThreshold: { maxFailedRatio: options.failureThreshold?.maxFailedRatio ?? JOB_DEFAULTS.maxFailedRatio },
       strict: options.strict ?? false,
     };
     return deepFreeze(job);
+  }
+
+  /** A flat price per request when the job names one (a gateway's price), else the model table's rates. */
+  private pricing(model: ImageModelInfo, variants: readonly ResolvedVariant[]): RunPricing {
+    const batchDiscount = this.options.pricing?.batchDiscount ?? model.pricing.batchDiscount;
+    const flat = this.options.pricing?.usdPerImage;
+    if (flat !== undefined) return { usdPerImage: flat, batchDiscount };
+    const byVariant = Object.fromEntries(variants.map((variant) => [variant.name, usdPerImage(model.id, variant.imageSize) ?? 0]));
+    return {
+      usdPerImage: byVariant[variants[0]?.name ?? ''] ?? 0,
+      batchDiscount,
+      byVariant,
+      tokens: { input: model.pricing.usdPerMillionInputTokens, text: model.pricing.usdPerMillionTextTokens },
+    };
   }
 
   private notify(): ResolvedJob['notify'] {
@@ -346,8 +371,68 @@ class JobResolver {
       }
       if (!result.includes(upper)) result.push(upper);
     }
-    if (!result.includes('IMAGE')) this.fail(['generation', 'responseModalities'], 'must include IMAGE');
     return result;
+  }
+
+  private protocol(): Protocol {
+    const protocol = this.options.protocol ?? 'gemini';
+    if (protocol === 'gemini') return protocol;
+    const use = firstNativeOnlyUse(this.options);
+    if (use) this.fail(use.field, nativeOnlyMessage(protocol, use.capability));
+    return protocol;
+  }
+
+  private includeThoughts(model: ImageModelInfo): boolean {
+    const include = this.options.generation?.includeThoughts ?? false;
+    if (include && !model.thinking) this.fail(['generation', 'includeThoughts'], `${model.id} does not think, so it has no thoughts to include`);
+    return include;
+  }
+
+  private debugThoughts(): boolean {
+    const thoughts = this.options.debug?.thoughts ?? false;
+    if (thoughts && this.options.generation?.includeThoughts !== true) {
+      this.fail(['debug', 'thoughts'], 'saves the thoughts the model returns; set generation.includeThoughts: true as well');
+    }
+    return thoughts;
+  }
+
+  private grounding(model: ImageModelInfo): ResolvedJob['grounding'] {
+    const grounding = this.options.grounding;
+    if (grounding === undefined) return undefined;
+    const webSearch = grounding.webSearch ?? false;
+    const imageSearch = grounding.imageSearch ?? false;
+    if (!webSearch && !imageSearch) this.fail(['grounding'], 'ask for webSearch, imageSearch or both (or leave grounding out)');
+    if (webSearch && !model.grounding.webSearch) this.fail(['grounding', 'webSearch'], `${model.id} has no Google Search grounding`);
+    if (imageSearch && !model.grounding.imageSearch) {
+      const offering = Object.values(IMAGE_MODELS).filter((other) => other.grounding.imageSearch).map((other) => other.id);
+      this.fail(['grounding', 'imageSearch'], `${model.id} has no image search (it is offered by ${offering.join(', ')})`);
+    }
+    return { webSearch, imageSearch };
+  }
+
+  private caption(): ResolvedJob['caption'] {
+    const caption = this.options.caption;
+    if (caption === undefined) return undefined;
+    const field: FieldPath = ['caption', 'schema'];
+    let schema: Record<string, unknown>;
+    if (isSchemaFile(caption.schema)) {
+      const text = this.source.captionSchemaText;
+      if (text === undefined) this.fail([...field, 'file'], 'was not read; load job files with loadJobFile');
+      try {
+        schema = JSON.parse(text) as Record<string, unknown>;
+      } catch (error) {
+        this.fail([...field, 'file'], `"${caption.schema.file}" is not JSON: ${(error as Error).message}`);
+      }
+    } else {
+      schema = caption.schema;
+    }
+    const problem = jsonSchemaProblem(schema);
+    if (problem !== undefined) this.fail(field, `is not a usable JSON Schema: ${problem}`);
+    const modalities = this.options.generation?.responseModalities?.map((value) => value.toUpperCase());
+    if (modalities !== undefined && !modalities.includes('TEXT')) {
+      this.fail(field, 'asks for a structured caption; add TEXT to generation.responseModalities');
+    }
+    return { schema };
   }
 
   private thinkingLevel(model: ImageModelInfo): ThinkingLevel | undefined {
@@ -358,6 +443,9 @@ class JobResolver {
       this.fail(['generation', 'thinkingLevel'], `"${level}" is not a thinking level (minimal, low, medium, high)`);
     }
     if (!model.thinking) this.fail(['generation', 'thinkingLevel'], `${model.id} does not support thinking`);
+    if (!model.thinkingLevels.includes(upper)) {
+      this.fail(['generation', 'thinkingLevel'], `${model.id} accepts the thinking levels ${model.thinkingLevels.map((l) => l.toLowerCase()).join(', ')}`);
+    }
     return upper;
   }
 

@@ -1,4 +1,5 @@
 /** A job with every default applied and every path absolute. Frozen; produced only by `resolveJob`. */
+import type { RunPricing } from '../gemini/run-pricing.js';
 import type { ImageSize } from '../gemini/model-catalog.js';
 import type { ResponseModality, ThinkingLevel } from '../gemini/generate-content-request.js';
 import type { ResolvedReferences } from '../references/resolved-references.js';
@@ -42,7 +43,10 @@ export interface ResolvedGeneration {
   readonly temperature: number | undefined;
   readonly seed: number | undefined;
   readonly thinkingLevel: ThinkingLevel | undefined;
+  readonly includeThoughts: boolean;
 }
+
+export type Protocol = 'gemini' | 'openai' | 'anthropic';
 
 export interface ResolvedSyncSettings {
   readonly concurrency: number;
@@ -84,11 +88,17 @@ export interface ResolvedJob {
   /** Reference images sent with every request of a row; undefined when the job names none. */
   readonly references: ResolvedReferences | undefined;
   readonly generation: ResolvedGeneration;
+  /** Google Search grounding; undefined when the job asks for none. */
+  readonly grounding: { readonly webSearch: boolean; readonly imageSearch: boolean } | undefined;
+  /** A JSON Schema the caption must match (sent as responseJsonSchema, validated on arrival). */
+  readonly caption: { readonly schema: Readonly<Record<string, unknown>> } | undefined;
+  readonly debug: { readonly thoughts: boolean };
+  readonly protocol: Protocol;
   readonly lane: Lane;
   readonly sync: ResolvedSyncSettings;
   readonly batch: ResolvedBatchSettings;
   readonly output: ResolvedOutput;
-  readonly pricing: { readonly usdPerImage: number; readonly batchDiscount: number };
+  readonly pricing: Readonly<RunPricing>;
   readonly budget: { readonly maxUsd: number } | undefined;
   /** A webhook told when a run ends; the secret stays in the workers' environment. */
   readonly notify: { readonly webhook: WebhookSettings } | undefined;

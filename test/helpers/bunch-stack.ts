@@ -113,6 +113,8 @@ export async function startBunchStack(
         lane: 'sync',
         sync: { attempts: 3, backoff: { initialMs: 50, maxMs: 200, jitter: 0 } },
         output: { url: fixture.outputUrl ?? `file://${path.join(dir.path, 'out')}` },
+        // A flat price keeps the cost arithmetic of these tests exact; table pricing has its own tests.
+        pricing: { usdPerImage: 0.058 },
         ...fixture.job,
       };
       const jobFile = path.join(dir.path, `${name}.yaml`);

@@ -26,7 +26,7 @@ import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { stopsTheRun } from '../../errors/run-stopping-codes.js';
 import { BunchError } from '../../errors/bunch-error.js';
-import { costUsd } from '../../gemini/usage-cost.js';
+import { estimatedCallUsd } from '../../gemini/run-pricing.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import type { RunConfig } from '../../runs/run-config.js';
 import type { RunStore, StopReason } from '../../runs/run-store.js';
@@ -133,8 +133,8 @@ async function advance(ctx: ShardContext): Promise<Step> {
         return { kind: 'later', delayMs: config.batch.pollIntervalMs };
       }
       if (config.budgetUsd !== undefined && state.reservedUsd === undefined) {
-        // A batch is paid for whole: reserve all of its items at the batch price before creating it.
-        const amount = state.items * costUsd({ lane: 'batch', ...config.pricing, images: 1 });
+        // A batch is paid for whole: reserve all of its items at the batch price (dearest variant) before creating it.
+        const amount = state.items * estimatedCallUsd(config.pricing, 'batch', undefined, config.wantImage);
         if (!(await runs.budget.reserve(runId, amount, config.budgetUsd))) {
           await runs.requestStop(runId, 'E_BUDGET');
           return salvageWholeShard(ctx, 'E_BUDGET', false);

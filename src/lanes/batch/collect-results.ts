@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { costUsd } from '../../gemini/usage-cost.js';
+import { chargedUsd } from '../../gemini/run-pricing.js';
 import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { ERROR_CODES, type ErrorCode } from '../../errors/error-code.js';
@@ -144,7 +144,6 @@ function parseLine(text: string): ResultLine {
 function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: CollectDeps, outcome: CollectOutcome) {
   const { runs, store, config, logger } = deps;
   const runId = config.runId;
-  const price = costUsd({ lane: 'batch', ...config.pricing, images: 1 });
 
   return async function handleLine(line: ResultLine): Promise<void> {
     const target = typeof line.key === 'string' ? targets.get(line.key) : undefined;
@@ -176,8 +175,10 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
         lane: 'batch',
         wantImage: config.wantImage,
         wantText: config.wantText,
+        ...(config.captionSchema ? { captionSchema: config.captionSchema } : {}),
+        ...(config.saveThoughts ? { saveThoughts: true } : {}),
         attempts: 1,
-        costUsd: price,
+        costUsd: chargedUsd(config.pricing, 'batch', target.variant, parsed.usage, parsed.images.length),
       });
       await recordItem(runs, store, runId, record, deps.onRunComplete);
       outcome.succeeded += 1;

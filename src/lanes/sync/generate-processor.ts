@@ -2,7 +2,7 @@ import { DelayedError, RateLimitError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
-import { costUsd } from '../../gemini/usage-cost.js';
+import { chargedUsd, estimatedCallUsd } from '../../gemini/run-pricing.js';
 import { mayHaveBeenBilled } from '../../gemini/billing-uncertainty.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
@@ -53,7 +53,7 @@ export interface GenerateProcessorDeps {
  * Answers that were paid for but unusable are asked again at most this many times in total,
  * whatever `attempts` says: NO_IMAGE sometimes clears, an undecodable image rarely does.
  */
-const PAID_ANSWER_LIMITS: Partial<Record<ErrorCode, number>> = { E_NO_IMAGE: 3, E_BAD_IMAGE: 2 };
+const PAID_ANSWER_LIMITS: Partial<Record<ErrorCode, number>> = { E_NO_IMAGE: 3, E_BAD_IMAGE: 2, E_BAD_CAPTION: 2 };
 /** ~15 s of storage trouble is ridden out in process before a paid item is given up as failed. */
 const STORE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const CLAIM_RECHECK_MS = 5000;
@@ -184,9 +184,11 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const data = job.data;
     const { runs } = deps;
     const { config, store, attempt, startedAt, finish } = step;
-    const price = costUsd({ lane: 'sync', ...config.pricing, images: 1 });
-    const reserved = config.budgetUsd === undefined ? 0 : price;
-    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, price, config.budgetUsd))) {
+    // Reserved before the call at an upper estimate; the answer's usage decides what it cost.
+    const estimate = estimatedCallUsd(config.pricing, 'sync', data.variant, config.wantImage);
+    let price = estimate;
+    const reserved = config.budgetUsd === undefined ? 0 : estimate;
+    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, estimate, config.budgetUsd))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';
@@ -205,6 +207,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         timeoutMs: config.sync.timeoutMs,
       });
       paid = true;
+      price = chargedUsd(config.pricing, 'sync', data.variant, response.usage, response.images.length);
       const refusal = classifyResponse(response, { wantImage: config.wantImage });
       if (refusal) throw refusal;
       record = await withStorageRetries(storeRetryDelays, () =>
@@ -213,6 +216,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           lane: 'sync',
           wantImage: config.wantImage,
           wantText: config.wantText,
+          ...(config.captionSchema ? { captionSchema: config.captionSchema } : {}),
+          ...(config.saveThoughts ? { saveThoughts: true } : {}),
           attempts: attempt,
           latencyMs,
           costUsd: price,

@@ -52,7 +52,7 @@ describe('the bunch CLI', () => {
   it('--dry-run plans without Redis or the model and reports rejected rows', async () => {
     const result = await runCli(['run', await job('dry'), '--dry-run', '--json'], { REDIS_URL: undefined, GEMINI_API_KEY: undefined });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ items: 12, alreadyStored: 0, toGenerate: 12, rejectedRows: 1, lane: 'sync', estimatedUsd: 0.696 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ items: 12, alreadyStored: 0, toGenerate: 12, rejectedRows: 1, lane: 'sync', estimatedUsd: 0.53784 }); // 12 images at the table's 512 price, $0.04482
     expect(JSON.parse(result.stdout).rejections[0]).toMatchObject({ line: 14, field: 'sku' });
     expect(emulator.requestLog.count({ route: 'generateContent' })).toBe(0);
   });

@@ -7,7 +7,7 @@ const usage = { promptTokens: 1, outputTokens: 1, thoughtsTokens: 0, totalTokens
 const image = { mimeType: 'image/png', base64: 'AAAA' };
 
 function answer(fields: Partial<ParsedGenerateResponse>): ParsedGenerateResponse {
-  return { images: [], text: '', usage, ...fields };
+  return { images: [], thoughts: { texts: [], images: [] }, turn: [], text: '', usage, ...fields };
 }
 
 describe('classifyResponse', () => {

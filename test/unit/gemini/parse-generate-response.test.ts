@@ -54,12 +54,24 @@ describe('parseGenerateResponse', () => {
   it('keeps final image and text parts, drops thought parts, reads usage and ids', () => {
     expect(parseGenerateResponse(fullResponse)).toEqual({
       images: [{ mimeType: 'image/png', base64: FINAL_PNG }],
+      thoughts: { texts: ['Planning the composition…'], images: [{ mimeType: 'image/png', base64: THOUGHT_PNG }] },
+      turn: [
+        { text: 'Here is your marble product shot.', thoughtSignature: 'c2ln' },
+        { inlineData: { mimeType: 'image/png', data: FINAL_PNG }, thoughtSignature: 'c2ln' },
+        { text: 'Soft daylight from the left.' },
+      ],
       text: 'Here is your marble product shot.\nSoft daylight from the left.',
       finishReason: 'STOP',
       usage: { promptTokens: 21, outputTokens: 1133, thoughtsTokens: 140, totalTokens: 1294, imageTokens: 1120 },
       modelVersion: 'gemini-3.1-flash-image-preview',
       responseId: 'resp-abc-1',
     });
+  });
+
+  it('keeps the grounding metadata of a grounded answer as sent', () => {
+    const groundingMetadata = { webSearchQueries: ['oak desk'], groundingChunks: [{ web: { uri: 'https://example.com/a', title: 'A' } }] };
+    const parsed = parseGenerateResponse({ candidates: [{ content: { parts: [{ text: 'ok' }] }, finishReason: 'STOP', groundingMetadata }] });
+    expect(parsed.groundingMetadata).toEqual(groundingMetadata);
   });
 
   it('reads a prompt block (no candidates, HTTP 200)', () => {
@@ -69,6 +81,8 @@ describe('parseGenerateResponse', () => {
     });
     expect(parsed).toEqual({
       images: [],
+      thoughts: { texts: [], images: [] },
+      turn: [],
       text: '',
       blockReason: 'PROHIBITED_CONTENT',
       usage: { promptTokens: 9, outputTokens: 0, thoughtsTokens: 0, totalTokens: 9 },

@@ -50,12 +50,17 @@ describe('resolveJob', () => {
       system: undefined,
       prompt: 'Photo of {{title}}',
       variants: [{ name: 'main', prompt: 'Photo of {{title}}', aspectRatio: '1:1', imageSize: '1K', sendImageSize: true, expected: { width: 1024, height: 1024 } }],
-      generation: { responseModalities: ['IMAGE', 'TEXT'], temperature: undefined, seed: undefined, thinkingLevel: undefined },
+      generation: { responseModalities: ['IMAGE', 'TEXT'], temperature: undefined, seed: undefined, thinkingLevel: undefined, includeThoughts: false },
+      grounding: undefined,
+      caption: undefined,
+      debug: { thoughts: false },
+      protocol: 'gemini',
       lane: 'sync',
       sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 }, requestsPerMinute: undefined, globalConcurrency: undefined, queueWindow: 10_000 },
       batch: { deadlineMs: 86_400_000, onUnfinished: 'sync', maxRequestsPerBatch: 1000, maxConcurrentBatches: 10, pollIntervalMs: 30_000 },
       output: { kind: 'file', dir: path.resolve('out'), url: `file://${path.resolve('out')}`, key: '{{key}}/{{variant}}-{{hash}}.{{ext}}' },
-      pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
+      // Priced by the model table: 1120 image tokens at $60/M, input and text tokens at $0.50/M and $3/M.
+      pricing: { usdPerImage: 0.0672, batchDiscount: 0.5, byVariant: { main: 0.0672 }, tokens: { input: 0.5, text: 3 } },
       budget: undefined,
       notify: undefined,
       failureThreshold: { maxFailedRatio: 0.02 },
@@ -79,7 +84,7 @@ describe('resolveJob', () => {
       { file: FILE },
     );
     expect(job.system).toBe('Be brief.');
-    expect(job.generation).toEqual({ responseModalities: ['IMAGE'], temperature: 0.4, seed: 7, thinkingLevel: 'HIGH' });
+    expect(job.generation).toEqual({ responseModalities: ['IMAGE'], temperature: 0.4, seed: 7, thinkingLevel: 'HIGH', includeThoughts: false });
     expect(job.variants.map((variant) => [variant.name, variant.imageSize, variant.aspectRatio, variant.expected, variant.prompt])).toEqual([
       ['hero', '2K', '1:1', { width: 2048, height: 2048 }, 'Photo of {{title}}'],
       ['tiny', '512', '16:9', { width: 688, height: 384 }, '{{title}} small'],
@@ -88,6 +93,29 @@ describe('resolveJob', () => {
     expect(job.sync.backoff).toEqual({ initialMs: 1_500, maxMs: 120_000, jitter: 0.5 });
     expect(job.batch).toMatchObject({ deadlineMs: 28_800_000, pollIntervalMs: 90_000, onUnfinished: 'fail' });
     expect(job.strict).toBe(true);
+  });
+
+  it('resolves grounding, thoughts, a structured caption, text-only answers and a gateway protocol', () => {
+    const schema = { type: 'object', properties: { alt: { type: 'string' } }, required: ['alt'] };
+    const job = resolveJob(
+      base({
+        grounding: { webSearch: true, imageSearch: true },
+        generation: { responseModalities: ['TEXT'], includeThoughts: true },
+        debug: { thoughts: true },
+        caption: { schema },
+      }),
+      { file: FILE },
+    );
+    expect(job.grounding).toEqual({ webSearch: true, imageSearch: true });
+    expect(job.generation).toMatchObject({ responseModalities: ['TEXT'], includeThoughts: true });
+    expect(job.debug).toEqual({ thoughts: true });
+    expect(job.caption).toEqual({ schema });
+    expect(resolveJob(base({ protocol: 'openai' }), { file: FILE }).protocol).toBe('openai');
+  });
+
+  it('prices by a flat price per request when the job names one', () => {
+    const job = resolveJob(base({ pricing: { usdPerImage: 0.058 } }), { file: FILE });
+    expect(job.pricing).toEqual({ usdPerImage: 0.058, batchDiscount: 0.5 });
   });
 
   it('does not send imageSize to a single-size model unless the job names it', () => {
@@ -107,7 +135,23 @@ describe('resolveJob', () => {
     [{ model: 'gemini-3-pro-image-preview', variants: [{ name: 'a', imageSize: '512' }] }, 'field `variants[0].imageSize`: "512" is not a size gemini-3-pro-image-preview offers (1K, 2K, 4K)'],
     [{ model: 'gemini-2.5-flash-image', generation: { thinkingLevel: 'high' } }, 'field `generation.thinkingLevel`: gemini-2.5-flash-image does not support thinking'],
     [{ generation: { thinkingLevel: 'extreme' } }, 'field `generation.thinkingLevel`: "extreme" is not a thinking level'],
-    [{ generation: { responseModalities: ['TEXT'] } }, 'field `generation.responseModalities`: must include IMAGE'],
+    [{ generation: { thinkingLevel: 'medium' } }, 'field `generation.thinkingLevel`: gemini-3.1-flash-image-preview accepts the thinking levels minimal, high'],
+    [{ model: 'gemini-2.5-flash-image', generation: { includeThoughts: true } }, 'field `generation.includeThoughts`: gemini-2.5-flash-image does not think, so it has no thoughts to include'],
+    [{ debug: { thoughts: true } }, 'field `debug.thoughts`: saves the thoughts the model returns; set generation.includeThoughts: true as well'],
+    [{ grounding: {} }, 'field `grounding`: ask for webSearch, imageSearch or both (or leave grounding out)'],
+    [{ model: 'gemini-2.5-flash-image', grounding: { webSearch: true } }, 'field `grounding.webSearch`: gemini-2.5-flash-image has no Google Search grounding'],
+    [{ model: 'gemini-3-pro-image-preview', grounding: { webSearch: true, imageSearch: true } }, 'field `grounding.imageSearch`: gemini-3-pro-image-preview has no image search (it is offered by gemini-3.1-flash-image-preview)'],
+    [{ caption: { schema: { type: 'object', properties: { alt: { type: 'strng' } } } } }, 'field `caption.schema`: is not a usable JSON Schema: schema is invalid: data/properties/alt/type must be equal to one of the allowed values'],
+    [{ caption: { schema: { type: 'object' } }, generation: { responseModalities: ['IMAGE'] } }, 'field `caption.schema`: asks for a structured caption; add TEXT to generation.responseModalities'],
+    [{ protocol: 'openai', generation: { imageConfig: { aspectRatio: '4:5' } } }, 'field `generation.imageConfig`: imageConfig (aspect ratio and image size) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'anthropic', variants: [{ name: 'a', imageSize: '2K' }] }, 'field `variants[0].imageSize`: imageConfig (aspect ratio and image size) needs the Gemini-native endpoint (protocol: gemini); the anthropic protocol does not carry it'],
+    [{ protocol: 'openai', grounding: { webSearch: true } }, 'field `grounding`: grounding (Google Search) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'anthropic', generation: { thinkingLevel: 'high' } }, 'field `generation.thinkingLevel`: thinking needs the Gemini-native endpoint (protocol: gemini); the anthropic protocol does not carry it'],
+    [{ protocol: 'openai', generation: { includeThoughts: true } }, 'field `generation.includeThoughts`: thinking needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'openai', caption: { schema: { type: 'object' } } }, 'field `caption.schema`: structured captions (responseJsonSchema) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'anthropic', lane: 'batch' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the anthropic protocol does not carry it'],
+    [{ protocol: 'openai', lane: 'auto' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'claude' }, 'field `protocol`: Invalid option'],
     [{ generation: { responseModalities: ['IMAGE', 'AUDIO'] } }, 'field `generation.responseModalities[1]`: "AUDIO" is not a modality'],
     [{ sync: { timeoutMs: 'soon' } }, 'field `sync.timeoutMs`: "soon" is not a duration'],
     [{ batch: { deadline: '8 hours' } }, 'field `batch.deadline`: "8 hours" is not a duration'],
