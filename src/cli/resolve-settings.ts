@@ -46,6 +46,12 @@ export interface ResolvedSettings {
   /** GEMINI_BASE_URL → Google; GEMINI_API_KEY (or GOOGLE_API_KEY) */
   readonly geminiBaseUrl: string;
   readonly geminiApiKey: string | undefined;
+  /**
+   * Gateways' non-native protocols (jobs with `protocol: openai | anthropic`): OPENAI_BASE_URL,
+   * OPENAI_API_KEY, BUNCH_OPENAI_MODE (images | chat); ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY. A
+   * missing key falls back to GEMINI_API_KEY: a gateway takes one key on all its protocols.
+   */
+  readonly gateways: GatewaySettings;
   readonly s3: S3Settings;
   /** BUNCH_REFERENCES_ALLOW_PRIVATE=1: reference images may come from private/loopback addresses (tests, local demos). */
   readonly allowPrivateReferences: boolean;
@@ -79,10 +85,26 @@ export function resolveSettings(
     followOutageLimitMs: optionalInteger(env, 'BUNCH_FOLLOW_OUTAGE_LIMIT_MS', 1000, 24 * 3_600_000) ?? DEFAULT_OUTAGE_TOLERANCE_MS,
     geminiBaseUrl: (env.GEMINI_BASE_URL || GOOGLE_BASE_URL).replace(/\/+$/, ''),
     geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
+    gateways: gatewaysFromEnv(env),
     s3: s3OptionsFromEnv(env),
     allowPrivateReferences: env.BUNCH_REFERENCES_ALLOW_PRIVATE === '1' || env.BUNCH_REFERENCES_ALLOW_PRIVATE === 'true',
     allowPrivateWebhooks: env.BUNCH_NOTIFY_ALLOW_PRIVATE === '1' || env.BUNCH_NOTIFY_ALLOW_PRIVATE === 'true',
   });
+}
+
+export interface GatewaySettings {
+  openai: { baseUrl: string | undefined; apiKey: string | undefined; mode: 'images' | 'chat' };
+  anthropic: { baseUrl: string | undefined; apiKey: string | undefined };
+}
+
+function gatewaysFromEnv(env: Readonly<Record<string, string | undefined>>): GatewaySettings {
+  const fallbackKey = env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined;
+  const mode = env.BUNCH_OPENAI_MODE || 'images';
+  if (mode !== 'images' && mode !== 'chat') throw new BunchError('E_CONFIG', `BUNCH_OPENAI_MODE must be images or chat, got ${JSON.stringify(mode)}`);
+  return {
+    openai: { baseUrl: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || fallbackKey, mode },
+    anthropic: { baseUrl: env.ANTHROPIC_BASE_URL || undefined, apiKey: env.ANTHROPIC_API_KEY || fallbackKey },
+  };
 }
 
 /** An unset or empty variable is undefined; anything else must be a whole number in range (E_CONFIG naming it). */

@@ -5,6 +5,7 @@ export interface ModelCaller {
   generateContent(
     model: string,
     request: object,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    /** `protocol`: the run's gateway protocol when it is not Gemini-native (the router picks the client). */
+    options: { timeoutMs: number; signal?: AbortSignal; protocol?: 'openai' | 'anthropic' },
   ): Promise<{ response: ParsedGenerateResponse; latencyMs: number }>;
 }

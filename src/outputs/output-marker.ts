@@ -1,4 +1,4 @@
-import type { CaptionRef, GroundingSummary, ImageRef, ThoughtsRef } from '../runs/item-record.js';
+import type { CaptionRef, GroundingSummary, ImageRef, StepRecord, ThoughtsRef } from '../runs/item-record.js';
 
 /**
  * The JSON stored at an item's marker key after its image and caption are stored. Its presence
@@ -14,6 +14,7 @@ export interface OutputMarker {
   caption?: CaptionRef;
   grounding?: GroundingSummary;
   thoughts?: ThoughtsRef;
+  steps?: StepRecord[];
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   finishReason?: string;
   warnings?: string[];

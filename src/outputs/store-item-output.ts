@@ -3,7 +3,7 @@ import { BunchError } from '../errors/bunch-error.js';
 import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { decodeImage } from '../image/decode-image.js';
 import { fillExtension } from '../plan/item-identity.js';
-import type { ItemRecord, Lane } from '../runs/item-record.js';
+import type { ItemRecord, Lane, StepRecord } from '../runs/item-record.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ItemTarget } from '../plan/planned-item.js';
 import { parseOutputMarker, type OutputMarker } from './output-marker.js';
@@ -20,6 +20,8 @@ export interface StoreContext {
   captionSchema?: object;
   /** Save thought summaries and interim thought images under the item's folder (debug.thoughts). */
   saveThoughts?: boolean;
+  /** Multi-turn edits: every turn's usage and cost (kept in the marker and the record). */
+  steps?: StepRecord[];
   attempts: number;
   latencyMs?: number;
   costUsd: number;
@@ -93,6 +95,7 @@ export async function storeItemOutput(
   if (response.finishReason) marker.finishReason = response.finishReason;
   if (warnings.length > 0) marker.warnings = warnings;
   Object.assign(marker, extras);
+  if (context.steps) marker.steps = context.steps;
   await store.put(target.markerKey, JSON.stringify(marker), { contentType: 'application/json', metadata });
 
   const record = baseRecord(target, context.lane, 'succeeded', finishedAt);
@@ -104,6 +107,7 @@ export async function storeItemOutput(
   if (response.finishReason) record.finishReason = response.finishReason;
   if (warnings.length > 0) record.warnings = warnings;
   Object.assign(record, extras);
+  if (context.steps) record.steps = context.steps;
   if (context.latencyMs !== undefined) record.latencyMs = context.latencyMs;
   if (context.startedAt) record.startedAt = context.startedAt;
   return record;
@@ -192,6 +196,7 @@ export function recordFromMarker(
   if (marker.warnings?.length) record.warnings = [...marker.warnings];
   if (marker.grounding) record.grounding = marker.grounding;
   if (marker.thoughts) record.thoughts = marker.thoughts;
+  if (marker.steps) record.steps = marker.steps;
   return record;
 }
 

@@ -22,7 +22,7 @@ export function completeDependant<T extends Omit<PlannedItem, 'request'>>(
   const textParts = parts.filter((part) => 'text' in part).length;
   parts.splice(Math.max(1, textParts), 0, heroPart);
   const completedRequest: GenerateContentRequest = { ...request, contents: [{ role: 'user', ...first, parts }, ...rest] };
-  const inputHash = computeInputHash(target.model, completedRequest);
+  const inputHash = computeInputHash(target.model, completedRequest, target.steps);
   const completed: T = {
     ...target,
     inputHash,

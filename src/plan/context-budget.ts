@@ -33,7 +33,11 @@ export function systemTokensOf(system: string | undefined): number {
   return lastSystem.tokens;
 }
 
-export function estimateInputTokens(request: GenerateContentRequest, model: ImageModelInfo, systemTokens: number): ContextEstimate {
+/**
+ * The largest request of the item: with edit steps, the last turn, which carries the whole
+ * conversation — every earlier prompt and every earlier answer's image.
+ */
+export function estimateInputTokens(request: GenerateContentRequest, model: ImageModelInfo, systemTokens: number, steps: readonly string[] = []): ContextEstimate {
   const parts: ContextPart[] = [];
   if (systemTokens > 0) parts.push({ label: 'the system instruction', tokens: systemTokens });
   let promptTokens = 0;
@@ -52,6 +56,10 @@ export function estimateInputTokens(request: GenerateContentRequest, model: Imag
   parts.push({ label: 'the prompt', tokens: promptTokens });
   if (images > 0) parts.push({ label: `${images} image${images === 1 ? '' : 's'} (${model.inputImageTokens} tokens each)`, tokens: images * model.inputImageTokens });
   if (earlierTurnText > 0) parts.push({ label: 'the earlier turns\' text', tokens: earlierTurnText });
+  if (steps.length > 0) {
+    parts.push({ label: `the ${steps.length} edit step prompt${steps.length === 1 ? '' : 's'}`, tokens: steps.reduce((sum, step) => sum + textTokens(step), 0) });
+    parts.push({ label: `${steps.length} earlier answer image${steps.length === 1 ? '' : 's'} sent back`, tokens: steps.length * model.inputImageTokens });
+  }
   return { tokens: parts.reduce((sum, part) => sum + part.tokens, 0), parts };
 }
 

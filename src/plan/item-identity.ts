@@ -14,8 +14,9 @@ import { canonicalJson } from './canonical-json.js';
  * Anything that can change the output (prompt, system text, model, generation config) is inside
  * the request, so an unchanged hash plus an existing output means there is nothing to pay for.
  */
-export function computeInputHash(model: string, request: GenerateContentRequest): string {
-  return sha256Hex(canonicalJson({ model, request }));
+export function computeInputHash(model: string, request: GenerateContentRequest, steps?: readonly string[]): string {
+  // Edit steps join the identity only when there are some: single-turn hashes stay as they were.
+  return sha256Hex(canonicalJson(steps?.length ? { model, request, steps } : { model, request }));
 }
 
 export function sha256Hex(text: string): string {

@@ -70,6 +70,7 @@ export async function* planItems(
 class RowPlanner {
   private readonly variants: { variant: ResolvedJob['variants'][number]; prompt: CompiledTemplate }[];
   private readonly keyTemplate: CompiledTemplate;
+  private readonly stepTemplates: CompiledTemplate[];
   private readonly referenceTemplates = new Map<number, CompiledTemplate>();
   private readonly limits: ReferenceLimits | undefined;
 
@@ -79,6 +80,7 @@ class RowPlanner {
   ) {
     this.variants = job.variants.map((variant) => ({ variant, prompt: compileTemplate(variant.prompt) }));
     this.keyTemplate = compileTemplate(job.output.key);
+    this.stepTemplates = job.steps.map((step) => compileTemplate(step));
     if (job.references) {
       if (!options.references) throw new BunchError('E_INTERNAL', 'planning a job with references needs a reference resolver');
       for (const [index, source] of job.references.sources.entries()) {
@@ -154,7 +156,7 @@ class RowPlanner {
         events.push({ kind: 'rejected', rejection: rejection(this.job, row, variant.name, `it is made from variant "${variant.from}", which was rejected for this row`) });
         continue;
       }
-      const planned = planOne(this.job, row, variant, prompt, this.keyTemplate, references);
+      const planned = planOne(this.job, row, variant, prompt, this.keyTemplate, references, this.stepTemplates);
       if ('reason' in planned) {
         events.push({ kind: 'rejected', rejection: planned });
         continue;
@@ -193,6 +195,7 @@ function planOne(
   promptTemplate: CompiledTemplate,
   keyTemplate: CompiledTemplate,
   references: readonly ItemReference[],
+  stepTemplates: readonly CompiledTemplate[],
 ): PlannedItem | RowRejection {
   // Built-in names win over same-named catalog fields: {{key}} is always the row key.
   const promptFields = { ...row.fields, key: row.key, variant: variant.name };
@@ -208,11 +211,19 @@ function planOne(
     const longest = [...promptTemplate.fields].sort((a, b) => (fields[b]?.length ?? 0) - (fields[a]?.length ?? 0))[0];
     return rejection(job, row, variant.name, `prompt is ${promptBytes} bytes, over the ${MAX_PROMPT_BYTES}-byte limit (a product prompt that long is almost surely a data error)`, longest);
   }
+  const steps: string[] = [];
+  for (const [index, template] of stepTemplates.entries()) {
+    try {
+      steps.push(renderTemplate(template, promptFields));
+    } catch (error) {
+      return templateRejection(job, row, variant.name, error, `step ${index + 1}`);
+    }
+  }
   const request = buildRequest(job, variant, prompt, references);
   const model = findImageModel(job.model);
-  const overflow = model && contextOverflow(estimateInputTokens(request, model, systemTokensOf(job.system)), model);
+  const overflow = model && contextOverflow(estimateInputTokens(request, model, systemTokensOf(job.system), steps), model);
   if (overflow) return { ...rejection(job, row, variant.name, overflow), code: 'E_CONTEXT_LIMIT' };
-  const inputHash = computeInputHash(job.model, request);
+  const inputHash = computeInputHash(job.model, request, steps);
   // Only the fields the key template names are encoded (a catalog row can carry long descriptions).
   const keyFields: Record<string, string> = {};
   for (const name of keyTemplate.fields) {
@@ -253,6 +264,7 @@ function planOne(
     markerKey: markerKey(itemKey, inputHash),
   };
   if (references.length > 0) item.references = references.map((reference) => ({ ...reference }));
+  if (steps.length > 0) item.steps = steps;
   if (variant.from !== undefined) item.from = { variant: variant.from, itemKey: `${row.key}#${variant.from}` };
   return item;
 }

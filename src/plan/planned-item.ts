@@ -24,6 +24,11 @@ export interface PlannedItem {
   captionKey: string;
   /** Deterministic "done" record under `_bunch/results/`, unique per (itemKey, inputHash). */
   markerKey: string;
+  /**
+   * Edit turns after the first prompt (multi-turn), rendered for this row. Each turn sends the
+   * whole conversation so far; the last turn's image is the output. Part of the inputHash.
+   */
+  steps?: string[];
   /** Reference images sent with the request (stored under `_bunch/refs/`); absent when there are none. */
   references?: ItemReference[];
   /**

@@ -35,6 +35,17 @@ export interface GroundingSummary {
   uri?: string;
 }
 
+/** One turn of a multi-turn edit (steps): its usage and cost; `resumed` when an earlier delivery made it. */
+export interface StepRecord {
+  turn: number;
+  usage: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
+  costUsd: number;
+  latencyMs?: number;
+  resumed?: true;
+  /** The turn's image, kept beside the output (output.keepSteps). */
+  image?: ImageRef;
+}
+
 export interface ThoughtsRef {
   texts: number;
   images: number;
@@ -67,6 +78,8 @@ export interface ItemRecord {
   grounding?: GroundingSummary;
   /** Thoughts the model returned (includeThoughts): counts, and where they were saved (debug.thoughts). */
   thoughts?: ThoughtsRef;
+  /** Multi-turn edits: every turn, the last included. */
+  steps?: StepRecord[];
   usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number; totalTokens: number };
   costUsd: number;
   attempts: number;

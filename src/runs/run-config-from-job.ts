@@ -30,6 +30,7 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
   if (job.sync.globalConcurrency !== undefined) config.sync.globalConcurrency = job.sync.globalConcurrency;
   if (job.caption) config.captionSchema = structuredClone(job.caption.schema) as Record<string, unknown>;
   if (job.debug.thoughts) config.saveThoughts = true;
+  if (job.output.keepSteps) config.keepSteps = true;
   if (job.protocol !== 'gemini') config.protocol = job.protocol;
   if (job.budget) config.budgetUsd = job.budget.maxUsd;
   if (job.notify) config.notify = { webhook: { ...job.notify.webhook } };

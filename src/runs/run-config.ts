@@ -19,6 +19,8 @@ export interface RunConfig {
   captionSchema?: Record<string, unknown>;
   /** debug.thoughts: save thought summaries and interim images beside each item. */
   saveThoughts?: boolean;
+  /** output.keepSteps: keep the image of every edit turn before the last. */
+  keepSteps?: boolean;
   /** A gateway's non-native protocol; absent means Gemini-native. */
   protocol?: 'openai' | 'anthropic';
   sync: {

@@ -25,6 +25,7 @@ export function firstNativeOnlyUse(options: ParsedJobOptions): NativeOnlyUse | u
   if (options.grounding) return { field: ['grounding'], capability: 'grounding (Google Search)' };
   if (options.generation?.thinkingLevel !== undefined) return { field: ['generation', 'thinkingLevel'], capability: 'thinking' };
   if (options.generation?.includeThoughts !== undefined) return { field: ['generation', 'includeThoughts'], capability: 'thinking' };
+  if (options.steps) return { field: ['steps'], capability: 'multi-turn edit steps (thought signatures)' };
   if (options.caption) return { field: ['caption', 'schema'], capability: 'structured captions (responseJsonSchema)' };
   if (options.lane === 'batch' || options.lane === 'auto') return { field: ['lane'], capability: 'the batch lane (Gemini Batch API)' };
   return undefined;

@@ -74,6 +74,8 @@ export const jobOptionsSchema = z.strictObject({
     .min(1)
     .optional(),
   references: z.union([z.array(referenceSource).min(1), referencesOptions]).optional(),
+  /** Multi-turn edits after the first prompt ("add a sprig of eucalyptus", "warmer light"): each is one more turn. */
+  steps: z.array(z.union([z.string().min(1), z.strictObject({ prompt: z.string().min(1) })])).min(1).max(10).optional(),
   generation: z
     .strictObject({
       responseModalities: z.array(z.string()).min(1).optional(),
@@ -128,6 +130,8 @@ export const jobOptionsSchema = z.strictObject({
   output: z.strictObject({
     url: z.string().min(1),
     key: z.string().min(1).optional(),
+    /** With `steps`: keep the image of every turn before the last beside the output (`….step1.png`). */
+    keepSteps: z.boolean().optional(),
   }),
   pricing: z
     .strictObject({

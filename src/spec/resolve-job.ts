@@ -119,6 +119,7 @@ class JobResolver {
       prompt: this.template(options.prompt, ['prompt']),
       variants,
       references: this.references(modelInfo, catalog),
+      steps: this.steps(),
       generation: {
         responseModalities: this.modalities(),
         temperature: options.generation?.temperature,
@@ -374,6 +375,19 @@ class JobResolver {
     return result;
   }
 
+  private steps(): string[] {
+    const steps = this.options.steps ?? [];
+    const texts = steps.map((step, index) =>
+      this.template(typeof step === 'string' ? step : step.prompt, typeof step === 'string' ? ['steps', index] : ['steps', index, 'prompt']),
+    );
+    if (texts.length > 0) {
+      const modalities = this.options.generation?.responseModalities?.map((value) => value.toUpperCase());
+      if (modalities !== undefined && !modalities.includes('IMAGE')) this.fail(['steps'], 'edit an image turn by turn; add IMAGE to generation.responseModalities');
+    }
+    if (this.options.output.keepSteps && texts.length === 0) this.fail(['output', 'keepSteps'], 'keeps the images of edit steps; the job has no steps');
+    return texts;
+  }
+
   private protocol(): Protocol {
     const protocol = this.options.protocol ?? 'gemini';
     if (protocol === 'gemini') return protocol;
@@ -510,7 +524,7 @@ class JobResolver {
       if (prefix.split('/').some((segment) => segment === '.' || segment === '..') || prefix.includes('//')) {
         this.fail(['output', 'url'], 'prefix must not contain empty, "." or ".." segments');
       }
-      return { kind: 's3', url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`, bucket, prefix, key };
+      return { kind: 's3', url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`, bucket, prefix, key, ...(this.options.output.keepSteps ? { keepSteps: true } : {}) };
     }
     if (url.startsWith('file://')) {
       // `file://./out` and `file://../out` are relative to the job file: not valid URLs, but what operators write.
@@ -522,7 +536,7 @@ class JobResolver {
       }
       if (target === '') this.fail(['output', 'url'], 'names no directory');
       const dir = path.resolve(this.dir, target);
-      return { kind: 'file', url: pathToFileURL(dir).href, dir, key };
+      return { kind: 'file', url: pathToFileURL(dir).href, dir, key, ...(this.options.output.keepSteps ? { keepSteps: true } : {}) };
     }
     this.fail(['output', 'url'], 'must start with s3:// or file://');
   }

@@ -69,8 +69,8 @@ export interface ResolvedBatchSettings {
 }
 
 export type ResolvedOutput =
-  | { readonly kind: 's3'; readonly url: string; readonly bucket: string; readonly prefix: string; readonly key: string }
-  | { readonly kind: 'file'; readonly url: string; readonly dir: string; readonly key: string };
+  | { readonly kind: 's3'; readonly url: string; readonly bucket: string; readonly prefix: string; readonly key: string; readonly keepSteps?: boolean }
+  | { readonly kind: 'file'; readonly url: string; readonly dir: string; readonly key: string; readonly keepSteps?: boolean };
 
 export interface ResolvedJob {
   readonly name: string;
@@ -87,6 +87,8 @@ export interface ResolvedJob {
   readonly variants: readonly ResolvedVariant[];
   /** Reference images sent with every request of a row; undefined when the job names none. */
   readonly references: ResolvedReferences | undefined;
+  /** Prompt templates of the edit turns after the first prompt (multi-turn); empty when there are none. */
+  readonly steps: readonly string[];
   readonly generation: ResolvedGeneration;
   /** Google Search grounding; undefined when the job asks for none. */
   readonly grounding: { readonly webSearch: boolean; readonly imageSearch: boolean } | undefined;

@@ -3,6 +3,10 @@ import type { Logger } from 'pino';
 import { BunchError, toErrorRecord } from '../../errors/bunch-error.js';
 import { classifyResponse } from '../../gemini/classify-outcome.js';
 import { chargedUsd, estimatedCallUsd } from '../../gemini/run-pricing.js';
+import { roundUsd } from '../../gemini/usage-cost.js';
+import type { ParsedGenerateResponse } from '../../gemini/parse-generate-response.js';
+import type { StepRecord } from '../../runs/item-record.js';
+import { forgetTurns, runEditConversation } from './edit-conversation.js';
 import { mayHaveBeenBilled } from '../../gemini/billing-uncertainty.js';
 import { baseRecord, readStoredOutput, recordFromMarker, storeItemOutput } from '../../outputs/store-item-output.js';
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
@@ -85,7 +89,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
 
   return async function processGenerateJob(job: Job<GenerateJobData>, token?: string): Promise<string> {
     const { config } = await deps.contexts.get(job.data.runId);
-    const deadlineMs = deps.jobDeadlineMs ?? config.sync.timeoutMs + JOB_DEADLINE_MARGIN_MS;
+    // A multi-turn edit makes one call per turn.
+    const calls = (job.data.steps?.length ?? 0) + 1;
+    const deadlineMs = deps.jobDeadlineMs ?? calls * config.sync.timeoutMs + JOB_DEADLINE_MARGIN_MS;
     const outcome = await withinDeadline(processItem(job, token), deadlineMs, (late) =>
       // The work goes on in the background (it holds the output claim, so nobody pays twice) and
       // may still record the item; this delivery's slot is freed now.
@@ -146,7 +152,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     }
     const held = holdClaim(runs.claims, identity, token, {
       ttlMs: claimTtlMs,
-      maxHoldMs: claimTtlMs + config.sync.timeoutMs + 60_000,
+      maxHoldMs: claimTtlMs + ((data.steps?.length ?? 0) + 1) * config.sync.timeoutMs + 60_000,
       logger: deps.logger,
     });
     try {
@@ -184,32 +190,56 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const data = job.data;
     const { runs } = deps;
     const { config, store, attempt, startedAt, finish } = step;
-    // Reserved before the call at an upper estimate; the answer's usage decides what it cost.
+    // Reserved before the calls at an upper estimate; the answers' usage decides what they cost.
+    const calls = (data.steps?.length ?? 0) + 1;
     const estimate = estimatedCallUsd(config.pricing, 'sync', data.variant, config.wantImage);
-    let price = estimate;
-    const reserved = config.budgetUsd === undefined ? 0 : estimate;
-    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, estimate, config.budgetUsd))) {
+    const reserved = config.budgetUsd === undefined ? 0 : roundUsd(estimate * calls);
+    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, reserved, config.budgetUsd))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';
     }
 
     let record: ItemRecord;
+    // What this delivery's answered calls cost (every answer is billed, usable or not).
+    let price = 0;
     let paid = false;
+    const charge = (response: ParsedGenerateResponse): number => {
+      const usd = chargedUsd(config.pricing, 'sync', data.variant, response.usage, response.images.length);
+      price = roundUsd(price + usd);
+      paid = true;
+      return usd;
+    };
     const callStartedAt = Date.now();
     try {
       // Reference images are read from storage into the body only now (never into Redis).
       const queued = withRunSystemInstruction(data.request, config.systemInstruction);
-      const request = data.references?.length
+      const request = (data.references?.length
         ? await inlineReferences(queued as unknown as GenerateContentRequest, store, referenceCache)
-        : queued;
-      const { response, latencyMs } = await deps.model.generateContent(data.model, request, {
-        timeoutMs: config.sync.timeoutMs,
-      });
-      paid = true;
-      price = chargedUsd(config.pricing, 'sync', data.variant, response.usage, response.images.length);
-      const refusal = classifyResponse(response, { wantImage: config.wantImage });
-      if (refusal) throw refusal;
+        : queued) as unknown as GenerateContentRequest;
+      const call = (body: GenerateContentRequest) =>
+        deps.model.generateContent(data.model, body, { timeoutMs: config.sync.timeoutMs, ...(config.protocol ? { protocol: config.protocol } : {}) });
+      let answer: { response: ParsedGenerateResponse; latencyMs: number; steps?: StepRecord[] };
+      if (data.steps?.length) {
+        answer = await runEditConversation({
+          store,
+          target: data,
+          runId: data.runId,
+          request,
+          steps: data.steps,
+          keepSteps: config.keepSteps ?? false,
+          call,
+          charge,
+          refusalOf: (response) => classifyResponse(response, { wantImage: true }),
+          persist: (write) => withStorageRetries(storeRetryDelays, write),
+        });
+      } else {
+        answer = await call(request);
+        charge(answer.response);
+        const refusal = classifyResponse(answer.response, { wantImage: config.wantImage });
+        if (refusal) throw refusal;
+      }
+      const { response, latencyMs, steps } = answer;
       record = await withStorageRetries(storeRetryDelays, () =>
         storeItemOutput(store, data, response, {
           runId: data.runId,
@@ -218,12 +248,14 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           wantText: config.wantText,
           ...(config.captionSchema ? { captionSchema: config.captionSchema } : {}),
           ...(config.saveThoughts ? { saveThoughts: true } : {}),
+          ...(steps ? { steps } : {}),
           attempts: attempt,
           latencyMs,
           costUsd: price,
           startedAt,
         }),
       );
+      if (data.steps?.length) await forgetTurns(store, data, data.steps.length);
     } catch (error) {
       const failure = asBunchError(error);
       if (stopsTheRun(failure.code) && (await runs.requestStop(data.runId, failure.code))) {
@@ -238,7 +270,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
         // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
         // run's total and against the budget; an unpaid attempt just gives its reservation back.
         if (paid) await runs.budget.commit(data.runId, price, reserved);
-        else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, price, reserved);
+        else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, reserved);
         else if (reserved) await runs.budget.release(data.runId, reserved);
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
@@ -273,7 +305,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       // A call that returned an answer was billed even if its outputs could not be used.
       if (paid) record.costUsd = price;
       // One whose outcome is unknown may have been: it stays counted against the budget.
-      else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, price, 0);
+      else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, 0);
     }
     await finish(record, reserved);
     return record.status;

@@ -51,6 +51,7 @@ describe('resolveJob', () => {
       prompt: 'Photo of {{title}}',
       variants: [{ name: 'main', prompt: 'Photo of {{title}}', aspectRatio: '1:1', imageSize: '1K', sendImageSize: true, expected: { width: 1024, height: 1024 } }],
       generation: { responseModalities: ['IMAGE', 'TEXT'], temperature: undefined, seed: undefined, thinkingLevel: undefined, includeThoughts: false },
+      steps: [],
       grounding: undefined,
       caption: undefined,
       debug: { thoughts: false },
@@ -113,6 +114,12 @@ describe('resolveJob', () => {
     expect(resolveJob(base({ protocol: 'openai' }), { file: FILE }).protocol).toBe('openai');
   });
 
+  it('resolves edit steps in order, plain or with a prompt field', () => {
+    const job = resolveJob(base({ steps: ['Add a sprig of eucalyptus\n', { prompt: 'Warmer light on {{title}}' }], output: { url: 'file://out', keepSteps: true } }), { file: FILE });
+    expect(job.steps).toEqual(['Add a sprig of eucalyptus', 'Warmer light on {{title}}']);
+    expect(job.output.keepSteps).toBe(true);
+  });
+
   it('prices by a flat price per request when the job names one', () => {
     const job = resolveJob(base({ pricing: { usdPerImage: 0.058 } }), { file: FILE });
     expect(job.pricing).toEqual({ usdPerImage: 0.058, batchDiscount: 0.5 });
@@ -152,6 +159,10 @@ describe('resolveJob', () => {
     [{ protocol: 'anthropic', lane: 'batch' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the anthropic protocol does not carry it'],
     [{ protocol: 'openai', lane: 'auto' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
     [{ protocol: 'claude' }, 'field `protocol`: Invalid option'],
+    [{ protocol: 'openai', steps: ['warmer light'] }, 'field `steps`: multi-turn edit steps (thought signatures) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ steps: ['warmer light {{oops'] }, 'field `steps[0]`: unclosed "{{"'],
+    [{ steps: [{ prompt: 'x' }], generation: { responseModalities: ['TEXT'] } }, 'field `steps`: edit an image turn by turn; add IMAGE to generation.responseModalities'],
+    [{ output: { url: 'file://out', keepSteps: true } }, 'field `output.keepSteps`: keeps the images of edit steps; the job has no steps'],
     [{ generation: { responseModalities: ['IMAGE', 'AUDIO'] } }, 'field `generation.responseModalities[1]`: "AUDIO" is not a modality'],
     [{ sync: { timeoutMs: 'soon' } }, 'field `sync.timeoutMs`: "soon" is not a duration'],
     [{ batch: { deadline: '8 hours' } }, 'field `batch.deadline`: "8 hours" is not a duration'],
