@@ -29,6 +29,11 @@ export interface PlannedItem {
    * whole conversation so far; the last turn's image is the output. Part of the inputHash.
    */
   steps?: string[];
+  /**
+   * With steps, on the batch lane: the turn this shard line asks for (1 = the first prompt; each
+   * later turn is a wave of its own, see next-turn-shards.ts). Absent means 1.
+   */
+  turn?: number;
   /** Reference images sent with the request (stored under `_bunch/refs/`); absent when there are none. */
   references?: ItemReference[];
   /**

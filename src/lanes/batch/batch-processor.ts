@@ -39,6 +39,7 @@ import { batchCutoff } from './batch-deadline.js';
 import type { BatchJobData } from './batch-queue.js';
 import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
 import { releaseShardDependants } from './release-shard-dependants.js';
+import { writeNextTurnShards } from './next-turn-shards.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
 import { displayNameDigest, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
@@ -238,6 +239,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
       const stop = (await runs.getControl(runId)).stop;
       const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
       await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
+      await writeNextTurnShards(state.shard, collected?.nextTurns ?? [], salvageDeps(ctx), ctx.now());
       state.outcome = {
         succeeded: collected?.succeeded ?? 0,
         failed: (collected?.failed ?? 0) + salvaged.failed,

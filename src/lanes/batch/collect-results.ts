@@ -16,6 +16,7 @@ import type { RunStore } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { recordItem } from '../record-item.js';
 import { readLines } from './read-lines.js';
+import { forgetTurns, saveTurn, storedTurnRecords } from '../sync/edit-conversation.js';
 import { codeForRpcStatus } from '../../gemini/rpc-status-code.js';
 import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 
@@ -57,6 +58,8 @@ export interface CollectOutcome {
   unfinished: UnfinishedItem[];
   /** Keys that had a result line (served or errored). */
   answered: Set<string>;
+  /** Multi-turn items whose turn was answered and stored: their next turn goes into the next wave. */
+  nextTurns: ItemTarget[];
 }
 
 /** Whole-download deadline: a multi-gigabyte result file takes minutes. */
@@ -74,7 +77,7 @@ export async function collectBatchResults(
   targets: ReadonlyMap<string, ItemTarget>,
   deps: CollectDeps,
 ): Promise<CollectOutcome> {
-  const outcome: CollectOutcome = { succeeded: 0, failed: 0, skipped: 0, ignored: 0, bytes: 0, unfinished: [], answered: new Set() };
+  const outcome: CollectOutcome = { succeeded: 0, failed: 0, skipped: 0, ignored: 0, bytes: 0, unfinished: [], answered: new Set(), nextTurns: [] };
   const handle = createLineHandler(targets, deps, outcome);
   const limit = Math.max(1, deps.concurrency ?? 4);
   const byteBudget = deps.maxInFlightBytes ?? 32 * 1024 * 1024;
@@ -168,8 +171,21 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
     }
     try {
       const parsed = parseGenerateResponse(line.response);
+      const costUsd = chargedUsd(config.pricing, 'batch', target.variant, parsed.usage, parsed.images.length);
+      const turn = target.turn ?? 1;
+      const steps = target.steps?.length ?? 0;
+      if (turn <= steps) {
+        // A turn of a multi-turn edit before the last: stored for the next wave, paid now.
+        const refusal = classifyResponse(parsed, { wantImage: true });
+        if (refusal) throw refusal;
+        await saveTurn({ store, target, runId, keepSteps: config.keepSteps ?? false, persist: (write) => write() }, turn, parsed, costUsd);
+        await runs.budget.commit(runId, costUsd, 0);
+        outcome.nextTurns.push(target);
+        return;
+      }
       const refusal = classifyResponse(parsed, { wantImage: config.wantImage });
       if (refusal) throw refusal;
+      const stepRecords = steps > 0 ? [...(await storedTurnRecords(store, target, turn)), { turn, usage: parsed.usage, costUsd }] : undefined;
       const record = await storeItemOutput(store, target, parsed, {
         runId,
         lane: 'batch',
@@ -178,8 +194,10 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
         ...(config.captionSchema ? { captionSchema: config.captionSchema } : {}),
         ...(config.saveThoughts ? { saveThoughts: true } : {}),
         attempts: 1,
-        costUsd: chargedUsd(config.pricing, 'batch', target.variant, parsed.usage, parsed.images.length),
+        ...(stepRecords ? { steps: stepRecords } : {}),
+        costUsd,
       });
+      if (steps > 0) await forgetTurns(store, target, steps);
       await recordItem(runs, store, runId, record, deps.onRunComplete);
       outcome.succeeded += 1;
     } catch (error) {

@@ -21,7 +21,7 @@ export interface ShardWriterOptions {
   /** Shard names in cut order (`s0001`, `s0002`, ... or `s0003-r1` for a resubmission). */
   shardName(seq: number): string;
   /** Called once per shard after both its files are in the object store. */
-  /** `digest`: hex sha256 over the shard's item keys and inputHashes, in order (see shardDigest). */
+  /** `digest`: hex sha256 over the shard's item keys and inputHashes (and turns after the first), in order. */
   /** `dependants`: drafts of variants made from the shard's items, released after collection. */
   onShard(shard: string, items: number, digest: string, dependants: number): Promise<void>;
 }
@@ -62,7 +62,8 @@ export class ShardWriter {
     const shard = this.current ?? this.open();
     shard.lines += 1;
     shard.bytes += bytes;
-    shard.digest.update(`${target.itemKey}\n${target.inputHash}\n`);
+    // The turn is part of the content: a later turn of a multi-turn edit is not the batch of turn 1.
+    shard.digest.update(target.turn && target.turn > 1 ? `${target.itemKey}\n${target.inputHash}\n${target.turn}\n` : `${target.itemKey}\n${target.inputHash}\n`);
     this.items += 1;
     await write(shard.requests, line);
     await write(shard.targets, JSON.stringify(target) + '\n');

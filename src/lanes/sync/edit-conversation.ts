@@ -87,22 +87,40 @@ export async function runEditConversation(input: ConversationInput): Promise<Con
       records.push(record);
       return { response: answer.response, latencyMs, steps: records };
     }
-    const file: TurnFile = {
-      schemaVersion: 1,
-      turn,
-      parts: answer.response.turn,
-      usage: answer.response.usage,
-      costUsd,
-      runId: input.runId,
-      createdAt: new Date().toISOString(),
-    };
-    if (input.keepSteps) file.image = await input.persist(() => keepTurnImage(store, target, turn, answer.response));
+    const file = await saveTurn(input, turn, answer.response, costUsd);
     if (file.image) record.image = file.image;
-    await input.persist(() => store.put(turnKey(target, turn), JSON.stringify(file), { contentType: 'application/json' }));
     history.push({ role: 'model', parts: answer.response.turn as RequestPart[] });
     records.push(record);
   }
   throw new BunchError('E_INTERNAL', 'a conversation without a last turn');
+}
+
+/** Writes an answered turn (and, with keepSteps, its image beside the output) before the next turn is asked. */
+export async function saveTurn(
+  input: Pick<ConversationInput, 'store' | 'target' | 'runId' | 'keepSteps' | 'persist'>,
+  turn: number,
+  response: ParsedGenerateResponse,
+  costUsd: number,
+): Promise<TurnFile> {
+  const { store, target } = input;
+  const file: TurnFile = { schemaVersion: 1, turn, parts: response.turn, usage: response.usage, costUsd, runId: input.runId, createdAt: new Date().toISOString() };
+  if (input.keepSteps) {
+    const image = await input.persist(() => keepTurnImage(store, target, turn, response));
+    if (image) file.image = image;
+  }
+  await input.persist(() => store.put(turnKey(target, turn), JSON.stringify(file), { contentType: 'application/json' }));
+  return file;
+}
+
+/** The records of turns 1..before-1 as stored (a batch wave reads what the earlier waves answered). */
+export async function storedTurnRecords(store: ObjectStore, target: ItemTarget, before: number): Promise<StepRecord[]> {
+  const records: StepRecord[] = [];
+  for (let turn = 1; turn < before; turn += 1) {
+    const file = await readTurn(store, target, turn);
+    if (!file) throw new BunchError('E_STORAGE', `turn ${turn} of ${target.itemKey} is missing from storage`, { retryable: false });
+    records.push({ turn, usage: file.usage, costUsd: file.costUsd, ...(file.image ? { image: file.image } : {}) });
+  }
+  return records;
 }
 
 /** Removes the turn files once the output is stored; a leftover file is harmless (it is only read while resuming). */
@@ -110,7 +128,7 @@ export async function forgetTurns(store: ObjectStore, target: ItemTarget, steps:
   for (let turn = 1; turn <= steps; turn += 1) await store.delete(turnKey(target, turn)).catch(() => undefined);
 }
 
-async function readTurn(store: ObjectStore, target: ItemTarget, turn: number): Promise<TurnFile | undefined> {
+export async function readTurn(store: ObjectStore, target: ItemTarget, turn: number): Promise<TurnFile | undefined> {
   const body = await store.get(turnKey(target, turn));
   if (!body) return undefined;
   try {
