@@ -5,6 +5,7 @@
  * names the flag or variable (exit 2), never a NaN deep inside BullMQ.
  */
 import { BunchError } from '../errors/bunch-error.js';
+import type { GatewaySettings } from '../protocols/gateway-settings.js';
 import { DEFAULT_PREFIX } from '../lanes/run-queues.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { s3OptionsFromEnv } from '../storage/s3-options-from-env.js';
@@ -90,11 +91,6 @@ export function resolveSettings(
     allowPrivateReferences: env.BUNCH_REFERENCES_ALLOW_PRIVATE === '1' || env.BUNCH_REFERENCES_ALLOW_PRIVATE === 'true',
     allowPrivateWebhooks: env.BUNCH_NOTIFY_ALLOW_PRIVATE === '1' || env.BUNCH_NOTIFY_ALLOW_PRIVATE === 'true',
   });
-}
-
-export interface GatewaySettings {
-  openai: { baseUrl: string | undefined; apiKey: string | undefined; mode: 'images' | 'chat' };
-  anthropic: { baseUrl: string | undefined; apiKey: string | undefined };
 }
 
 function gatewaysFromEnv(env: Readonly<Record<string, string | undefined>>): GatewaySettings {

@@ -83,7 +83,9 @@ export interface StartedRun {
 export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: StartRunOptions = {}): Promise<StartedRun> {
   // Before the run exists: a refused key or a missing model leaves nothing behind to clean up.
   // Every variant is generated with the job's model (variants carry no model of their own).
-  await deps.preflight?.(job.model, job.lane);
+  // models.get is a Gemini-native method: a gateway's OpenAI or Claude endpoint has no answer to
+  // it, so runs on those protocols learn about their key and model from the first call.
+  if (job.protocol === 'gemini') await deps.preflight?.(job.model, job.lane);
   const runId = options.runId ?? newRunId(job.name);
   const config = runConfigFromJob(job, runId, new Date());
   const store = deps.openStore(config.outputUrl);

@@ -4,6 +4,9 @@ import { fireSchedule } from '../schedules/fire-schedule.js';
 import { SCHEDULE_QUEUE, type ScheduledRunData } from '../schedules/schedule-queue.js';
 import type { Logger } from 'pino';
 import { createGeminiClient } from '../gemini/gemini-client.js';
+import { routeModelCalls } from '../lanes/model-router.js';
+import { createProtocolCaller } from '../protocols/protocol-callers.js';
+import type { GatewaySettings } from '../protocols/gateway-settings.js';
 import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
 import type { BatchJobData } from '../lanes/batch/batch-queue.js';
 import { errorCodeOf } from '../errors/bunch-error.js';
@@ -32,6 +35,8 @@ export interface StartWorkersOptions {
   prefix: string;
   concurrency: number;
   gemini: { baseUrl: string; apiKey: string };
+  /** Gateways' OpenAI- and Claude-compatible endpoints, for runs whose job names `protocol: openai | anthropic`. */
+  gateways?: GatewaySettings;
   openStore: ObjectStoreOpener;
   logger: Logger;
   /** How long start-up waits for Redis to answer before giving up (default 30 s). */
@@ -93,7 +98,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const runs = new RunStore(commandConnection, prefix);
   const queues = openRunQueues(commandConnection, prefix);
   const contexts = new RunContextCache(runs, options.openStore);
-  const model = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
+  const gemini = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
+  // Runs on a gateway protocol get that protocol's client; its settings come from this process's
+  // environment (a run never carries keys), with the Gemini key when the gateway's own is unset.
+  const model = routeModelCalls(gemini, (protocol) => createProtocolCaller(protocol, gatewaySettingsFor(protocol, options)));
 
   const onRunComplete = (runId: string) => requestFinalize(queues.finalize, runId);
   const inFlight = new InFlightJobs();
@@ -133,7 +141,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const batchDeps = {
     runs,
     contexts,
-    client: model,
+    client: gemini,
     generateQueue: queues.generate,
     batchQueue: queues.batch,
     logger,
@@ -200,7 +208,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'queue events error'),
   );
   // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
-  const preflight = createModelPreflight(model, (message) => logger.warn(message));
+  const preflight = createModelPreflight(gemini, (message) => logger.warn(message));
   const schedules = new Worker<ScheduledRunData>(
     SCHEDULE_QUEUE,
     inFlight.track((job: Job<ScheduledRunData>, token?: string) =>
@@ -267,4 +275,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
 function isExhausted(job: Job, error: Error): boolean {
   if (error.name === 'RateLimitError') return false;
   return job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+function gatewaySettingsFor(protocol: 'openai' | 'anthropic', options: StartWorkersOptions): GatewaySettings[typeof protocol] {
+  const settings = options.gateways?.[protocol];
+  return { baseUrl: settings?.baseUrl, apiKey: settings?.apiKey ?? options.gemini.apiKey, ...(protocol === 'openai' ? { mode: options.gateways?.openai.mode ?? 'images' } : {}) } as GatewaySettings[typeof protocol];
 }

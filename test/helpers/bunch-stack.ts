@@ -18,6 +18,7 @@ import { startWorkers, type StartWorkersOptions, type WorkerFleet } from '../../
 import { startPrivateRedis } from '../../src/local/start-private-redis.js';
 import { startRedis, type RedisHandle } from './start-redis.js';
 import { tempDir, type TempDir } from './temp-dir.js';
+import { emulatorGateways } from '../../src/protocols/emulator-gateways.js';
 
 /**
  * The real parts a sync-lane test needs, started fresh: a private redis-server, the Gemini
@@ -93,6 +94,7 @@ export async function startBunchStack(
         prefix,
         concurrency: options.concurrency ?? 8,
         gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'unused' },
+        gateways: emulatorGateways(emulator.url, emulator.apiKey ?? 'unused'),
         openStore: (url) => openObjectStore(url, options.s3 ? { s3: options.s3 } : {}),
         logger,
         ...overrides,

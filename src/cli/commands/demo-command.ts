@@ -17,6 +17,7 @@ import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { packageRoot } from '../package-root.js';
 import { resolveSettings } from '../resolve-settings.js';
+import { emulatorGateways } from '../../protocols/emulator-gateways.js';
 
 interface DemoFlags {
   job?: string;
@@ -58,6 +59,8 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
           prefix,
           concurrency: settings.concurrency,
           gemini: { baseUrl: emulator.url, apiKey: emulator.apiKey ?? 'none' },
+          // The emulator answers the gateway protocols too, so the gateway example jobs run in the demo.
+          gateways: emulatorGateways(emulator.url, emulator.apiKey ?? 'none'),
           openStore,
           logger,
         });

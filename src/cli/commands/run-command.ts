@@ -71,6 +71,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
             prefix,
             concurrency: settings.concurrency,
             gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
+            gateways: settings.gateways,
             ...(settings.lockDurationMs !== undefined ? { lockDurationMs: settings.lockDurationMs } : {}),
             ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
             openStore,

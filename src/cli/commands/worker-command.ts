@@ -32,6 +32,7 @@ export function registerWorkerCommand(program: Command, setExitCode: (code: numb
         prefix: settings.prefix,
         concurrency: settings.concurrency,
         gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
+        gateways: settings.gateways,
         openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
         logger,
         allowPrivateWebhooks: settings.allowPrivateWebhooks,

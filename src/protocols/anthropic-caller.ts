@@ -1,0 +1,67 @@
+/**
+ * The Claude-compatible protocol of a gateway, through the official `@anthropic-ai/sdk`:
+ * `messages.create` with the reference images as base64 image blocks before the prompt and the
+ * system instruction as `system`. Image-model gateways answer with `image` content blocks
+ * (`{type:'image', source:{type:'base64', media_type, data}}`) beside text; a declined request is
+ * `stop_reason: 'refusal'`, which bunch treats as a safety outcome (E_SAFETY_BLOCKED, not retried).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { ModelCaller } from '../lanes/model-caller.js';
+import { portableRequest } from './request-content.js';
+import { callWithDeadline, gatewayAnswer } from './sdk-call.js';
+
+export interface AnthropicCallerOptions {
+  apiKey: string;
+  baseUrl?: string | undefined;
+}
+
+/** The answer's budget: one image and a caption; the Messages API requires a bound. */
+const MAX_TOKENS = 8192;
+
+interface AnswerBlock {
+  type: string;
+  text?: string;
+  source?: { type?: string; media_type?: string; data?: string };
+}
+
+export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCaller {
+  const client = new Anthropic({ apiKey: options.apiKey, maxRetries: 0, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}) });
+  return {
+    generateContent(model, body, call) {
+      const request = portableRequest(body);
+      return callWithDeadline({ protocol: 'anthropic', timeoutMs: call.timeoutMs, signal: call.signal, secrets: [options.apiKey] }, async (signal) => {
+        const content: Anthropic.ContentBlockParam[] = [
+          ...request.images.map(
+            (image): Anthropic.ImageBlockParam => ({
+              type: 'image',
+              // HEIC/HEIF references are not in the Messages API's list; gateways pass them on as sent.
+              source: { type: 'base64', media_type: image.mimeType as Anthropic.Base64ImageSource['media_type'], data: image.data },
+            }),
+          ),
+          { type: 'text', text: request.prompt },
+        ];
+        const answer = await client.messages.create(
+          { model, max_tokens: MAX_TOKENS, ...(request.system ? { system: request.system } : {}), messages: [{ role: 'user', content }] },
+          { signal, timeout: call.timeoutMs },
+        );
+        const blocks = answer.content as unknown as AnswerBlock[];
+        const refused = (answer.stop_reason as string) === 'refusal';
+        const images = refused
+          ? []
+          : blocks.flatMap((block) =>
+              block.type === 'image' && block.source?.type === 'base64' && block.source.data ? [{ mimeType: block.source.media_type ?? 'image/png', base64: block.source.data }] : [],
+            );
+        const text = refused ? '' : blocks.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
+        return gatewayAnswer({
+          images,
+          text,
+          finishReason: refused ? 'SAFETY' : 'STOP',
+          inputTokens: answer.usage.input_tokens,
+          outputTokens: answer.usage.output_tokens,
+          responseId: answer.id,
+          modelVersion: answer.model,
+        });
+      });
+    },
+  };
+}
