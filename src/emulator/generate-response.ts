@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { groundingMetadataFor } from './grounding-metadata.js';
+import { jsonAnswerFor } from './json-answer.js';
+import { signatureFor } from './thought-signatures.js';
 import { stripTriggerPhrases } from './trigger-phrases.js';
 import type { ValidatedGenerateRequest } from './prepare-generate-request.js';
 
@@ -15,6 +17,10 @@ export interface SuccessParts {
   /** Whether to include the caption text part. */
   caption: boolean;
   responseId: string;
+  /** With includeThoughts on an image request: the interim "thought image" (base64 PNG), never billed. */
+  thoughtImageBase64?: string;
+  /** A structured answer that strays from the schema (the `[[emu:bad-json]]` trigger). */
+  badJson?: boolean;
 }
 
 /** Input images cost 1120 tokens on the Gemini 3 models (high media resolution), 258 on 2.5. */
@@ -29,26 +35,43 @@ export function successResponse(request: ValidatedGenerateRequest, parts: Succes
   const content: Record<string, unknown>[] = [];
   if (request.includeThoughts) {
     content.push({ text: '**Composing the shot**\n\nPlanning layout, lighting and colours for the request.', thought: true });
+    if (parts.thoughtImageBase64 !== undefined) content.push({ inlineData: { mimeType: 'image/png', data: parts.thoughtImageBase64 }, thought: true });
   }
-  const caption = parts.caption ? captionFor(request) : undefined;
+  const caption = parts.caption ? answerText(request, parts.badJson === true) : undefined;
   if (caption !== undefined) content.push({ text: caption });
   if (parts.imageBase64 !== undefined) content.push({ inlineData: { mimeType: 'image/png', data: parts.imageBase64 } });
   if (request.model.thinking) {
     // The first non-thought part carries a signature, and so does every final image part.
+    const first = content.findIndex((candidate) => candidate['thought'] !== true);
     content.forEach((part, index) => {
       if (part['thought'] === true) return;
-      const isFirst = content.findIndex((candidate) => candidate['thought'] !== true) === index;
-      if (isFirst || part['inlineData'] !== undefined) part['thoughtSignature'] = signature(request, index);
+      const inline = part['inlineData'] as { data: string } | undefined;
+      if (inline !== undefined) part['thoughtSignature'] = signatureFor({ kind: 'image', bytes: Buffer.from(inline.data, 'base64') });
+      else if (index === first) part['thoughtSignature'] = signatureFor({ kind: 'text', text: String(part['text']) });
     });
   }
   const captionTokens = caption === undefined ? 0 : wordCount(caption);
   const imageTokens = parts.imageBase64 === undefined ? 0 : (request.model.imageTokens[request.imageSize] ?? 0);
+  const candidate: Record<string, unknown> = { content: { role: 'model', parts: content }, finishReason: 'STOP', index: 0 };
+  let toolUsePromptTokens = 0;
+  if (request.grounding) {
+    const grounded = groundingMetadataFor(request.grounding, stripTriggerPhrases(request.promptText), caption);
+    candidate['groundingMetadata'] = grounded.metadata;
+    toolUsePromptTokens = grounded.toolUsePromptTokens;
+  }
   return {
-    candidates: [{ content: { role: 'model', parts: content }, finishReason: 'STOP', index: 0 }],
-    usageMetadata: usage(request, { imageTokens, textTokens: captionTokens }),
+    candidates: [candidate],
+    usageMetadata: usage(request, { imageTokens, textTokens: captionTokens, toolUsePromptTokens }),
     modelVersion: request.model.id,
     responseId: parts.responseId,
   };
+}
+
+/** The text part: JSON of the requested schema for structured output, otherwise a caption. */
+function answerText(request: ValidatedGenerateRequest, badJson: boolean): string {
+  if (request.jsonSchema === undefined) return captionFor(request);
+  const subject = stripTriggerPhrases(request.promptText).slice(0, 160) || 'the requested item';
+  return JSON.stringify(jsonAnswerFor(request.jsonSchema, subject, badJson));
 }
 
 const FINISH_MESSAGES: Record<string, string> = {
@@ -64,7 +87,7 @@ export function finishReasonResponse(request: ValidatedGenerateRequest, finishRe
   if (message !== undefined) candidate['finishMessage'] = message;
   return {
     candidates: [candidate],
-    usageMetadata: usage(request, { imageTokens: 0, textTokens: 0 }),
+    usageMetadata: usage(request, { imageTokens: 0, textTokens: 0, toolUsePromptTokens: 0 }),
     modelVersion: request.model.id,
     responseId,
   };
@@ -95,13 +118,17 @@ function promptTokens(request: ValidatedGenerateRequest): { total: number; detai
   return { total: text + images, details };
 }
 
-function usage(request: ValidatedGenerateRequest, output: { imageTokens: number; textTokens: number }): Record<string, unknown> {
+function usage(
+  request: ValidatedGenerateRequest,
+  output: { imageTokens: number; textTokens: number; toolUsePromptTokens: number },
+): Record<string, unknown> {
   const prompt = promptTokens(request);
   const candidates = output.imageTokens + output.textTokens;
   const result: Record<string, unknown> = { promptTokenCount: prompt.total };
   if (candidates > 0) result['candidatesTokenCount'] = candidates;
   const thoughts = request.model.thinking ? thoughtTokens(request) : 0;
-  result['totalTokenCount'] = prompt.total + candidates + thoughts;
+  result['totalTokenCount'] = prompt.total + candidates + output.toolUsePromptTokens + thoughts;
+  if (output.toolUsePromptTokens > 0) result['toolUsePromptTokenCount'] = output.toolUsePromptTokens;
   result['promptTokensDetails'] = prompt.details;
   const details: Record<string, unknown>[] = [];
   if (output.imageTokens > 0) details.push({ modality: 'IMAGE', tokenCount: output.imageTokens });
@@ -114,8 +141,4 @@ function usage(request: ValidatedGenerateRequest, output: { imageTokens: number;
 /** Gemini 3 image models always think; a deterministic 100..299 tokens per request. */
 export function thoughtTokens(request: ValidatedGenerateRequest): number {
   return 100 + (Number.parseInt(request.promptHash.slice(0, 4), 16) % 200);
-}
-
-function signature(request: ValidatedGenerateRequest, index: number): string {
-  return createHash('sha512').update(`signature:${request.promptHash}:${index}`).digest('base64');
 }

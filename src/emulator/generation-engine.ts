@@ -56,6 +56,9 @@ export interface EngineResult {
   promptHash?: string;
   /** The request's input images, for the request log (absent when the body did not parse). */
   inputImages?: LoggedInputImage[];
+  /** Contents (turns) in the request, and thought signatures its model turns sent back. */
+  turns?: number;
+  echoedSignatures?: number;
 }
 
 export interface RunOptions {
@@ -81,6 +84,8 @@ export function requestAnnotationOf(result: EngineResult): RequestAnnotation {
     ...(result.promptHash === undefined ? {} : { promptHash: result.promptHash }),
     ...(result.fault === undefined ? {} : { fault: result.fault }),
     ...(result.inputImages === undefined ? {} : { inputImages: result.inputImages }),
+    ...(result.turns === undefined ? {} : { turns: result.turns }),
+    ...(result.echoedSignatures === undefined ? {} : { echoedSignatures: result.echoedSignatures }),
   };
 }
 
@@ -141,7 +146,13 @@ export class GenerationEngine {
     const prepared = await completeGenerateRequest(checked.parsed, this.options.inputFiles);
     if (!prepared.ok) return rejected(prepared);
     const request = prepared.request;
-    const base = { model: request.model.id, promptHash: request.promptHash, inputImages: request.inputImages.map(toLoggedInputImage) };
+    const base = {
+      model: request.model.id,
+      promptHash: request.promptHash,
+      inputImages: request.inputImages.map(toLoggedInputImage),
+      turns: request.turns,
+      echoedSignatures: request.echoedSignatures,
+    };
     const triggers = parseTriggerPhrases(request.promptText);
     const delayMs = (triggers.latencyMs ?? drawnLatency) * knobs.timeScale;
 
@@ -218,11 +229,17 @@ export class GenerationEngine {
     }
 
     const imageBase64 = request.wantImage ? (await this.render(request, knobs, triggers.size)).toString('base64') : undefined;
+    const answer = {
+      caption: request.wantText,
+      responseId,
+      ...(triggers.badJson ? { badJson: true } : {}),
+      ...(request.includeThoughts && imageBase64 !== undefined ? { thoughtImageBase64: (await this.renderThought(request)).toString('base64') } : {}),
+    };
     if (fault === 'bad-base64') {
       const corrupted = `@@not-base64@@${(imageBase64 ?? '').slice(14)}`;
-      return { ...base, fault, transport, outcome: { ok: true, response: successResponse(request, { imageBase64: corrupted, caption: request.wantText, responseId }) } };
+      return { ...base, fault, transport, outcome: { ok: true, response: successResponse(request, { ...answer, imageBase64: corrupted }) } };
     }
-    const response = successResponse(request, { imageBase64, caption: request.wantText, responseId });
+    const response = successResponse(request, { ...answer, imageBase64 });
     if (fault === 'hang' || fault === 'reset' || fault === 'truncate' || fault === 'malformed') {
       return { ...base, fault, transport: { delayMs, fault }, outcome: { ok: true, response } };
     }
@@ -264,6 +281,11 @@ export class GenerationEngine {
       realistic: knobs.realisticPayload,
       ...(source ? { source } : {}),
     });
+  }
+
+  /** The interim "thought image": a small draft of the composition, never the answer. */
+  private renderThought(request: ValidatedGenerateRequest): Promise<Buffer> {
+    return renderImage({ width: 256, height: 256, seedMaterial: `thought:${request.model.id}:${request.promptHash}` });
   }
 
   private responseId(request: ValidatedGenerateRequest): string {

@@ -23,6 +23,10 @@ export interface RequestLogEntry {
    * its parts were parsed: also on a 400/403 about those images, absent when parsing failed.
    */
   inputImages?: LoggedInputImage[];
+  /** Contents (turns) in a generateContent request: more than one for a multi-turn edit. */
+  turns?: number;
+  /** Thought signatures the request's earlier model turns sent back (each checked). */
+  echoedSignatures?: number;
 }
 
 /** One input image as the log keeps it: where it came from and what it was, never its bytes. */
@@ -47,7 +51,7 @@ export interface RequestLogFilter {
 }
 
 /** Fields a route learns while handling a request (the server fills in the rest). */
-export type RequestAnnotation = Partial<Pick<RequestLogEntry, 'model' | 'fault' | 'promptHash' | 'inputImages'>>;
+export type RequestAnnotation = Partial<Pick<RequestLogEntry, 'model' | 'fault' | 'promptHash' | 'inputImages' | 'turns' | 'echoedSignatures'>>;
 
 export type GenerationSource = 'http' | 'batch';
 

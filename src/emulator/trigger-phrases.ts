@@ -12,6 +12,8 @@ import { FAULT_NAMES, type FaultName } from './knobs.js';
  *   [[emu:latency=<n>ms]]           answer after this delay (also `<n>s`); combines with a fault
  *   [[emu:size=<W>x<H>]]            answer with an image of this size instead of the model table's
  *                                   (what a model whose real sizes differ from the table would do)
+ *   [[emu:bad-json]]                a structured answer (responseJsonSchema) that leaves out
+ *                                   the schema's first required property
  *   [[emu:fail-first=<N>:<fault>]]  the first N requests with the same prompt get <fault>, later
  *                                   ones succeed; <fault> may carry its own option, e.g.
  *                                   [[emu:fail-first=2:429:retry=1s]]
@@ -31,6 +33,7 @@ export interface TriggerPhrases {
   failFirst?: { count: number; spec: FaultSpec };
   latencyMs?: number;
   size?: { width: number; height: number };
+  badJson?: boolean;
 }
 
 const TOKEN = /\[\[emu:([^\]]*)\]\]/gi;
@@ -40,6 +43,10 @@ export function parseTriggerPhrases(text: string): TriggerPhrases {
   const result: TriggerPhrases = {};
   for (const match of text.matchAll(TOKEN)) {
     const body = (match[1] ?? '').trim().toLowerCase();
+    if (body === 'bad-json') {
+      result.badJson = true;
+      continue;
+    }
     const latency = /^latency=(\d+(?:\.\d+)?)(ms|s)$/.exec(body);
     if (latency) {
       result.latencyMs ??= toMs(latency[1] ?? '0', latency[2] ?? 'ms');

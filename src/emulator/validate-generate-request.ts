@@ -3,6 +3,9 @@ import { DEFAULT_IMAGE_SIZE, findImageModel, type ImageModelInfo, type ImageSize
 import { GoogleApiError } from './google-error.js';
 import { measureInputImage, unprocessableImage, type ImagePart } from './input-image.js';
 import { normalizeKeys } from './normalize-request.js';
+import { asObject, checkFields, invalid } from './request-checks.js';
+import { checkThoughtSignatures, type EchoedModelPart } from './thought-signatures.js';
+import { readGroundingTools, type RequestedGrounding } from './grounding-tools.js';
 
 /**
  * Validates a GenerateContentRequest the way generativelanguage.googleapis.com does for the image
@@ -28,6 +31,14 @@ export interface ParsedGenerateRequest {
   seed: number | undefined;
   /** Stable id of the prompt, see `promptHashOf`. */
   promptHash: string;
+  /** `tools: [{googleSearch}]`, checked against the model's grounding support. */
+  grounding: RequestedGrounding | undefined;
+  /** `responseJsonSchema` with `responseMimeType: application/json`: the text answer is JSON of this shape. */
+  jsonSchema: Record<string, unknown> | undefined;
+  /** How many contents (turns) the request has: 1, or more for a multi-turn edit. */
+  turns: number;
+  /** Thought signatures sent back on earlier model turns, all checked to be the ones issued. */
+  echoedSignatures: number;
 }
 
 const TOP_LEVEL = new Set([
@@ -117,6 +128,7 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
   }
   const texts: string[] = [];
   const imageParts: ImagePart[] = [];
+  const modelTurns: EchoedModelPart[][] = [];
   contents.forEach((content, contentIndex) => {
     const where = `contents[${contentIndex}]`;
     const object = asObject(content, where);
@@ -125,15 +137,26 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
     if (!Array.isArray(parts) || parts.length === 0) {
       throw invalid(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.\n`);
     }
+    const isModel = object['role'] === 'model';
+    const echoed: EchoedModelPart[] = [];
     parts.forEach((part, partIndex) => {
       const partWhere = `${where}.parts[${partIndex}]`;
       const partObject = asObject(part, partWhere);
       checkFields(partObject, PART, partWhere);
-      if (typeof partObject['text'] === 'string' && partObject['thought'] !== true && object['role'] !== 'model') {
-        texts.push(partObject['text']);
+      const isThought = partObject['thought'] === true;
+      const rawSignature = partObject['thoughtSignature'];
+      const signature = typeof rawSignature === 'string' && rawSignature !== '' ? rawSignature : undefined;
+      const echo = (signed: EchoedModelPart['content']): void => {
+        if (isModel && !isThought) echoed.push({ contentIndex, partIndex, content: signed, signature });
+      };
+      if (typeof partObject['text'] === 'string') {
+        if (!isThought && !isModel) texts.push(partObject['text']);
+        echo({ kind: 'text', text: partObject['text'] });
       }
       if (partObject['inlineData'] !== undefined) {
-        imageParts.push(readInlineImage(asObject(partObject['inlineData'], `${partWhere}.inline_data`), `${partWhere}.inline_data`));
+        const image = readInlineImage(asObject(partObject['inlineData'], `${partWhere}.inline_data`), `${partWhere}.inline_data`);
+        imageParts.push(image);
+        if (image.via === 'inline') echo({ kind: 'image', bytes: image.bytes });
       }
       if (partObject['fileData'] !== undefined) {
         const fileData = asObject(partObject['fileData'], `${partWhere}.file_data`);
@@ -143,9 +166,12 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
         }
         const mimeType = fileData['mimeType'];
         imageParts.push({ via: 'file', mimeType: typeof mimeType === 'string' && mimeType !== '' ? mimeType : undefined, fileUri: fileData['fileUri'] });
+        echo({ kind: 'file', uri: fileData['fileUri'] });
       }
     });
+    if (isModel) modelTurns.push(echoed);
   });
+  const echoedSignatures = checkThoughtSignatures(model.thinking, modelTurns);
 
   const systemTexts: string[] = [];
   if (body['systemInstruction'] !== undefined) {
@@ -157,8 +183,11 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
     }
   }
 
+  const grounding = readGroundingTools(model, body['tools']);
+
   const config = body['generationConfig'] === undefined ? {} : asObject(body['generationConfig'], 'generation_config');
   checkFields(config, GENERATION_CONFIG, 'generation_config');
+  const jsonSchema = readJsonSchema(config);
 
   const modalities = readModalities(config['responseModalities']);
   const imageConfig = config['imageConfig'] === undefined ? {} : asObject(config['imageConfig'], 'generation_config.image_config');
@@ -196,15 +225,34 @@ export function validateGenerateRequest(modelName: string, raw: unknown, apiVers
     imageParts,
     seed,
     promptHash: promptHashOf(promptText),
+    grounding,
+    jsonSchema,
+    turns: contents.length,
+    echoedSignatures,
   };
 }
 
-function invalid(message: string, field?: string): GoogleApiError {
-  const details =
-    field === undefined
-      ? []
-      : [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: message }] }];
-  return new GoogleApiError(400, 'INVALID_ARGUMENT', message, details);
+const MIME_TYPES = new Set(['text/plain', 'application/json', 'text/x.enum']);
+
+/** `responseJsonSchema` (or its underscore twin) needs `responseMimeType: application/json`. */
+function readJsonSchema(config: Record<string, unknown>): Record<string, unknown> | undefined {
+  const mimeType = config['responseMimeType'];
+  if (mimeType !== undefined && (typeof mimeType !== 'string' || !MIME_TYPES.has(mimeType))) {
+    throw invalid(
+      `* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are \`text/plain\`, \`application/json\`, \`text/x.enum\`.\n`,
+      'generation_config.response_mime_type',
+    );
+  }
+  const raw = config['responseJsonSchema'] ?? config['_responseJsonSchema'];
+  if (raw === undefined) return undefined;
+  const schema = asObject(raw, 'generation_config.response_json_schema');
+  if (mimeType !== 'application/json') {
+    throw invalid(
+      '* GenerateContentRequest.generation_config.response_mime_type: response_mime_type must be application/json when response_json_schema is set.\n',
+      'generation_config.response_mime_type',
+    );
+  }
+  return schema;
 }
 
 function invalidEnum(where: string, type: string, value: unknown): GoogleApiError {
@@ -212,25 +260,6 @@ function invalidEnum(where: string, type: string, value: unknown): GoogleApiErro
     `Invalid value at '${where}' (type.googleapis.com/google.ai.generativelanguage.v1beta.${type}), ${JSON.stringify(value)}`,
     where,
   );
-}
-
-function checkFields(object: Record<string, unknown>, known: ReadonlySet<string>, where: string): void {
-  for (const key of Object.keys(object)) {
-    if (known.has(key)) continue;
-    const name = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-    const message =
-      where === ''
-        ? `Invalid JSON payload received. Unknown name "${name}": Cannot find field.`
-        : `Invalid JSON payload received. Unknown name "${name}" at '${where}': Cannot find field.`;
-    throw invalid(message, where);
-  }
-}
-
-function asObject(value: unknown, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(`Invalid JSON payload received. Invalid value at '${where}': expected an object.`, where);
-  }
-  return value as Record<string, unknown>;
 }
 
 function readModalities(raw: unknown): Set<string> {

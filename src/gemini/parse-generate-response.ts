@@ -66,6 +66,7 @@ const responseSchema = z.looseObject({
   usageMetadata: z
     .looseObject({
       promptTokenCount: count.optional(),
+      toolUsePromptTokenCount: count.optional(),
       candidatesTokenCount: count.optional(),
       thoughtsTokenCount: count.optional(),
       totalTokenCount: count.optional(),
@@ -113,7 +114,8 @@ export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
 
   const meta = body.usageMetadata;
   const usage: GenerateUsage = {
-    promptTokens: meta?.promptTokenCount ?? 0,
+    // Search results fed back to a grounded model are input too, billed at the input rate.
+    promptTokens: (meta?.promptTokenCount ?? 0) + (meta?.toolUsePromptTokenCount ?? 0),
     outputTokens: meta?.candidatesTokenCount ?? 0,
     thoughtsTokens: meta?.thoughtsTokenCount ?? 0,
     totalTokens: meta?.totalTokenCount ?? 0,

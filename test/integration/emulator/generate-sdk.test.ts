@@ -97,19 +97,27 @@ describe('generateContent through @google/genai', () => {
     expect(textParts[0]?.text).toContain('a blue sneaker');
   });
 
-  it('includeThoughts adds a thought part first; the signature moves to the first non-thought part', async () => {
+  it('includeThoughts adds a thought summary and an interim thought image first; the signature moves to the first non-thought part', async () => {
     const response = await ai.models.generateContent({
       model: 'gemini-3-pro-image-preview',
       contents: 'a green lamp',
       config: { thinkingConfig: { includeThoughts: true } },
     });
     const parts = response.candidates?.[0]?.content?.parts ?? [];
-    expect(parts).toHaveLength(3);
+    expect(parts).toHaveLength(4);
     expect(parts[0]?.thought).toBe(true);
+    expect(parts[0]?.text).toContain('Composing the shot');
     expect(parts[0]?.thoughtSignature).toBeUndefined();
-    expect(parts[1]?.text).toBeTypeOf('string');
-    expect(parts[1]?.thoughtSignature).toBeTypeOf('string');
+    // The interim image is a thought: no signature, and not the final image.
+    expect(parts[1]?.thought).toBe(true);
+    expect(parts[1]?.inlineData?.mimeType).toBe('image/png');
+    expect(parts[1]?.thoughtSignature).toBeUndefined();
+    expect(parts[1]?.inlineData?.data).not.toBe(parts[3]?.inlineData?.data);
+    expect(parts[2]?.text).toBeTypeOf('string');
     expect(parts[2]?.thoughtSignature).toBeTypeOf('string');
+    expect(parts[3]?.inlineData?.mimeType).toBe('image/png');
+    expect(parts[3]?.thoughtSignature).toBeTypeOf('string');
+    expect(response.usageMetadata?.thoughtsTokenCount).toBeGreaterThan(0);
   });
 
   it('is deterministic: same request → same bytes; other prompt or seed → other bytes', async () => {

@@ -74,6 +74,14 @@ describe('parseGenerateResponse', () => {
     expect(parsed.groundingMetadata).toEqual(groundingMetadata);
   });
 
+  it('counts the search results a grounded model read (toolUsePromptTokenCount) as input tokens', () => {
+    const parsed = parseGenerateResponse({
+      candidates: [{ content: { parts: [{ text: 'ok' }] }, finishReason: 'STOP' }],
+      usageMetadata: { promptTokenCount: 40, toolUsePromptTokenCount: 288, candidatesTokenCount: 2, totalTokenCount: 330 },
+    });
+    expect(parsed.usage).toEqual({ promptTokens: 328, outputTokens: 2, thoughtsTokens: 0, totalTokens: 330 });
+  });
+
   it('reads a prompt block (no candidates, HTTP 200)', () => {
     const parsed = parseGenerateResponse({
       promptFeedback: { blockReason: 'PROHIBITED_CONTENT', safetyRatings: [] },
