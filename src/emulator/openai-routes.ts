@@ -21,11 +21,11 @@ import { parseMultipartForm } from './multipart-form.js';
 import { parseJsonBody, readBody } from './read-body.js';
 import type { Route, RouteContext } from './route.js';
 
-const DEFAULT_MODEL = 'gemini-2.5-flash-image';
-const OPENAI_MODEL_NAMES = /^(gpt-image|dall-e|chatgpt-image)/;
+export const DEFAULT_MODEL = 'gemini-2.5-flash-image';
+export const OPENAI_MODEL_NAMES = /^(gpt-image|dall-e|chatgpt-image)/;
 const SAFETY_FINISH = new Set(['IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'SAFETY', 'PROHIBITED_CONTENT']);
 
-class OpenAiError extends Error {
+export class OpenAiError extends Error {
   constructor(
     readonly httpStatus: number,
     message: string,
@@ -73,7 +73,7 @@ export function createOpenAiRoutes(services: EmulatorServices): Route[] {
   ];
 }
 
-async function guard(res: ServerResponse, run: () => Promise<void>): Promise<void> {
+export async function guard(res: ServerResponse, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
@@ -84,7 +84,7 @@ async function guard(res: ServerResponse, run: () => Promise<void>): Promise<voi
   }
 }
 
-function authenticate(req: IncomingMessage, expected: string | null): void {
+export function authenticate(req: IncomingMessage, expected: string | null): void {
   if (expected === null) return;
   const header = req.headers.authorization ?? '';
   const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
@@ -266,8 +266,8 @@ async function answer(services: EmulatorServices, { req, res }: RouteContext, jo
   await deliverResponse(res, plan, { status: 200, body: JSON.stringify(body) }, services.shutdown);
 }
 
-interface GeminiResponse {
-  candidates?: { finishReason?: string; content?: { parts?: { text?: string; inlineData?: { data: string } }[] } }[];
+export interface GeminiResponse {
+  candidates?: { finishReason?: string; content?: { parts?: { text?: string; thought?: boolean; inlineData?: { mimeType?: string; data: string } }[] } }[];
   promptFeedback?: { blockReason?: string };
   usageMetadata?: {
     promptTokenCount?: number;
@@ -277,7 +277,7 @@ interface GeminiResponse {
   };
 }
 
-function refusalOf(response: GeminiResponse): OpenAiError | undefined {
+export function refusalOf(response: GeminiResponse): OpenAiError | undefined {
   const reason = response.promptFeedback?.blockReason ?? response.candidates?.[0]?.finishReason ?? 'STOP';
   if (response.promptFeedback?.blockReason !== undefined || SAFETY_FINISH.has(reason)) {
     return new OpenAiError(400, `Your request was rejected by the safety system (${reason}).`, 'invalid_request_error', 'content_policy_violation');
@@ -291,7 +291,7 @@ function pngSize(base64: string): string {
   return `${header.readUInt32BE(16)}x${header.readUInt32BE(20)}`;
 }
 
-function fromGoogle(error: GoogleApiError): OpenAiError {
+export function fromGoogle(error: GoogleApiError): OpenAiError {
   const type =
     error.httpStatus === 429 ? 'rate_limit_exceeded' : error.httpStatus >= 500 ? 'server_error' : 'invalid_request_error';
   const code = error.httpStatus === 429 ? 'rate_limit_exceeded' : error.httpStatus === 404 ? 'model_not_found' : null;

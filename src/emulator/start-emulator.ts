@@ -20,6 +20,7 @@ import { GenerationEngine } from './generation-engine.js';
 import { GoogleApiError, sendGoogleError } from './google-error.js';
 import { INSPECTION_ROUTE_PREFIX, createInspectionRoutes } from './inspection-routes.js';
 import { DEFAULT_KNOBS, mergeKnobs, type EmulatorKnobs, type KnobsInput } from './knobs.js';
+import { createOpenAiChatRoutes } from './openai-chat-routes.js';
 import { createOpenAiRoutes } from './openai-routes.js';
 import { RequestLog } from './request-log.js';
 import type { Route } from './route.js';
@@ -120,6 +121,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ...createGenerateRoutes(services),
     ...createModelRoutes(services),
     ...createOpenAiRoutes(services),
+    ...createOpenAiChatRoutes(services),
     ...createClaudeRoutes(services),
     ...createFilesRoutes(context),
     ...createBatchRoutes(context),

@@ -81,7 +81,10 @@ async function viaChat(client: OpenAI, model: string, request: PortableRequest, 
     ...request.images.map((image): ChatCompletionContentPart => ({ type: 'image_url', image_url: { url: `data:${image.mimeType};base64,${image.data}` } })),
   ];
   const messages: ChatCompletionMessageParam[] = [...(request.system ? [{ role: 'system' as const, content: request.system }] : []), { role: 'user', content }];
-  const answer = await client.chat.completions.create({ model, messages, n: 1 }, { signal, timeout });
+  // `modalities: ['image', 'text']` is how image gateways are asked to draw (an extension: the
+  // SDK's type only knows text and audio); a text-only job asks for words alone.
+  const modalities = (request.wantImage ? ['image', 'text'] : ['text']) as OpenAI.ChatCompletionCreateParams['modalities'];
+  const answer = await client.chat.completions.create({ model, messages, n: 1, modalities }, { signal, timeout });
   const choice = answer.choices[0];
   const message = choice?.message as (OpenAI.ChatCompletionMessage & { images?: ChatImage[] }) | undefined;
   const images = (message?.images ?? []).flatMap((image) => {

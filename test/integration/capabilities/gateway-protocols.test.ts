@@ -7,6 +7,7 @@ import { BunchError } from '../../../src/errors/bunch-error.js';
 import { startRun } from '../../../src/lanes/start-run.js';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
+import { emulatorGateways } from '../../../src/protocols/emulator-gateways.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
@@ -131,5 +132,50 @@ describe('gateway protocols, end to end', () => {
     expect((await stack.waitForRun(run.runId)).counts.succeeded).toBe(1);
     const native = await loadJobFile(await stack.writeJob({ catalogCsv: productCsv(1) }));
     await expect(startRun(native, { runs: stack.plane.runs, queues: stack.plane.queues, openStore: stack.storeFor, logger: silentLogger(), preflight: refuse })).rejects.toMatchObject({ code: 'E_AUTH' });
+  });
+});
+
+/**
+ * Gateways that draw in chat completions (BUNCH_OPENAI_MODE=chat): the `openai` client's
+ * chat.completions.create, images read from `message.images` data URLs.
+ */
+describe('gateway protocols: OpenAI chat completions mode', () => {
+  let stack: BunchStack;
+  beforeAll(async () => {
+    stack = await startBunchStack({ concurrency: 4 });
+    await stack.startWorkers({ gateways: emulatorGateways(stack.emulator.url, stack.emulator.apiKey ?? 'unused', 'chat') });
+  });
+  afterAll(async () => stack?.stop());
+
+  const chatJob = (prompt: string, rows: number, extra: Record<string, unknown> = {}) =>
+    stack.writeJob({ catalogCsv: productCsv(rows), job: { protocol: 'openai', prompt, generation: { responseModalities: ['IMAGE', 'TEXT'] }, ...extra } });
+
+  it('draws every row through chat completions and keeps the caption', async () => {
+    const run = await stack.start(await chatJob('Studio photo of {{title}} (chat)', 6));
+    expect((await stack.waitForRun(run.runId)).counts).toEqual({ succeeded: 6, failed: 0, skipped: 0, cancelled: 0 });
+    expect(stack.emulator.requestLog.count({ route: 'openai.chat.completions', status: 200 })).toBe(6);
+    expect(stack.emulator.requestLog.count({ route: 'openai.images.generations' }) + stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(0);
+    const store = stack.storeFor(run.outputUrl);
+    for (const line of items(await stack.readManifest(store, run.runId))) {
+      const metadata = await sharp((await store.get(line.image!.key))!).metadata();
+      expect([metadata.format, metadata.width, metadata.height]).toEqual(['png', line.image?.width, line.image?.height]);
+      expect(line.caption?.text).toMatch(/^Here is the image you asked for: Studio photo of /);
+    }
+  });
+
+  it('faults are classified and retried as on the other protocols; a filtered answer is a safety outcome', async () => {
+    const flaky = await stack.start(await chatJob('Photo of {{title}} [[emu:fail-first=1:503]] (chat)', 2));
+    expect((await stack.waitForRun(flaky.runId)).counts).toEqual({ succeeded: 2, failed: 0, skipped: 0, cancelled: 0 });
+    for (const line of items(await stack.readManifest(stack.storeFor(flaky.outputUrl), flaky.runId))) {
+      expect([line.attempts, line.history?.[0]?.code]).toEqual([2, 'E_UPSTREAM']);
+    }
+    const limited = await stack.start(await chatJob('Photo of {{title}} [[emu:fail-first=1:429:retry=1s]] (chat)', 1));
+    expect((await stack.waitForRun(limited.runId)).counts.succeeded).toBe(1);
+    const [retried] = items(await stack.readManifest(stack.storeFor(limited.outputUrl), limited.runId));
+    expect(retried?.history?.[0]).toMatchObject({ code: 'E_RATE_LIMITED' });
+    const unsafe = await stack.start(await chatJob('Photo of {{title}} [[emu:image-safety]] (chat)', 1));
+    expect((await stack.waitForRun(unsafe.runId)).counts.failed).toBe(1);
+    const [refused] = items(await stack.readManifest(stack.storeFor(unsafe.outputUrl), unsafe.runId));
+    expect([refused?.errorCode, refused?.attempts, refused?.finishReason]).toEqual(['E_SAFETY_BLOCKED', 1, 'SAFETY']);
   });
 });
