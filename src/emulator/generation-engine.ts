@@ -20,7 +20,7 @@ import type { RequestLog } from './request-log.js';
 import { RpmQuota } from './rpm-quota.js';
 import { sampleLatencyMs } from './sample-latency.js';
 import { createSeededRandom, type RandomSource } from './seeded-random.js';
-import { parseTriggerPhrases, type FaultSpec } from './trigger-phrases.js';
+import { parseTriggerPhrases, stripTriggerPhrases, type FaultSpec } from './trigger-phrases.js';
 import type { InputFileResolver } from './files/input-file-resolver.js';
 import { toLoggedInputImage } from './input-image.js';
 import {
@@ -279,6 +279,7 @@ export class GenerationEngine {
       height: pixels.height,
       seedMaterial,
       realistic: knobs.realisticPayload,
+      label: stripTriggerPhrases(request.promptText),
       ...(source ? { source } : {}),
     });
   }

@@ -1,5 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { decodeSourceImage, type DecodedImage } from './decode-source-image.js';
+import { labelBand } from './label-rows.js';
 import { encodePng, type PngRow } from './png-encoder.js';
 
 /**
@@ -18,6 +19,8 @@ export interface RenderImageOptions {
   /** Encoded bytes of the input image to copy (image-to-image), usually the request's first. */
   source?: Buffer;
   realistic?: boolean;
+  /** Text drawn across the top (the prompt's first words), so a look tells what the image is for. */
+  label?: string;
 }
 
 interface Rgb {
@@ -30,7 +33,10 @@ export async function renderImage(options: RenderImageOptions): Promise<Buffer> 
   const { width, height } = options;
   const digest = createHash('sha256').update(options.seedMaterial).digest();
   const decoded = options.source ? await decodeSourceImage(options.source) : undefined;
-  const baseRow = decoded ? scaledSourceRows(decoded, width, height, tintOf(digest)) : patternRows(digest, width, height);
+  const pictureRow = decoded ? scaledSourceRows(decoded, width, height, tintOf(digest)) : patternRows(digest, width, height);
+  const band = options.label === undefined ? undefined : labelBand(options.label, width, height);
+  const baseRow: RowSource = band ? (y) => band.row(y) ?? pictureRow(y) : pictureRow;
+  const bandHeight = band?.height ?? 0;
 
   if (!options.realistic) {
     // Rows equal to the previous one are sent as all-zero "Up" rows; deflate shrinks them ~1000x.
@@ -51,7 +57,7 @@ export async function renderImage(options: RenderImageOptions): Promise<Buffer> 
   const zeroRow = Buffer.alloc(width * 3);
   let previousKey = -1;
   return encodePng({ width, height, level: 1 }, (y): PngRow => {
-    if (Math.floor((y + 1) * share) > Math.floor(y * share)) {
+    if (y >= bandHeight && Math.floor((y + 1) * share) > Math.floor(y * share)) {
       previousKey = -1;
       return { filter: 0, bytes: noise.update(zeroRow) };
     }

@@ -3,6 +3,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/start-emulator.js';
 import { promptHashOf } from '../../../src/emulator/validate-generate-request.js';
+import { readLabel } from '../../helpers/read-label.js';
 
 let emulator: RunningEmulator;
 let ai: GoogleGenAI;
@@ -95,6 +96,17 @@ describe('generateContent through @google/genai', () => {
     const textParts = textOnly.candidates?.[0]?.content?.parts ?? [];
     expect(textParts).toHaveLength(1);
     expect(textParts[0]?.text).toContain('a blue sneaker');
+  });
+
+  it('the image says what it is: the prompt\'s first words across the top, trigger phrases left out', async () => {
+    const response = await ai.models.generateContent({
+      model: 'gemini-3.1-flash-image-preview',
+      contents: 'SKU-1042 linen shirt in sand [[emu:latency=10ms]] on a wooden hanger',
+      config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '1:1', imageSize: '1K' } },
+    });
+    const image = imagePart(response)!;
+    // Two lines of 20 cells at 1K (8 px a font pixel): the words that fit.
+    expect(readLabel(Buffer.from(image.inlineData.data, 'base64'))).toBe('SKU-1042 LINEN SHIRT IN SAND ON A WOODEN');
   });
 
   it('includeThoughts adds a thought summary and an interim thought image first; the signature moves to the first non-thought part', async () => {

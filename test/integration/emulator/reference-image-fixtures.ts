@@ -26,9 +26,11 @@ export interface OutputImage {
 
 export function readOutput(base64: string): OutputImage {
   const png = PNG.sync.read(Buffer.from(base64, 'base64'));
-  const first = { r: png.data[0] ?? 0, g: png.data[1] ?? 0, b: png.data[2] ?? 0 };
+  // The picture below the label band (the emulator writes the prompt across the top): the lower half.
+  const start = Math.floor(png.height / 2) * png.width * 4;
+  const first = { r: png.data[start] ?? 0, g: png.data[start + 1] ?? 0, b: png.data[start + 2] ?? 0 };
   let solid: Rgb | undefined = first;
-  for (let offset = 0; offset < png.data.length; offset += 4) {
+  for (let offset = start; offset < png.data.length; offset += 4) {
     if (png.data[offset] !== first.r || png.data[offset + 1] !== first.g || png.data[offset + 2] !== first.b) {
       solid = undefined;
       break;
