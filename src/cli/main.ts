@@ -8,6 +8,7 @@ import { registerRetryCommand } from './commands/retry-command.js';
 import { registerScheduleCommand } from './commands/schedule-command.js';
 import { registerModelsCommand } from './commands/models-command.js';
 import { registerManifestCommand } from './commands/manifest-command.js';
+import { registerGalleryCommand } from './commands/gallery-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -53,6 +54,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerRetryCommand(program, setExitCode);
   registerScheduleCommand(program);
   registerManifestCommand(program);
+  registerGalleryCommand(program);
   registerModelsCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);

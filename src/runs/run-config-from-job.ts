@@ -34,6 +34,7 @@ export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): Ru
   if (job.protocol !== 'gemini') config.protocol = job.protocol;
   if (job.budget) config.budgetUsd = job.budget.maxUsd;
   if (job.notify) config.notify = { webhook: { ...job.notify.webhook } };
+  if (!job.report.gallery) config.gallery = false;
   const system = systemInstructionOf(job);
   if (system) config.systemInstruction = system;
   return config;

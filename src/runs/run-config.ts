@@ -49,6 +49,8 @@ export interface RunConfig {
   /** The webhook told when the run ends; `secretEnv` is a variable name, the secret stays in the environment. */
   notify?: { webhook: { url: string; secretEnv: string; timeoutMs: number; attempts: number } };
   maxFailedRatio: number;
+  /** report.gallery: false — no gallery at finalize (absent: write it). */
+  gallery?: false;
   createdAt: string;
 }
 

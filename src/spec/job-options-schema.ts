@@ -97,6 +97,8 @@ export const jobOptionsSchema = z.strictObject({
     .optional(),
   /** Extra files for diagnosis, under each item's debug prefix. */
   debug: z.strictObject({ thoughts: z.boolean().optional() }).optional(),
+  /** What finalizing writes next to the manifest besides the summary: the run gallery (on by default). */
+  report: z.strictObject({ gallery: z.boolean().optional() }).optional(),
   /** The wire protocol of the endpoint: Gemini-native (default), or a gateway's OpenAI- or Claude-compatible one. */
   protocol: z.enum(['gemini', 'openai', 'anthropic']).optional(),
   lane: z.enum(['sync', 'batch', 'auto']).optional(),

@@ -130,6 +130,7 @@ class JobResolver {
       grounding: this.grounding(modelInfo),
       caption: this.caption(),
       debug: { thoughts: this.debugThoughts() },
+      report: { gallery: this.options.report?.gallery ?? true },
       protocol: this.protocol(),
       lane: options.lane ?? 'sync',
       sync: this.sync(),

@@ -95,6 +95,8 @@ export interface ResolvedJob {
   /** A JSON Schema the caption must match (sent as responseJsonSchema, validated on arrival). */
   readonly caption: { readonly schema: Readonly<Record<string, unknown>> } | undefined;
   readonly debug: { readonly thoughts: boolean };
+  /** report.gallery: write the run gallery at finalize (default true). */
+  readonly report: { readonly gallery: boolean };
   readonly protocol: Protocol;
   readonly lane: Lane;
   readonly sync: ResolvedSyncSettings;
