@@ -29,6 +29,13 @@ export class RecordLog {
   ) {}
 
   /** `releaseReservedUsd`: a budget reservation made for this item's call, released atomically. */
+  private readonly listeners: ((record: ItemRecord) => void)[] = [];
+
+  /** Told of every record this process made that counted (the first for its item): metrics. */
+  onRecorded(listener: (record: ItemRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
   async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0): Promise<RecordOutcome> {
     const keys = this.keys(runId);
     const [terminal, complete, length] = await this.redis.bunchRecordTerminal(
@@ -45,6 +52,7 @@ export class RecordLog {
       record.lane,
       String(releaseReservedUsd),
     );
+    if (terminal >= 0) for (const listener of this.listeners) listener(record);
     return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
   }
 

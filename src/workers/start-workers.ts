@@ -29,6 +29,8 @@ import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
+import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -37,6 +39,8 @@ export interface StartWorkersOptions {
   gemini: { baseUrl: string; apiKey: string };
   /** Gateways' OpenAI- and Claude-compatible endpoints, for runs whose job names `protocol: openai | anthropic`. */
   gateways?: GatewaySettings;
+  /** Counts what this process does, for `/metrics` (bunch worker --metrics-port). */
+  metrics?: WorkerMetrics;
   openStore: ObjectStoreOpener;
   logger: Logger;
   /** How long start-up waits for Redis to answer before giving up (default 30 s). */
@@ -101,7 +105,13 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const gemini = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
   // Runs on a gateway protocol get that protocol's client; its settings come from this process's
   // environment (a run never carries keys), with the Gemini key when the gateway's own is unset.
-  const model = routeModelCalls(gemini, (protocol) => createProtocolCaller(protocol, gatewaySettingsFor(protocol, options)));
+  const routed = routeModelCalls(gemini, (protocol) => createProtocolCaller(protocol, gatewaySettingsFor(protocol, options)));
+  const { metrics } = options;
+  const model = metrics ? instrumentModelCalls(routed, metrics) : routed;
+  if (metrics) {
+    runs.records.onRecorded((record) => metrics.itemRecorded(record));
+    metrics.watchQueues({ generate: queues.generate, batch: queues.batch, finalize: queues.finalize });
+  }
 
   const onRunComplete = (runId: string) => requestFinalize(queues.finalize, runId);
   const inFlight = new InFlightJobs();
@@ -118,6 +128,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     ...(options.claimRecheckMs !== undefined ? { claimRecheckMs: options.claimRecheckMs } : {}),
     ...(options.queuePauseCapMs !== undefined ? { queuePauseCapMs: options.queuePauseCapMs } : {}),
     ...(options.jobDeadlineMs !== undefined ? { jobDeadlineMs: options.jobDeadlineMs } : {}),
+    ...(metrics ? { onQueuePaused: () => metrics.queuePauses.inc() } : {}),
   });
 
   const generate = createGenerateWorker({

@@ -6,9 +6,14 @@ import { EXIT } from '../exit-codes.js';
 import { startWorkers } from '../../workers/start-workers.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
 import { requireApiKey, requireRedisUrl, resolveSettings } from '../resolve-settings.js';
+import { BunchError } from '../../errors/bunch-error.js';
+import { startMetricsServer, type MetricsServer } from '../../metrics/metrics-server.js';
+import { WorkerMetrics } from '../../metrics/worker-metrics.js';
 
 interface WorkerFlags {
   concurrency?: string;
+  metricsPort?: string;
+  metricsHost?: string;
   redisUrl?: string;
   prefix?: string;
 }
@@ -22,12 +27,26 @@ export function registerWorkerCommand(program: Command, setExitCode: (code: numb
         'with Redis unreachable exit 3 within 10 s; a second signal exits at once',
     )
     .option('-c, --concurrency <n>', 'concurrent model calls in this process (env BUNCH_CONCURRENCY, default 8)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0: any free port)')
+    .option('--metrics-host <host>', 'address the metrics port listens on', '127.0.0.1')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--prefix <prefix>', 'key prefix (env BUNCH_PREFIX, default "bunch")')
     .action(async (flags: WorkerFlags) => {
+      const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
+      if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+        throw new BunchError('E_CONFIG', `--metrics-port must be a port number from 0 to 65535, not ${JSON.stringify(flags.metricsPort)}`);
+      }
       const settings = resolveSettings({ ...flags, concurrencyFlag: '--concurrency' });
       const logger = createLogger({ level: settings.logLevel });
+      const metrics = metricsPort === undefined ? undefined : new WorkerMetrics();
+      // Bound before the fleet starts: a taken port stops the worker before it takes any item.
+      let server: MetricsServer | undefined;
+      if (metrics && metricsPort !== undefined) {
+        server = await startMetricsServer(metrics.registry, metricsPort, flags.metricsHost);
+        logger.info({ metrics: server.url }, 'metrics served');
+      }
       const fleet = await startWorkers({
+        ...(metrics ? { metrics } : {}),
         redisUrl: requireRedisUrl(settings),
         prefix: settings.prefix,
         concurrency: settings.concurrency,
@@ -42,6 +61,7 @@ export function registerWorkerCommand(program: Command, setExitCode: (code: numb
         ...(settings.stalledIntervalMs !== undefined ? { stalledIntervalMs: settings.stalledIntervalMs } : {}),
       });
       const signal = await untilShutdownSignal();
+      await server?.close();
       logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'draining: finishing in-flight items before exit');
       const outcome = await closeFleetWithin(fleet, settings.shutdownGraceMs, logger);
       logger.info({ outcome }, 'worker stopped');

@@ -51,6 +51,8 @@ export interface GenerateProcessorDeps {
   jobDeadlineMs?: number;
   /** Longest queue-wide pause a 429 may cause (default 5 min); longer waits delay this run's items one by one. */
   queuePauseCapMs?: number;
+  /** Told of each queue-wide pause this processor asks for (metrics). */
+  onQueuePaused?: (ms: number) => void;
 }
 
 /**
@@ -283,6 +285,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
             await job.updateData({ ...job.data, history: appendEntry(job.data.history, { ...step, outcome: 'rate-limited', retryDelayMs: failure.retryAfterMs, note: 'queue paused for every worker' }) });
             await runs.noteRetry(data.runId, failure.code, true);
             await deps.generateQueue.rateLimit(failure.retryAfterMs);
+            deps.onQueuePaused?.(failure.retryAfterMs);
             throw new RateLimitError();
           }
           // A daily quota: pausing the shared queue for hours would stall every other run, silently.
