@@ -9,6 +9,7 @@ import { registerScheduleCommand } from './commands/schedule-command.js';
 import { registerModelsCommand } from './commands/models-command.js';
 import { registerManifestCommand } from './commands/manifest-command.js';
 import { registerGalleryCommand } from './commands/gallery-command.js';
+import { registerServeCommand } from './commands/serve-command.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -55,6 +56,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerScheduleCommand(program);
   registerManifestCommand(program);
   registerGalleryCommand(program);
+  registerServeCommand(program);
   registerModelsCommand(program);
   registerDemoCommand(program, setExitCode);
   registerEmulatorCommand(program);

@@ -2,10 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BunchError } from '../../errors/bunch-error.js';
 import { createLogger } from '../../logging/create-logger.js';
-import { selectFromParent } from '../../lanes/retry-selection.js';
+import { startRetryRun } from '../../lanes/start-retry-run.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
-import { startRun } from '../../lanes/start-run.js';
-import { loadJobFile } from '../../spec/load-job-file.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { openControlPlane } from '../control-plane.js';
 import { describeRun } from '../describe-run.js';
@@ -40,28 +38,22 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
       const logger = createLogger({ level: settings.logLevel });
       const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
       try {
-        const parent = await plane.runs.getMeta(parentRunId);
-        if (!parent) throw new BunchError('E_NOT_FOUND', `run ${parentRunId} is not known to this Redis`);
         const openStore = (url: string) => openObjectStore(url, { s3: settings.s3 });
-        const store = openStore(parent.config.outputUrl);
         const filter = {
           ...(flags.codes ? { codes: new Set(flags.codes.split(',').map((code) => code.trim()).filter(Boolean)) } : {}),
           ...(flags.keys ? { keys: await readKeys(flags.keys) } : {}),
         };
-        const selection = await selectFromParent(store, parentRunId, filter);
-        await store.close();
-        if (selection.itemKeys.size === 0) {
+        const result = await startRetryRun(
+          { runs: plane.runs, queues: plane.queues, openStore, logger, allowPrivateReferences: settings.allowPrivateReferences },
+          parentRunId,
+          { filter, ...(flags.job ? { jobFile: flags.job } : {}) },
+        );
+        if (!('runId' in result)) {
           print(flags.json, { parentRunId, selected: 0 }, () => `run ${parentRunId}: nothing to retry`);
           return;
         }
-        const job = await loadJobFile(flags.job ?? parent.config.jobFile);
-        const changed: string[] = [];
-        const started = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore, logger }, {
-          allowPrivateReferences: settings.allowPrivateReferences,
-          parentRunId,
-          select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },
-        });
-        const result = { ...started, parentRunId, selected: selection.itemKeys.size, changed };
+        const { changed } = result;
+        const started = result;
         const changedNote = changed.length
           ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
           : '';

@@ -1,0 +1,176 @@
+import path from 'node:path';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { BunchError, isBunchError } from '../errors/bunch-error.js';
+import { galleryKeys } from '../gallery/gallery-keys.js';
+import { cancelRun } from '../lanes/cancel-run.js';
+import type { RunQueues } from '../lanes/run-queues.js';
+import { startRetryRun } from '../lanes/start-retry-run.js';
+import type { RunStore } from '../runs/run-store.js';
+import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
+import { assertStorableKey } from '../storage/assert-storable-key.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { COOKIE, requireToken, sameOriginPosts, tokenMatches } from './console-auth.js';
+import { consoleRegistry } from './console-metrics.js';
+import { escapeHtml, loginPage, runPage, runsPage } from './console-pages.js';
+import type { ThroughputSource } from './throughput-source.js';
+import type { Queue } from 'bullmq';
+
+/**
+ * The operator console as an Express app: the run list and run pages (console-pages.ts),
+ * bull-board on /queues for the generate, finalize, batch and schedule queues, the runs'
+ * galleries and images read from their output stores, `/metrics`, and cancel and retry buttons
+ * that call the code `bunch cancel` and `bunch retry` call. With a token every request needs it
+ * (console-auth.ts).
+ */
+export interface ConsoleDeps {
+  runs: RunStore;
+  queues: RunQueues;
+  scheduleQueue: Queue;
+  openStore(url: string): ObjectStore;
+  throughput: ThroughputSource;
+  logger: Logger;
+  /** Required when the console listens beyond loopback. */
+  token?: string;
+  allowPrivateReferences?: boolean;
+}
+
+const FILE_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.webp': 'image/webp',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.txt': 'text/plain; charset=utf-8',
+  '.json': 'application/json',
+};
+
+export function createConsoleApp(deps: ConsoleDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((_req, res, next) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    next();
+  });
+  app.use(express.urlencoded({ extended: false, limit: '16kb' }));
+  app.use(sameOriginPosts);
+
+  app.get('/login', (req, res) => {
+    res.type('html').send(loginPage(safeNext(req.query['next']), false));
+  });
+  app.post('/login', (req, res) => {
+    const body = req.body as { token?: string; next?: string };
+    if (deps.token === undefined) return res.redirect(303, safeNext(body.next));
+    if (!tokenMatches(body.token, deps.token)) return res.status(401).type('html').send(loginPage(safeNext(body.next), true));
+    res.cookie(COOKIE, deps.token, { httpOnly: true, sameSite: 'strict', path: '/' });
+    return res.redirect(303, safeNext(body.next));
+  });
+  app.use(requireToken(deps.token));
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  createBullBoard({
+    queues: [deps.queues.generate, deps.queues.batch, deps.queues.finalize, deps.scheduleQueue].map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'bunch queues' } },
+  });
+  app.use('/queues', board.getRouter());
+
+  const registry = consoleRegistry(deps.runs, { generate: deps.queues.generate, batch: deps.queues.batch, finalize: deps.queues.finalize });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.get('/', async (_req, res) => {
+    const ids = await deps.runs.listRuns(50);
+    const metas = (await Promise.all(ids.map((id) => deps.runs.getMeta(id)))).filter((meta) => meta !== undefined);
+    const schedules: ScheduleInfo[] = await listSchedules(deps.scheduleQueue).catch(() => []);
+    res.type('html').send(runsPage(metas, schedules));
+  });
+
+  // The same data as `bunch status --json`.
+  app.get('/api/runs', async (_req, res) => {
+    const ids = await deps.runs.listRuns(50);
+    res.json((await Promise.all(ids.map((id) => deps.runs.getMeta(id)))).filter((meta) => meta !== undefined));
+  });
+  app.get('/api/runs/:id', async (req, res) => {
+    const meta = await deps.runs.getMeta(req.params.id);
+    if (!meta) return res.status(404).json({ error: { code: 'E_NOT_FOUND', message: `run ${req.params.id} is not known to this Redis` } });
+    return res.json(meta);
+  });
+
+  app.get('/runs/:id', async (req, res) => {
+    const meta = await deps.runs.getMeta(req.params.id);
+    if (!meta) return res.status(404).type('html').send(`<p>run ${escapeHtml(req.params.id)} is not known to this Redis</p>`);
+    const store = deps.openStore(meta.config.outputUrl);
+    let hasGallery = false;
+    try {
+      hasGallery = (await store.head(galleryKeys(meta.config.runId).index)) !== undefined;
+    } finally {
+      await store.close();
+    }
+    const points = await deps.throughput.pointsFor(meta);
+    const message = typeof req.query['message'] === 'string' ? req.query['message'] : undefined;
+    return res.type('html').send(runPage(meta, points, { hasGallery, ...(message ? { message } : {}) }));
+  });
+
+  app.post('/runs/:id/cancel', async (req, res) => {
+    const id = req.params.id;
+    if (!(await deps.runs.getMeta(id))) throw new BunchError('E_NOT_FOUND', `run ${id} is not known to this Redis`);
+    const result = await cancelRun(deps.runs, deps.queues, id);
+    deps.logger.info({ runId: id, ...result }, 'run cancelled from the console');
+    res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent('Cancel requested: queued items are recorded cancelled, calls in flight finish.')}`);
+  });
+
+  app.post('/runs/:id/retry', async (req, res) => {
+    const id = req.params.id;
+    const result = await startRetryRun(
+      { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger, allowPrivateReferences: deps.allowPrivateReferences ?? false },
+      id,
+    );
+    if (!('runId' in result)) {
+      return res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent('Nothing to retry.')}`);
+    }
+    deps.logger.info({ runId: result.runId, parentRunId: id }, 'retry started from the console');
+    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.`)}`);
+  });
+
+  // A run's files under its output store, for its gallery: the gallery folder, and the images its
+  // tiles link to (the gallery's relative links resolve here).
+  app.get('/runs/:id/files/*key', async (req, res) => {
+    const id = req.params.id;
+    const key = ([] as string[]).concat(req.params.key as unknown as string[]).join('/');
+    const meta = await deps.runs.getMeta(id);
+    if (!meta) return res.status(404).type('text/plain').send('unknown run\n');
+    const type = FILE_TYPES[path.extname(key).toLowerCase()];
+    const inGallery = key.startsWith(`${galleryKeys(id).folder}/`);
+    if (!type || (!inGallery && !/\.(png|jpe?g|webp)$/i.test(key))) return res.status(404).type('text/plain').send('not served\n');
+    assertStorableKey(key);
+    const store = deps.openStore(meta.config.outputUrl);
+    try {
+      const body = await store.get(key);
+      if (!body) return res.status(404).type('text/plain').send('not found\n');
+      return res.type(type).send(body);
+    } finally {
+      await store.close();
+    }
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = isBunchError(error, 'E_NOT_FOUND') ? 404 : isBunchError(error) && ['E_CONFIG', 'E_JOB_FILE', 'E_UNSAFE_KEY'].includes(error.code) ? 400 : 500;
+    if (status === 500) deps.logger.error({ err: { message: (error as Error).message } }, 'console request failed');
+    res.status(status).type('text/plain').send(`${isBunchError(error) ? `${error.code}: ` : ''}${(error as Error).message}\n`);
+  });
+  return app;
+}
+
+/** Where to go after logging in: a path on this console only. */
+function safeNext(value: unknown): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+}

@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { openControlPlane } from '../cli/control-plane.js';
+import { BunchError } from '../errors/bunch-error.js';
+import { openScheduleQueue } from '../schedules/schedule-queue.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { isLoopback } from './console-auth.js';
+import { createConsoleApp } from './console-app.js';
+import { ThroughputSource } from './throughput-source.js';
+
+export interface ConsoleOptions {
+  redisUrl: string;
+  prefix: string;
+  port: number;
+  host: string;
+  /** BUNCH_CONSOLE_TOKEN: required when `host` is not a loopback address. */
+  token?: string | undefined;
+  openStore(url: string): ObjectStore;
+  logger: Logger;
+  allowPrivateReferences?: boolean;
+  /** How often running runs are sampled for their throughput chart (default 5 s). */
+  sampleEveryMs?: number;
+}
+
+export interface RunningConsole {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** `bunch serve`: the console on host:port, until close(). */
+export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
+  const token = options.token === '' ? undefined : options.token;
+  if (!isLoopback(options.host) && token === undefined) {
+    throw new BunchError('E_CONFIG', `the console listens on ${options.host}, beyond this machine: set BUNCH_CONSOLE_TOKEN (every request must then carry it), or listen on 127.0.0.1`);
+  }
+  if (token !== undefined && token.length < 16) throw new BunchError('E_CONFIG', 'BUNCH_CONSOLE_TOKEN must be at least 16 characters long');
+  const plane = await openControlPlane(options.redisUrl, options.prefix);
+  const scheduleQueue = openScheduleQueue(plane.redis, options.prefix);
+  const throughput = new ThroughputSource(plane.runs, options.openStore);
+  throughput.start(options.sampleEveryMs);
+  const app = createConsoleApp({
+    runs: plane.runs,
+    queues: plane.queues,
+    scheduleQueue,
+    openStore: options.openStore,
+    throughput,
+    logger: options.logger,
+    ...(token !== undefined ? { token } : {}),
+    allowPrivateReferences: options.allowPrivateReferences ?? false,
+  });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+      listening.once('error', reject);
+    });
+  } catch (error) {
+    throughput.stop();
+    await scheduleQueue.close();
+    await plane.close();
+    throw new BunchError('E_CONFIG', `the console cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, { cause: error });
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    async close() {
+      throughput.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await scheduleQueue.close();
+      await plane.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import { BunchError } from '../errors/bunch-error.js';
+import type { RunStore } from '../runs/run-store.js';
+import { loadJobFile } from '../spec/load-job-file.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { RunQueues } from './run-queues.js';
+import { selectFromParent, type RetryFilter } from './retry-selection.js';
+import { startRun, type StartedRun } from './start-run.js';
+
+/**
+ * A retry of a finished run: a new run of the parent's failed (and cancelled) items — or those of
+ * some codes or keys — planned from the job file again and checked to have the same inputs
+ * (items whose inputs changed are left out and named). `bunch retry` and the console's retry
+ * button both start retries here.
+ */
+export interface RetryRunDeps {
+  runs: RunStore;
+  queues: RunQueues;
+  openStore(url: string): ObjectStore;
+  logger: Logger;
+  allowPrivateReferences?: boolean;
+}
+
+export type RetryRunResult =
+  | { parentRunId: string; selected: 0 }
+  | (StartedRun & { parentRunId: string; selected: number; changed: string[] });
+
+export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, options: { filter?: RetryFilter; jobFile?: string } = {}): Promise<RetryRunResult> {
+  const parent = await deps.runs.getMeta(parentRunId);
+  if (!parent) throw new BunchError('E_NOT_FOUND', `run ${parentRunId} is not known to this Redis`);
+  const store = deps.openStore(parent.config.outputUrl);
+  let selection;
+  try {
+    selection = await selectFromParent(store, parentRunId, options.filter ?? {});
+  } finally {
+    await store.close();
+  }
+  if (selection.itemKeys.size === 0) return { parentRunId, selected: 0 };
+  const job = await loadJobFile(options.jobFile ?? parent.config.jobFile);
+  const changed: string[] = [];
+  const started = await startRun(job, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
+    allowPrivateReferences: deps.allowPrivateReferences ?? false,
+    parentRunId,
+    select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },
+  });
+  return { ...started, parentRunId, selected: selection.itemKeys.size, changed };
+}
