@@ -2,7 +2,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import { shardStatesOf } from '../lanes/batch/shard-state.js';
 import { QUEUE_STATES } from '../metrics/worker-metrics.js';
-import type { RunStore } from '../runs/run-store.js';
+import type { RunMeta, RunStore } from '../runs/run-store.js';
 
 /**
  * The console's `/metrics`: what is in Redis at scrape time, for the fleet as a whole — queue
@@ -25,30 +25,54 @@ export function consoleRegistry(runs: RunStore, queues: Record<string, Queue>): 
       }
     },
   });
-  // Registered after the scrape gauge below, which reads the runs once and fills all three (a
-  // registry collects its metrics in the order they were registered).
-  const runsByStatus = new Gauge({ name: 'bunch_runs', help: `The ${RECENT_RUNS} most recent runs by status`, labelNames: ['status'], registers: [] });
-  const activeItems = new Gauge({ name: 'bunch_active_run_items', help: 'Items of runs still going, by status (planned items not yet terminal: "pending")', labelNames: ['status'], registers: [] });
-  const batches = new Gauge({ name: 'bunch_batches', help: 'Upstream batches of runs still going, by state', labelNames: ['state'], registers: [] });
+  // One read of the recent runs serves the three run gauges of a scrape (a registry collects its
+  // metrics concurrently): the read is shared for a second.
+  let shared: { at: number; metas: Promise<RunMeta[]> } | undefined;
+  const recentRuns = (): Promise<RunMeta[]> => {
+    if (!shared || Date.now() - shared.at > 1_000) {
+      shared = { at: Date.now(), metas: runs.listRuns(RECENT_RUNS).then(async (ids) => (await Promise.all(ids.map((id) => runs.getMeta(id)))).filter((meta) => meta !== undefined)) };
+    }
+    return shared.metas;
+  };
   new Gauge({
-    name: 'bunch_console_scrape_runs',
-    help: 'Runs read for this scrape',
+    name: 'bunch_runs',
+    help: `The ${RECENT_RUNS} most recent runs by status`,
+    labelNames: ['status'],
     registers: [registry],
     async collect() {
-      runsByStatus.reset();
-      activeItems.reset();
-      batches.reset();
-      const metas = (await Promise.all((await runs.listRuns(RECENT_RUNS)).map((id) => runs.getMeta(id)))).filter((meta) => meta !== undefined);
-      for (const meta of metas) {
-        runsByStatus.inc({ status: meta.status });
-        if (meta.finishedAt) continue;
-        for (const [status, count] of Object.entries(meta.counts)) activeItems.inc({ status }, count);
-        if (meta.total !== undefined) activeItems.inc({ status: 'pending' }, Math.max(0, meta.total - meta.terminal));
-        for (const shard of shardStatesOf(meta)) batches.inc({ state: shard.upstreamState ?? shard.phase });
-      }
-      this.set(metas.length);
+      const metas = await recentRuns();
+      this.reset();
+      for (const meta of metas) this.inc({ status: meta.status });
     },
   });
-  for (const gauge of [runsByStatus, activeItems, batches]) registry.registerMetric(gauge);
+  new Gauge({
+    name: 'bunch_active_run_items',
+    help: 'Items of runs still going, by status (planned items not yet terminal: "pending")',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const metas = await recentRuns();
+      this.reset();
+      for (const meta of metas) {
+        if (meta.finishedAt) continue;
+        for (const [status, count] of Object.entries(meta.counts)) this.inc({ status }, count);
+        if (meta.total !== undefined) this.inc({ status: 'pending' }, Math.max(0, meta.total - meta.terminal));
+      }
+    },
+  });
+  new Gauge({
+    name: 'bunch_batches',
+    help: 'Upstream batches of runs still going, by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const metas = await recentRuns();
+      this.reset();
+      for (const meta of metas) {
+        if (meta.finishedAt) continue;
+        for (const shard of shardStatesOf(meta)) this.inc({ state: shard.upstreamState ?? shard.phase });
+      }
+    },
+  });
   return registry;
 }

@@ -61,6 +61,9 @@ describe('the operator console', () => {
       if (Date.now() > deadline) throw new Error('no gallery');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const scraped = await (await fetch(`${local.url}/metrics`)).text();
+    expect(scraped).toContain('bunch_runs{status="succeeded"} 1');
+    expect(scraped).toContain('bunch_queue_jobs{queue="generate",state="waiting"} 0');
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleRegistry } from '../../../src/console/console-metrics.js';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { startMetricsServer, type MetricsServer } from '../../../src/metrics/metrics-server.js';
 import { WorkerMetrics } from '../../../src/metrics/worker-metrics.js';
@@ -71,5 +75,16 @@ describe('worker metrics', () => {
     expect(values.has('bunch_process_resident_memory_bytes')).toBe(true);
 
     expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+  });
+
+  it('the Grafana dashboard in docs/ asks only for metrics a worker or the console serves', async () => {
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/grafana-dashboard.json');
+    const dashboard = JSON.parse(await readFile(file, 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const queues = { generate: stack.plane.queues.generate, batch: stack.plane.queues.batch, finalize: stack.plane.queues.finalize };
+    const served = new Set([...(await metrics.registry.getMetricsAsJSON()), ...(await consoleRegistry(stack.plane.runs, queues).getMetricsAsJSON())].map((metric) => metric.name));
+    const asked = dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/bunch_[a-z_]+/g) ?? []));
+    expect(asked.length).toBeGreaterThan(10);
+    const unknown = asked.map((name) => name.replace(/_(bucket|count|sum)$/, '')).filter((name) => !served.has(name));
+    expect(unknown).toEqual([]);
   });
 });
