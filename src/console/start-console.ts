@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { openControlPlane } from '../cli/control-plane.js';
+import type { Redis } from 'ioredis';
+import type { RunQueues } from '../lanes/run-queues.js';
+import type { RunStore } from '../runs/run-store.js';
 import { BunchError } from '../errors/bunch-error.js';
 import { openScheduleQueue } from '../schedules/schedule-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -9,7 +11,8 @@ import { createConsoleApp } from './console-app.js';
 import { ThroughputSource } from './throughput-source.js';
 
 export interface ConsoleOptions {
-  redisUrl: string;
+  /** Redis handles of the caller's control plane (the caller closes them after close()). */
+  plane: { redis: Redis; runs: RunStore; queues: RunQueues };
   prefix: string;
   port: number;
   host: string;
@@ -34,7 +37,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     throw new BunchError('E_CONFIG', `the console listens on ${options.host}, beyond this machine: set BUNCH_CONSOLE_TOKEN (every request must then carry it), or listen on 127.0.0.1`);
   }
   if (token !== undefined && token.length < 16) throw new BunchError('E_CONFIG', 'BUNCH_CONSOLE_TOKEN must be at least 16 characters long');
-  const plane = await openControlPlane(options.redisUrl, options.prefix);
+  const { plane } = options;
   const scheduleQueue = openScheduleQueue(plane.redis, options.prefix);
   const throughput = new ThroughputSource(plane.runs, options.openStore);
   throughput.start(options.sampleEveryMs);
@@ -57,7 +60,6 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   } catch (error) {
     throughput.stop();
     await scheduleQueue.close();
-    await plane.close();
     throw new BunchError('E_CONFIG', `the console cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, { cause: error });
   }
   const address = server.address();
@@ -72,7 +74,6 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         server.closeAllConnections();
       });
       await scheduleQueue.close();
-      await plane.close();
     },
   };
 }

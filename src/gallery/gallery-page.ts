@@ -200,6 +200,7 @@ const SCRIPT = `
     var list = el('dl');
     function row(name, value) { if (value === undefined || value === null || value === '') return; list.appendChild(el('dt', '', name)); list.appendChild(el('dd', '', value)); }
     row('status', tile.status + (tile.reused ? ' (output reused)' : ''));
+    row('prompt', tile.prompt);
     row('row', tile.rowNumber);
     row('model', tile.model);
     row('lane', tile.lane);

@@ -15,6 +15,7 @@ export interface GalleryTile {
   rowNumber: number;
   model?: string;
   lane?: string;
+  prompt?: string;
   costUsd: number;
   attempts: number;
   caption?: string;
@@ -66,6 +67,7 @@ export function tileOf(line: ManifestLine): GalleryTile {
     costUsd: line.costUsd,
     attempts: line.attempts,
   };
+  if (line.prompt) tile.prompt = line.prompt;
   const caption = line.caption?.json !== undefined ? JSON.stringify(line.caption.json) : line.caption?.text;
   if (caption) tile.caption = cut(caption)!;
   if (line.errorCode) tile.errorCode = line.errorCode;

@@ -214,6 +214,7 @@ export function baseRecord(target: ItemTarget, lane: Lane, status: ItemRecord['s
     costUsd: 0,
     attempts: 0,
     finishedAt,
+    ...(target.prompt !== undefined ? { prompt: target.prompt } : {}),
     ...(target.references?.length ? { references: target.references.map((reference) => ({ ...reference })) } : {}),
   };
 }

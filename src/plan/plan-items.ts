@@ -11,7 +11,7 @@ import { contextOverflow, estimateInputTokens, systemTokensOf } from './context-
 import { buildRequest } from './build-request.js';
 import { computeInputHash, EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER, markerKey } from './item-identity.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
-import type { PlanEvent, PlannedItem } from './planned-item.js';
+import { PROMPT_SHOWN_CHARS, type PlanEvent, type PlannedItem } from './planned-item.js';
 import { compileTemplate, renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
 import { assertSafeObjectKey, safeKeySegment } from './safe-key-segment.js';
 
@@ -258,6 +258,7 @@ function planOne(
     model: job.model,
     request,
     inputHash,
+    prompt: prompt.length <= PROMPT_SHOWN_CHARS ? prompt : `${prompt.slice(0, PROMPT_SHOWN_CHARS)}…`,
     expected: { width: variant.expected.width, height: variant.expected.height },
     objectKey,
     captionKey: fillExtension(objectKey, job.caption ? 'json' : 'txt'),

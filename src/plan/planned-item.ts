@@ -16,6 +16,8 @@ export interface PlannedItem {
   request: GenerateContentRequest;
   /** Hex sha256 of the canonical JSON of `{model, request}`. */
   inputHash: string;
+  /** The rendered prompt (first turn), cut to PROMPT_SHOWN_CHARS: for the manifest and the gallery, not the request. */
+  prompt?: string;
   /** Pixel size the model should return for this variant. */
   expected: { width: number; height: number };
   /** Image object key, relative to the output location, with a literal `{{ext}}` for the worker to fill. */
@@ -51,3 +53,6 @@ export type PlanEvent = { kind: 'item'; item: PlannedItem } | { kind: 'rejected'
  * computed, travelling in a BullMQ job or a batch shard's targets file.
  */
 export type ItemTarget = Omit<PlannedItem, 'request'>;
+
+/** How much of an item's prompt its target, record and manifest line carry (the request has it whole). */
+export const PROMPT_SHOWN_CHARS = 300;

@@ -72,6 +72,8 @@ export interface ItemRecord {
   lane: Lane;
   inputHash: string;
   model: string;
+  /** The item's prompt (first turn) as rendered for its row, cut to 300 characters. */
+  prompt?: string;
   image?: ImageRef;
   caption?: CaptionRef;
   /** Searches and sources of a grounded answer (the full metadata is stored at `grounding.key`). */

@@ -4,6 +4,7 @@ import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
 import { integerFlag } from '../number-flag.js';
+import { openControlPlane } from '../control-plane.js';
 import { requireRedisUrl, resolveSettings } from '../resolve-settings.js';
 
 interface ServeFlags {
@@ -26,19 +27,27 @@ export function registerServeCommand(program: Command): void {
       const port = integerFlag('--port', flags.port ?? '8787', { min: 0, max: 65535 });
       const settings = resolveSettings(flags);
       const logger = createLogger({ level: settings.logLevel });
-      const running = await startConsole({
-        redisUrl: requireRedisUrl(settings),
-        prefix: settings.prefix,
-        port,
-        host: flags.host ?? '127.0.0.1',
-        token: process.env.BUNCH_CONSOLE_TOKEN,
-        openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
-        logger,
-        allowPrivateReferences: settings.allowPrivateReferences,
-      });
+      const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
+      let running;
+      try {
+        running = await startConsole({
+          plane,
+          prefix: settings.prefix,
+          port,
+          host: flags.host ?? '127.0.0.1',
+          token: process.env.BUNCH_CONSOLE_TOKEN,
+          openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
+          logger,
+          allowPrivateReferences: settings.allowPrivateReferences,
+        });
+      } catch (error) {
+        await plane.close();
+        throw error;
+      }
       logger.info({ url: running.url }, 'console listening');
       process.stderr.write(`bunch: console on ${running.url}\n`);
       await untilShutdownSignal();
       await running.close();
+      await plane.close();
     });
 }

@@ -30,7 +30,7 @@ describe('the operator console', () => {
     finishedRun = (await stack.start(job)).runId;
     await stack.waitForRun(finishedRun);
     local = await startConsole({
-      redisUrl: stack.redis.url,
+      plane: stack.plane,
       prefix: stack.prefix,
       port: 0,
       host: '127.0.0.1',
@@ -111,11 +111,11 @@ describe('the operator console', () => {
   });
 
   it('beyond loopback: refuses to start without a token, and every request without it', async () => {
-    await expect(startConsole({ redisUrl: stack.redis.url, prefix: stack.prefix, port: 0, host: '0.0.0.0', openStore: stack.storeFor, logger: silentLogger() })).rejects.toMatchObject({
+    await expect(startConsole({ plane: stack.plane, prefix: stack.prefix, port: 0, host: '0.0.0.0', openStore: stack.storeFor, logger: silentLogger() })).rejects.toMatchObject({
       code: 'E_CONFIG',
       message: 'the console listens on 0.0.0.0, beyond this machine: set BUNCH_CONSOLE_TOKEN (every request must then carry it), or listen on 127.0.0.1',
     });
-    const guarded = await startConsole({ redisUrl: stack.redis.url, prefix: stack.prefix, port: 0, host: '0.0.0.0', token: TOKEN, openStore: stack.storeFor, logger: silentLogger() });
+    const guarded = await startConsole({ plane: stack.plane, prefix: stack.prefix, port: 0, host: '0.0.0.0', token: TOKEN, openStore: stack.storeFor, logger: silentLogger() });
     try {
       const base = guarded.url.replace('0.0.0.0', '127.0.0.1');
       for (const route of ['/api/runs', '/metrics', '/queues', `/runs/${finishedRun}`, `/runs/${finishedRun}/files/runs/${finishedRun}/gallery/index.html`]) {

@@ -88,6 +88,7 @@ describe('the run gallery in a browser', () => {
     expect(await page.locator('#detail').isVisible()).toBe(true);
     expect(await page.locator('#detail-body h2').textContent()).toBe('SKU-0013 · main');
     expect(await page.locator('#detail-body dd').first().textContent()).toBe('succeeded');
+    expect(await page.locator('#detail-body dd').nth(1).textContent()).toBe('Studio product photo of Linen shirt no 13');
     await page.locator('#close').click();
 
     // Catalog order: the first card is the first row.

@@ -67,6 +67,7 @@ describe('planItems', () => {
         model: 'gemini-3.1-flash-image-preview',
         request: heroRequest,
         inputHash: heroHash,
+        prompt: 'Photo of Oak Chair (CH/1, hero)',
         expected: { width: 1024, height: 1024 },
         objectKey: `img/CH%2F1/hero-${heroHash.slice(0, 12)}.{{ext}}`,
         captionKey: `img/CH%2F1/hero-${heroHash.slice(0, 12)}.txt`,
@@ -121,6 +122,15 @@ describe('planItems', () => {
       '%5Fbunch/results.{{ext}}',
       'x/%2Ebunch-meta.{{ext}}',
     ]);
+  });
+
+  it('carries the prompt for the manifest, cut to 300 characters; the request has it whole', async () => {
+    const title = 'Oak Chair '.repeat(40).trim();
+    const [hero] = await plan([row(1, 'CH/1', { title })]);
+    if (hero?.kind !== 'item') throw new Error('expected an item');
+    const whole = `Photo of ${title} (CH/1, hero)`;
+    expect(hero.item.prompt).toBe(`${whole.slice(0, 300)}…`);
+    expect(hero.item.request.contents[0]?.parts[0]).toEqual({ text: whole });
   });
 
   it('rejects a row whose prompt would be over 64 KiB, naming the field that made it so', async () => {

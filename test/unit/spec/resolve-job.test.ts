@@ -55,6 +55,7 @@ describe('resolveJob', () => {
       grounding: undefined,
       caption: undefined,
       debug: { thoughts: false },
+      report: { gallery: true },
       protocol: 'gemini',
       lane: 'sync',
       sync: { concurrency: 8, timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 2_000, maxMs: 60_000, jitter: 0.5 }, requestsPerMinute: undefined, globalConcurrency: undefined, queueWindow: 10_000 },
