@@ -126,4 +126,27 @@ describe('the run gallery in a browser', () => {
     const metadata = await sharp(path.join(folder, withThumbs[0]!.thumb!)).metadata();
     expect([metadata.format, metadata.width, metadata.height]).toEqual(['webp', 320, 320]);
   });
+
+  it('shows the variants of one catalog row side by side, and filters by variant', async () => {
+    const job = await stack.writeJob({
+      catalogCsv: productCsv(3, (i) => `Wool scarf ${i}`),
+      job: { name: 'gallery-variants', variants: [{ name: 'square' }, { name: 'tall', aspectRatio: '3:4', imageSize: '512' }] },
+    });
+    const run = await stack.start(job);
+    expect((await stack.waitForRun(run.runId)).counts.succeeded).toBe(6);
+    const index = path.join(out, galleryKeys(run.runId).index);
+    const deadline = Date.now() + 30_000;
+    while (!(await stat(index).catch(() => undefined))) {
+      if (Date.now() > deadline) throw new Error('no gallery 30 s after the run ended');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const { page, failures } = await open(pathToFileURL(index).href);
+    expect(await page.locator('.card h2').allTextContents()).toEqual(['SKU-0001', 'SKU-0002', 'SKU-0003']);
+    const perCard = await page.locator('.card').evaluateAll((cards) => cards.map((card) => [...card.querySelectorAll('.tile .meta span:nth-child(2)')].map((node) => node.textContent)));
+    expect(perCard).toEqual([['square', 'tall'], ['square', 'tall'], ['square', 'tall']]);
+    await page.selectOption('#variant', 'tall');
+    expect(await tiles(page, '.tile')).toBe(3);
+    expect(failures).toEqual([]);
+    await page.close();
+  });
 });
