@@ -167,3 +167,16 @@ function childPort(child: ChildProcess): Promise<number> {
     });
   });
 }
+
+/** The environment the real CLI needs to reach this s3rver (and a stack's Redis), as an operator's shell would. */
+export function s3CliEnv(s3: S3Handle, redis: { redisUrl: string; prefix: string }): Record<string, string> {
+  return {
+    REDIS_URL: redis.redisUrl,
+    BUNCH_PREFIX: redis.prefix,
+    BUNCH_S3_ENDPOINT: s3.endpoint,
+    BUNCH_S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: s3.settings.credentials!.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.settings.credentials!.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
+}

@@ -7,7 +7,7 @@ import { CSV_COLUMNS } from '../../../src/export/export-manifest.js';
 import type { ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { runCli } from '../../helpers/run-cli.js';
-import { startS3, type S3Handle } from '../../helpers/start-s3.js';
+import { s3CliEnv, startS3, type S3Handle } from '../../helpers/start-s3.js';
 
 /**
  * `bunch manifest` end to end: a real run over s3rver (Redis, emulator, workers), exported by the
@@ -48,15 +48,7 @@ beforeAll(async () => {
   manifest = await stack.readManifest(stack.storeFor(outputUrl), runId);
   expect(manifest.map((line) => line.status).sort()).toEqual(['failed', 'failed', 'rejected', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
   // The CLI reaches s3rver the way an operator's shell would reach S3: environment only.
-  env = {
-    REDIS_URL: stack.redis.url,
-    BUNCH_PREFIX: stack.prefix,
-    BUNCH_S3_ENDPOINT: s3.endpoint,
-    BUNCH_S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: s3.settings.credentials!.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.settings.credentials!.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-  };
+  env = s3CliEnv(s3, { redisUrl: stack.redis.url, prefix: stack.prefix });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();

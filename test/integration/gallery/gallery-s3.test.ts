@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { galleryKeys } from '../../../src/gallery/gallery-keys.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { runCli } from '../../helpers/run-cli.js';
-import { startS3, type S3Handle } from '../../helpers/start-s3.js';
+import { s3CliEnv, startS3, type S3Handle } from '../../helpers/start-s3.js';
 
 /** The gallery over S3 (s3rver): written at finalize, rewritten by `bunch gallery`, opened through the presigned link it prints. */
 describe('the run gallery on S3', () => {
@@ -13,15 +13,7 @@ describe('the run gallery on S3', () => {
     s3 = await startS3();
     stack = await startBunchStack({ s3: s3.settings });
     await stack.startWorkers();
-    env = {
-      REDIS_URL: stack.redis.url,
-      BUNCH_PREFIX: stack.prefix,
-      BUNCH_S3_ENDPOINT: s3.endpoint,
-      BUNCH_S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: s3.settings.credentials!.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.settings.credentials!.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-    };
+    env = s3CliEnv(s3, { redisUrl: stack.redis.url, prefix: stack.prefix });
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
