@@ -76,13 +76,13 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
   createBullBoard({
-    queues: [deps.queues.generate, deps.queues.batch, deps.queues.finalize, deps.scheduleQueue].map((queue) => new BullMQAdapter(queue)),
+    queues: [deps.queues.generate, deps.queues.batch, deps.queues.finalize, deps.queues.report, deps.scheduleQueue].map((queue) => new BullMQAdapter(queue)),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'bunch queues' } },
   });
   app.use('/queues', board.getRouter());
 
-  const registry = consoleRegistry(deps.runs, { generate: deps.queues.generate, batch: deps.queues.batch, finalize: deps.queues.finalize });
+  const registry = consoleRegistry(deps.runs, { generate: deps.queues.generate, batch: deps.queues.batch, finalize: deps.queues.finalize, report: deps.queues.report });
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });

@@ -6,12 +6,19 @@ import { finalizeJobId } from './sync/generate-job-data.js';
 
 export const GENERATE_QUEUE = 'generate';
 export const FINALIZE_QUEUE = 'finalize';
+export const REPORT_QUEUE = 'report';
 export const DEFAULT_PREFIX = 'bunch';
+
+/** A finished run's reports to write (the gallery): slow for big runs, so never in a finalize slot. */
+export interface ReportJobData {
+  runId: string;
+}
 
 export interface RunQueues {
   generate: Queue<GenerateJobData>;
   finalize: Queue<FinalizeJobData>;
   batch: Queue<BatchJobData>;
+  report: Queue<ReportJobData>;
   close(): Promise<void>;
 }
 
@@ -24,18 +31,35 @@ export function openRunQueues(connection: Redis, prefix: string = DEFAULT_PREFIX
   const generate = new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
   const finalize = new Queue<FinalizeJobData>(FINALIZE_QUEUE, { connection, prefix });
   const batch = openBatchQueue(connection, prefix);
+  const report = new Queue<ReportJobData>(REPORT_QUEUE, { connection, prefix });
   // A queue without an `error` listener prints every connection error as a raw stack trace
   // (console.error). The connection they share is the one that reports Redis trouble (throttled,
   // in the JSON log; see redis-connection.ts), and commands fail to their callers: nothing is lost.
-  for (const queue of [generate, finalize, batch]) queue.on('error', () => undefined);
+  for (const queue of [generate, finalize, batch, report]) queue.on('error', () => undefined);
   return {
     generate,
     finalize,
     batch,
+    report,
     async close() {
-      await Promise.all([generate.close(), finalize.close(), batch.close()]);
+      await Promise.all([generate.close(), finalize.close(), batch.close(), report.close()]);
     },
   };
+}
+
+/** Asks for a finished run's gallery; one job per run (a second request while it exists is a no-op). */
+export async function requestGallery(queue: Queue<ReportJobData>, runId: string): Promise<void> {
+  await queue.add(
+    'gallery',
+    { runId },
+    {
+      jobId: `gallery.${runId}`,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  );
 }
 
 /**

@@ -4,9 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RunContextCache } from '../lanes/run-context-cache.js';
 import type { FinalizeJobData, GenerateJobData } from '../lanes/sync/generate-job-data.js';
-import { FINALIZE_QUEUE } from '../lanes/run-queues.js';
+import { FINALIZE_QUEUE, requestGallery, type ReportJobData } from '../lanes/run-queues.js';
 import { finalizeRun } from '../manifest/finalize-run.js';
-import { writeGallery } from '../gallery/write-gallery.js';
 import { notifyRunEnded } from '../notify/notify-run-ended.js';
 import type { RunStore } from '../runs/run-store.js';
 
@@ -17,6 +16,8 @@ export function createFinalizeWorker(options: {
   runs: RunStore;
   contexts: RunContextCache;
   generateQueue: Queue<GenerateJobData>;
+  /** Where the gallery of a finalized run is asked for (report-worker.ts writes it). */
+  reportQueue: Queue<ReportJobData>;
   logger: Logger;
   /** Webhooks on private addresses (BUNCH_NOTIFY_ALLOW_PRIVATE=1). */
   allowPrivateWebhooks?: boolean;
@@ -28,14 +29,9 @@ export function createFinalizeWorker(options: {
       if (job.name === FEED_JOB_NAME) return feedRun(job, token, options);
       const { store, config } = await options.contexts.get(job.data.runId);
       const summary = await finalizeRun(options.runs, store, job.data.runId, options.logger);
-      // The gallery is a view of the manifest: a failure to draw it never fails the run
-      // (`bunch gallery <runId>` writes it again).
-      if (summary && config.gallery !== false) {
-        await writeGallery(store, job.data.runId).then(
-          (gallery) => options.logger.info({ runId: job.data.runId, gallery: gallery.uri, thumbnails: gallery.thumbnails }, 'gallery written'),
-          (error: unknown) => options.logger.warn({ runId: job.data.runId, err: { message: (error as Error).message } }, 'gallery not written'),
-        );
-      }
+      // The gallery is a view of the manifest, made by the report worker: a big run's takes
+      // minutes, which must not hold a finalize slot (feeds of running runs share this queue).
+      if (summary && config.gallery !== false) await requestGallery(options.reportQueue, job.data.runId);
       // Only the finalization that wrote the summary notifies (a repeat returns undefined).
       if (summary && config.notify) {
         await notifyRunEnded(config, summary, { logger: options.logger, env: process.env, allowPrivate: options.allowPrivateWebhooks ?? false }).catch(

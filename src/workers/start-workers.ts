@@ -27,6 +27,7 @@ import { RunStore } from '../runs/run-store.js';
 import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
 import { createFinalizeWorker } from './finalize-worker.js';
+import { createReportWorker } from './report-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
@@ -110,7 +111,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const model = metrics ? instrumentModelCalls(routed, metrics) : routed;
   if (metrics) {
     runs.records.onRecorded((record) => metrics.itemRecorded(record));
-    metrics.watchQueues({ generate: queues.generate, batch: queues.batch, finalize: queues.finalize });
+    metrics.watchQueues({ generate: queues.generate, batch: queues.batch, finalize: queues.finalize, report: queues.report });
   }
 
   const onRunComplete = (runId: string) => requestFinalize(queues.finalize, runId);
@@ -145,9 +146,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     runs,
     contexts,
     generateQueue: queues.generate,
+    reportQueue: queues.report,
     logger,
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? false,
   });
+  const report = createReportWorker({ connection: workerConnection, prefix, contexts, logger });
 
   const batchDeps = {
     runs,
@@ -236,19 +239,19 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     ),
     { connection: workerConnection, prefix, concurrency: 1 },
   );
-  for (const worker of [generate, finalize, batch, schedules]) {
+  for (const worker of [generate, finalize, batch, schedules, report]) {
     // A BullMQ worker reports its connection's trouble too: that is the outage, already reported.
     worker.on('error', (error) =>
       isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'worker error'),
     );
   }
-  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), generateEvents.waitUntilReady()]);
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), report.waitUntilReady(), generateEvents.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
 
   return {
-    workers: [generate, finalize, batch, schedules],
+    workers: [generate, finalize, batch, schedules, report],
     async close() {
-      const workers = [generate, finalize, batch, schedules];
+      const workers = [generate, finalize, batch, schedules, report];
       // close() stops fetching and waits for active jobs. After a long Redis outage a worker's
       // blocking connection can stay parked (a BullMQ/ioredis reconnect quirk) and its close()
       // never returns; so once this process has no job of its own in flight, the rest is given

@@ -20,13 +20,16 @@ describe('the run gallery on S3', () => {
     await s3?.stop();
   });
 
+  /** Finalizing, then the report worker (the gallery), have nothing left to do. */
   async function finalizeIdle(): Promise<void> {
     const deadline = Date.now() + 30_000;
-    for (;;) {
-      const counts = await stack.plane.queues.finalize.getJobCounts('active', 'waiting', 'delayed');
-      if ((counts['active'] ?? 0) + (counts['waiting'] ?? 0) + (counts['delayed'] ?? 0) === 0) return;
-      if (Date.now() > deadline) throw new Error(`finalize queue still busy: ${JSON.stringify(counts)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const queue of [stack.plane.queues.finalize, stack.plane.queues.report]) {
+      for (;;) {
+        const counts = await queue.getJobCounts('active', 'waiting', 'delayed');
+        if ((counts['active'] ?? 0) + (counts['waiting'] ?? 0) + (counts['delayed'] ?? 0) === 0) break;
+        if (Date.now() > deadline) throw new Error(`${queue.name} queue still busy: ${JSON.stringify(counts)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   }
 
