@@ -1,17 +1,18 @@
 import type { ResolvedCatalog } from '../spec/resolved-job.js';
 import type { CatalogEvent, NormalizedEvent, RowRejection, SourceRecord } from './catalog-event.js';
 import { catalogFileError } from './catalog-file-error.js';
+import { KeyIndex } from './key-index.js';
 
 /**
  * Turns source records into catalog rows: renames columns, forward-fills, trims, checks the key
  * (present, unique) and required fields. Stateful across rows (forward-fill needs the previous row,
  * duplicate detection the keys seen so far).
  *
- * Memory: a Map of every accepted key to its row number. That is the only thing that grows with
- * the catalog (keys, not rows): ~100 bytes per key, so 1M keys is ~100 MB.
+ * Memory: every accepted key's first row, in a KeyIndex (96-bit digests in typed arrays, ~32
+ * bytes a key). That is the only thing that grows with the catalog: ~32 MB for 1M keys.
  */
 export class RowNormalizer {
-  private readonly firstRowOfKey = new Map<string, number>();
+  private readonly firstRowOfKey = new KeyIndex();
   private previousGroup: string | undefined;
   private previousFill = new Map<string, string>();
   private readonly renamedSources: ReadonlySet<string>;
@@ -68,11 +69,10 @@ export class RowNormalizer {
       if (image) return { kind: 'groupImage', image };
     }
     if (key === '') return this.reject(record, `no value in the key column \`${this.catalog.key}\``, { field: this.catalog.key });
-    const firstRow = this.firstRowOfKey.get(key);
+    const firstRow = this.firstRowOfKey.firstRowOrAdd(key, record.rowNumber);
     if (firstRow !== undefined) {
       return this.reject(record, `duplicate key "${key}" (first seen in row ${firstRow})`, { key, field: this.catalog.key });
     }
-    this.firstRowOfKey.set(key, record.rowNumber);
     for (const column of this.catalog.required) {
       if ((fields.get(column) ?? '') === '') return this.reject(record, `required field \`${column}\` is empty`, { key, field: column });
     }
