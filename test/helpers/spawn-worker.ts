@@ -36,3 +36,10 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** Test clean-up: kills the worker process if it still runs (SIGKILL) and waits for it to go. */
+export async function killIfRunning(worker: WorkerProcess | undefined): Promise<void> {
+  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+}

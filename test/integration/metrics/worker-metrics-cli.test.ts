@@ -1,14 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
+import { killIfRunning, spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
 
 let stack: BunchStack | undefined;
 let worker: WorkerProcess | undefined;
 afterEach(async () => {
-  if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
-    worker.child.kill('SIGKILL');
-    await worker.exited;
-  }
+  await killIfRunning(worker);
   await stack?.stop();
   stack = undefined;
 });

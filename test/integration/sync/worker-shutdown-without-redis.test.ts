@@ -3,7 +3,7 @@ import { startPrivateRedis } from '../../../src/local/start-private-redis.js';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/start-emulator.js';
 import type { RedisHandle } from '../../helpers/start-redis.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
+import { killIfRunning, spawnWorker, waitFor, type WorkerProcess } from '../../helpers/spawn-worker.js';
 
 /** Invariant 10: a worker told to stop stops within its stated time, Redis or no Redis. */
 describe('stopping a worker whose Redis is gone', () => {
@@ -51,10 +51,7 @@ describe('Redis lost while a worker drains', () => {
   let stack: BunchStack | undefined;
   let worker: WorkerProcess | undefined;
   afterEach(async () => {
-    if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
-      worker.child.kill('SIGKILL');
-      await worker.exited;
-    }
+    await killIfRunning(worker);
     await stack?.stop();
   });
 
