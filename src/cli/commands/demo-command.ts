@@ -13,6 +13,7 @@ import { openObjectStore } from '../../storage/open-object-store.js';
 import { startWorkers } from '../../workers/start-workers.js';
 import { openControlPlane } from '../control-plane.js';
 import { describeRun } from '../describe-run.js';
+import { writeGallery } from '../../gallery/write-gallery.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { packageRoot } from '../package-root.js';
@@ -72,8 +73,16 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
           progress: !flags.json && process.stderr.isTTY,
           requestFinalize: (id) => requestFinalize(plane!.queues.finalize, id),
         });
-        if (flags.json) process.stdout.write(JSON.stringify({ ...started, status: meta.status, counts: meta.counts }) + '\n');
-        else process.stdout.write(`${describeRun(meta)}\n  manifest   ${path.join(outDir, 'runs', started.runId, 'manifest.jsonl')}\n`);
+        // The demo's Redis and workers end with it: the gallery is written here, not left to the
+        // report queue (a worker of the fleet may be writing it too; both write the same files).
+        const gallery = meta.config.gallery === false ? undefined : await writeGallery(openStore(meta.config.outputUrl), started.runId);
+        if (flags.json) process.stdout.write(JSON.stringify({ ...started, status: meta.status, counts: meta.counts, ...(gallery ? { gallery: gallery.uri } : {}) }) + '\n');
+        else {
+          process.stdout.write(
+            `${describeRun(meta)}\n  manifest   ${path.join(outDir, 'runs', started.runId, 'manifest.jsonl')}\n` +
+              (gallery ? `  gallery    ${path.join(outDir, 'runs', started.runId, 'gallery', 'index.html')}\n` : ''),
+          );
+        }
         setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
       } finally {
         await fleet?.close();
