@@ -31,7 +31,9 @@ export function createFinalizeWorker(options: {
       const summary = await finalizeRun(options.runs, store, job.data.runId, options.logger);
       // The gallery is a view of the manifest, made by the report worker: a big run's takes
       // minutes, which must not hold a finalize slot (feeds of running runs share this queue).
-      if (summary && config.gallery !== false) await requestGallery(options.reportQueue, job.data.runId);
+      // Asked for by every finalize job of a final run, not only the one that wrote the summary
+      // (a crash in between must not lose it); the job id makes repeats no-ops.
+      if (config.gallery !== false) await requestGallery(options.reportQueue, job.data.runId);
       // Only the finalization that wrote the summary notifies (a repeat returns undefined).
       if (summary && config.notify) {
         await notifyRunEnded(config, summary, { logger: options.logger, env: process.env, allowPrivate: options.allowPrivateWebhooks ?? false }).catch(
