@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargedUsd } from '../../../src/gemini/run-pricing.js';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { copyExampleJobs, type ExampleJobs } from '../../helpers/example-jobs.js';
 
-const jobsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../jobs');
 const items = (manifest: ManifestLine[]) => manifest.filter((line): line is ManifestItemLine => line.status !== 'rejected');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -18,28 +17,15 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
  */
 describe('capability example jobs, end to end', () => {
   let stack: BunchStack;
-  let copy: string;
+  let examples: ExampleJobs;
   beforeAll(async () => {
     stack = await startBunchStack({ concurrency: 8 });
     await stack.startWorkers();
-    copy = path.join(stack.dir.path, 'jobs');
-    await cp(jobsDir, copy, { recursive: true });
+    examples = await copyExampleJobs(stack.dir.path);
   });
   afterAll(async () => stack?.stop());
 
-  /** The copied job with its output in the test's directory, and optional text replacements. */
-  async function job(name: string, replace: [string, string][] = []): Promise<string> {
-    const file = path.join(copy, `${name}.yaml`);
-    let text = await readFile(file, 'utf8');
-    text = text.replace(`url: file://../out/${name}`, `url: file://${path.join(stack.dir.path, 'out', name)}`);
-    for (const [from, to] of replace) {
-      expect(text).toContain(from);
-      text = text.replace(from, to);
-    }
-    const target = path.join(copy, `${name}-${Math.random().toString(36).slice(2, 8)}.yaml`);
-    await writeFile(target, text);
-    return target;
-  }
+  const job = (name: string, replace: [string, string][] = []) => examples.job(name, replace);
 
   it('grounded-hero: searches and sources in the manifest, the metadata stored, thoughts saved but never the output, thinking billed', async () => {
     const run = await stack.start(await job('grounded-hero'));
@@ -73,7 +59,7 @@ describe('capability example jobs, end to end', () => {
     const run = await stack.start(await job('alt-text'));
     const meta = await stack.waitForRun(run.runId);
     expect(meta.counts).toEqual({ succeeded: 7, failed: 0, skipped: 0, cancelled: 0 });
-    const schema = JSON.parse(await readFile(path.join(copy, 'schemas/alt-text.schema.json'), 'utf8')) as object;
+    const schema = JSON.parse(await readFile(path.join(examples.dir, 'schemas/alt-text.schema.json'), 'utf8')) as object;
     const validate = new Ajv2020({ strict: false }).compile(schema);
     const store = stack.storeFor(run.outputUrl);
     const manifest = items(await stack.readManifest(store, run.runId));

@@ -1,6 +1,5 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BunchError } from '../../../src/errors/bunch-error.js';
@@ -10,8 +9,8 @@ import { silentLogger } from '../../../src/logging/create-logger.js';
 import { emulatorGateways } from '../../../src/protocols/emulator-gateways.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { copyExampleJobs, type ExampleJobs } from '../../helpers/example-jobs.js';
 
-const jobsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../jobs');
 const items = (manifest: ManifestLine[]) => manifest.filter((line): line is ManifestItemLine => line.status !== 'rejected');
 
 /**
@@ -21,21 +20,17 @@ const items = (manifest: ManifestLine[]) => manifest.filter((line): line is Mani
  */
 describe('gateway protocols, end to end', () => {
   let stack: BunchStack;
+  let examples: ExampleJobs;
   let copy: string;
   beforeAll(async () => {
     stack = await startBunchStack({ concurrency: 8 });
     await stack.startWorkers();
-    copy = path.join(stack.dir.path, 'jobs');
-    await cp(jobsDir, copy, { recursive: true });
+    examples = await copyExampleJobs(stack.dir.path);
+    copy = examples.dir;
   });
   afterAll(async () => stack?.stop());
 
-  async function exampleJob(name: string): Promise<string> {
-    const file = path.join(copy, `${name}.yaml`);
-    const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace(`url: file://../out/${name}`, `url: file://${path.join(stack.dir.path, 'out', name)}`));
-    return file;
-  }
+  const exampleJob = (name: string) => examples.job(name);
 
   const routeCount = (route: string) => stack.emulator.requestLog.count({ route });
   const gatewayJob = (protocol: 'openai' | 'anthropic', prompt: string, rows = 2) =>
