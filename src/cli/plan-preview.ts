@@ -3,7 +3,7 @@ import { costUsd } from '../gemini/usage-cost.js';
 import { imagePriceUsd } from '../gemini/run-pricing.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
 import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
-import { readStoredOutput } from '../outputs/store-item-output.js';
+import { StoredOutputLookup } from '../outputs/stored-output-lookup.js';
 import { completeDependant } from '../plan/complete-dependant.js';
 import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
 import { planRun } from '../lanes/plan-run.js';
@@ -42,13 +42,18 @@ export async function planPreview(
     : undefined;
   const preview: PlanPreview = { job: job.name, items: 0, alreadyStored: 0, toGenerate: 0, rejectedRows: 0, rejections: [], lane: 'sync', estimatedUsd: 0 };
   // A dry run is still useful without storage access: once a read fails, everything counts as to be generated.
+  const unchecked = (error: unknown) => {
+    preview.storageUnchecked = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+    return undefined;
+  };
+  // Same look-up as a real run (stored-output index + one listing), but nothing is repaired.
+  const lookup = await StoredOutputLookup.open(store, { jobName: job.name, repair: false }).catch(unchecked);
   const readMarker = async (item: PlannedItem) => {
-    if (preview.storageUnchecked !== undefined) return undefined;
+    if (preview.storageUnchecked !== undefined || !lookup) return undefined;
     try {
-      return await readStoredOutput(store, item);
+      return await lookup.markerOf(item);
     } catch (error) {
-      preview.storageUnchecked = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
-      return undefined;
+      return unchecked(error);
     }
   };
   for await (const step of planRun(job, { ...(resolver ? { references: resolver } : {}), readMarker })) {
@@ -72,6 +77,7 @@ export async function planPreview(
     }
   }
   if (preview.storageUnchecked !== undefined) preview.alreadyStored = 0;
+  await lookup?.close();
   await resolver?.close();
   await store.close();
   preview.toGenerate = preview.items - preview.alreadyStored;

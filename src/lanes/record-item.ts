@@ -21,3 +21,18 @@ export async function recordItem(
   if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;
 }
+
+/** recordItem for many records in one Redis round trip (planning's skips, a chunk at a time). */
+export async function recordItems(
+  runs: RunStore,
+  store: ObjectStore,
+  runId: string,
+  records: readonly ItemRecord[],
+  onRunComplete: (runId: string) => Promise<void>,
+): Promise<RecordOutcome[]> {
+  const outcomes = await runs.records.recordTerminalMany(runId, records);
+  if (outcomes.some((outcome) => outcome.complete)) await onRunComplete(runId);
+  const last = outcomes.filter((outcome) => outcome.recorded).at(-1);
+  if (last && runs.records.shouldFlush(last)) await runs.records.flush(runId, store);
+  return outcomes;
+}

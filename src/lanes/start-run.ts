@@ -8,7 +8,8 @@ import { redactSecrets } from '../errors/redact-secrets.js';
 import { rejectedLine } from '../manifest/rejected-line.js';
 import { RejectedLog } from '../manifest/rejected-log.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
-import { recordFromMarker, readStoredOutput } from '../outputs/store-item-output.js';
+import { recordFromMarker } from '../outputs/store-item-output.js';
+import { StoredOutputLookup } from '../outputs/stored-output-lookup.js';
 import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
 import { ReferenceResolver } from '../references/reference-resolver.js';
 import type { RunConfig } from '../runs/run-config.js';
@@ -28,7 +29,7 @@ import { requestFeed } from './sync/feed-job.js';
 import { PlannedFeedWriter } from './sync/planned-feed.js';
 import type { ItemSelection } from '../plan/select-items.js';
 import { planRun, type StoredItem } from './plan-run.js';
-import { recordItem } from './record-item.js';
+import { recordItems } from './record-item.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
 
@@ -133,9 +134,10 @@ async function planAndDispatch(
   // and sent on), the rest routed to the lane.
   const dispatch = async (stored: StoredItem[], generate: SyncWork[]) => {
     const toRoute: SyncWork[] = [...generate];
-    for (const { item, marker, dependants } of stored) {
-      await recordItem(runs, store, runId, recordFromMarker(item, marker, 'skipped', 'sync', 0), onRunComplete);
-      skipped += 1;
+    // Skips are recorded in one round trip per chunk; a hero's dependants are released after it.
+    await recordItems(runs, store, runId, stored.map(({ item, marker }) => recordFromMarker(item, marker, 'skipped', 'sync', 0)), onRunComplete);
+    skipped += stored.length;
+    for (const { item, dependants } of stored) {
       if (dependants.length === 0) continue;
       const released = await releaseDependants(
         { runs, store, onRunComplete, lane: 'sync', owner: 'plan', route: async (work) => void toRoute.push(...work) },
@@ -199,9 +201,12 @@ async function planAndDispatch(
     }
   };
 
+  let lookup: StoredOutputLookup | undefined;
   try {
     const selection = options.select ? { select: options.select } : {};
-    for await (const step of planRun(job, { ...planOptions, ...selection, readMarker: (item) => readStoredOutput(store, item) })) {
+    lookup = await StoredOutputLookup.open(store, { jobName: job.name, repair: true, logger: deps.logger });
+    const readMarker = lookup.markerOf.bind(lookup);
+    for await (const step of planRun(job, { ...planOptions, ...selection, readMarker })) {
       if (step.kind === 'rejected') {
         await rejections.add(rejectedLine(runId, step.rejection));
         continue;
@@ -228,6 +233,7 @@ async function planAndDispatch(
     await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.count, onRunComplete);
     throw error;
   } finally {
+    await lookup?.close();
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
   }
   const chosen: 'sync' | 'batch' = lane === 'batch' ? 'batch' : 'sync';
@@ -241,7 +247,8 @@ async function planAndDispatch(
   const referencesFetched = resolver?.fetched ?? 0;
   const waitingInStorage = feed.stored;
   enqueued += waitingInStorage;
-  deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.count, referencesFetched }, 'run planned');
+  const storage = lookup?.stats;
+  deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.count, referencesFetched, storage }, 'run planned');
   return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.count, lane: chosen, batched, shards, referencesFetched };
 }
 

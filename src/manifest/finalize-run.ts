@@ -8,6 +8,8 @@ import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { MANIFEST_SCHEMA_VERSION } from './manifest-line.js';
 import { buildRunSummary, judgeRun, type RunSummary } from './run-summary.js';
+import { StoredIndexWriter } from '../outputs/stored-index-writer.js';
+import { storedIndexObject, writeStoredIndexPointer } from '../outputs/stored-index-pointer.js';
 
 /**
  * Writes `runs/<runId>/manifest.jsonl` (every item exactly once, then the rejected catalog rows)
@@ -29,9 +31,12 @@ export async function finalizeRun(
   const rejectedByCode: Record<string, number> = {};
   // The catalog's keys as this run saw them (items and rejected rows with a key), for drift.
   const catalogKeys = new Set<string>();
+  // What this run leaves stored, for the next run to plan against (stored-output-lookup.ts).
+  const storedIndex = new StoredIndexWriter(store, runId);
   async function* lines(): AsyncGenerator<string> {
     for await (const record of runs.records.read(runId, store)) {
       catalogKeys.add(record.key);
+      await storedIndex.add(record);
       yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
     }
     // Rejected rows were streamed to parts at planning; runs planned by older versions kept one file.
@@ -52,7 +57,12 @@ export async function finalizeRun(
       yield text;
     }
   }
-  await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
+  try {
+    await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
+    await storedIndex.upload(storedIndexObject(runId));
+  } finally {
+    await storedIndex.discard();
+  }
 
   const finishedAt = new Date();
   const status = judgeRun(meta);
@@ -66,6 +76,18 @@ export async function finalizeRun(
     if (summary.removedKeys > 0) summary.removed = store.uriFor(removedKeysObject(runId));
   }
   await store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
+  // Only an index of the whole catalog may stand for the job: not one of a stopped run or a retry
+  // of a few items (their outputs are still found through their markers).
+  if (!meta.stop && meta.extra.parentRunId === undefined) {
+    await writeStoredIndexPointer(store, {
+      schemaVersion: 1,
+      jobName: meta.config.jobName,
+      runId,
+      index: storedIndexObject(runId),
+      entries: storedIndex.entries,
+      writtenAt: finishedAt.toISOString(),
+    });
+  }
   if (status === 'succeeded') {
     await writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest });
   }

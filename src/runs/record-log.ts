@@ -56,6 +56,40 @@ export class RecordLog {
     return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
   }
 
+  /**
+   * Many records in one round trip (a pipeline of the same script): planning records the skips
+   * of a chunk this way. Outcomes in the order given.
+   */
+  async recordTerminalMany(runId: string, records: readonly ItemRecord[]): Promise<RecordOutcome[]> {
+    if (records.length === 0) return [];
+    const keys = this.keys(runId);
+    const pipeline = this.redis.pipeline() as unknown as RunScripts & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const record of records) {
+      pipeline.bunchRecordTerminal(
+        keys.meta,
+        keys.done,
+        keys.records,
+        String(record.index),
+        JSON.stringify(record),
+        record.status,
+        String(record.costUsd),
+        record.errorCode ?? '',
+        String(record.usage?.promptTokens ?? 0),
+        String(record.usage?.outputTokens ?? 0),
+        record.lane,
+        '0',
+      );
+    }
+    const answers = (await pipeline.exec()) ?? [];
+    return records.map((record, i) => {
+      const [error, reply] = answers[i] ?? [new Error('no reply from Redis')];
+      if (error) throw error;
+      const [terminal, complete, length] = reply as [number, number, number];
+      if (terminal >= 0) for (const listener of this.listeners) listener(record);
+      return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
+    });
+  }
+
   async isTerminal(runId: string, index: number): Promise<boolean> {
     return (await this.redis.getbit(this.keys(runId).done, index)) === 1;
   }

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { BunchError } from '../errors/bunch-error.js';
 import { assertStorableKey } from './assert-storable-key.js';
 import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from './normalize-metadata.js';
-import type { ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 export const LOCAL_META_DIR = '.bunch-meta';
 const TEMP_SUFFIX = '.bunch-tmp';
@@ -116,17 +116,17 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
     // Start the walk at the deepest directory the prefix names; match the rest as a string prefix.
     const slash = prefix.lastIndexOf('/');
     const startDir = slash === -1 ? '' : prefix.slice(0, slash);
     if (startDir !== '') assertStorableKey(startDir);
-    yield* this.walk(startDir, prefix);
+    yield* this.walk(startDir, prefix, new Set(options.skip ?? []));
   }
 
   async close(): Promise<void> {}
 
-  private async *walk(relativeDir: string, prefix: string): AsyncGenerator<string> {
+  private async *walk(relativeDir: string, prefix: string, skip: ReadonlySet<string>): AsyncGenerator<string> {
     let entries;
     try {
       entries = await readdir(path.join(this.root, relativeDir), { withFileTypes: true });
@@ -140,7 +140,8 @@ export class LocalObjectStore implements ObjectStore {
       if (entry.name.endsWith(TEMP_SUFFIX)) continue;
       const key = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(key, prefix);
+        if (skip.has(`${key}/`)) continue;
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(key, prefix, skip);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         yield key;
       }

@@ -11,6 +11,14 @@ export interface PutOptions {
   metadata?: Record<string, string>;
 }
 
+export interface ListOptions {
+  /**
+   * Sub-prefixes not to walk (e.g. `runs/`): a local directory prunes them, S3 jumps past them with
+   * StartAfter. Keys under them may still appear; callers ignore what they do not look for.
+   */
+  skip?: readonly string[];
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -26,8 +34,12 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
   delete(key: string): Promise<void>;
-  /** Keys under a prefix. Not used for correctness (s3rver listing is unreliable); only for tooling. */
-  list(prefix: string): AsyncIterable<string>;
+  /**
+   * Keys under a prefix, in no promised order. Never the only ground for a decision that costs
+   * money or loses outputs (s3rver's listing can miss keys): planning uses it to skip requests,
+   * and a key missing from a listing only sends an item down the slower, exact path.
+   */
+  list(prefix: string, options?: ListOptions): AsyncIterable<string>;
   /** The URI a manifest records for a key, e.g. `s3://bucket/prefix/key` or `file:///abs/dir/key`. */
   uriFor(key: string): string;
   close(): Promise<void>;

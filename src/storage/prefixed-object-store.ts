@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { assertStorableKey } from './assert-storable-key.js';
-import type { ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 /**
  * A view of `store` under a sub-prefix, e.g. `runs/<runId>` of the output store. Keys given to the
@@ -20,8 +20,9 @@ export function prefixedObjectStore(store: ObjectStore, prefix: string): ObjectS
       return info === undefined ? undefined : { ...info, key };
     },
     delete: async (key: string) => store.delete(full(key)),
-    list: async function* (listPrefix: string): AsyncIterable<string> {
-      for await (const key of store.list(`${base}/${listPrefix}`)) yield key.slice(base.length + 1);
+    list: async function* (listPrefix: string, options?: ListOptions): AsyncIterable<string> {
+      const skip = options?.skip?.map((prefix) => `${base}/${prefix}`);
+      for await (const key of store.list(`${base}/${listPrefix}`, skip ? { skip } : {})) yield key.slice(base.length + 1);
     },
     uriFor: (key: string) => store.uriFor(full(key)),
     close: async () => {},

@@ -22,7 +22,7 @@ import { redactSecrets } from '../errors/redact-secrets.js';
 import { assertStorableKey } from './assert-storable-key.js';
 import { createS3Client } from './create-s3-client.js';
 import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from './normalize-metadata.js';
-import type { ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 import type { S3Settings } from './s3-settings.js';
 
 export interface S3ObjectStoreOptions extends S3Settings {
@@ -165,10 +165,13 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
     const storePrefix = this.config.prefix === '' ? '' : `${this.config.prefix}/`;
+    const skip = (options.skip ?? []).filter((sub) => sub.startsWith(prefix));
+    const jumped = new Set<string>();
     let continuationToken: string | undefined;
-    do {
+    let startAfter: string | undefined;
+    for (;;) {
       let page;
       try {
         page = await this.client.send(
@@ -176,17 +179,36 @@ export class S3ObjectStore implements ObjectStore {
             Bucket: this.config.bucket,
             Prefix: storePrefix + prefix,
             MaxKeys: this.config.listPageSize,
-            ContinuationToken: continuationToken,
+            ...(continuationToken !== undefined ? { ContinuationToken: continuationToken } : {}),
+            ...(continuationToken === undefined && startAfter !== undefined ? { StartAfter: storePrefix + startAfter } : {}),
           }),
         );
       } catch (error) {
         throw this.storageError('list', prefix, error);
       }
+      let jumpPast: string | undefined;
       for (const entry of page.Contents ?? []) {
-        if (entry.Key !== undefined && entry.Key.startsWith(storePrefix)) yield entry.Key.slice(storePrefix.length);
+        if (entry.Key === undefined || !entry.Key.startsWith(storePrefix)) continue;
+        const key = entry.Key.slice(storePrefix.length);
+        const skipped = skip.find((sub) => key.startsWith(sub));
+        if (skipped === undefined) {
+          yield key;
+        } else if (!jumped.has(skipped)) {
+          jumpPast = skipped;
+          break;
+        }
       }
-      continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (continuationToken !== undefined);
+      if (jumpPast !== undefined) {
+        // S3 lists in key order: start again after the last key the skipped folder can hold
+        // (once per folder: a server that ignores StartAfter is paged through instead).
+        jumped.add(jumpPast);
+        startAfter = `${jumpPast}\u{10FFFF}`;
+        continuationToken = undefined;
+        continue;
+      }
+      if (page.IsTruncated !== true || page.NextContinuationToken === undefined) return;
+      continuationToken = page.NextContinuationToken;
+    }
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { planPreview } from '../../../src/cli/plan-preview.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
+import { storedIndexPointerKey } from '../../../src/outputs/stored-index-pointer.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { meanColor, solidImage, startImageServer, type ImageServer } from '../../helpers/image-server.js';
 
@@ -96,16 +97,40 @@ describe('hero → variants on the sync lane', () => {
     ]);
   });
 
-  it('a stored hero whose image was deleted fails its variants with E_DEPENDENCY instead of stopping the run', async () => {
+  it('a stored hero whose image was deleted is made again when the stored-output index names it; its variants are then found stored', async () => {
+    const csv = ['sku,title,heroNote', 'D1,Jug,studio', 'D2,Mug,studio'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/out-regenerated` } } });
+    const first = await stack.start(jobFile);
+    expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
+    const store = stack.storeFor(first.outputUrl);
+    const hero = items(await stack.readManifest(store, first.runId)).find((line) => line.itemKey === 'D1#main')!;
+    await store.delete(hero.image!.key);
+    await store.delete(`_bunch/refs/${hero.image!.sha256}`);
+
+    const again = await stack.start(jobFile);
+    const meta = await stack.waitForRun(again.runId);
+    expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 5, cancelled: 0 });
+    const lines = items(await stack.readManifest(store, again.runId));
+    expect(lines.filter((line) => line.status === 'succeeded').map((line) => line.itemKey)).toEqual(['D1#main']);
+    // The emulator draws the same image for the same prompt: the variants' identity is unchanged.
+    expect(lines.find((line) => line.itemKey === 'D1#main')!.image!.sha256).toBe(hero.image!.sha256);
+    expect(await store.head(hero.image!.key)).toBeDefined();
+  });
+
+  it('a stored hero whose image was deleted fails its variants with E_DEPENDENCY instead of stopping the run (no stored-output index)', async () => {
     const csv = ['sku,title,heroNote', 'D1,Jug,studio', 'D2,Mug,studio'].join('\n');
     const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/out-deleted` } } });
     const first = await stack.start(jobFile);
     expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
     const store = stack.storeFor(first.outputUrl);
     const hero = items(await stack.readManifest(store, first.runId)).find((line) => line.itemKey === 'D1#main')!;
-    // A lifecycle rule or an operator removed the image; its marker is still there.
+    // A lifecycle rule or an operator removed the image; its marker is still there, and no index
+    // tells planning what should be stored (outputs of a version before the index, say).
     await store.delete(hero.image!.key);
     await store.delete(`_bunch/refs/${hero.image!.sha256}`);
+    const jobName = (await stack.plane.runs.getMeta(first.runId))!.config.jobName;
+    expect(await store.head(storedIndexPointerKey(jobName))).toBeDefined();
+    await store.delete(storedIndexPointerKey(jobName));
 
     const again = await stack.start(jobFile);
     const meta = await stack.waitForRun(again.runId);

@@ -118,5 +118,14 @@ export function objectStoreContract(storeFor: (name: string) => ObjectStore): vo
       'sku/a.png',
     ]);
     expect(await under('nothing/')).toEqual([]);
+    const skipping = async (prefix: string, skip: string[]): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const key of store.list(prefix, { skip })) keys.push(key);
+      return keys.sort();
+    };
+    // Skipped folders are not walked (local) or jumped over (S3); keys after them still come.
+    expect(await skipping('', ['runs/'])).toEqual(['sku/a.png']);
+    expect(await skipping('', ['runs/r1/'])).toEqual(['runs/r10/summary.json', 'sku/a.png']);
+    expect(await skipping('', ['runs/', 'sku/'])).toEqual([]);
   });
 }

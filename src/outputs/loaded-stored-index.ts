@@ -1,0 +1,115 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { DigestTable } from '../plan/digest-table.js';
+import { SortedDigests } from '../plan/sorted-digests.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { entryObjectKeys, type StoredIndexEntry } from './stored-index-entry.js';
+import type { StoredIndexPointer } from './stored-index-pointer.js';
+
+/** Above this many top-level folders of outputs, one listing of the whole location is cheaper. */
+export const MAX_LISTED_ROOTS = 4;
+
+/**
+ * A job's stored-output index, ready for look-ups by item key with little memory: the lines wait
+ * in a local temp file, and memory holds only a DigestTable item key → entry number, each entry's
+ * offset and length in the file, and the outputs the index names as sorted 64-bit digests (about
+ * 70 MB for a million items with an image and a caption each).
+ */
+export class LoadedStoredIndex {
+  private constructor(
+    private readonly dir: string,
+    private readonly fd: number,
+    private readonly byItemKey: DigestTable,
+    private readonly offsets: Float64Array,
+    private readonly lengths: Uint32Array,
+    /** Image and caption keys the entries name (markers are checked against the marker listing). */
+    readonly namedOutputs: SortedDigests,
+    /** Where the named outputs live: the prefixes to list to check them (more than MAX_LISTED_ROOTS: too many to list one by one). */
+    readonly outputRoots: ReadonlySet<string>,
+    readonly entries: number,
+  ) {}
+
+  /** Streams the index into a temp file (one GET); undefined when the index object is gone. */
+  static async load(store: ObjectStore, pointer: StoredIndexPointer): Promise<LoadedStoredIndex | undefined> {
+    const stream = await store.getStream(pointer.index);
+    if (!stream) return undefined;
+    const dir = await mkdtemp(path.join(tmpdir(), 'bunch-stored-index-'));
+    try {
+      const file = path.join(dir, 'index.jsonl');
+      const out = createWriteStream(file);
+      const byItemKey = new DigestTable();
+      const namedOutputs = new SortedDigests();
+      const outputRoots = new Set<string>();
+      let offsets = new Float64Array(1024);
+      let lengths = new Uint32Array(1024);
+      let entries = 0;
+      let offset = 0;
+      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+        if (!line) continue;
+        const entry = JSON.parse(line) as StoredIndexEntry;
+        if (entries === offsets.length) {
+          offsets = grow(offsets, Float64Array);
+          lengths = grow(lengths, Uint32Array);
+        }
+        const length = Buffer.byteLength(line) + 1;
+        offsets[entries] = offset;
+        lengths[entries] = length;
+        offset += length;
+        // The first entry of a key wins (an index never holds two; a hand-edited one might).
+        byItemKey.getOrAdd(entry.itemKey, entries);
+        for (const key of entryObjectKeys(entry).outputs) {
+          namedOutputs.add(key);
+          // Past the limit the location is listed whole: no need to remember a million folders.
+          if (outputRoots.size <= MAX_LISTED_ROOTS) outputRoots.add(listingRootOf(key));
+        }
+        entries += 1;
+        if (!out.write(line + '\n')) await once(out, 'drain');
+      }
+      out.end();
+      await once(out, 'finish');
+      return new LoadedStoredIndex(dir, openSync(file, 'r'), byItemKey, offsets, lengths, namedOutputs.seal(), outputRoots, entries);
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * The entry of an item key, or undefined. A synchronous read of a few hundred bytes from a file
+   * just written (so in the page cache): cheaper than a million trips through the thread pool.
+   */
+  entryFor(itemKey: string): StoredIndexEntry | undefined {
+    const number = this.byItemKey.get(itemKey);
+    if (number === undefined) return undefined;
+    const length = this.lengths[number] as number;
+    const buffer = Buffer.allocUnsafe(length);
+    readSync(this.fd, buffer, 0, length, this.offsets[number] as number);
+    const entry = JSON.parse(buffer.toString('utf8')) as StoredIndexEntry;
+    return entry.itemKey === itemKey ? entry : undefined;
+  }
+
+  async close(): Promise<void> {
+    closeSync(this.fd);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The prefix listed to find an output: its first folder (`images/` for `images/SKU-1/hero.png`),
+ * or the whole store for a key at the top level. One streamed listing per distinct root.
+ */
+export function listingRootOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash === -1 ? '' : key.slice(0, slash + 1);
+}
+
+function grow<T extends Float64Array | Uint32Array>(array: T, Type: { new (length: number): T }): T {
+  const grown = new Type(array.length * 2);
+  grown.set(array);
+  return grown;
+}

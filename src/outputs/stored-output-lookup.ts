@@ -1,0 +1,162 @@
+import type { Logger } from 'pino';
+import { errorCodeOf } from '../errors/bunch-error.js';
+import { RESULT_MARKER_PREFIX } from '../plan/item-identity.js';
+import type { ItemTarget } from '../plan/planned-item.js';
+import { SortedDigests } from '../plan/sorted-digests.js';
+import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { LoadedStoredIndex, MAX_LISTED_ROOTS } from './loaded-stored-index.js';
+import type { OutputMarker } from './output-marker.js';
+import { entryObjectKeys, markerOfEntry, type StoredIndexEntry } from './stored-index-entry.js';
+import { readStoredIndexPointer } from './stored-index-pointer.js';
+import { readStoredOutput } from './store-item-output.js';
+
+/** Where runs keep their own files (manifests, record segments, galleries): never outputs. */
+const RUN_FILES_PREFIX = 'runs/';
+
+export interface LookupStats {
+  /** Items found stored from the index alone (no request). */
+  fromIndex: number;
+  /** Items decided absent because their marker was not listed (no request). */
+  notListed: number;
+  /** Marker GETs (items the index does not vouch for, or no index). */
+  markerReads: number;
+  /** HEADs of outputs an index entry named but the listing did not show. */
+  outputChecks: number;
+  /** Markers deleted because an output they name is gone (the item is generated again). */
+  staleMarkers: number;
+}
+
+export interface LookupOptions {
+  jobName: string;
+  /** Delete a marker whose outputs are gone (a real run); a dry run only reports. */
+  repair: boolean;
+  logger?: Logger;
+}
+
+/**
+ * Planning's question "are this item's outputs stored?", answered for a million rows with few
+ * storage requests. At the start: the job's stored-output index (one GET) and one streamed LIST
+ * of the result markers and of the folders the index's outputs are in. Then, per item:
+ *   - the index has its (itemKey, inputHash), and its marker and outputs were all listed: stored,
+ *     answered from the index (no request);
+ *   - the index has it but something it names was not listed: the index disagrees with storage —
+ *     read the marker and HEAD its outputs; a marker whose output is gone is deleted so the item
+ *     is generated again (a listing that merely missed a key costs requests, never a paid call);
+ *   - its marker was not listed: not stored (no request; should a listing miss a marker, the
+ *     worker's own marker read before the call still finds it);
+ *   - otherwise (a changed or new row whose marker exists): read the marker, as without an index.
+ * Without a listing (LIST refused, storage trouble) every item falls back to its marker read.
+ */
+export class StoredOutputLookup {
+  readonly stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0 };
+
+  private constructor(
+    private readonly store: ObjectStore,
+    private readonly options: LookupOptions,
+    private readonly index: LoadedStoredIndex | undefined,
+    private readonly listing: { markers: SortedDigests; seenOutputs: Uint8Array } | undefined,
+  ) {}
+
+  static async open(store: ObjectStore, options: LookupOptions): Promise<StoredOutputLookup> {
+    const pointer = await readStoredIndexPointer(store, options.jobName);
+    const index = pointer ? await LoadedStoredIndex.load(store, pointer) : undefined;
+    try {
+      const listing = await listStored(store, index).catch((error: unknown) => {
+        options.logger?.warn({ code: errorCodeOf(error), err: error }, 'could not list stored outputs; planning reads each item\'s marker');
+        return undefined;
+      });
+      return new StoredOutputLookup(store, options, index, listing);
+    } catch (error) {
+      await index?.close();
+      throw error;
+    }
+  }
+
+  /** True when the index was found and can vouch for items. */
+  get indexed(): boolean {
+    return this.index !== undefined && this.listing !== undefined;
+  }
+
+  async markerOf(item: ItemTarget): Promise<OutputMarker | undefined> {
+    if (!this.listing) return this.readMarker(item);
+    const entry = this.index?.entryFor(item.itemKey);
+    if (entry && entry.inputHash === item.inputHash) {
+      if (this.vouchesFor(entry, item.markerKey)) {
+        this.stats.fromIndex += 1;
+        return markerOfEntry(entry, (key) => this.store.uriFor(key));
+      }
+      return this.readChecked(item);
+    }
+    if (!this.listing.markers.has(item.markerKey)) {
+      this.stats.notListed += 1;
+      return undefined;
+    }
+    return this.readMarker(item);
+  }
+
+  async close(): Promise<void> {
+    await this.index?.close();
+  }
+
+  private vouchesFor(entry: StoredIndexEntry, marker: string): boolean {
+    const listing = this.listing;
+    const index = this.index;
+    if (!listing || !index || !listing.markers.has(marker)) return false;
+    for (const key of entryObjectKeys(entry).outputs) {
+      const position = index.namedOutputs.indexOf(key);
+      if (position === -1 || !bitIsSet(listing.seenOutputs, position)) return false;
+    }
+    return true;
+  }
+
+  private async readMarker(item: ItemTarget): Promise<OutputMarker | undefined> {
+    this.stats.markerReads += 1;
+    return readStoredOutput(this.store, item);
+  }
+
+  /** The marker, only if every output it names is there (HEAD each); a lying marker is removed. */
+  private async readChecked(item: ItemTarget): Promise<OutputMarker | undefined> {
+    const marker = await this.readMarker(item);
+    if (!marker) return undefined;
+    const outputs = [marker.image?.key, marker.caption?.key].filter((key): key is string => key !== undefined);
+    this.stats.outputChecks += outputs.length;
+    const found = await Promise.all(outputs.map((key) => this.store.head(key)));
+    const missing = outputs.filter((_, i) => found[i] === undefined);
+    if (missing.length === 0) return marker;
+    this.stats.staleMarkers += 1;
+    if (this.options.repair) {
+      await this.store.delete(item.markerKey);
+      this.options.logger?.warn({ itemKey: item.itemKey, missing }, 'stored output is gone: its marker is removed and the item generated again');
+    }
+    return undefined;
+  }
+}
+
+/**
+ * One streamed LIST of the markers, and of the folders the index's outputs are in: each folder
+ * when there are a few (`images/`, `captions/`), else the whole output location once, without
+ * the run files and bookkeeping (`runs/`, `_bunch/`) — the default key template puts every row in
+ * a top-level folder of its own.
+ */
+async function listStored(store: ObjectStore, index: LoadedStoredIndex | undefined): Promise<{ markers: SortedDigests; seenOutputs: Uint8Array }> {
+  const markers = new SortedDigests();
+  const seenOutputs = new Uint8Array(Math.ceil((index?.namedOutputs.size ?? 0) / 8));
+  for await (const key of store.list(RESULT_MARKER_PREFIX)) markers.add(key);
+  if (index && index.namedOutputs.size > 0) {
+    const roots = [...index.outputRoots];
+    const whole = roots.length > MAX_LISTED_ROOTS || roots.includes('');
+    const listings = whole ? [store.list('', { skip: [RUN_FILES_PREFIX, RESERVED_KEY_PREFIX] })] : roots.map((root) => store.list(root));
+    for (const listing of listings) {
+      for await (const key of listing) {
+        const position = index.namedOutputs.indexOf(key);
+        if (position !== -1) seenOutputs[position >> 3] = (seenOutputs[position >> 3] as number) | (1 << (position & 7));
+      }
+    }
+  }
+  return { markers: markers.seal(), seenOutputs };
+}
+
+function bitIsSet(bits: Uint8Array, position: number): boolean {
+  return (((bits[position >> 3] as number) >> (position & 7)) & 1) === 1;
+}

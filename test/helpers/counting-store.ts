@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
+
+export interface StoreCalls {
+  get: string[];
+  head: string[];
+  list: string[];
+  put: string[];
+  delete: string[];
+}
+
+/** The same store, with every call's key written down (getStream counts as a get). */
+export function countingStore(store: ObjectStore): { store: ObjectStore; calls: StoreCalls } {
+  const calls: StoreCalls = { get: [], head: [], list: [], put: [], delete: [] };
+  const counted: ObjectStore = {
+    url: store.url,
+    uriFor: (key) => store.uriFor(key),
+    put(key: string, body: Buffer | string | Readable, options?: PutOptions) {
+      calls.put.push(key);
+      return store.put(key, body, options);
+    },
+    get(key) {
+      calls.get.push(key);
+      return store.get(key);
+    },
+    getStream(key) {
+      calls.get.push(key);
+      return store.getStream(key);
+    },
+    head(key): Promise<ObjectInfo | undefined> {
+      calls.head.push(key);
+      return store.head(key);
+    },
+    delete(key) {
+      calls.delete.push(key);
+      return store.delete(key);
+    },
+    list(prefix, options) {
+      calls.list.push(prefix);
+      return store.list(prefix, options);
+    },
+    close: () => store.close(),
+  };
+  return { store: counted, calls };
+}

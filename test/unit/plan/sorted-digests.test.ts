@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { DigestTable } from '../../../src/plan/digest-table.js';
+import { SortedDigests } from '../../../src/plan/sorted-digests.js';
+
+describe('SortedDigests', () => {
+  it('finds every member at a stable position once sealed, repeats dropped, and nothing else', () => {
+    const set = new SortedDigests();
+    for (let i = 0; i < 5_000; i += 1) set.add(`SKU-${i}/main.png`);
+    set.add('SKU-1/main.png');
+    expect(() => set.has('SKU-1/main.png')).toThrow('sealed');
+    set.seal();
+    expect(set.size).toBe(5_000);
+    const positions = new Set<number>();
+    for (let i = 0; i < 5_000; i += 1) positions.add(set.indexOf(`SKU-${i}/main.png`));
+    expect(positions.size).toBe(5_000);
+    expect(Math.min(...positions)).toBe(0);
+    expect(Math.max(...positions)).toBe(4_999);
+    expect(set.has('SKU-5000/main.png')).toBe(false);
+    expect(set.has('sku-1/main.png')).toBe(false);
+    expect(() => set.add('late')).toThrow('sealed');
+  });
+
+  it('an empty set answers no', () => {
+    expect(new SortedDigests().seal().has('')).toBe(false);
+  });
+});
+
+describe('DigestTable', () => {
+  it('keeps a value per string through growth; the first value wins', () => {
+    const table = new DigestTable();
+    for (let i = 0; i < 20_000; i += 1) expect(table.getOrAdd(`key-${i}`, i * 2)).toBeUndefined();
+    expect(table.getOrAdd('key-7', 1)).toBe(14);
+    expect(table.get('key-19999')).toBe(39_998);
+    expect(table.get('key-20000')).toBeUndefined();
+    expect(table.size).toBe(20_000);
+    expect(() => table.getOrAdd('x', -1)).toThrow(RangeError);
+  });
+});
