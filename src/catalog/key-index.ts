@@ -1,4 +1,4 @@
-import { DigestTable } from '../plan/digest-table.js';
+import { DigestTable } from '../digests/digest-table.js';
 
 /**
  * The catalog keys seen so far and the row each was first seen in, for duplicate detection, in a

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { errorCodeOf } from '../errors/bunch-error.js';
 import { RESULT_MARKER_PREFIX } from '../plan/item-identity.js';
 import type { ItemTarget } from '../plan/planned-item.js';
-import { SortedDigests } from '../plan/sorted-digests.js';
+import { SortedDigests } from '../digests/sorted-digests.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { LoadedStoredIndex, MAX_LISTED_ROOTS } from './loaded-stored-index.js';

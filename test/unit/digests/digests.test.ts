@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DigestTable } from '../../../src/plan/digest-table.js';
-import { SortedDigests } from '../../../src/plan/sorted-digests.js';
+import { DigestTable } from '../../../src/digests/digest-table.js';
+import { SortedDigests } from '../../../src/digests/sorted-digests.js';
 
 describe('SortedDigests', () => {
   it('finds every member at a stable position once sealed, repeats dropped, and nothing else', () => {
