@@ -9,7 +9,7 @@ import { rejectedLine } from '../manifest/rejected-line.js';
 import { RejectedLog } from '../manifest/rejected-log.js';
 import type { RowRejection } from '../catalog/catalog-event.js';
 import { recordFromMarker } from '../outputs/store-item-output.js';
-import { StoredOutputLookup } from '../outputs/stored-output-lookup.js';
+import { StoredOutputLookup, type LookupStats } from '../outputs/stored-output-lookup.js';
 import { planItems, type PlanItemsOptions } from '../plan/plan-items.js';
 import { ReferenceResolver } from '../references/reference-resolver.js';
 import type { RunConfig } from '../runs/run-config.js';
@@ -30,6 +30,7 @@ import { PlannedFeedWriter } from './sync/planned-feed.js';
 import type { ItemSelection } from '../plan/select-items.js';
 import { planRun, type StoredItem } from './plan-run.js';
 import { recordItems } from './record-item.js';
+import { SkipSegments } from './skip-segments.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
 
@@ -72,6 +73,8 @@ export interface StartedRun {
   shards: number;
   /** Distinct reference image locations fetched while planning. */
   referencesFetched: number;
+  /** How planning learnt what is stored: from the index, listings, marker reads (stored-output-lookup.ts). */
+  storage?: LookupStats;
 }
 
 
@@ -122,6 +125,7 @@ async function planAndDispatch(
   await runs.setStatus(runId, 'running');
 
   const rejections = new RejectedLog(store, runId);
+  const skips = new SkipSegments(runs, store, runId, onRunComplete);
   let items = 0;
   let enqueued = 0;
   let skipped = 0;
@@ -134,9 +138,13 @@ async function planAndDispatch(
   // and sent on), the rest routed to the lane.
   const dispatch = async (stored: StoredItem[], generate: SyncWork[]) => {
     const toRoute: SyncWork[] = [...generate];
-    // Skips are recorded in one round trip per chunk; a hero's dependants are released after it.
-    await recordItems(runs, store, runId, stored.map(({ item, marker }) => recordFromMarker(item, marker, 'skipped', 'sync', 0)), onRunComplete);
-    skipped += stored.length;
+    // Skips of outputs an earlier run paid for go to storage segments in bulk (a Redis call per
+    // segment); any other (a marker of this very run, with its cost) is recorded as usual.
+    const records = stored.map(({ item, marker }) => recordFromMarker(item, marker, 'skipped', 'sync', 0));
+    await skips.add(records.filter((record) => SkipSegments.accepts(record)));
+    const others = records.filter((record) => !SkipSegments.accepts(record));
+    await recordItems(runs, store, runId, others, onRunComplete);
+    skipped += others.length;
     for (const { item, dependants } of stored) {
       if (dependants.length === 0) continue;
       const released = await releaseDependants(
@@ -202,18 +210,26 @@ async function planAndDispatch(
   };
 
   let lookup: StoredOutputLookup | undefined;
+  let dispatching: Promise<void> = Promise.resolve();
   try {
     const selection = options.select ? { select: options.select } : {};
     lookup = await StoredOutputLookup.open(store, { jobName: job.name, repair: true, logger: deps.logger });
     const readMarker = lookup.markerOf.bind(lookup);
+    // One chunk is dispatched while the next is planned: the planner's CPU and the round trips to
+    // Redis and storage overlap. Chunks still reach the lanes in catalog order.
     for await (const step of planRun(job, { ...planOptions, ...selection, readMarker })) {
       if (step.kind === 'rejected') {
         await rejections.add(rejectedLine(runId, step.rejection));
         continue;
       }
       items += step.items;
-      await dispatch(step.stored, step.generate);
+      await dispatching;
+      dispatching = dispatch(step.stored, step.generate);
+      // Awaited at the next chunk or after the loop; until then a failure must not go unhandled.
+      dispatching.catch(() => undefined);
     }
+    await dispatching;
+    await skips.flush();
     if (lane === 'undecided') {
       lane = 'sync';
       await toSync(held);
@@ -228,14 +244,19 @@ async function planAndDispatch(
     // Planning broke off (catalog unreadable mid-way, storage or Redis down). Work already handed
     // out must not run on unsupervised: stop the run, count only what was dispatched, and let the
     // workers record those items cancelled so the run still finalizes (status `aborted`).
+    // The chunk being dispatched when planning broke off counts as far as it got.
+    await dispatching.catch(() => undefined);
     writer?.abort();
+    // Skips not yet counted are counted now if storage and Redis let us; else they never were.
+    await skips.flush().catch(() => undefined);
     // Items in storage chunks were never queued (the feed starts only after planning): not counted.
-    await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + dispatchedToBatch, rejections.count, onRunComplete);
+    await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + skips.recorded + dispatchedToBatch, rejections.count, onRunComplete);
     throw error;
   } finally {
     await lookup?.close();
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
   }
+  skipped += skips.recorded;
   const chosen: 'sync' | 'batch' = lane === 'batch' ? 'batch' : 'sync';
   if (job.lane === 'auto') await runs.setExtra(runId, 'lane', chosen);
 
@@ -249,7 +270,7 @@ async function planAndDispatch(
   enqueued += waitingInStorage;
   const storage = lookup?.stats;
   deps.logger.info({ runId, items, enqueued, waitingInStorage, skipped, batched, shards, lane: chosen, rejected: rejections.count, referencesFetched, storage }, 'run planned');
-  return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.count, lane: chosen, batched, shards, referencesFetched };
+  return { runId, outputUrl: config.outputUrl, items, enqueued, waitingInStorage, skipped, rejected: rejections.count, lane: chosen, batched, shards, referencesFetched, ...(storage ? { storage } : {}) };
 }
 
 async function stopAfterPlanningFailure(

@@ -14,6 +14,9 @@ import type { StoredIndexPointer } from './stored-index-pointer.js';
 /** Above this many top-level folders of outputs, one listing of the whole location is cheaper. */
 export const MAX_LISTED_ROOTS = 4;
 
+/** Bytes of the index read at once (a few hundred entries). */
+const READ_BLOCK = 256 * 1024;
+
 /**
  * A job's stored-output index, ready for look-ups by item key with little memory: the lines wait
  * in a local temp file, and memory holds only a DigestTable item key → entry number, each entry's
@@ -79,17 +82,30 @@ export class LoadedStoredIndex {
     }
   }
 
+  /** The block of the temp file read last, and where it starts. */
+  private block = Buffer.alloc(0);
+  private blockStart = 0;
+
   /**
-   * The entry of an item key, or undefined. A synchronous read of a few hundred bytes from a file
-   * just written (so in the page cache): cheaper than a million trips through the thread pool.
+   * The entry of an item key, or undefined. Synchronous reads from a file just written (so in the
+   * page cache): cheaper than a million trips through the thread pool. A read takes a block of
+   * READ_BLOCK bytes, and the index is in the order the last run recorded its items — catalog order,
+   * for the most part — so one read serves the next few hundred rows.
    */
   entryFor(itemKey: string): StoredIndexEntry | undefined {
     const number = this.byItemKey.get(itemKey);
     if (number === undefined) return undefined;
     const length = this.lengths[number] as number;
-    const buffer = Buffer.allocUnsafe(length);
-    readSync(this.fd, buffer, 0, length, this.offsets[number] as number);
-    const entry = JSON.parse(buffer.toString('utf8')) as StoredIndexEntry;
+    const offset = this.offsets[number] as number;
+    if (offset < this.blockStart || offset + length > this.blockStart + this.block.length) {
+      const size = Math.max(length, READ_BLOCK);
+      const buffer = Buffer.allocUnsafe(size);
+      const read = readSync(this.fd, buffer, 0, size, offset);
+      this.block = buffer.subarray(0, read);
+      this.blockStart = offset;
+    }
+    const at = offset - this.blockStart;
+    const entry = JSON.parse(this.block.toString('utf8', at, at + length)) as StoredIndexEntry;
     return entry.itemKey === itemKey ? entry : undefined;
   }
 

@@ -25,6 +25,9 @@ export interface LookupStats {
   outputChecks: number;
   /** Markers deleted because an output they name is gone (the item is generated again). */
   staleMarkers: number;
+  /** Time spent loading the index and listing storage before the first item (ms). */
+  loadMs: number;
+  listMs: number;
 }
 
 export interface LookupOptions {
@@ -49,7 +52,7 @@ export interface LookupOptions {
  * Without a listing (LIST refused, storage trouble) every item falls back to its marker read.
  */
 export class StoredOutputLookup {
-  readonly stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0 };
+  readonly stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0, loadMs: 0, listMs: 0 };
 
   private constructor(
     private readonly store: ObjectStore,
@@ -59,14 +62,19 @@ export class StoredOutputLookup {
   ) {}
 
   static async open(store: ObjectStore, options: LookupOptions): Promise<StoredOutputLookup> {
+    const started = performance.now();
     const pointer = await readStoredIndexPointer(store, options.jobName);
     const index = pointer ? await LoadedStoredIndex.load(store, pointer) : undefined;
+    const loaded = performance.now();
     try {
       const listing = await listStored(store, index).catch((error: unknown) => {
         options.logger?.warn({ code: errorCodeOf(error), err: error }, 'could not list stored outputs; planning reads each item\'s marker');
         return undefined;
       });
-      return new StoredOutputLookup(store, options, index, listing);
+      const lookup = new StoredOutputLookup(store, options, index, listing);
+      lookup.stats.loadMs = Math.round(loaded - started);
+      lookup.stats.listMs = Math.round(performance.now() - loaded);
+      return lookup;
     } catch (error) {
       await index?.close();
       throw error;

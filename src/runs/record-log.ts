@@ -90,6 +90,32 @@ export class RecordLog {
     });
   }
 
+  /**
+   * Records written straight to a storage segment, then counted (planning's skips): no record
+   * passes through Redis, which keeps only the bits and counters. The segment is written before
+   * the bits are set, so a crash in between leaves records nobody counted (the finalizer reads
+   * each index once) but never a counted item without its record. Only for records with nothing
+   * to add to the run's cost, tokens or errors, all of one status and lane.
+   */
+  async recordInSegment(runId: string, store: ObjectStore, records: readonly ItemRecord[]): Promise<{ added: number; complete: boolean }> {
+    const first = records[0];
+    if (!first) return { added: 0, complete: false };
+    for (const record of records) {
+      if (record.status !== first.status || record.lane !== first.lane || record.costUsd !== 0 || record.errorCode !== undefined || record.usage !== undefined) {
+        throw new BunchError('E_INTERNAL', `record ${record.itemKey} cannot be counted from a segment`);
+      }
+    }
+    const keys = this.keys(runId);
+    const seq = await this.redis.bunchNextSegment(keys.meta);
+    if (seq === -2) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
+    const body = records.map((record) => JSON.stringify(record)).join('\n') + '\n';
+    await store.put(runObjectKeys(runId).segment(seq), body, { contentType: 'application/x-ndjson' });
+    const [added, complete] = await this.redis.bunchRecordStoredSegment(keys.meta, keys.done, first.status, first.lane, ...records.map((record) => String(record.index)));
+    if (added === -2) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
+    if (added > 0) for (const record of records) for (const listener of this.listeners) listener(record);
+    return { added, complete: complete === 1 };
+  }
+
   async isTerminal(runId: string, index: number): Promise<boolean> {
     return (await this.redis.getbit(this.keys(runId).done, index)) === 1;
   }

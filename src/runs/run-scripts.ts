@@ -104,10 +104,45 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `;
 
+/**
+ * KEYS: meta, done
+ * ARGV: status, lane, index...
+ * Counts records already written to a storage segment (planning's skips: no cost, no tokens, no
+ * error): each index's bit flips 0 -> 1 at most once, as in RECORD_TERMINAL_LUA, without keeping
+ * the records in Redis. Returns {added | -2 when the run is gone, complete 0|1}.
+ */
+export const RECORD_STORED_SEGMENT_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return {-2, 0} end
+local added = 0
+for i = 3, #ARGV do
+  if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then added = added + 1 end
+end
+if added == 0 then return {0, 0} end
+redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], added)
+redis.call('HINCRBY', KEYS[1], 'lane:' .. ARGV[2], added)
+local terminal = redis.call('HINCRBY', KEYS[1], 'terminal', added)
+local planned = redis.call('HGET', KEYS[1], 'planned')
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '-1')
+local complete = 0
+if planned == '1' and terminal >= total then complete = 1 end
+return {added, complete}
+`;
+
+/**
+ * KEYS: meta
+ * Takes the next record segment number, or -2 when the run is gone (nothing is created).
+ */
+export const NEXT_SEGMENT_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return -2 end
+return redis.call('HINCRBY', KEYS[1], 'segments', 1)
+`;
+
 /** The scripts above as ioredis commands (defined once per connection by RunStore). */
 export type RunScripts = {
   bunchRecordTerminal(meta: string, done: string, records: string, ...args: string[]): Promise<[number, number, number]>;
   bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
+  bunchNextSegment(meta: string): Promise<number>;
+  bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;

@@ -12,6 +12,8 @@ import { OutputClaims } from './output-claims.js';
 import {
   ACQUIRE_SLOT_LUA,
   MARK_PLANNED_LUA,
+  NEXT_SEGMENT_LUA,
+  RECORD_STORED_SEGMENT_LUA,
   RECORD_TERMINAL_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
@@ -99,6 +101,8 @@ export class RunStore {
     if (!(this.redis as Partial<RunScripts>).bunchRecordTerminal) {
       redis.defineCommand('bunchRecordTerminal', { numberOfKeys: 3, lua: RECORD_TERMINAL_LUA });
       redis.defineCommand('bunchMarkPlanned', { numberOfKeys: 1, lua: MARK_PLANNED_LUA });
+      redis.defineCommand('bunchRecordStoredSegment', { numberOfKeys: 2, lua: RECORD_STORED_SEGMENT_LUA });
+      redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });

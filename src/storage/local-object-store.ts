@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +23,8 @@ import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-
 
 export const LOCAL_META_DIR = '.bunch-meta';
 const TEMP_SUFFIX = '.bunch-tmp';
+/** Directories a listing reads before it lets the event loop run. */
+const WALK_SLICE = 64;
 
 export interface LocalObjectStoreOptions {
   /** The root directory; relative paths resolve against `baseDir`. Created on first write. */
@@ -126,25 +129,48 @@ export class LocalObjectStore implements ObjectStore {
 
   async close(): Promise<void> {}
 
-  private async *walk(relativeDir: string, prefix: string, skip: ReadonlySet<string>): AsyncGenerator<string> {
-    let entries;
-    try {
-      entries = await readdir(path.join(this.root, relativeDir), { withFileTypes: true });
-    } catch (error) {
-      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw storageError('list', prefix, error);
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (relativeDir === '' && entry.name === LOCAL_META_DIR) continue;
-      if (entry.name.endsWith(TEMP_SUFFIX)) continue;
-      const key = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (skip.has(`${key}/`)) continue;
-        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(key, prefix, skip);
-      } else if (entry.isFile() && key.startsWith(prefix)) {
-        yield key;
+  /**
+   * Breadth-first, WALK_SLICE directories at a time read with readdirSync, then a turn of the event
+   * loop. A million-row output has a folder per row under the default key template; measured here,
+   * an async readdir costs ~60 µs a folder (a thread-pool round trip each) against ~13 µs for
+   * readdirSync, and a slice of 64 folders keeps the loop's pauses around a millisecond. Keys come
+   * in no particular order.
+   */
+  private async *walk(startDir: string, prefix: string, skip: ReadonlySet<string>): AsyncGenerator<string> {
+    const queue = [startDir];
+    let next = 0;
+    while (next < queue.length) {
+      const found: string[] = [];
+      for (const end = Math.min(queue.length, next + WALK_SLICE); next < end; next += 1) {
+        const relativeDir = queue[next] as string;
+        for (const entry of this.readDirectory(relativeDir, prefix)) {
+          if (relativeDir === '' && entry.name === LOCAL_META_DIR) continue;
+          if (entry.name.endsWith(TEMP_SUFFIX)) continue;
+          const key = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
+          if (entry.isDirectory()) {
+            if (skip.has(`${key}/`)) continue;
+            if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) queue.push(key);
+          } else if (entry.isFile() && key.startsWith(prefix)) {
+            found.push(key);
+          }
+        }
       }
+      // Folders already read are not needed again: keep the queue from growing to every folder.
+      if (next > 4096) {
+        queue.splice(0, next);
+        next = 0;
+      }
+      yield* found;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private readDirectory(relativeDir: string, prefix: string): Dirent[] {
+    try {
+      return readdirSync(path.join(this.root, relativeDir), { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw storageError('list', prefix, error);
     }
   }
 

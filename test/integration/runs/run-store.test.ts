@@ -59,6 +59,31 @@ describe('RunStore (real Redis)', () => {
     await dir?.remove();
   });
 
+  it('counts records written straight to a segment once, keeps none of them in Redis, and refuses records with a cost', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const store = new LocalObjectStore({ root: dir.path });
+    const runId = 'run-segments';
+    await runs.createRun(config(runId));
+    const skipped = (from: number, count: number) => Array.from({ length: count }, (_, i) => record(from + i, 'skipped'));
+
+    expect(await runs.records.recordInSegment(runId, store, skipped(0, 300))).toEqual({ added: 300, complete: false });
+    // Index 1 again (a duplicate) is not counted twice; the others are new.
+    expect(await runs.records.recordInSegment(runId, store, skipped(299, 2))).toEqual({ added: 1, complete: false });
+    expect(await redis.hlen(runKeys(prefix, runId).records)).toBe(0);
+    await expect(runs.records.recordInSegment(runId, store, [record(400, 'succeeded')])).rejects.toMatchObject({ code: 'E_INTERNAL' });
+    await runs.records.recordTerminal(runId, record(301, 'succeeded'));
+    expect(await runs.markPlanned(runId, 302, 0)).toBe(true);
+    const meta = (await runs.getMeta(runId))!;
+    expect(meta).toMatchObject({ terminal: 302, segments: 2 });
+    expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 301, cancelled: 0 });
+    const indexes: number[] = [];
+    for await (const r of runs.records.read(runId, store)) indexes.push(r.index);
+    expect(indexes.sort((a, b) => a - b)).toEqual(Array.from({ length: 302 }, (_, i) => i));
+    await expect(runs.records.recordInSegment('no-such-run', store, skipped(0, 1))).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    expect(await redis.exists(runKeys(prefix, 'no-such-run').meta)).toBe(0);
+  });
+
   it('counts each item once, reports completion to exactly one caller, and keeps Redis records bounded', async () => {
     const prefix = `rs${randomBytes(3).toString('hex')}`;
     const runs = new RunStore(redis, prefix, 100);
