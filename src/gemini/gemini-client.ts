@@ -39,6 +39,7 @@ import {
 } from './gemini-transport.js';
 import { readModelResource, type ModelResource } from './model-resource.js';
 import { parseGenerateResponse, type ParsedGenerateResponse } from './parse-generate-response.js';
+import { readGenerateBody } from './stream-generate-body.js';
 import { uploadResumable, type GeminiFile, type UploadOptions } from './upload-resumable.js';
 
 export type { CallOptions, HttpMethod } from './gemini-transport.js';
@@ -148,7 +149,8 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
         resource: 'model',
       },
       call,
-      transport.readJson,
+      // Streamed: image data is decoded as it arrives, never held as body, text and base64 at once.
+      (answer) => readGenerateBody(answer, config.maxResponseBytes),
     );
     const parsed = parseGenerateResponse(value);
     return { response: parsed, latencyMs: Math.round(performance.now() - started), httpStatus: response.status };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BunchError } from '../errors/bunch-error.js';
+import { DECODED_DATA, type DecodedInlineData } from './stream-generate-body.js';
 
 /**
  * Reads a GenerateContentResponse (Gemini REST, camelCase JSON; proto3 omits zero/empty fields).
@@ -10,7 +11,12 @@ import { BunchError } from '../errors/bunch-error.js';
  */
 export interface InlineImage {
   mimeType: string;
+  /** The base64 as sent; empty when the body was decoded while it streamed in (then `bytes` or `problem`). */
   base64: string;
+  /** Decoded while streaming (stream-generate-body.ts). */
+  bytes?: Buffer;
+  /** Why the streamed base64 could not be decoded. */
+  problem?: string;
 }
 
 export interface GenerateUsage {
@@ -96,15 +102,16 @@ export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
   const turn: AnswerPart[] = [];
   for (const part of candidate?.content?.parts ?? []) {
     const isImage = part.inlineData !== undefined && part.inlineData.mimeType.toLowerCase().startsWith('image/');
+    const image = part.inlineData && isImage ? inlineImageOf(part.inlineData) : undefined;
     if (part.thought === true) {
-      if (isImage && part.inlineData) thoughts.images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
+      if (image) thoughts.images.push(image);
       else if (part.text !== undefined && part.text !== '') thoughts.texts.push(part.text);
       continue;
     }
     const signature = part.thoughtSignature !== undefined ? { thoughtSignature: part.thoughtSignature } : {};
-    if (isImage && part.inlineData) {
-      images.push({ mimeType: part.inlineData.mimeType, base64: part.inlineData.data });
-      turn.push({ inlineData: { mimeType: part.inlineData.mimeType, data: part.inlineData.data }, ...signature });
+    if (image) {
+      images.push(image);
+      turn.push({ inlineData: echoedData(image), ...signature });
     }
     if (part.text !== undefined && part.text !== '') {
       texts.push(part.text);
@@ -132,4 +139,25 @@ export function parseGenerateResponse(json: unknown): ParsedGenerateResponse {
   if (body.modelVersion !== undefined) parsed.modelVersion = body.modelVersion;
   if (body.responseId !== undefined) parsed.responseId = body.responseId;
   return parsed;
+}
+
+function inlineImageOf(inlineData: { mimeType: string; data: string } & Record<string, unknown>): InlineImage {
+  const decoded = inlineData[DECODED_DATA] as DecodedInlineData | undefined;
+  const image: InlineImage = { mimeType: inlineData.mimeType, base64: inlineData.data };
+  if (decoded?.bytes) image.bytes = decoded.bytes;
+  if (decoded?.problem !== undefined) image.problem = decoded.problem;
+  return image;
+}
+
+/**
+ * The image as the next turn of an edit sends it back. A streamed image keeps only its bytes; the
+ * base64 is made again when the turn is serialised (an enumerable getter, which JSON.stringify
+ * reads), so no base64 copy waits in memory for a turn that may never come.
+ */
+function echoedData(image: InlineImage): { mimeType: string; data: string } {
+  if (!image.bytes) return { mimeType: image.mimeType, data: image.base64 };
+  const bytes = image.bytes;
+  const echoed = { mimeType: image.mimeType } as { mimeType: string; data: string };
+  Object.defineProperty(echoed, 'data', { get: () => bytes.toString('base64'), enumerable: true });
+  return echoed;
 }

@@ -126,9 +126,18 @@ function assertComplete(bytes: Buffer, type: ImageMimeType): void {
   }
 }
 
-export function decodeImage(part: { mimeType: string; base64: string }, expected?: ImageDimensions): DecodedImage {
+/** An image part: its base64, or (decoded while the answer streamed in) its bytes or why they could not be decoded. */
+export interface ImagePart {
+  mimeType: string;
+  base64: string;
+  bytes?: Buffer;
+  problem?: string;
+}
+
+export function decodeImage(part: ImagePart, expected?: ImageDimensions): DecodedImage {
   const mimeType = normalizeMimeType(part.mimeType);
-  const bytes = decodeBase64Strict(part.base64);
+  if (part.problem !== undefined) throw malformed(part.problem);
+  const bytes = part.bytes ?? decodeBase64Strict(part.base64);
   const sniffed = sniffImageType(bytes);
   if (sniffed !== mimeType) {
     throw malformed(`image declared as ${mimeType} but its bytes are ${sniffed ?? 'not a known image format'}`);

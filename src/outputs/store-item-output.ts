@@ -143,7 +143,7 @@ async function storeAnswerExtras(
       }
       for (const [index, part] of images.entries()) {
         // Interim images are kept as sent; a broken one is a debug curiosity, not a failure.
-        const bytes = Buffer.from(part.base64, 'base64');
+        const bytes = part.bytes ?? Buffer.from(part.base64, 'base64');
         const ext = part.mimeType === 'image/jpeg' ? 'jpg' : part.mimeType === 'image/webp' ? 'webp' : 'png';
         const key = itemFileKey(target.markerKey, `thought-${index + 1}.${ext}`);
         await store.put(key, bytes, { contentType: part.mimeType, metadata });

@@ -1,0 +1,192 @@
+import { jsonParser, type Token } from 'stream-json/core/parser.js';
+import { BunchError } from '../errors/bunch-error.js';
+import { Base64ChunkDecoder } from './base64-chunk-decoder.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
+
+/**
+ * An image part's data once decoded while the body streamed in: `bytes`, or why the base64 was
+ * not valid (the item then fails E_BAD_IMAGE, as a whole-string decode would have).
+ */
+export interface DecodedInlineData {
+  bytes?: Buffer;
+  problem?: string;
+}
+
+/** Where a decoded `inlineData.data` is attached in the parsed value (the `data` string is left empty). */
+export const DECODED_DATA = 'bunchDecoded';
+
+// stream-json's parser is a plain function: text in, `many(tokens)` or the registered `none`
+// symbol out; called with `none` it flushes. These are stream-chain's markers, shared by symbol.
+const NONE = Symbol.for('object-stream.none');
+type ParserStep = ((chunk: string | symbol) => unknown) & object;
+
+function tokensOf(out: unknown): Token[] {
+  if (out === NONE || out === undefined || out === null) return [];
+  return ((out as { values?: Token[] }).values ?? []) as Token[];
+}
+
+function tooLarge(maxBytes: number, detail: string): BunchError {
+  return new BunchError('E_RESPONSE_TOO_LARGE', `response body is larger than the cap of ${maxBytes} bytes (maxResponseBytes): ${detail}`);
+}
+
+function malformedJson(detail: string, cause?: unknown): BunchError {
+  return new BunchError('E_MALFORMED_RESPONSE', `generateContent response is not valid JSON: ${detail}`, cause === undefined ? {} : { cause });
+}
+
+/** An object or array being assembled, and the key it sits under in its parent object. */
+type Container = ({ kind: 'object'; value: Record<string, unknown>; key: string | undefined } | { kind: 'array'; value: unknown[] }) & { under?: string };
+
+/**
+ * Reads a generateContent answer as it streams in and parses it, decoding every
+ * `inlineData.data` string to bytes piece by piece (Base64ChunkDecoder): a 4K answer (~24 MB of
+ * JSON) never sits in memory as the body, its text, and the base64 string at once — only the
+ * decoded image (~18 MB) and a chunk of the body. Everything else is assembled as JSON.parse
+ * would. The parsed value has `data: ''` and the decoded bytes under DECODED_DATA beside it.
+ */
+export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<unknown> {
+  if (!response.body) return undefined;
+  const announced = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isSafeInteger(announced) && announced > maxBytes) {
+    await response.body.cancel().catch(() => undefined);
+    throw tooLarge(maxBytes, `Content-Length announces ${announced} bytes`);
+  }
+  const parse = jsonParser({ packKeys: true, packStrings: false, streamStrings: true, packNumbers: true, streamNumbers: false, streamKeys: false }) as unknown as ParserStep;
+  const assembler = new GenerateBodyAssembler();
+  const text = new TextDecoder('utf-8');
+  const reader = response.body.getReader();
+  let total = 0;
+  const feed = (chunk: string | symbol) => {
+    let out: unknown;
+    try {
+      out = parse(chunk);
+    } catch (error) {
+      throw malformedJson(error instanceof Error ? error.message : String(error), error);
+    }
+    for (const token of tokensOf(out)) assembler.consume(token);
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes, `stopped reading after ${total} bytes`);
+    }
+    try {
+      feed(text.decode(value, { stream: true }));
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      throw error;
+    }
+  }
+  const rest = text.decode();
+  if (rest) feed(rest);
+  feed(NONE);
+  return assembler.result();
+}
+
+/** Builds the value from tokens; the one string it streams is an image part's data. */
+class GenerateBodyAssembler {
+  private readonly stack: Container[] = [];
+  private root: unknown;
+  private done = false;
+  /** The string being read: its pieces, or a decoder when it is an image's data. */
+  private pieces: string[] | undefined;
+  private decoder: Base64ChunkDecoder | undefined;
+
+  consume(token: Token): void {
+    switch (token.name) {
+      case 'startObject':
+        this.open({ kind: 'object', value: {}, key: undefined });
+        return;
+      case 'startArray':
+        this.open({ kind: 'array', value: [] });
+        return;
+      case 'endObject':
+      case 'endArray':
+        this.close();
+        return;
+      case 'keyValue': {
+        const top = this.stack.at(-1);
+        if (top?.kind === 'object') top.key = token.value;
+        return;
+      }
+      case 'startString':
+        if (this.isImageData()) this.decoder = new Base64ChunkDecoder();
+        else this.pieces = [];
+        return;
+      case 'stringChunk':
+        if (this.decoder) this.decoder.write(token.value);
+        else this.pieces?.push(token.value);
+        return;
+      case 'endString':
+        if (this.decoder) {
+          const bytes = this.decoder.end();
+          const decoded: DecodedInlineData = bytes ? { bytes } : { problem: this.decoder.problem ?? 'image data is not valid base64' };
+          this.decoder = undefined;
+          const top = this.stack.at(-1);
+          if (top?.kind === 'object') top.value[DECODED_DATA] = decoded;
+          this.add('');
+        } else {
+          this.add((this.pieces ?? []).join(''));
+          this.pieces = undefined;
+        }
+        return;
+      case 'numberValue':
+        this.add(Number(token.value));
+        return;
+      case 'nullValue':
+        this.add(null);
+        return;
+      case 'trueValue':
+        this.add(true);
+        return;
+      case 'falseValue':
+        this.add(false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  result(): unknown {
+    if (!this.done || this.stack.length > 0) throw malformedJson('the body ended before the JSON did');
+    return this.root;
+  }
+
+  /** The string about to be read is `…inlineData.data`. */
+  private isImageData(): boolean {
+    const top = this.stack.at(-1);
+    const parent = this.stack.at(-2);
+    return top?.kind === 'object' && top.key === 'data' && top.under === 'inlineData' && parent?.kind === 'object';
+  }
+
+  private open(container: Container): void {
+    const parent = this.stack.at(-1);
+    if (parent?.kind === 'object' && parent.key !== undefined) container.under = parent.key;
+    this.add(container.value);
+    this.stack.push(container);
+  }
+
+  private close(): void {
+    this.stack.pop();
+    const top = this.stack.at(-1);
+    if (top?.kind === 'object') top.key = undefined;
+  }
+
+  private add(value: unknown): void {
+    const top = this.stack.at(-1);
+    if (!top) {
+      if (this.done) throw malformedJson('more than one JSON value');
+      this.root = value;
+      this.done = true;
+      return;
+    }
+    if (top.kind === 'array') top.value.push(value);
+    else if (top.key !== undefined) {
+      // Objects are assembled into plain objects; `__proto__` is set as an own key, as JSON.parse does.
+      Object.defineProperty(top.value, top.key, { value, enumerable: true, writable: true, configurable: true });
+      top.key = undefined;
+    }
+  }
+}
