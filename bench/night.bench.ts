@@ -93,6 +93,8 @@ async function seedFirstNight(dir: string, jobFile: string): Promise<number> {
   const job = await loadJobFile(jobFile);
   const out = path.join(dir, 'out');
   const index = createWriteStream(path.join(dir, 'index.jsonl'));
+  // A chunk's items write their lines concurrently: a drain listener each.
+  index.setMaxListeners(0);
   let seeded = 0;
   for await (const step of planRun(job, { readMarker: async () => undefined })) {
     if (step.kind !== 'chunk') continue;
