@@ -23,7 +23,7 @@ interface Report {
   machine: { cpus: number; loadBefore: number[]; loadAfter?: number[]; node: string };
   zeroLatency?: ZeroLatencyResult;
   latencyBound?: LatencyBoundResult;
-  workerMemory?: WorkerMemoryResult;
+  workerMemory?: WorkerMemoryResult[];
   referenceImages?: ReferenceImagesResult;
   scaleOut?: ScaleOutRow[];
 }
@@ -72,7 +72,13 @@ async function main(): Promise<void> {
       console.log(`\n${formatLatencyBound(report.latencyBound)}`);
     }
     if (parts.includes('memory')) {
-      report.workerMemory = await runWorkerMemory(services, { items: 48, concurrency: 8, minMs: 1000, maxMs: 2000 });
+      // Side by side: the answer read whole (as before) and streamed, at -c 8; streamed at -c 32.
+      const latency = { minMs: 1000, maxMs: 2000 };
+      report.workerMemory = [
+        await runWorkerMemory(services, { items: 48, concurrency: 8, ...latency, wholeBody: true }),
+        await runWorkerMemory(services, { items: 48, concurrency: 8, ...latency, probeStages: true }),
+        await runWorkerMemory(services, { items: 96, concurrency: 32, ...latency }),
+      ];
       console.log(`\n${formatWorkerMemory(report.workerMemory)}`);
     }
     if (parts.includes('scale')) {

@@ -48,21 +48,30 @@ export function formatLatencyBound(result: LatencyBoundResult): string {
   ].join('\n');
 }
 
-export function formatWorkerMemory(result: WorkerMemoryResult): string {
-  const { options } = result;
-  return [
-    `Worker memory: \`bunch worker -c ${options.concurrency}\` child process, ${options.items} items, 4K realistic payloads, ` +
-      `latency uniform ${options.minMs}-${options.maxMs} ms`,
-    `  PNG ${(result.pngBytes / 1e6).toFixed(1)} MB/image, base64 ${(result.base64Chars / 1e6).toFixed(1)} MB; run ${result.seconds.toFixed(1)} s; ` +
-      `emulator served ${result.servedLatencySeconds.toFixed(2)} s/item, max ${result.emulatorInFlightMax} open requests`,
-    `  RSS idle ${result.idleMb.toFixed(0)} MB, mean during run ${result.meanMb.toFixed(0)} MB, peak (VmHWM) ${result.peakMb.toFixed(0)} MB` +
-      ` -> ${result.peakMb < 1024 ? 'under' : 'OVER'} the 1 GB target`,
-    `  One 4K call walked step by step (fresh process, every intermediate kept; MB): body ${(result.stages.bodyChars / 1e6).toFixed(1)} M chars`,
-    `  ${'step'.padEnd(48)} ${'rss'.padStart(7)} ${'heap'.padStart(7)} ${'external'.padStart(8)}`,
-    ...result.stages.stages.map(
-      (stage) => `  ${stage.stage.padEnd(48)} ${stage.rssMb.toFixed(1).padStart(7)} ${stage.heapMb.toFixed(1).padStart(7)} ${stage.externalMb.toFixed(1).padStart(8)}`,
-    ),
-  ].join('\n');
+export function formatWorkerMemory(results: WorkerMemoryResult[]): string {
+  const first = results[0] as WorkerMemoryResult;
+  const lines = [
+    `Worker memory: \`bunch worker\` child process, 4K realistic payloads (PNG ${(first.pngBytes / 1e6).toFixed(1)} MB/image, ` +
+      `base64 ${(first.base64Chars / 1e6).toFixed(1)} MB), latency uniform ${first.options.minMs}-${first.options.maxMs} ms`,
+    `  ${'answers read'.padEnd(14)} ${'-c'.padStart(3)} ${'items'.padStart(6)} ${'seconds'.padStart(8)} ${'open max'.padStart(9)} ${'idle MB'.padStart(8)} ${'mean MB'.padStart(8)} ${'peak MB'.padStart(8)} ${'vs whole -c same'.padStart(17)}`,
+  ];
+  for (const result of results) {
+    const same = results.find((other) => other.options.wholeBody && other.options.concurrency === result.options.concurrency);
+    lines.push(
+      `  ${(result.options.wholeBody ? 'whole body' : 'streamed').padEnd(14)} ${String(result.options.concurrency).padStart(3)} ${String(result.options.items).padStart(6)} ` +
+        `${result.seconds.toFixed(1).padStart(8)} ${String(result.emulatorInFlightMax).padStart(9)} ${result.idleMb.toFixed(0).padStart(8)} ${result.meanMb.toFixed(0).padStart(8)} ` +
+        `${result.peakMb.toFixed(0).padStart(8)} ${same && same !== result ? `${(result.peakMb / same.peakMb).toFixed(2)}×`.padStart(17) : ''.padStart(17)}`,
+    );
+  }
+  const probed = results.find((result) => result.stages);
+  if (probed?.stages) {
+    lines.push(`  One 4K call walked step by step (fresh process, every intermediate kept; MB): body ${(probed.stages.bodyChars / 1e6).toFixed(1)} M chars`);
+    lines.push(`  ${'step'.padEnd(48)} ${'rss'.padStart(7)} ${'heap'.padStart(7)} ${'external'.padStart(8)}`);
+    for (const stage of probed.stages.stages) {
+      lines.push(`  ${stage.stage.padEnd(48)} ${stage.rssMb.toFixed(1).padStart(7)} ${stage.heapMb.toFixed(1).padStart(7)} ${stage.externalMb.toFixed(1).padStart(8)}`);
+    }
+  }
+  return lines.join('\n');
 }
 
 export function formatReferenceImages(result: ReferenceImagesResult): string {

@@ -23,6 +23,10 @@ export interface WorkerMemoryOptions {
   concurrency: number;
   minMs: number;
   maxMs: number;
+  /** The worker reads each answer whole before parsing (the way before streamed decoding), for the side-by-side. */
+  wholeBody?: boolean;
+  /** Also walk one call step by step in a fresh process (slow; once per bench run is enough). */
+  probeStages?: boolean;
 }
 
 export interface WorkerMemoryResult {
@@ -42,7 +46,7 @@ export interface WorkerMemoryResult {
   /** Mean seconds per item at the emulator (render + latency + send). */
   servedLatencySeconds: number;
   /** One call walked step by step in a fresh process: where one in-flight item's memory goes. */
-  stages: MemoryStages;
+  stages?: MemoryStages;
 }
 
 export async function runWorkerMemory(services: BenchServices, options: WorkerMemoryOptions): Promise<WorkerMemoryResult> {
@@ -61,6 +65,7 @@ export async function runWorkerMemory(services: BenchServices, options: WorkerMe
       BUNCH_PREFIX: prefix,
       GEMINI_BASE_URL: emulator.url,
       GEMINI_API_KEY: emulator.apiKey ?? 'unused',
+      ...(options.wholeBody ? { BUNCH_GEMINI_WHOLE_BODY: '1' } : {}),
     },
     ['-c', String(options.concurrency)],
   );
@@ -79,7 +84,7 @@ export async function runWorkerMemory(services: BenchServices, options: WorkerMe
     const lines = await readRunManifest(store, run.runId);
     await worker.stop();
     emulator.setKnobs({ latency: { kind: 'fixed', ms: 0 } });
-    const stages = await probeMemoryStages(emulator.url, emulator.apiKey ?? 'unused', path.join(dir, 'probe'));
+    const stages = options.probeStages ? await probeMemoryStages(emulator.url, emulator.apiKey ?? 'unused', path.join(dir, 'probe')) : undefined;
     const pngBytes = lines.reduce((sum, line) => sum + ('image' in line && line.image ? line.image.bytes : 0), 0) / lines.length;
     return {
       options,
@@ -91,7 +96,7 @@ export async function runWorkerMemory(services: BenchServices, options: WorkerMe
       seconds,
       emulatorInFlightMax: emulatorInFlight.max,
       servedLatencySeconds: served.reduce((sum, entry) => sum + entry.durationMs, 0) / served.length / 1000,
-      stages,
+      ...(stages ? { stages } : {}),
     };
   } finally {
     await worker.stop();

@@ -58,6 +58,12 @@ export interface GeminiClientOptions {
   userAgent?: string;
   /** Largest JSON answer read (generateContent, batch operations), in bytes. Default 64 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Read a generateContent answer whole and JSON.parse it, as before answers were streamed: body,
+   * text and base64 all in memory at once. Only for the memory benchmark's side-by-side
+   * (`BUNCH_GEMINI_WHOLE_BODY=1` for `bunch worker`); default false.
+   */
+  readWholeBody?: boolean;
 }
 
 /** The resolved settings. Holds no secret, so it can be logged. */
@@ -150,7 +156,7 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
       },
       call,
       // Streamed: image data is decoded as it arrives, never held as body, text and base64 at once.
-      (answer) => readGenerateBody(answer, config.maxResponseBytes),
+      options.readWholeBody ? transport.readJson : (answer) => readGenerateBody(answer, config.maxResponseBytes),
     );
     const parsed = parseGenerateResponse(value);
     return { response: parsed, latencyMs: Math.round(performance.now() - started), httpStatus: response.status };

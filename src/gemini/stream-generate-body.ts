@@ -50,11 +50,15 @@ export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MA
     await response.body.cancel().catch(() => undefined);
     throw tooLarge(maxBytes, `Content-Length announces ${announced} bytes`);
   }
+  let total = 0;
+  let chunkStart = 0;
   const parse = jsonParser({ packKeys: true, packStrings: false, streamStrings: true, packNumbers: true, streamNumbers: false, streamKeys: false }) as unknown as ParserStep;
-  const assembler = new GenerateBodyAssembler();
+  // With an announced length, an image's data can decode to at most ¾ of what is still to come.
+  // (Counted from the start of the chunk being parsed: the string may start anywhere in it.)
+  const remaining = Number.isSafeInteger(announced) && announced > 0 ? () => Math.ceil(((announced - chunkStart) * 3) / 4) : () => undefined;
+  const assembler = new GenerateBodyAssembler(remaining);
   const text = new TextDecoder('utf-8');
   const reader = response.body.getReader();
-  let total = 0;
   const feed = (chunk: string | symbol) => {
     let out: unknown;
     try {
@@ -67,6 +71,7 @@ export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MA
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    chunkStart = total;
     total += value.length;
     if (total > maxBytes) {
       await reader.cancel().catch(() => undefined);
@@ -87,6 +92,8 @@ export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MA
 
 /** Builds the value from tokens; the one string it streams is an image part's data. */
 class GenerateBodyAssembler {
+  constructor(private readonly sizeHint: () => number | undefined) {}
+
   private readonly stack: Container[] = [];
   private root: unknown;
   private done = false;
@@ -112,7 +119,7 @@ class GenerateBodyAssembler {
         return;
       }
       case 'startString':
-        if (this.isImageData()) this.decoder = new Base64ChunkDecoder();
+        if (this.isImageData()) this.decoder = new Base64ChunkDecoder(this.sizeHint());
         else this.pieces = [];
         return;
       case 'stringChunk':

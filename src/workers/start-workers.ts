@@ -37,7 +37,7 @@ export interface StartWorkersOptions {
   redisUrl: string;
   prefix: string;
   concurrency: number;
-  gemini: { baseUrl: string; apiKey: string };
+  gemini: { baseUrl: string; apiKey: string; readWholeBody?: boolean };
   /** Gateways' OpenAI- and Claude-compatible endpoints, for runs whose job names `protocol: openai | anthropic`. */
   gateways?: GatewaySettings;
   /** Counts what this process does, for `/metrics` (bunch worker --metrics-port). */
@@ -103,7 +103,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const runs = new RunStore(commandConnection, prefix);
   const queues = openRunQueues(commandConnection, prefix);
   const contexts = new RunContextCache(runs, options.openStore);
-  const gemini = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey });
+  const gemini = createGeminiClient({ baseUrl: options.gemini.baseUrl, apiKey: options.gemini.apiKey, readWholeBody: options.gemini.readWholeBody === true });
   // Runs on a gateway protocol get that protocol's client; its settings come from this process's
   // environment (a run never carries keys), with the Gemini key when the gateway's own is unset.
   const routed = routeModelCalls(gemini, (protocol) => createProtocolCaller(protocol, gatewaySettingsFor(protocol, options)));

@@ -50,7 +50,8 @@ export function registerWorkerCommand(program: Command, setExitCode: (code: numb
         redisUrl: requireRedisUrl(settings),
         prefix: settings.prefix,
         concurrency: settings.concurrency,
-        gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings) },
+        // BUNCH_GEMINI_WHOLE_BODY=1: the pre-streaming answer reading, for bench:sync's memory part.
+        gemini: { baseUrl: settings.geminiBaseUrl, apiKey: requireApiKey(settings), readWholeBody: process.env.BUNCH_GEMINI_WHOLE_BODY === '1' },
         gateways: settings.gateways,
         openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
         logger,

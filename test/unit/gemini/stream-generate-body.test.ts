@@ -54,6 +54,15 @@ describe('readGenerateBody: a generateContent answer parsed as it streams', () =
     });
   }
 
+  it('with a Content-Length the image is decoded into a buffer sized from it, to the same bytes', async () => {
+    const text = JSON.stringify(answer);
+    for (const size of [3, 4096]) {
+      const value = (await readGenerateBody(chunked(text, size, { 'content-length': String(Buffer.byteLength(text)) }))) as typeof answer;
+      const inline = value.candidates[0]!.content.parts[1]!.inlineData as Record<string, unknown>;
+      expect((inline[DECODED_DATA] as { bytes: Buffer }).bytes.equals(png)).toBe(true);
+    }
+  });
+
   it('gives the parser bytes, not base64; the image checks pass and an edit turn sends the base64 back', async () => {
     const parsed = parseGenerateResponse(await readGenerateBody(chunked(JSON.stringify(answer), 1000)));
     expect(parsed.images).toHaveLength(1);
@@ -96,6 +105,18 @@ describe('Base64ChunkDecoder', () => {
       const decoder = new Base64ChunkDecoder();
       for (let at = 0; at < text.length; at += size) decoder.write(text.slice(at, at + size));
       expect(decoder.end()!.equals(bytes), String(size)).toBe(true);
+    }
+  });
+
+  it('decodes into one buffer whatever the size hint: too small (it grows), exact, far too large (trimmed)', () => {
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 11) % 256));
+    const text = bytes.toString('base64');
+    for (const hint of [1, 3000, 10_000_000]) {
+      const decoder = new Base64ChunkDecoder(hint);
+      for (let at = 0; at < text.length; at += 101) decoder.write(text.slice(at, at + 101));
+      const out = decoder.end()!;
+      expect(out.equals(bytes), String(hint)).toBe(true);
+      expect(out.buffer.byteLength).toBeLessThan(5_000_000);
     }
   });
 
