@@ -64,7 +64,14 @@ export class StoredOutputLookup {
   static async open(store: ObjectStore, options: LookupOptions): Promise<StoredOutputLookup> {
     const started = performance.now();
     const pointer = await readStoredIndexPointer(store, options.jobName);
-    const index = pointer ? await LoadedStoredIndex.load(store, pointer) : undefined;
+    // An index that cannot be read whole (cut off, hand-edited, storage trouble mid-stream) is
+    // ignored: planning then reads markers as it would without one, never trusts half an index.
+    const index = pointer
+      ? await LoadedStoredIndex.load(store, pointer).catch((error: unknown) => {
+          options.logger?.warn({ code: errorCodeOf(error), index: pointer.index, err: error }, 'stored-output index unreadable; planning reads each item\'s marker');
+          return undefined;
+        })
+      : undefined;
     const loaded = performance.now();
     try {
       const listing = await listStored(store, index).catch((error: unknown) => {

@@ -125,6 +125,17 @@ describe('stored-output index: a second night plans from the index and never tru
     expect(second.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toEqual([markerKeyOf(byKey(first.manifest).get('SKU-0004')!)]);
   });
 
+  it('an index that is not JSON is ignored: every row is checked through its marker, nothing is lost or paid', async () => {
+    const { jobFile, first, store } = await firstNight('corrupt');
+    const body = (await store.get(storedIndexObject(first.started.runId)))!.toString('utf8');
+    await store.put(storedIndexObject(first.started.runId), body.slice(0, Math.floor(body.length / 2) + 10));
+    const paidBefore = paidCalls(stack.emulator);
+    const second = await startCounted(jobFile);
+    expect(second.meta.counts).toEqual({ succeeded: 0, failed: 0, skipped: 8, cancelled: 0 });
+    expect(paidCalls(stack.emulator)).toBe(paidBefore);
+    expect(second.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toHaveLength(8);
+  });
+
   it('a dry run answers from the index too and repairs nothing', async () => {
     const { jobFile, first, store } = await firstNight('dry');
     const lost = byKey(first.manifest).get('SKU-0001')!;
