@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { startEmulator } from '../../emulator/start-emulator.js';
 import { startRun } from '../../lanes/start-run.js';
 import { createGeminiClient } from '../../gemini/gemini-client.js';
 import { createModelPreflight } from '../../lanes/preflight-model.js';
@@ -47,6 +46,8 @@ export function registerDemoCommand(program: Command, setExitCode: (code: number
       const logger = createLogger({ level: settings.logLevel });
       const outDir = path.resolve(flags.out);
       const job: ResolvedJob = { ...loaded, output: { kind: 'file', url: `file://${outDir}`, dir: outDir, key: loaded.output.key } };
+      // Loaded on use: the emulator stays out of every other command's process (a worker's RSS).
+      const { startEmulator } = await import('../../emulator/start-emulator.js');
       const emulator = await startEmulator({});
       const redis = await startPrivateRedis();
       const prefix = 'bunch-demo';

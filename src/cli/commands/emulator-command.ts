@@ -3,7 +3,7 @@
  * CLI entry point exits the process; this resolves once the server has closed.
  */
 import type { Command } from 'commander';
-import { startEmulator, type EmulatorOptions } from '../../emulator/start-emulator.js';
+import type { EmulatorOptions } from '../../emulator/start-emulator.js';
 import { integerFlag, positiveNumberFlag } from '../number-flag.js';
 
 interface EmulatorFlags {
@@ -47,6 +47,8 @@ async function runEmulatorCommand(flags: EmulatorFlags): Promise<void> {
   if (flags.timeScale !== undefined) options.timeScale = positiveNumberFlag('--time-scale', flags.timeScale);
   if (flags.realistic) options.realisticPayload = true;
   if (flags.dataDir !== undefined) options.dataDir = flags.dataDir;
+  // Loaded on use: the emulator stays out of every other command's process (a worker's RSS).
+  const { startEmulator } = await import('../../emulator/start-emulator.js');
   const emulator = await startEmulator(options);
   process.stdout.write(`bunch emulator listening on ${emulator.url}\n`);
   await new Promise<void>((resolve) => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startConsole } from '../../console/start-console.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { untilShutdownSignal } from '../../workers/until-shutdown-signal.js';
@@ -30,6 +29,8 @@ export function registerServeCommand(program: Command): void {
       const plane = await openControlPlane(requireRedisUrl(settings), settings.prefix);
       let running;
       try {
+        // Loaded on use: Express and bull-board stay out of every other command's process (a worker's RSS).
+        const { startConsole } = await import('../../console/start-console.js');
         running = await startConsole({
           plane,
           prefix: settings.prefix,
