@@ -6,6 +6,7 @@
  * Environment (optional): BENCH_SYNC_PARTS (same as --part).
  * s3rver is not used: on this kind of machine it handles ~240 PUT/s and would measure itself.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBenchServices, type BenchServices } from './sync/bench-services.js';
@@ -73,7 +74,9 @@ async function main(): Promise<void> {
     }
     if (parts.includes('memory')) {
       // Side by side: the answer read whole (as before) and streamed, at -c 8; streamed at -c 32.
-      const latency = { minMs: 1000, maxMs: 2000 };
+      // The installed worker (dist/, as `bunch worker` runs), built first so it matches the source.
+      execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+      const latency = { minMs: 1000, maxMs: 2000, compiled: true };
       report.workerMemory = [
         await runWorkerMemory(services, { items: 48, concurrency: 8, ...latency, wholeBody: true }),
         await runWorkerMemory(services, { items: 48, concurrency: 8, ...latency, probeStages: true }),

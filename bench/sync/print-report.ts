@@ -51,7 +51,7 @@ export function formatLatencyBound(result: LatencyBoundResult): string {
 export function formatWorkerMemory(results: WorkerMemoryResult[]): string {
   const first = results[0] as WorkerMemoryResult;
   const lines = [
-    `Worker memory: \`bunch worker\` child process, 4K realistic payloads (PNG ${(first.pngBytes / 1e6).toFixed(1)} MB/image, ` +
+    `Worker memory: \`bunch worker\` child process (${first.options.compiled ? 'bin/bunch.js, compiled' : 'source through tsx'}), 4K realistic payloads (PNG ${(first.pngBytes / 1e6).toFixed(1)} MB/image, ` +
       `base64 ${(first.base64Chars / 1e6).toFixed(1)} MB), latency uniform ${first.options.minMs}-${first.options.maxMs} ms`,
     `  ${'answers read'.padEnd(14)} ${'-c'.padStart(3)} ${'items'.padStart(6)} ${'seconds'.padStart(8)} ${'open max'.padStart(9)} ${'idle MB'.padStart(8)} ${'mean MB'.padStart(8)} ${'peak MB'.padStart(8)} ${'vs whole -c same'.padStart(17)}`,
   ];

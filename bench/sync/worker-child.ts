@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { childStopper } from '../../src/local/child-stopper.js';
 
 /**
- * `bunch worker` as a child process, from source through tsx, exactly as an operator starts it
- * (flags and environment), so its memory can be measured apart from the emulator's and Redis's.
+ * `bunch worker` as a child process with an operator's flags and environment, so its memory can be
+ * measured apart from the emulator's and Redis's. From source through tsx by default; `compiled`
+ * runs the installed launcher (`bin/bunch.js` → `dist/`, what `npm install` builds), without tsx's
+ * in-process compiler (≈ 60 MB of RSS), for the memory part.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const READY_TIMEOUT_MS = 60_000;
@@ -19,8 +21,9 @@ export interface WorkerChild {
   stop(): Promise<void>;
 }
 
-export async function startWorkerChild(env: Record<string, string>, args: string[]): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'worker', ...args], {
+export async function startWorkerChild(env: Record<string, string>, args: string[], options: { compiled?: boolean } = {}): Promise<WorkerChild> {
+  const entry = options.compiled ? [path.join(repoRoot, 'bin/bunch.js')] : ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...entry, 'worker', ...args], {
     cwd: repoRoot,
     env: { ...process.env, BUNCH_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -27,6 +27,8 @@ export interface WorkerMemoryOptions {
   wholeBody?: boolean;
   /** Also walk one call step by step in a fresh process (slow; once per bench run is enough). */
   probeStages?: boolean;
+  /** Run the built `bin/bunch.js` (dist/) instead of the source through tsx. */
+  compiled?: boolean;
 }
 
 export interface WorkerMemoryResult {
@@ -68,6 +70,7 @@ export async function runWorkerMemory(services: BenchServices, options: WorkerMe
       ...(options.wholeBody ? { BUNCH_GEMINI_WHOLE_BODY: '1' } : {}),
     },
     ['-c', String(options.concurrency)],
+    { compiled: options.compiled === true },
   );
   try {
     const idle = await readRss(worker.pid);
