@@ -37,8 +37,30 @@ export class RecordLog {
   }
 
   async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0): Promise<RecordOutcome> {
+    const reply = await this.redis.bunchRecordTerminal(...this.scriptArgs(runId, record, releaseReservedUsd));
+    return this.outcomeOf(record, reply);
+  }
+
+  /**
+   * Many records in one round trip (a pipeline of the same script): planning records a chunk's
+   * skips that carry a cost this way. Outcomes in the order given.
+   */
+  async recordTerminalMany(runId: string, records: readonly ItemRecord[]): Promise<RecordOutcome[]> {
+    if (records.length === 0) return [];
+    const pipeline = this.redis.pipeline() as unknown as RunScripts & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const record of records) void pipeline.bunchRecordTerminal(...this.scriptArgs(runId, record, 0));
+    const answers = (await pipeline.exec()) ?? [];
+    return records.map((record, i) => {
+      const [error, reply] = answers[i] ?? [new Error('no reply from Redis')];
+      if (error) throw error;
+      return this.outcomeOf(record, reply as [number, number, number]);
+    });
+  }
+
+  /** KEYS and ARGV of RECORD_TERMINAL_LUA for one record. */
+  private scriptArgs(runId: string, record: ItemRecord, releaseReservedUsd: number): [string, string, string, ...string[]] {
     const keys = this.keys(runId);
-    const [terminal, complete, length] = await this.redis.bunchRecordTerminal(
+    return [
       keys.meta,
       keys.done,
       keys.records,
@@ -51,43 +73,12 @@ export class RecordLog {
       String(record.usage?.outputTokens ?? 0),
       record.lane,
       String(releaseReservedUsd),
-    );
-    if (terminal >= 0) for (const listener of this.listeners) listener(record);
-    return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
+    ];
   }
 
-  /**
-   * Many records in one round trip (a pipeline of the same script): planning records the skips
-   * of a chunk this way. Outcomes in the order given.
-   */
-  async recordTerminalMany(runId: string, records: readonly ItemRecord[]): Promise<RecordOutcome[]> {
-    if (records.length === 0) return [];
-    const keys = this.keys(runId);
-    const pipeline = this.redis.pipeline() as unknown as RunScripts & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const record of records) {
-      pipeline.bunchRecordTerminal(
-        keys.meta,
-        keys.done,
-        keys.records,
-        String(record.index),
-        JSON.stringify(record),
-        record.status,
-        String(record.costUsd),
-        record.errorCode ?? '',
-        String(record.usage?.promptTokens ?? 0),
-        String(record.usage?.outputTokens ?? 0),
-        record.lane,
-        '0',
-      );
-    }
-    const answers = (await pipeline.exec()) ?? [];
-    return records.map((record, i) => {
-      const [error, reply] = answers[i] ?? [new Error('no reply from Redis')];
-      if (error) throw error;
-      const [terminal, complete, length] = reply as [number, number, number];
-      if (terminal >= 0) for (const listener of this.listeners) listener(record);
-      return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
-    });
+  private outcomeOf(record: ItemRecord, [terminal, complete, length]: [number, number, number]): RecordOutcome {
+    if (terminal >= 0) for (const listener of this.listeners) listener(record);
+    return { recorded: terminal >= 0, complete: complete === 1, recordsInRedis: length, ...(terminal === -2 ? { runGone: true } : {}) };
   }
 
   /**

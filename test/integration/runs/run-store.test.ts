@@ -59,6 +59,25 @@ describe('RunStore (real Redis)', () => {
     await dir?.remove();
   });
 
+  it('records many in one round trip with the same outcomes as one at a time: order kept, a repeat not counted, completion told once', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const runId = 'run-many';
+    await runs.createRun(config(runId));
+    expect(await runs.markPlanned(runId, 3, 0)).toBe(false);
+    const outcomes = await runs.records.recordTerminalMany(runId, [record(0), record(1, 'skipped'), record(0, 'failed'), record(2)]);
+    expect(outcomes.map((o) => [o.recorded, o.complete])).toEqual([
+      [true, false],
+      [true, false],
+      [false, false],
+      [true, true],
+    ]);
+    const meta = (await runs.getMeta(runId))!;
+    expect(meta.counts).toEqual({ succeeded: 2, failed: 0, skipped: 1, cancelled: 0 });
+    expect(meta.costUsd).toBeCloseTo(0.116, 9);
+    expect(await runs.records.recordTerminalMany(runId, [])).toEqual([]);
+  });
+
   it('counts records written straight to a segment once, keeps none of them in Redis, and refuses records with a cost', async () => {
     const prefix = `rs${randomBytes(3).toString('hex')}`;
     const runs = new RunStore(redis, prefix, 100);
