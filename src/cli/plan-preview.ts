@@ -31,7 +31,7 @@ export interface PlanPreview {
 export async function planPreview(
   job: ResolvedJob,
   openStore: ObjectStoreOpener,
-  options: { maxListed?: number; allowPrivateReferences?: boolean } = {},
+  options: { maxListed?: number; allowPrivateReferences?: boolean; tempRoot?: string } = {},
 ): Promise<PlanPreview> {
   const maxListed = options.maxListed ?? 20;
   const config = runConfigFromJob(job, 'dry-run', new Date());
@@ -47,7 +47,7 @@ export async function planPreview(
     return undefined;
   };
   // Same look-up as a real run (stored-output index + one listing), but nothing is repaired.
-  const lookup = await StoredOutputLookup.open(store, { jobName: job.name, repair: false }).catch(unchecked);
+  const lookup = await StoredOutputLookup.open(store, { jobName: job.name, repair: false, ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}) }).catch(unchecked);
   const readMarker = async (item: PlannedItem) => {
     if (preview.storageUnchecked !== undefined || !lookup) return undefined;
     try {
@@ -56,30 +56,35 @@ export async function planPreview(
       return unchecked(error);
     }
   };
-  for await (const step of planRun(job, { ...(resolver ? { references: resolver } : {}), readMarker })) {
-    if (step.kind === 'rejected') {
-      preview.rejectedRows += 1;
-      if (preview.rejections.length < maxListed) {
-        const { line, field, code, reason } = step.rejection;
-        preview.rejections.push(field === undefined ? { line, code, reason } : { line, field, code, reason });
+  // A catalog that breaks off mid-file ends the preview with its error: the index's temp file,
+  // the resolver and the store are released either way.
+  try {
+    for await (const step of planRun(job, { ...(resolver ? { references: resolver } : {}), readMarker })) {
+      if (step.kind === 'rejected') {
+        preview.rejectedRows += 1;
+        if (preview.rejections.length < maxListed) {
+          const { line, field, code, reason } = step.rejection;
+          preview.rejections.push(field === undefined ? { line, code, reason } : { line, field, code, reason });
+        }
+        continue;
       }
-      continue;
-    }
-    preview.items += step.items;
-    for (const { marker, dependants } of step.stored) {
-      preview.alreadyStored += 1;
-      // A dependant (`from:`) is stored only if its hero is: its identity includes the hero's image.
-      if (!marker.image) continue;
-      for (const { target, request } of dependants) {
-        const completed = completeDependant(target, request as unknown as GenerateContentRequest, marker.image);
-        if (await readMarker({ ...completed.target, request: completed.request })) preview.alreadyStored += 1;
+      preview.items += step.items;
+      for (const { marker, dependants } of step.stored) {
+        preview.alreadyStored += 1;
+        // A dependant (`from:`) is stored only if its hero is: its identity includes the hero's image.
+        if (!marker.image) continue;
+        for (const { target, request } of dependants) {
+          const completed = completeDependant(target, request as unknown as GenerateContentRequest, marker.image);
+          if (await readMarker({ ...completed.target, request: completed.request })) preview.alreadyStored += 1;
+        }
       }
     }
+  } finally {
+    await lookup?.close();
+    await resolver?.close();
+    await store.close();
   }
   if (preview.storageUnchecked !== undefined) preview.alreadyStored = 0;
-  await lookup?.close();
-  await resolver?.close();
-  await store.close();
   preview.toGenerate = preview.items - preview.alreadyStored;
   preview.lane =
     job.lane === 'auto'

@@ -8,11 +8,11 @@ import { BunchError } from '../errors/bunch-error.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-function tooLarge(maxBytes: number, detail: string): BunchError {
+export function tooLarge(maxBytes: number, detail: string): BunchError {
   return new BunchError('E_RESPONSE_TOO_LARGE', `response body is larger than the cap of ${maxBytes} bytes (maxResponseBytes): ${detail}`);
 }
 
-function announcedLength(response: Response): number | undefined {
+export function announcedLength(response: Response): number | undefined {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   return Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
 }

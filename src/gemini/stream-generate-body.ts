@@ -1,7 +1,7 @@
 import { jsonParser, type Token } from 'stream-json/core/parser.js';
 import { BunchError } from '../errors/bunch-error.js';
 import { Base64ChunkDecoder } from './base64-chunk-decoder.js';
-import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
+import { announcedLength, DEFAULT_MAX_RESPONSE_BYTES, tooLarge } from './bounded-body.js';
 
 /**
  * An image part's data once decoded while the body streamed in: `bytes`, or why the base64 was
@@ -25,10 +25,6 @@ function tokensOf(out: unknown): Token[] {
   return ((out as { values?: Token[] }).values ?? []) as Token[];
 }
 
-function tooLarge(maxBytes: number, detail: string): BunchError {
-  return new BunchError('E_RESPONSE_TOO_LARGE', `response body is larger than the cap of ${maxBytes} bytes (maxResponseBytes): ${detail}`);
-}
-
 function malformedJson(detail: string, cause?: unknown): BunchError {
   return new BunchError('E_MALFORMED_RESPONSE', `generateContent response is not valid JSON: ${detail}`, cause === undefined ? {} : { cause });
 }
@@ -45,8 +41,8 @@ type Container = ({ kind: 'object'; value: Record<string, unknown>; key: string 
  */
 export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MAX_RESPONSE_BYTES): Promise<unknown> {
   if (!response.body) return undefined;
-  const announced = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isSafeInteger(announced) && announced > maxBytes) {
+  const announced = announcedLength(response);
+  if (announced !== undefined && announced > maxBytes) {
     await response.body.cancel().catch(() => undefined);
     throw tooLarge(maxBytes, `Content-Length announces ${announced} bytes`);
   }
@@ -55,7 +51,7 @@ export async function readGenerateBody(response: Response, maxBytes = DEFAULT_MA
   const parse = jsonParser({ packKeys: true, packStrings: false, streamStrings: true, packNumbers: true, streamNumbers: false, streamKeys: false }) as unknown as ParserStep;
   // With an announced length, an image's data can decode to at most ¾ of what is still to come.
   // (Counted from the start of the chunk being parsed: the string may start anywhere in it.)
-  const remaining = Number.isSafeInteger(announced) && announced > 0 ? () => Math.ceil(((announced - chunkStart) * 3) / 4) : () => undefined;
+  const remaining = announced !== undefined && announced > 0 ? () => Math.ceil(((announced - chunkStart) * 3) / 4) : () => undefined;
   const assembler = new GenerateBodyAssembler(remaining);
   const text = new TextDecoder('utf-8');
   const reader = response.body.getReader();

@@ -38,10 +38,10 @@ export class LoadedStoredIndex {
   ) {}
 
   /** Streams the index into a temp file (one GET); undefined when the index object is gone. */
-  static async load(store: ObjectStore, pointer: StoredIndexPointer): Promise<LoadedStoredIndex | undefined> {
+  static async load(store: ObjectStore, pointer: StoredIndexPointer, tempRoot = tmpdir()): Promise<LoadedStoredIndex | undefined> {
     const stream = await store.getStream(pointer.index);
     if (!stream) return undefined;
-    const dir = await mkdtemp(path.join(tmpdir(), 'bunch-stored-index-'));
+    const dir = await mkdtemp(path.join(tempRoot, 'bunch-stored-index-'));
     try {
       const file = path.join(dir, 'index.jsonl');
       const out = createWriteStream(file);

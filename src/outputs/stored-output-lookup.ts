@@ -35,6 +35,8 @@ export interface LookupOptions {
   /** Delete a marker whose outputs are gone (a real run); a dry run only reports. */
   repair: boolean;
   logger?: Logger;
+  /** Where the index's temp copy goes (default the OS temp directory). */
+  tempRoot?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export class StoredOutputLookup {
     // An index that cannot be read whole (cut off, hand-edited, storage trouble mid-stream) is
     // ignored: planning then reads markers as it would without one, never trusts half an index.
     const index = pointer
-      ? await LoadedStoredIndex.load(store, pointer).catch((error: unknown) => {
+      ? await LoadedStoredIndex.load(store, pointer, options.tempRoot).catch((error: unknown) => {
           options.logger?.warn({ code: errorCodeOf(error), index: pointer.index, err: error }, 'stored-output index unreadable; planning reads each item\'s marker');
           return undefined;
         })

@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planPreview } from '../../../src/cli/plan-preview.js';
 import { startRun } from '../../../src/lanes/start-run.js';
@@ -134,6 +136,27 @@ describe('stored-output index: a second night plans from the index and never tru
     expect(second.meta.counts).toEqual({ succeeded: 0, failed: 0, skipped: 8, cancelled: 0 });
     expect(paidCalls(stack.emulator)).toBe(paidBefore);
     expect(second.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toHaveLength(8);
+  });
+
+  it('a dry run whose catalog breaks off fails with its code and leaves no temp copy of the index behind', async () => {
+    const { jobFile, store } = await firstNight('dry-broken');
+    // The same catalog as JSON that breaks off after its 8 rows.
+    const rows = Array.from({ length: 8 }, (_, i) => JSON.stringify({ sku: `SKU-${String(i + 1).padStart(4, '0')}`, title: `Product ${i + 1}` }));
+    const loaded = await loadJobFile(jobFile);
+    const broken = path.join(path.dirname(loaded.catalog.path), 'broken.json');
+    await writeFile(broken, `[\n${rows.join(',\n')},\n{"sku": "SKU-0009", "title": `);
+    const job = { ...loaded, catalog: { ...loaded.catalog, path: broken, displayPath: 'broken.json', format: 'json' as const } };
+    const temp = await mkdtemp(path.join(tmpdir(), 'bunch-preview-'));
+    try {
+      // The index was loaded (a temp copy made) before the catalog broke off.
+      await expect(planPreview(job, () => store, { tempRoot: temp })).rejects.toMatchObject({ code: 'E_CATALOG_FILE' });
+      expect(await readdir(temp)).toEqual([]);
+      const preview = await planPreview(await loadJobFile(jobFile), () => store, { tempRoot: temp });
+      expect(preview).toMatchObject({ items: 8, alreadyStored: 8 });
+      expect(await readdir(temp)).toEqual([]);
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
   });
 
   it('a dry run answers from the index too and repairs nothing', async () => {

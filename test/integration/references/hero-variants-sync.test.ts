@@ -97,15 +97,21 @@ describe('hero → variants on the sync lane', () => {
     ]);
   });
 
-  it('a stored hero whose image was deleted is made again when the stored-output index names it; its variants are then found stored', async () => {
+  /** A first night of two rows × three variants, then D1's hero image removed (a lifecycle rule, an operator); its marker stays. */
+  async function storedHeroWithImageDeleted(folder: string) {
     const csv = ['sku,title,heroNote', 'D1,Jug,studio', 'D2,Mug,studio'].join('\n');
-    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/out-regenerated` } } });
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/${folder}` } } });
     const first = await stack.start(jobFile);
     expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
     const store = stack.storeFor(first.outputUrl);
     const hero = items(await stack.readManifest(store, first.runId)).find((line) => line.itemKey === 'D1#main')!;
     await store.delete(hero.image!.key);
     await store.delete(`_bunch/refs/${hero.image!.sha256}`);
+    return { jobFile, first, store, hero };
+  }
+
+  it('a stored hero whose image was deleted is made again when the stored-output index names it; its variants are then found stored', async () => {
+    const { jobFile, store, hero } = await storedHeroWithImageDeleted('out-regenerated');
 
     const again = await stack.start(jobFile);
     const meta = await stack.waitForRun(again.runId);
@@ -118,16 +124,8 @@ describe('hero → variants on the sync lane', () => {
   });
 
   it('a stored hero whose image was deleted fails its variants with E_DEPENDENCY instead of stopping the run (no stored-output index)', async () => {
-    const csv = ['sku,title,heroNote', 'D1,Jug,studio', 'D2,Mug,studio'].join('\n');
-    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { variants, output: { url: `file://${stack.dir.path}/out-deleted` } } });
-    const first = await stack.start(jobFile);
-    expect((await stack.waitForRun(first.runId)).counts).toMatchObject({ succeeded: 6 });
-    const store = stack.storeFor(first.outputUrl);
-    const hero = items(await stack.readManifest(store, first.runId)).find((line) => line.itemKey === 'D1#main')!;
-    // A lifecycle rule or an operator removed the image; its marker is still there, and no index
-    // tells planning what should be stored (outputs of a version before the index, say).
-    await store.delete(hero.image!.key);
-    await store.delete(`_bunch/refs/${hero.image!.sha256}`);
+    // No index tells planning what should be stored (outputs of a version before the index, say).
+    const { jobFile, first, store, hero } = await storedHeroWithImageDeleted('out-deleted');
     const jobName = (await stack.plane.runs.getMeta(first.runId))!.config.jobName;
     expect(await store.head(storedIndexPointerKey(jobName))).toBeDefined();
     await store.delete(storedIndexPointerKey(jobName));
