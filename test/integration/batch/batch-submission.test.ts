@@ -6,7 +6,9 @@ describe('batch lane: idempotent submission', () => {
   const open = useBatchStack();
 
   it('429 on create (too many active batches) is waited out, not failed', async () => {
-    const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 120, maxActiveBatches: 1 } } });
+    // Each batch stays active 1.5 s: long enough that the next shard's create meets it however
+    // slowly a loaded machine uploads and creates (120 ms let a busy CI finish one before the next).
+    const s = await open({ profile: { batch: { pendingMs: 20, runningMs: 1500, maxActiveBatches: 1 } } });
     const jobFile = await s.writeJob({ catalogCsv: productCsv(6), job: batchJob({ maxRequestsPerBatch: 2 }) });
     const started = await s.start(jobFile);
     const { meta, manifest } = await finishBatchRun(s, started.runId, started.outputUrl, 6);

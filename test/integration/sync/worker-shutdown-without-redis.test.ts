@@ -66,8 +66,14 @@ describe('Redis lost while a worker drains', () => {
     await s.start(await s.writeJob({ catalogCsv: productCsv(1, () => 'very slow [[emu:latency=30s]]') }));
     await waitFor(() => s.emulator.requestLog.inFlight().length > 0, 10_000, 'the call to start');
     worker.child.kill('SIGTERM');
-    // The drain is under way once the worker has asked Redis whether it answers (its probe connection).
-    await waitFor(async () => String(await s.plane.redis.client('LIST')).includes('name=bunch-probe'), 10_000, 'the drain to begin');
+    // The drain is under way once the worker's probe connection has had its PING answered (the
+    // check at the signal); crashing Redis between the probe's connect and its PING would test the
+    // "unreachable at shutdown" path instead.
+    const probePinged = async () =>
+      String(await s.plane.redis.client('LIST'))
+        .split('\n')
+        .some((line) => line.includes('name=bunch-probe') && line.includes('cmd=ping'));
+    await waitFor(probePinged, 10_000, 'the drain to begin');
     const lostAt = Date.now();
     // Down for longer than the bound, so the worker cannot wait it out; back afterwards for clean-up.
     const restarted = s.redis.crashAndRestart!(12_000);
