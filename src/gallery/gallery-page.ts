@@ -106,13 +106,15 @@ const SCRIPT = `
   function money(value) { return '$' + (Math.round(value * 10000) / 10000).toFixed(4); }
   $('job').textContent = G.jobName;
   $('run').textContent = G.runId;
-  var counts = Object.keys(G.counts).filter(function (k) { return G.counts[k] > 0; })
+  // One fixed order: the manifest is in completion order, so the counts' own key order is not.
+  var STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled', 'rejected'];
+  var counts = STATUSES.filter(function (k) { return (G.counts[k] || 0) > 0; })
     .map(function (k) { return G.counts[k] + ' ' + k; }).join(' · ');
   $('facts').textContent = G.total + ' items · ' + counts + ' · ' + money(G.costUsd) + ' · run ' + G.status;
   function options(select, values) {
     values.forEach(function (value) { var option = el('option', '', value); option.value = value; select.appendChild(option); });
   }
-  options($('status'), ['succeeded', 'failed', 'skipped', 'cancelled', 'rejected'].filter(function (s) { return (G.counts[s] || 0) > 0; }));
+  options($('status'), STATUSES.filter(function (s) { return (G.counts[s] || 0) > 0; }));
   options($('variant'), G.variants);
   options($('code'), G.errorCodes);
 

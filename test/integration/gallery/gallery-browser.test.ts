@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { galleryKeys } from '../../../src/gallery/gallery-keys.js';
+import { galleryHtml } from '../../../src/gallery/gallery-page.js';
 import { launchChromium } from '../../helpers/browser.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { serveDirectory } from '../../helpers/static-server.js';
@@ -147,6 +148,18 @@ describe('the run gallery in a browser', () => {
     await page.selectOption('#variant', 'tall');
     expect(await tiles(page, '.tile')).toBe(3);
     expect(failures).toEqual([]);
+    await page.close();
+  });
+
+  it('lists the counts in one fixed status order, whatever order the manifest met them in', async () => {
+    // The manifest is in completion order: a refused item may come first (this once made CI red).
+    const page = await browser.newPage();
+    await page.setContent(galleryHtml({
+      runId: 'r1', jobName: 'order', status: 'failed', pages: 0, total: 9,
+      counts: { rejected: 1, failed: 2, skipped: 1, succeeded: 5, cancelled: 0 },
+      costUsd: 0.5, variants: [], errorCodes: [], generatedAt: '2026-12-04T00:00:00.000Z',
+    }));
+    expect(await page.locator('#facts').textContent()).toBe('9 items · 5 succeeded · 2 failed · 1 skipped · 1 rejected · $0.5000 · run failed');
     await page.close();
   });
 });
