@@ -4,7 +4,10 @@
  * item, and the stored-output index its finalizer would have written), then `startRun` plans the
  * changed catalog against one private redis-server, no workers: the figure is how fast planning
  * decides and records the skips (the changed rows are queued for the workers).
- *   index    the stored-output index + one listing (what bunch does now);
+ *   index    the stored-output index, each item's objects checked with one stat (what bunch
+ *            does on a local directory now);
+ *   listed   the same with the store's existsSync hidden: the index checked by one listing of the
+ *            markers and one of the outputs, as on S3;
  *   markers  the same store with the index hidden: one marker read per stored row (what it did
  *            before; on `--baseline-rows` rows, it is slow).
  * Each part runs in a child process of its own; rows/s side by side, peak RSS, storage calls and
@@ -34,7 +37,7 @@ import { loadJobFile } from '../src/spec/load-job-file.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { openObjectStore } from '../src/storage/open-object-store.js';
 
-const PARTS = ['index', 'markers'] as const;
+const PARTS = ['index', 'listed', 'markers'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Measurement {
@@ -45,7 +48,7 @@ interface Measurement {
   seconds: number;
   rowsPerSecond: number;
   peakRssMb: number;
-  storage: { get: number; head: number; list: number };
+  storage: { get: number; head: number; list: number; exists: number };
   redis: { roundTrips: number; cpuSeconds: number };
   /** Of `seconds`: loading the index, and listing storage, before the first row. */
   loadSeconds: number;
@@ -125,9 +128,13 @@ async function seedFirstNight(dir: string, jobFile: string): Promise<number> {
   return seeded;
 }
 
-/** Counts calls; `hidePointer` makes the index invisible (the marker-per-row baseline). */
-function countedStore(store: ObjectStore, hidePointer: string | undefined, calls: Measurement['storage']): ObjectStore {
-  return {
+/**
+ * Counts calls; `hidePointer` makes the index invisible (the marker-per-row baseline); without
+ * `existsSync` the store offers none, as S3 would not.
+ */
+function countedStore(store: ObjectStore, options: { hidePointer?: string; existsSync: boolean }, calls: Measurement['storage']): ObjectStore {
+  const { hidePointer } = options;
+  const counted: ObjectStore = {
     url: store.url,
     uriFor: (key) => store.uriFor(key),
     put: (key, body, options) => store.put(key, body, options),
@@ -150,6 +157,14 @@ function countedStore(store: ObjectStore, hidePointer: string | undefined, calls
     },
     close: () => store.close(),
   };
+  const existsSync = store.existsSync?.bind(store);
+  if (existsSync && options.existsSync) {
+    counted.existsSync = (key) => {
+      calls.exists += 1;
+      return existsSync(key);
+    };
+  }
+  return counted;
 }
 
 async function redisCpu(redis: Redis): Promise<number> {
@@ -167,8 +182,9 @@ async function child(part: Part, jobFile: string, redisUrl: string): Promise<voi
   const job = await loadJobFile(jobFile);
   const plane = await openControlPlane(redisUrl, `night-${part}`);
   const probe = new Redis(redisUrl);
-  const storage = { get: 0, head: 0, list: 0 };
-  const store = countedStore(openObjectStore(job.output.url, {}), part === 'markers' ? storedIndexPointerKey(job.name) : undefined, storage);
+  const storage = { get: 0, head: 0, list: 0, exists: 0 };
+  const options = part === 'markers' ? { hidePointer: storedIndexPointerKey(job.name), existsSync: true } : { existsSync: part === 'index' };
+  const store = countedStore(openObjectStore(job.output.url, {}), options, storage);
   const cpuBefore = await redisCpu(probe);
   const callsBefore = await redisCalls(probe);
   const started = performance.now();
@@ -218,6 +234,7 @@ async function main(): Promise<void> {
     await writeCatalog(path.join(dir, 'night2-baseline.csv'), baselineRows, 100);
     const jobs: Record<Part, string> = {
       index: await writeJob(dir, 'night2.yaml', 'night2.csv'),
+      listed: await writeJob(dir, 'night2.yaml', 'night2.csv'),
       markers: await writeJob(dir, 'night2-baseline.yaml', 'night2-baseline.csv'),
     };
     const self = fileURLToPath(import.meta.url);
@@ -229,15 +246,15 @@ async function main(): Promise<void> {
       if (run.status !== 0) throw new Error(`${part} failed: ${run.stderr}`);
       results.push(JSON.parse(run.stdout.trim().split('\n').pop()!) as Measurement);
     }
-    const [indexed, baseline] = results as [Measurement, Measurement];
+    const [indexed, listed, baseline] = results as [Measurement, Measurement, Measurement];
     console.log(`machine: ${cpus().length} cores, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}, node ${process.version}; ${rows} rows (baseline ${baselineRows}), 1 % changed`);
-    console.log('part       rows   skipped  queued   rows/s   peak RSS  GET  HEAD  LIST  Redis cmds/row  Redis CPU s  load s  list s');
+    console.log('part       rows   skipped  queued   rows/s   peak RSS  GET  HEAD  LIST  stats/row  Redis cmds/row  Redis CPU s  load s  list s');
     for (const result of results) {
       console.log(
-        `${result.part.padEnd(8)} ${String(result.rows).padStart(8)} ${String(result.skipped).padStart(8)} ${String(result.queued).padStart(7)} ${result.rowsPerSecond.toFixed(0).padStart(8)}  ${result.peakRssMb.toFixed(0).padStart(6)} MB ${String(result.storage.get).padStart(6)} ${String(result.storage.head).padStart(5)} ${String(result.storage.list).padStart(5)}  ${(result.redis.roundTrips / result.rows).toFixed(2).padStart(14)}  ${result.redis.cpuSeconds.toFixed(2).padStart(10)}  ${result.loadSeconds.toFixed(1).padStart(6)}  ${result.listSeconds.toFixed(1).padStart(6)}`,
+        `${result.part.padEnd(8)} ${String(result.rows).padStart(8)} ${String(result.skipped).padStart(8)} ${String(result.queued).padStart(7)} ${result.rowsPerSecond.toFixed(0).padStart(8)}  ${result.peakRssMb.toFixed(0).padStart(6)} MB ${String(result.storage.get).padStart(6)} ${String(result.storage.head).padStart(5)} ${String(result.storage.list).padStart(5)}  ${(result.storage.exists / result.rows).toFixed(2).padStart(9)}  ${(result.redis.roundTrips / result.rows).toFixed(2).padStart(14)}  ${result.redis.cpuSeconds.toFixed(2).padStart(10)}  ${result.loadSeconds.toFixed(1).padStart(6)}  ${result.listSeconds.toFixed(1).padStart(6)}`,
       );
     }
-    console.log(`index vs markers: ${(indexed.rowsPerSecond / baseline.rowsPerSecond).toFixed(1)}× the rows/s`);
+    console.log(`index vs markers: ${(indexed.rowsPerSecond / baseline.rowsPerSecond).toFixed(1)}× the rows/s; index (stat) vs listed: ${(indexed.rowsPerSecond / listed.rowsPerSecond).toFixed(2)}×`);
     if (values.json) console.log(JSON.stringify({ results }));
   } finally {
     await redis.stop();

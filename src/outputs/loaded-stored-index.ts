@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { DigestTable } from '../digests/digest-table.js';
 import { SortedDigests } from '../digests/sorted-digests.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { entryObjectKeys, type StoredIndexEntry } from './stored-index-entry.js';
+import { entryOutputKeys, type StoredIndexEntry } from './stored-index-entry.js';
 import type { StoredIndexPointer } from './stored-index-pointer.js';
 
 /** Above this many top-level folders of outputs, one listing of the whole location is cheaper. */
@@ -38,7 +38,9 @@ export class LoadedStoredIndex {
   ) {}
 
   /** Streams the index into a temp file (one GET); undefined when the index object is gone. */
-  static async load(store: ObjectStore, pointer: StoredIndexPointer, tempRoot = tmpdir()): Promise<LoadedStoredIndex | undefined> {
+  static async load(store: ObjectStore, pointer: StoredIndexPointer, options: LoadOptions = {}): Promise<LoadedStoredIndex | undefined> {
+    const tempRoot = options.tempRoot ?? tmpdir();
+    const withOutputs = options.namedOutputs ?? true;
     const stream = await store.getStream(pointer.index);
     if (!stream) return undefined;
     const dir = await mkdtemp(path.join(tempRoot, 'bunch-stored-index-'));
@@ -54,7 +56,6 @@ export class LoadedStoredIndex {
       let offset = 0;
       for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
         if (!line) continue;
-        const entry = JSON.parse(line) as StoredIndexEntry;
         if (entries === offsets.length) {
           offsets = grow(offsets, Float64Array);
           lengths = grow(lengths, Uint32Array);
@@ -64,11 +65,16 @@ export class LoadedStoredIndex {
         lengths[entries] = length;
         offset += length;
         // The first entry of a key wins (an index never holds two; a hand-edited one might).
-        byItemKey.getOrAdd(entry.itemKey, entries);
-        for (const key of entryObjectKeys(entry).outputs) {
-          namedOutputs.add(key);
-          // Past the limit the location is listed whole: no need to remember a million folders.
-          if (outputRoots.size <= MAX_LISTED_ROOTS) outputRoots.add(listingRootOf(key));
+        if (withOutputs) {
+          const entry = JSON.parse(line) as StoredIndexEntry;
+          byItemKey.getOrAdd(entry.itemKey, entries);
+          for (const key of entryOutputKeys(entry)) {
+            namedOutputs.add(key);
+            // Past the limit the location is listed whole: no need to remember a million folders.
+            if (outputRoots.size <= MAX_LISTED_ROOTS) outputRoots.add(listingRootOf(key));
+          }
+        } else {
+          byItemKey.getOrAdd(itemKeyOfLine(line), entries);
         }
         entries += 1;
         if (!out.write(line + '\n')) await once(out, 'drain');
@@ -105,7 +111,14 @@ export class LoadedStoredIndex {
       this.blockStart = offset;
     }
     const at = offset - this.blockStart;
-    const entry = JSON.parse(this.block.toString('utf8', at, at + length)) as StoredIndexEntry;
+    let entry: StoredIndexEntry;
+    try {
+      entry = JSON.parse(this.block.toString('utf8', at, at + length)) as StoredIndexEntry;
+    } catch {
+      // Only possible for a line loaded without a full parse (itemKeyOfLine): a damaged entry
+      // vouches for nothing, and the item is checked through its marker.
+      return undefined;
+    }
     return entry.itemKey === itemKey ? entry : undefined;
   }
 
@@ -113,6 +126,32 @@ export class LoadedStoredIndex {
     closeSync(this.fd);
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface LoadOptions {
+  /** Where the temp copy goes (default the OS temp directory). */
+  tempRoot?: string;
+  /**
+   * Collect the outputs the entries name (`namedOutputs`, `outputRoots`), to check them against a
+   * listing (default true). Without, a line is not parsed at load: only its item key is read.
+   */
+  namedOutputs?: boolean;
+}
+
+/** How every index line starts: the writer puts the item key first (storedIndexEntryOf). */
+const LINE_START = '{"itemKey":"';
+const KEY_END = '","inputHash":"';
+
+/**
+ * The item key of an index line without parsing the rest (a full JSON.parse per line was most of
+ * the load). Inside a JSON string a quote is always escaped, so the first `","inputHash":"` ends
+ * the key. Any other line shape is parsed in full; a line that is not JSON fails the load.
+ */
+export function itemKeyOfLine(line: string): string {
+  const end = line.startsWith(LINE_START) && line.endsWith('}') ? line.indexOf(KEY_END, LINE_START.length) : -1;
+  if (end === -1) return (JSON.parse(line) as StoredIndexEntry).itemKey;
+  const raw = line.slice(LINE_START.length, end);
+  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { markerKey } from '../plan/item-identity.js';
 import type { CaptionRef, ImageRef, ItemRecord } from '../runs/item-record.js';
 import type { OutputMarker } from './output-marker.js';
 
@@ -47,12 +46,12 @@ export function storedIndexEntryOf(record: ItemRecord, runId: string): StoredInd
   return entry;
 }
 
-/** The objects an entry says exist: its marker and its outputs. */
-export function entryObjectKeys(entry: StoredIndexEntry): { marker: string; outputs: string[] } {
+/** The outputs an entry says exist (its marker aside). */
+export function entryOutputKeys(entry: StoredIndexEntry): string[] {
   const outputs: string[] = [];
   if (entry.image) outputs.push(entry.image.key);
   if (entry.caption) outputs.push(entry.caption.key);
-  return { marker: markerKey(entry.itemKey, entry.inputHash), outputs };
+  return outputs;
 }
 
 /** The marker the entry stands for, as readStoredOutput would have returned it. */

@@ -7,7 +7,7 @@ import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { LoadedStoredIndex, MAX_LISTED_ROOTS } from './loaded-stored-index.js';
 import type { OutputMarker } from './output-marker.js';
-import { entryObjectKeys, markerOfEntry, type StoredIndexEntry } from './stored-index-entry.js';
+import { entryOutputKeys, markerOfEntry, type StoredIndexEntry } from './stored-index-entry.js';
 import { readStoredIndexPointer } from './stored-index-pointer.js';
 import { readStoredOutput } from './store-item-output.js';
 
@@ -25,6 +25,8 @@ export interface LookupStats {
   outputChecks: number;
   /** Markers deleted because an output they name is gone (the item is generated again). */
   staleMarkers: number;
+  /** Objects checked one by one with the store's existsSync (a local directory) instead of listed. */
+  existsChecks: number;
   /** Time spent loading the index and listing storage before the first item (ms). */
   loadMs: number;
   listMs: number;
@@ -42,7 +44,10 @@ export interface LookupOptions {
 /**
  * Planning's question "are this item's outputs stored?", answered for a million rows with few
  * storage requests. At the start: the job's stored-output index (one GET) and one streamed LIST
- * of the result markers and of the folders the index's outputs are in. Then, per item:
+ * of the result markers and of the folders the index's outputs are in — or, on a store that
+ * answers `existsSync` (a local directory), no listing: the objects of each item the index names
+ * are checked one stat each when the item comes (cheaper than reading a folder per row, and no
+ * list of a million keys in memory). "Listed" below then means "exists now". Then, per item:
  *   - the index has its (itemKey, inputHash), and its marker and outputs were all listed: stored,
  *     answered from the index (no request);
  *   - the index has it but something it names was not listed: the index disagrees with storage —
@@ -54,36 +59,44 @@ export interface LookupOptions {
  * Without a listing (LIST refused, storage trouble) every item falls back to its marker read.
  */
 export class StoredOutputLookup {
-  readonly stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0, loadMs: 0, listMs: 0 };
-
   private constructor(
     private readonly store: ObjectStore,
     private readonly options: LookupOptions,
     private readonly index: LoadedStoredIndex | undefined,
-    private readonly listing: { markers: SortedDigests; seenOutputs: Uint8Array } | undefined,
+    private readonly presence: Presence | undefined,
+    readonly stats: LookupStats,
   ) {}
 
   static async open(store: ObjectStore, options: LookupOptions): Promise<StoredOutputLookup> {
     const started = performance.now();
+    const stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0, existsChecks: 0, loadMs: 0, listMs: 0 };
     const pointer = await readStoredIndexPointer(store, options.jobName);
     // An index that cannot be read whole (cut off, hand-edited, storage trouble mid-stream) is
     // ignored: planning then reads markers as it would without one, never trusts half an index.
+    // A store that answers existsSync is checked object by object: no listing, no named outputs.
+    const existsSync = store.existsSync?.bind(store);
+    const loadOptions = { namedOutputs: existsSync === undefined, ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}) };
     const index = pointer
-      ? await LoadedStoredIndex.load(store, pointer, options.tempRoot).catch((error: unknown) => {
+      ? await LoadedStoredIndex.load(store, pointer, loadOptions).catch((error: unknown) => {
           options.logger?.warn({ code: errorCodeOf(error), index: pointer.index, err: error }, 'stored-output index unreadable; planning reads each item\'s marker');
           return undefined;
         })
       : undefined;
     const loaded = performance.now();
     try {
-      const listing = await listStored(store, index).catch((error: unknown) => {
-        options.logger?.warn({ code: errorCodeOf(error), err: error }, 'could not list stored outputs; planning reads each item\'s marker');
-        return undefined;
-      });
-      const lookup = new StoredOutputLookup(store, options, index, listing);
-      lookup.stats.loadMs = Math.round(loaded - started);
-      lookup.stats.listMs = Math.round(performance.now() - loaded);
-      return lookup;
+      let presence: Presence | undefined;
+      if (existsSync) {
+        presence = checkedPresence(existsSync, stats);
+      } else {
+        const listing = await listStored(store, index).catch((error: unknown) => {
+          options.logger?.warn({ code: errorCodeOf(error), err: error }, 'could not list stored outputs; planning reads each item\'s marker');
+          return undefined;
+        });
+        if (listing) presence = listedPresence(listing, index);
+      }
+      stats.loadMs = Math.round(loaded - started);
+      stats.listMs = Math.round(performance.now() - loaded);
+      return new StoredOutputLookup(store, options, index, presence, stats);
     } catch (error) {
       await index?.close();
       throw error;
@@ -92,20 +105,21 @@ export class StoredOutputLookup {
 
   /** True when the index was found and can vouch for items. */
   get indexed(): boolean {
-    return this.index !== undefined && this.listing !== undefined;
+    return this.index !== undefined && this.presence !== undefined;
   }
 
   async markerOf(item: ItemTarget): Promise<OutputMarker | undefined> {
-    if (!this.listing) return this.readMarker(item);
+    const presence = this.presence;
+    if (!presence) return this.readMarker(item);
     const entry = this.index?.entryFor(item.itemKey);
     if (entry && entry.inputHash === item.inputHash) {
-      if (this.vouchesFor(entry, item.markerKey)) {
+      if (presence.marker(item.markerKey) && presence.outputs(entry)) {
         this.stats.fromIndex += 1;
         return markerOfEntry(entry, (key) => this.store.uriFor(key));
       }
       return this.readChecked(item);
     }
-    if (!this.listing.markers.has(item.markerKey)) {
+    if (!presence.marker(item.markerKey)) {
       this.stats.notListed += 1;
       return undefined;
     }
@@ -114,17 +128,6 @@ export class StoredOutputLookup {
 
   async close(): Promise<void> {
     await this.index?.close();
-  }
-
-  private vouchesFor(entry: StoredIndexEntry, marker: string): boolean {
-    const listing = this.listing;
-    const index = this.index;
-    if (!listing || !index || !listing.markers.has(marker)) return false;
-    for (const key of entryObjectKeys(entry).outputs) {
-      const position = index.namedOutputs.indexOf(key);
-      if (position === -1 || !bitIsSet(listing.seenOutputs, position)) return false;
-    }
-    return true;
   }
 
   private async readMarker(item: ItemTarget): Promise<OutputMarker | undefined> {
@@ -148,6 +151,35 @@ export class StoredOutputLookup {
     }
     return undefined;
   }
+}
+
+/**
+ * What the lookup knows is in storage: is this marker there; are all of an entry's outputs there.
+ * From listings made at the start, or (a local directory) from a stat of each object when asked.
+ */
+interface Presence {
+  marker(key: string): boolean;
+  outputs(entry: StoredIndexEntry): boolean;
+}
+
+function checkedPresence(existsSync: (key: string) => boolean, stats: LookupStats): Presence {
+  const exists = (key: string) => {
+    stats.existsChecks += 1;
+    return existsSync(key);
+  };
+  return { marker: exists, outputs: (entry) => entryOutputKeys(entry).every(exists) };
+}
+
+function listedPresence(listing: { markers: SortedDigests; seenOutputs: Uint8Array }, index: LoadedStoredIndex | undefined): Presence {
+  return {
+    marker: (key) => listing.markers.has(key),
+    outputs: (entry) =>
+      index !== undefined &&
+      entryOutputKeys(entry).every((key) => {
+        const position = index.namedOutputs.indexOf(key);
+        return position !== -1 && bitIsSet(listing.seenOutputs, position);
+      }),
+  };
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -106,6 +106,20 @@ export class LocalObjectStore implements ObjectStore {
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw storageError('head', key, error);
+    }
+  }
+
+  /**
+   * One stat, no thread-pool round trip: ~4 µs here against ~13 µs to read a row's folder in a
+   * listing (and ~60 µs for an async call). Only regular files count, as in a listing.
+   */
+  existsSync(key: string): boolean {
+    const file = this.objectPath(key);
+    try {
+      return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw storageError('stat', key, error);
     }
   }
 

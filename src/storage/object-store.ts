@@ -40,6 +40,13 @@ export interface ObjectStore {
    * and a key missing from a listing only sends an item down the slower, exact path.
    */
   list(prefix: string, options?: ListOptions): AsyncIterable<string>;
+  /**
+   * Whether an object exists at `key`, answered synchronously. Offered only where that costs one
+   * local system call (a local directory), never over a network: planning then checks the few
+   * objects an index entry names instead of listing the whole output location (a folder per row
+   * under the default key template). Stores without it are checked by listing.
+   */
+  existsSync?(key: string): boolean;
   /** The URI a manifest records for a key, e.g. `s3://bucket/prefix/key` or `file:///abs/dir/key`. */
   uriFor(key: string): string;
   close(): Promise<void>;

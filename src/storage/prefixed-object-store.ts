@@ -9,7 +9,7 @@ import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-
 export function prefixedObjectStore(store: ObjectStore, prefix: string): ObjectStore {
   const base = assertStorableKey(prefix.replace(/^\/+|\/+$/g, ''));
   const full = (key: string): string => `${base}/${assertStorableKey(key)}`;
-  return {
+  const view: ObjectStore = {
     url: `${store.url}/${base}`,
     // async so that a refused key rejects like every other store failure instead of throwing.
     put: async (key: string, body: Buffer | string | Readable, options?: PutOptions) => store.put(full(key), body, options),
@@ -27,4 +27,7 @@ export function prefixedObjectStore(store: ObjectStore, prefix: string): ObjectS
     uriFor: (key: string) => store.uriFor(full(key)),
     close: async () => {},
   };
+  const existsSync = store.existsSync?.bind(store);
+  if (existsSync) view.existsSync = (key: string) => existsSync(full(key));
+  return view;
 }

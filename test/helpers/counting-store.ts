@@ -7,11 +7,16 @@ export interface StoreCalls {
   list: string[];
   put: string[];
   delete: string[];
+  /** Keys checked with existsSync (a local directory's one-stat check). */
+  exists: string[];
 }
 
-/** The same store, with every call's key written down (getStream counts as a get). */
-export function countingStore(store: ObjectStore): { store: ObjectStore; calls: StoreCalls } {
-  const calls: StoreCalls = { get: [], head: [], list: [], put: [], delete: [] };
+/**
+ * The same store, with every call's key written down (getStream counts as a get). With
+ * `existsSync: false` the view hides the store's existsSync, as a store without it (S3) would.
+ */
+export function countingStore(store: ObjectStore, options: { existsSync?: boolean } = {}): { store: ObjectStore; calls: StoreCalls } {
+  const calls: StoreCalls = { get: [], head: [], list: [], put: [], delete: [], exists: [] };
   const counted: ObjectStore = {
     url: store.url,
     uriFor: (key) => store.uriFor(key),
@@ -41,5 +46,12 @@ export function countingStore(store: ObjectStore): { store: ObjectStore; calls: 
     },
     close: () => store.close(),
   };
+  const existsSync = store.existsSync?.bind(store);
+  if (existsSync && options.existsSync !== false) {
+    counted.existsSync = (key) => {
+      calls.exists.push(key);
+      return existsSync(key);
+    };
+  }
   return { store: counted, calls };
 }

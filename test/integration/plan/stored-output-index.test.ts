@@ -17,7 +17,14 @@ import { paidCalls } from '../../helpers/paid-calls.js';
 const items = (manifest: ManifestLine[]) => manifest.filter((line): line is ManifestItemLine => line.status !== 'rejected');
 const byKey = (lines: ManifestItemLine[]) => new Map(lines.map((line) => [line.key, line]));
 
-describe('stored-output index: a second night plans from the index and never trusts it over storage', () => {
+/**
+ * Both ways the index is checked against storage, on a real local directory: a stat per object
+ * it names (the local store's existsSync) and, with existsSync hidden as on S3, listings.
+ */
+describe.each([
+  { check: 'existsSync' as const, existsSync: true },
+  { check: 'listing' as const, existsSync: false },
+])('stored-output index checked by $check: a second night plans from the index and never trusts it over storage', ({ check, existsSync }) => {
   let stack: BunchStack;
   beforeAll(async () => {
     stack = await startBunchStack({ concurrency: 4 });
@@ -28,14 +35,14 @@ describe('stored-output index: a second night plans from the index and never tru
   /** A run through startRun with a store that writes down every call planning makes. */
   async function startCounted(jobFile: string) {
     const job = await loadJobFile(jobFile);
-    const counted = countingStore(stack.storeFor(job.output.url));
+    const counted = countingStore(stack.storeFor(job.output.url), { existsSync });
     const started = await startRun(job, { runs: stack.plane.runs, queues: stack.plane.queues, openStore: () => counted.store, logger: silentLogger() });
     const meta = await stack.waitForRun(started.runId);
     return { started, meta, calls: counted.calls, manifest: items(await stack.readManifest(stack.storeFor(job.output.url), started.runId)) };
   }
 
   async function firstNight(name: string, csv = productCsv(8)) {
-    const jobFile = await stack.writeJob({ catalogCsv: csv, outputUrl: `file://${stack.dir.path}/${name}` });
+    const jobFile = await stack.writeJob({ catalogCsv: csv, outputUrl: `file://${stack.dir.path}/${name}-${check}` });
     const first = await startCounted(jobFile);
     expect(first.meta.counts).toMatchObject({ succeeded: 8, skipped: 0 });
     return { jobFile, first, store: stack.storeFor(first.started.outputUrl), jobName: (await loadJobFile(jobFile)).name };
@@ -58,10 +65,17 @@ describe('stored-output index: a second night plans from the index and never tru
     const second = await startCounted(jobFile);
     expect(second.meta.counts).toEqual({ succeeded: 0, failed: 0, skipped: 8, cancelled: 0 });
     expect(paidCalls(stack.emulator)).toBe(paidBefore);
-    // No marker read, no HEAD: the pointer, the index, two listings (markers, then the outputs).
+    // No marker read, no HEAD: the pointer, the index, and either two listings (markers, then the
+    // outputs) or a stat of each item's marker, image and caption.
     expect(second.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toEqual([]);
     expect(second.calls.head).toEqual([]);
-    expect(second.calls.list).toEqual(['_bunch/results/', '']);
+    if (check === 'listing') {
+      expect(second.calls.list).toEqual(['_bunch/results/', '']);
+      expect(second.calls.exists).toEqual([]);
+    } else {
+      expect(second.calls.list).toEqual([]);
+      expect(second.calls.exists.sort()).toEqual(first.manifest.flatMap((line) => [markerKeyOf(line), line.image!.key, line.caption!.key]).sort());
+    }
     expect(second.calls.get).toContain(storedIndexObject(first.started.runId));
     // The skipped lines are what the markers would have said: same outputs, paid by the first run.
     const before = byKey(first.manifest);
@@ -108,8 +122,8 @@ describe('stored-output index: a second night plans from the index and never tru
     const second = await startCounted(jobFile);
     expect(second.meta.counts).toEqual({ succeeded: 2, failed: 0, skipped: 6, cancelled: 0 });
     expect(second.manifest.filter((line) => line.status === 'succeeded').map((line) => line.key).sort()).toEqual(['SKU-0003', 'SKU-0007']);
-    // The changed row's new marker was not listed: no read. The index vouched for SKU-0007 but its
-    // marker was not listed either: one careful read, which finds nothing.
+    // The changed row's new marker was not there: no read. The index vouched for SKU-0007 but its
+    // marker was not there either: one careful read, which finds nothing.
     expect(second.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toEqual([markerKeyOf(byKey(first.manifest).get('SKU-0007')!)]);
     const changed = byKey(second.manifest).get('SKU-0003')!;
     expect(changed.inputHash).not.toBe(byKey(first.manifest).get('SKU-0003')!.inputHash);
@@ -149,9 +163,9 @@ describe('stored-output index: a second night plans from the index and never tru
     const temp = await mkdtemp(path.join(tmpdir(), 'bunch-preview-'));
     try {
       // The index was loaded (a temp copy made) before the catalog broke off.
-      await expect(planPreview(job, () => store, { tempRoot: temp })).rejects.toMatchObject({ code: 'E_CATALOG_FILE' });
+      await expect(planPreview(job, () => countingStore(store, { existsSync }).store, { tempRoot: temp })).rejects.toMatchObject({ code: 'E_CATALOG_FILE' });
       expect(await readdir(temp)).toEqual([]);
-      const preview = await planPreview(await loadJobFile(jobFile), () => store, { tempRoot: temp });
+      const preview = await planPreview(await loadJobFile(jobFile), () => countingStore(store, { existsSync }).store, { tempRoot: temp });
       expect(preview).toMatchObject({ items: 8, alreadyStored: 8 });
       expect(await readdir(temp)).toEqual([]);
     } finally {
@@ -163,7 +177,7 @@ describe('stored-output index: a second night plans from the index and never tru
     const { jobFile, first, store } = await firstNight('dry');
     const lost = byKey(first.manifest).get('SKU-0001')!;
     await store.delete(lost.image!.key);
-    const preview = await planPreview(await loadJobFile(jobFile), (url) => stack.storeFor(url));
+    const preview = await planPreview(await loadJobFile(jobFile), (url) => countingStore(stack.storeFor(url), { existsSync }).store);
     expect(preview).toMatchObject({ items: 8, alreadyStored: 7, toGenerate: 1 });
     expect(await store.head(markerKeyOf(lost))).toBeDefined();
   });

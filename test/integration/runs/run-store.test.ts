@@ -6,6 +6,9 @@ import type { ItemRecord } from '../../../src/runs/item-record.js';
 import type { RunConfig } from '../../../src/runs/run-config.js';
 import { runKeys } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
+import { SkipSegments } from '../../../src/lanes/skip-segments.js';
+import type { ObjectStore } from '../../../src/storage/object-store.js';
+import { BunchError } from '../../../src/errors/bunch-error.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
 import { tempDir, type TempDir } from '../../helpers/temp-dir.js';
 
@@ -103,6 +106,64 @@ describe('RunStore (real Redis)', () => {
     expect(await redis.exists(runKeys(prefix, 'no-such-run').meta)).toBe(0);
   });
 
+  it('SkipSegments writes segments while planning goes on: each skip counted once, completion told once, a failed write reported at flush', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const local = new LocalObjectStore({ root: dir.path });
+    const skipped = (from: number, count: number) => Array.from({ length: count }, (_, i) => record(from + i, 'skipped'));
+    // Segment puts that wait until released: add() must come back with two still under way.
+    const held: (() => void)[] = [];
+    let failNext = false;
+    const slow: ObjectStore = {
+      ...local,
+      url: local.url,
+      uriFor: (key) => local.uriFor(key),
+      get: (key) => local.get(key),
+      getStream: (key) => local.getStream(key),
+      head: (key) => local.head(key),
+      delete: (key) => local.delete(key),
+      list: (key, options) => local.list(key, options),
+      close: () => local.close(),
+      put: async (key, body, options) => {
+        await new Promise<void>((resolve) => held.push(resolve));
+        if (failNext) throw new BunchError('E_STORAGE', 'disk gone');
+        return local.put(key, body, options);
+      },
+    };
+    const runId = 'run-background';
+    await runs.createRun(config(runId));
+    expect(await runs.markPlanned(runId, 7000, 0)).toBe(false);
+    let completions = 0;
+    const skips = new SkipSegments(runs, slow, runId, async () => void (completions += 1));
+    await skips.add(skipped(0, 4500));
+    await until(() => held.length === 2);
+    expect(skips.recorded).toBe(0);
+    // A third full segment waits for room: add() returns only once one of the two is done.
+    let thirdAdded = false;
+    const third = skips.add(skipped(4500, 2500)).then(() => void (thirdAdded = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(thirdAdded).toBe(false);
+    held.shift()!();
+    await third;
+    // flush() writes the last 1,000 and waits for every segment still under way.
+    const releaser = setInterval(() => held.shift()?.(), 2);
+    await skips.flush();
+    clearInterval(releaser);
+    expect(skips.recorded).toBe(7000);
+    expect(completions).toBe(1);
+    expect((await runs.getMeta(runId))!.counts).toEqual({ succeeded: 0, failed: 0, skipped: 7000, cancelled: 0 });
+
+    const failing = 'run-background-failing';
+    await runs.createRun(config(failing));
+    const broken = new SkipSegments(runs, slow, failing, async () => undefined);
+    await broken.add(skipped(0, 2000));
+    await until(() => held.length === 1);
+    failNext = true;
+    held.shift()!();
+    await expect(broken.flush()).rejects.toMatchObject({ code: 'E_STORAGE' });
+    expect(broken.recorded).toBe(0);
+  });
+
   it('counts each item once, reports completion to exactly one caller, and keeps Redis records bounded', async () => {
     const prefix = `rs${randomBytes(3).toString('hex')}`;
     const runs = new RunStore(redis, prefix, 100);
@@ -187,3 +248,11 @@ describe('RunStore (real Redis)', () => {
     expect(granted.filter(Boolean)).toHaveLength(10);
   });
 });
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -105,4 +105,21 @@ describe('LocalObjectStore specifics', () => {
     expect(await store.head('a/b')).toBeUndefined();
     await expect(store.put('a/b', 'x')).rejects.toMatchObject({ code: 'E_STORAGE' });
   });
+
+  it('existsSync answers at once: a stored object yes; a missing key, a folder, a key through a file or a temp file no', async () => {
+    const root = path.join(dir.path, 'exists');
+    const store = new LocalObjectStore({ root });
+    await store.put('sku-1/hero.png', 'png');
+    await store.put('flat', 'file');
+    expect(store.existsSync('sku-1/hero.png')).toBe(true);
+    expect(store.existsSync('sku-1/other.png')).toBe(false);
+    expect(store.existsSync('sku-2/hero.png')).toBe(false);
+    expect(store.existsSync('sku-1')).toBe(false);
+    expect(store.existsSync('flat/below')).toBe(false);
+    await writeFile(path.join(root, 'sku-1', '.hero.png.abc.bunch-tmp'), 'half');
+    expect(() => store.existsSync('sku-1/.hero.png.abc.bunch-tmp')).toThrow(expect.objectContaining({ code: 'E_UNSAFE_KEY' }));
+    expect(() => store.existsSync('../escape')).toThrow(expect.objectContaining({ code: 'E_UNSAFE_KEY' }));
+    await store.delete('sku-1/hero.png');
+    expect(store.existsSync('sku-1/hero.png')).toBe(false);
+  });
 });

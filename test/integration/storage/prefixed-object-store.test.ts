@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../src/storage/local-object-store.js';
 import { prefixedObjectStore } from '../../../src/storage/prefixed-object-store.js';
+import { countingStore } from '../../helpers/counting-store.js';
 import { tempDir, type TempDir } from '../../helpers/temp-dir.js';
 import { objectStoreContract } from './object-store-contract.js';
 
@@ -29,6 +30,16 @@ describe('prefixedObjectStore', () => {
     const keys: string[] = [];
     for await (const key of view.list('')) keys.push(key);
     expect(keys).toEqual(['summary.json']);
+  });
+
+  it('passes existsSync through under the prefix, and offers none when the store has none', async () => {
+    const parent = new LocalObjectStore({ root: path.join(dir.path, 'exists') });
+    const view = prefixedObjectStore(parent, 'runs/r8');
+    await view.put('summary.json', '{}');
+    expect(view.existsSync?.('summary.json')).toBe(true);
+    expect(view.existsSync?.('manifest.jsonl')).toBe(false);
+    const withoutExists = countingStore(parent, { existsSync: false }).store;
+    expect(prefixedObjectStore(withoutExists, 'runs/r8').existsSync).toBeUndefined();
   });
 
   it('refuses an unsafe prefix with E_UNSAFE_KEY', () => {
