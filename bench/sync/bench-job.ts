@@ -41,6 +41,9 @@ export async function writeBenchJob(options: BenchJobOptions): Promise<string> {
     // No faults are injected, so retries never happen; the defaults only matter if something breaks.
     sync: { attempts: 3 },
     output: { url: options.outputUrl },
+    // The gallery is made by a report job after the run is finalized, outside every clock here;
+    // left on, its 400 thumbnails were still being made while the next part was timed.
+    report: { gallery: false },
   };
   const jobFile = path.join(options.dir, `${options.name}.yaml`);
   await writeFile(jobFile, stringify(job));

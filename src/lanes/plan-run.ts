@@ -9,6 +9,11 @@ import { itemTargetOf, type SyncWork } from './enqueue-generate-jobs.js';
 
 /** Items are checked against storage in chunks this big (and dispatched as one by startRun). */
 export const PLAN_CHUNK = 250;
+/**
+ * The first chunk is smaller, and each next one twice as big up to the full size: workers start on
+ * the first items after a few milliseconds instead of after a whole chunk was planned and queued.
+ */
+const FIRST_CHUNK = 16;
 
 /** An item whose outputs are stored already, with the drafts of the variants made from it. */
 export interface StoredItem {
@@ -40,7 +45,8 @@ export interface PlanRunOptions extends PlanItemsOptions {
  * reference resolver stores photos; the dry run passes one that does not).
  */
 export async function* planRun(job: ResolvedJob, options: PlanRunOptions): AsyncGenerator<PlanStep> {
-  const chunkSize = options.chunkSize ?? PLAN_CHUNK;
+  const fullSize = options.chunkSize ?? PLAN_CHUNK;
+  let chunkSize = Math.min(FIRST_CHUNK, fullSize);
   let chunk: PlannedItem[] = [];
   const planned = planItems(job, readCatalog(job), options);
   for await (const event of options.select ? selectItems(planned, options.select) : planned) {
@@ -51,6 +57,7 @@ export async function* planRun(job: ResolvedJob, options: PlanRunOptions): Async
     if (chunk.length >= chunkSize && event.item.rowKey !== chunk.at(-1)?.rowKey) {
       yield await decide(chunk, options);
       chunk = [];
+      chunkSize = Math.min(chunkSize * 2, fullSize);
     }
     chunk.push(event.item);
   }

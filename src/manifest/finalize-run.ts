@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { settleAll } from '../errors/settle-all.js';
 import { rejectedPartKey } from './rejected-log.js';
 import { readLatestPointer, removedKeysObject, writeLatestPointer, writeRemovedKeys } from './catalog-drift.js';
 import type { Logger } from 'pino';
@@ -57,40 +58,49 @@ export async function finalizeRun(
       yield text;
     }
   }
+  const status = judgeRun(meta);
+  let finishedAt: Date;
+  let summary: RunSummary;
   try {
     await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
-    await storedIndex.upload(storedIndexObject(runId));
+    finishedAt = new Date();
+    summary = buildRunSummary(meta, status, finishedAt, store.uriFor(objects.manifest));
+    if (Object.keys(rejectedByCode).length > 0) summary.rejectedByCode = rejectedByCode;
+    // Drift against the job's last succeeded run; only a run that read its whole catalog can tell.
+    const previous = meta.stop ? undefined : await readLatestPointer(store, meta.config.jobName);
+    if (previous && previous.runId !== runId) {
+      summary.removedKeys = await writeRemovedKeys(store, previous, catalogKeys, runId);
+      summary.comparedWithRun = previous.runId;
+      if (summary.removedKeys > 0) summary.removed = store.uriFor(removedKeysObject(runId));
+    }
+    // Index and summary do not depend on each other: written at once (each put ends in an fsync
+    // on a local disk). Each pointer below goes only after what it points at.
+    await settleAll<void>([
+      storedIndex.upload(storedIndexObject(runId)),
+      store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' }),
+    ]);
   } finally {
     await storedIndex.discard();
   }
-
-  const finishedAt = new Date();
-  const status = judgeRun(meta);
-  const summary = buildRunSummary(meta, status, finishedAt, store.uriFor(objects.manifest));
-  if (Object.keys(rejectedByCode).length > 0) summary.rejectedByCode = rejectedByCode;
-  // Drift against the job's last succeeded run; only a run that read its whole catalog can tell.
-  const previous = meta.stop ? undefined : await readLatestPointer(store, meta.config.jobName);
-  if (previous && previous.runId !== runId) {
-    summary.removedKeys = await writeRemovedKeys(store, previous, catalogKeys, runId);
-    summary.comparedWithRun = previous.runId;
-    if (summary.removedKeys > 0) summary.removed = store.uriFor(removedKeysObject(runId));
-  }
-  await store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
+  const pointers: Promise<void>[] = [];
   // Only an index of the whole catalog may stand for the job: not one of a stopped run or a retry
   // of a few items (their outputs are still found through their markers).
   if (!meta.stop && meta.extra.parentRunId === undefined) {
-    await writeStoredIndexPointer(store, {
-      schemaVersion: 1,
-      jobName: meta.config.jobName,
-      runId,
-      index: storedIndexObject(runId),
-      entries: storedIndex.entries,
-      writtenAt: finishedAt.toISOString(),
-    });
+    pointers.push(
+      writeStoredIndexPointer(store, {
+        schemaVersion: 1,
+        jobName: meta.config.jobName,
+        runId,
+        index: storedIndexObject(runId),
+        entries: storedIndex.entries,
+        writtenAt: finishedAt.toISOString(),
+      }),
+    );
   }
   if (status === 'succeeded') {
-    await writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest });
+    pointers.push(writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest }));
   }
+  await settleAll(pointers);
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BunchError } from '../errors/bunch-error.js';
+import { settleAll } from '../errors/settle-all.js';
 import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { decodeImage } from '../image/decode-image.js';
 import { fillExtension } from '../plan/item-identity.js';
@@ -47,12 +48,15 @@ export async function storeItemOutput(
   let image: OutputMarker['image'];
   const warnings: string[] = [];
   const part = response.images[0];
+  // Image, caption and extras are written at once (each put ends in an fsync on a local disk);
+  // only the marker waits for all of them.
+  const writes: Promise<unknown>[] = [];
   if (context.wantImage) {
     if (!part) throw new BunchError('E_NO_IMAGE', 'the response has no image part');
     const decoded = decodeImage(part, target.expected);
     if (decoded.sizeWarning) warnings.push(decoded.sizeWarning);
     const key = fillExtension(target.objectKey, decoded.ext);
-    await store.put(key, decoded.bytes, { contentType: decoded.mimeType, metadata });
+    writes.push(store.put(key, decoded.bytes, { contentType: decoded.mimeType, metadata }));
     image = {
       key,
       uri: store.uriFor(key),
@@ -67,7 +71,7 @@ export async function storeItemOutput(
   if (context.wantText && text.length > 0) {
     const bytes = Buffer.from(text, 'utf8');
     const contentType = structured === undefined ? 'text/plain; charset=utf-8' : 'application/json';
-    await store.put(target.captionKey, bytes, { contentType, metadata });
+    writes.push(store.put(target.captionKey, bytes, { contentType, metadata }));
     caption = {
       key: target.captionKey,
       uri: store.uriFor(target.captionKey),
@@ -77,7 +81,11 @@ export async function storeItemOutput(
       ...(structured !== undefined ? { json: structured } : {}),
     };
   }
-  const extras = await storeAnswerExtras(store, target, response, context, metadata);
+  const extrasWriting = storeAnswerExtras(store, target, response, context, metadata);
+  writes.push(extrasWriting);
+  // No write may still be running when the caller retries or gives up.
+  await settleAll(writes);
+  const extras = await extrasWriting;
   const finishedAt = new Date().toISOString();
   const marker: OutputMarker = {
     schemaVersion: 1,
@@ -160,6 +168,9 @@ async function storeAnswerExtras(
  * delivery of this job). Returns undefined when the item still has to be generated.
  */
 export async function readStoredOutput(store: ObjectStore, target: ItemTarget): Promise<OutputMarker | undefined> {
+  // On a local disk the usual answer ("not there") comes from one stat, without queueing behind
+  // other items' fsyncs in the thread pool as a read would.
+  if (store.existsSync && !store.existsSync(target.markerKey)) return undefined;
   const body = await store.get(target.markerKey);
   if (!body) return undefined;
   const marker = parseOutputMarker(body);

@@ -205,11 +205,22 @@ export class RunStore {
   /** What a worker checks before each item, in one round trip. */
   async getControl(runId: string): Promise<RunControl> {
     const [status, stop, quotaUntil] = await this.redis.hmget(this.keys(runId).meta, 'status', 'stop', 'quotaUntil');
-    const control: RunControl = {};
-    if (status) control.status = status as RunStatus;
-    if (stop) control.stop = stop as StopReason;
-    if (quotaUntil && Number.isFinite(Date.parse(quotaUntil))) control.quotaUntil = Date.parse(quotaUntil);
-    return control;
+    return controlOf(status ?? null, stop ?? null, quotaUntil ?? null);
+  }
+
+  /**
+   * What a delivery asks first, in one round trip: is its item terminal already, and the run's
+   * control fields. Both keys carry the run's hash tag, so the pipeline stays on one Cluster slot.
+   */
+  async itemControl(runId: string, index: number): Promise<RunControl & { terminal: boolean }> {
+    const keys = this.keys(runId);
+    const replies = (await this.redis.pipeline().getbit(keys.done, index).hmget(keys.meta, 'status', 'stop', 'quotaUntil').exec()) ?? [];
+    const [bitError, bit] = replies[0] ?? [new Error('no reply from Redis')];
+    if (bitError) throw bitError;
+    const [fieldsError, fields] = replies[1] ?? [new Error('no reply from Redis')];
+    if (fieldsError) throw fieldsError;
+    const [status, stop, quotaUntil] = fields as (string | null)[];
+    return { terminal: bit === 1, ...controlOf(status ?? null, stop ?? null, quotaUntil ?? null) };
   }
 
   /** Planned items waiting in storage (sync/planned-feed.ts): chunks written, and the next to queue. */
@@ -293,4 +304,12 @@ export class RunStore {
   async listRuns(limit = 20): Promise<string[]> {
     return this.redis.zrevrange(runIndexKey(this.prefix), 0, limit - 1);
   }
+}
+
+function controlOf(status: string | null, stop: string | null, quotaUntil: string | null): RunControl {
+  const control: RunControl = {};
+  if (status) control.status = status as RunStatus;
+  if (stop) control.stop = stop as StopReason;
+  if (quotaUntil && Number.isFinite(Date.parse(quotaUntil))) control.quotaUntil = Date.parse(quotaUntil);
+  return control;
 }

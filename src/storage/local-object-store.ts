@@ -60,11 +60,15 @@ export class LocalObjectStore implements ObjectStore {
     let dataTemp: string | undefined;
     let sidecarTemp: string | undefined;
     try {
-      dataTemp = await writeTemp(target, body);
-      sidecarTemp = await writeTemp(sidecarTarget, JSON.stringify(sidecar));
-      await rename(sidecarTemp, sidecarTarget);
+      // Both temp files at once: each ends in an fsync, and two in a row doubled a put's latency.
+      const [data, meta] = await Promise.allSettled([writeTemp(target, body), writeTemp(sidecarTarget, JSON.stringify(sidecar))]);
+      if (data.status === 'fulfilled') dataTemp = data.value;
+      if (meta.status === 'fulfilled') sidecarTemp = meta.value;
+      if (data.status === 'rejected') throw data.reason;
+      if (meta.status === 'rejected') throw meta.reason;
+      await rename(meta.value, sidecarTarget);
       sidecarTemp = undefined;
-      await rename(dataTemp, target);
+      await rename(data.value, target);
       dataTemp = undefined;
     } catch (error) {
       throw storageError('put', key, error);

@@ -25,7 +25,7 @@ import { stopMessage } from '../stop-message.js';
 import { stopsTheRun } from '../../errors/run-stopping-codes.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { GenerateJobData } from './generate-job-data.js';
-import { CLAIM_MARGIN_MS, claimToken, holdClaim, holderRunId } from './held-claim.js';
+import { CLAIM_MARGIN_MS, claimToken, holdClaim, holderRunId, type HeldClaim } from './held-claim.js';
 import { appendEntry, WORKER_ID, type AttemptEntry } from './attempt-history.js';
 import { retryBackoffMs } from './retry-backoff.js';
 import type { OutputIdentity } from '../../runs/output-claims.js';
@@ -76,7 +76,8 @@ function jitterMs(upToMs: number): number {
  *  1. an item that already has a terminal record is done (duplicate delivery);
  *  2. a run told to stop (cancel, bad API key, budget) records the item cancelled without a call;
  *  3. the output is claimed in Redis (keyed by where it is written and its input, not by run):
- *     while another delivery or another run holds the claim, this job waits and looks again;
+ *     while another delivery or another run holds the claim, this job waits and looks again
+ *     (the claim is asked for together with 1 and 2, and given back when they end the delivery);
  *  4. outputs already in storage (marker present) are recorded without a call: never pay twice;
  *  5. otherwise call the model with a hard timeout, store (marker last), release the claim, record.
  * Failures of the call are classified once (src/gemini/classify-outcome.ts): retryable ones are
@@ -108,12 +109,26 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   async function processItem(job: Job<GenerateJobData>, jobToken: string | undefined): Promise<string> {
     const data = job.data;
     const { runs } = deps;
-    if (await runs.records.isTerminal(data.runId, data.index)) {
+    const { config, store } = await deps.contexts.get(data.runId);
+    const identity: OutputIdentity = { markerUri: store.uriFor(data.markerKey), inputHash: data.inputHash };
+    const claimTtlMs = config.sync.timeoutMs + CLAIM_MARGIN_MS;
+    const token = claimToken(data.runId, data.index, job.attemptsStarted);
+    // The output claim is asked for alongside the item's control fields (two round trips at once,
+    // not one after the other): nearly every delivery needs it. One that turns out not to — the
+    // item is done, the run stopped or waits for its quota — gives it back at once.
+    const [{ terminal, status, stop, quotaUntil }, claim] = await Promise.all([
+      runs.itemControl(data.runId, data.index),
+      runs.claims.take(identity, token, claimTtlMs),
+    ]);
+    const returnClaim = async () => {
+      if (claim.taken) await runs.claims.release(identity, token).catch(() => undefined);
+    };
+    if (terminal) {
+      await returnClaim();
       // The request to finalize may have been lost with a worker that died right after recording.
       if (await runs.needsFinalize(data.runId)) await deps.onRunComplete(data.runId);
       return 'duplicate';
     }
-    const { config, store } = await deps.contexts.get(data.runId);
     // Waiting (on another holder's claim, on the quota) re-activates the job without being an attempt.
     const attempt = Math.max(1, job.attemptsStarted - (data.waits ?? 0));
     const startedAt = new Date().toISOString();
@@ -121,15 +136,19 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const finish = (record: ItemRecord, releaseReservedUsd = 0) =>
       recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, releaseReservedUsd);
 
-    const { status, stop, quotaUntil } = await runs.getControl(data.runId);
     // A late duplicate after the manifest was written: the item is in it already.
-    if (status && TERMINAL_RUN_STATUSES.includes(status)) return 'late';
+    if (status && TERMINAL_RUN_STATUSES.includes(status)) {
+      await returnClaim();
+      return 'late';
+    }
     if (stop) {
+      await returnClaim();
       await finish(cancelledRecord(data, stop, attempt - 1));
       return 'cancelled';
     }
     // The run learnt that its quota is gone for longer than a queue-wide pause: wait it out, no call.
     if (quotaUntil !== undefined && quotaUntil > Date.now()) {
+      await returnClaim();
       const waitMs = quotaUntil - Date.now() + jitterMs(1000);
       await waitWithoutCalling(job, jobToken, waitMs, { attempt, outcome: 'quota-wait', retryDelayMs: waitMs, note: `quota exhausted until ${new Date(quotaUntil).toISOString()}` });
     }
@@ -140,10 +159,6 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       await finish(recordFromMarker(data, marker, status, 'sync', attempt - 1, data.runId));
       return 'reused';
     };
-    const identity: OutputIdentity = { markerUri: store.uriFor(data.markerKey), inputHash: data.inputHash };
-    const claimTtlMs = config.sync.timeoutMs + CLAIM_MARGIN_MS;
-    const token = claimToken(data.runId, data.index, job.attemptsStarted);
-    const claim = await runs.claims.take(identity, token, claimTtlMs);
     if (!claim.taken) {
       const written = await readStoredOutput(store, data);
       if (written) return fromMarker(written);
@@ -160,7 +175,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     try {
       const stored = await readStoredOutput(store, data);
       if (stored) return await fromMarker(stored);
-      return await callStoreRecord(job, jobToken, { config, store, attempt, startedAt, finish });
+      return await callStoreRecord(job, jobToken, { config, store, attempt, startedAt, finish, held });
     } finally {
       await held.release();
     }
@@ -187,11 +202,12 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       attempt: number;
       startedAt: string;
       finish: (record: ItemRecord, releaseReservedUsd?: number) => Promise<unknown>;
+      held: HeldClaim;
     },
   ): Promise<string> {
     const data = job.data;
     const { runs } = deps;
-    const { config, store, attempt, startedAt, finish } = step;
+    const { config, store, attempt, startedAt, finish, held } = step;
     // Reserved before the calls at an upper estimate; the answers' usage decides what they cost.
     const calls = (data.steps?.length ?? 0) + 1;
     const estimate = estimatedCallUsd(config.pricing, 'sync', data.variant, config.wantImage);
@@ -310,7 +326,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       // One whose outcome is unknown may have been: it stays counted against the budget.
       else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, 0);
     }
-    await finish(record, reserved);
+    // Outputs and marker are written (or the item failed): the claim has done its job. Freed while
+    // the record is written, not after — a round trip less on every item's path.
+    await Promise.all([held.release(), finish(record, reserved)]);
     return record.status;
   }
 }

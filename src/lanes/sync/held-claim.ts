@@ -6,7 +6,10 @@ import { WORKER_ID } from './attempt-history.js';
 export const CLAIM_MARGIN_MS = 15_000;
 
 export interface HeldClaim {
-  /** Stops renewing and frees the claim (only if still ours). Never throws: a lost release just waits out the TTL. */
+  /**
+   * Stops renewing and frees the claim (only if still ours). Never throws: a lost release just
+   * waits out the TTL. Calling it again returns the first call's promise (one Redis call in all).
+   */
   release(): Promise<void>;
 }
 
@@ -52,15 +55,20 @@ export function holdClaim(claims: OutputClaims, identity: OutputIdentity, token:
     );
   }, renewEvery);
   timer.unref();
+  let released: Promise<void> | undefined;
+  const release = async () => {
+    stopped = true;
+    clearInterval(timer);
+    try {
+      await claims.release(identity, token);
+    } catch (error) {
+      options.logger.warn({ err: { message: (error as Error).message }, token }, 'could not release an output claim; it expires on its own');
+    }
+  };
   return {
-    async release() {
-      stopped = true;
-      clearInterval(timer);
-      try {
-        await claims.release(identity, token);
-      } catch (error) {
-        options.logger.warn({ err: { message: (error as Error).message }, token }, 'could not release an output claim; it expires on its own');
-      }
+    release() {
+      released ??= release();
+      return released;
     },
   };
 }

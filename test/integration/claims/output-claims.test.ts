@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdClaim } from '../../../src/lanes/sync/held-claim.js';
+import { silentLogger } from '../../../src/logging/create-logger.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
 
@@ -44,6 +46,24 @@ describe('output claims in Redis', () => {
     expect(await runs.claims.take(id, 'c', 10_000)).toMatchObject({ taken: false, holder: 'b' });
     await runs.claims.release(id, 'b');
     expect(await runs.claims.take(id, 'c', 10_000)).toEqual({ taken: true });
+  });
+
+  it('a held claim released twice (while recording, then on the way out) frees it once, with one call', async () => {
+    const id = { ...identity, markerUri: 'file:///out/.bunch/SKU-3.json' };
+    expect(await runs.claims.take(id, 'holder', 10_000)).toEqual({ taken: true });
+    let releases = 0;
+    const counted = Object.create(runs.claims) as typeof runs.claims;
+    counted.release = async (identity, token) => {
+      releases += 1;
+      return runs.claims.release(identity, token);
+    };
+    const held = holdClaim(counted, id, 'holder', { ttlMs: 10_000, maxHoldMs: 20_000, logger: silentLogger() });
+    const first = held.release();
+    expect(held.release()).toBe(first);
+    await first;
+    await held.release();
+    expect(releases).toBe(1);
+    expect(await runs.claims.take(id, 'next', 10_000)).toEqual({ taken: true });
   });
 
   it('the key names no run: two runs writing the same output meet on one key', () => {

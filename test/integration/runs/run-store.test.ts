@@ -164,6 +164,22 @@ describe('RunStore (real Redis)', () => {
     expect(broken.recorded).toBe(0);
   });
 
+  it('itemControl answers "terminal?" and the run\'s control fields in one round trip', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const runId = 'run-control';
+    await runs.createRun(config(runId));
+    await runs.setStatus(runId, 'running');
+    expect(await runs.itemControl(runId, 3)).toEqual({ terminal: false, status: 'running' });
+    await runs.records.recordTerminal(runId, record(3));
+    const until = Date.now() + 60_000;
+    await runs.noteQuotaExhausted(runId, until);
+    await runs.requestStop(runId, 'E_BUDGET');
+    expect(await runs.itemControl(runId, 3)).toEqual({ terminal: true, status: 'running', stop: 'E_BUDGET', quotaUntil: until });
+    expect(await runs.itemControl(runId, 4)).toMatchObject({ terminal: false, stop: 'E_BUDGET' });
+    expect(await runs.itemControl('no-such-run', 0)).toEqual({ terminal: false });
+  });
+
   it('counts each item once, reports completion to exactly one caller, and keeps Redis records bounded', async () => {
     const prefix = `rs${randomBytes(3).toString('hex')}`;
     const runs = new RunStore(redis, prefix, 100);

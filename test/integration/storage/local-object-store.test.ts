@@ -82,6 +82,20 @@ describe('LocalObjectStore specifics', () => {
     expect(await filesUnder(root)).toEqual([path.join('.bunch-meta', 'item.bin.json'), 'item.bin']);
   });
 
+  it('writes object and sidecar at once; when the sidecar cannot be written the old version stays and no temp file is left', async () => {
+    const root = path.join(dir.path, 'sidecar-fails');
+    const store = new LocalObjectStore({ root });
+    await store.put('sku/hero.png', 'old', { metadata: { v: 'old' } });
+    // A file where the sidecar's folder must be: the sidecar's temp file cannot be created.
+    await store.put('blocked.png', 'x');
+    await mkdir(path.join(root, 'blocked'), { recursive: true });
+    await writeFile(path.join(root, '.bunch-meta', 'blocked'), 'not a folder');
+    await expect(store.put('blocked/hero.png', 'new', { metadata: { v: 'new' } })).rejects.toMatchObject({ code: 'E_STORAGE' });
+    expect(await store.get('blocked/hero.png')).toBeUndefined();
+    expect((await filesUnder(root)).filter((file) => file.endsWith('.bunch-tmp'))).toEqual([]);
+    expect((await store.get('sku/hero.png'))?.toString()).toBe('old');
+  });
+
   it('reserves the sidecar tree and temp-file names', async () => {
     const store = new LocalObjectStore({ root: path.join(dir.path, 'reserved') });
     await expect(store.put('.bunch-meta/x.json', '{}')).rejects.toMatchObject({ code: 'E_UNSAFE_KEY' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Base64ChunkDecoder } from '../../../src/gemini/base64-chunk-decoder.js';
 import { parseGenerateResponse } from '../../../src/gemini/parse-generate-response.js';
-import { DECODED_DATA, readGenerateBody } from '../../../src/gemini/stream-generate-body.js';
+import { DECODED_DATA, STREAM_ABOVE_BYTES, readGenerateBody } from '../../../src/gemini/stream-generate-body.js';
 import { decodeImage } from '../../../src/image/decode-image.js';
 import { PNG } from 'pngjs';
 
@@ -57,7 +57,7 @@ describe('readGenerateBody: a generateContent answer parsed as it streams', () =
   it('with a Content-Length the image is decoded into a buffer sized from it, to the same bytes', async () => {
     const text = JSON.stringify(answer);
     for (const size of [3, 4096]) {
-      const value = (await readGenerateBody(chunked(text, size, { 'content-length': String(Buffer.byteLength(text)) }))) as typeof answer;
+      const value = (await readGenerateBody(chunked(text, size, { 'content-length': String(Buffer.byteLength(text)) }), undefined, { streamAboveBytes: 0 })) as typeof answer;
       const inline = value.candidates[0]!.content.parts[1]!.inlineData as Record<string, unknown>;
       expect((inline[DECODED_DATA] as { bytes: Buffer }).bytes.equals(png)).toBe(true);
     }
@@ -82,6 +82,20 @@ describe('readGenerateBody: a generateContent answer parsed as it streams', () =
       const parsed = parseGenerateResponse(await readGenerateBody(chunked(body, 333)));
       expect(() => decodeImage(parsed.images[0]!), data.slice(-8)).toThrow(expect.objectContaining({ code: 'E_BAD_IMAGE' }));
     }
+  });
+
+  it('reads an answer announced at most streamAboveBytes long whole: the same parsed answer, base64 kept, errors alike', async () => {
+    const text = JSON.stringify(answer);
+    const length = { 'content-length': String(Buffer.byteLength(text)) };
+    expect(STREAM_ABOVE_BYTES).toBe(1024 * 1024);
+    const whole = (await readGenerateBody(chunked(text, 4096, length))) as typeof answer;
+    expect(whole).toEqual(answer);
+    const streamed = await readGenerateBody(chunked(text, 4096, length), undefined, { streamAboveBytes: text.length - 1 });
+    expect(parseGenerateResponse(streamed).images[0]?.bytes?.equals(png)).toBe(true);
+    expect(Buffer.from(parseGenerateResponse(whole).images[0]!.base64, 'base64').equals(png)).toBe(true);
+    const broken = '{"candidates": [}';
+    await expect(readGenerateBody(chunked(broken, 5, { 'content-length': String(broken.length) }))).rejects.toMatchObject({ code: 'E_MALFORMED_RESPONSE' });
+    expect(await readGenerateBody(chunked('', 5, { 'content-length': '0' }))).toBeUndefined();
   });
 
   it('refuses a body over the cap (announced or counted) and a body that is not JSON or ends early', async () => {
