@@ -163,6 +163,8 @@ function countedStore(store: ObjectStore, options: { hidePointer?: string; exist
       calls.exists += 1;
       return existsSync(key);
     };
+    // With it, the lookup's second thread stats what the index names (its stats are not counted here).
+    if (store.localDirectory !== undefined) return { ...counted, localDirectory: store.localDirectory };
   }
   return counted;
 }

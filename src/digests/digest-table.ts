@@ -25,7 +25,7 @@ export class DigestTable {
   }
 
   /** The value kept for the string, or undefined. */
-  get(text: string): number | undefined {
+  get(text: string | Uint8Array): number | undefined {
     const [a, b, c] = digest(text);
     const stored = this.values[this.find(a, b, c)] ?? 0;
     return stored === 0 ? undefined : stored - 1;
@@ -36,7 +36,7 @@ export class DigestTable {
   }
 
   /** The value already kept for the string, or undefined after keeping `value` for it. */
-  getOrAdd(text: string, value: number): number | undefined {
+  getOrAdd(text: string | Uint8Array, value: number): number | undefined {
     if (!Number.isInteger(value) || value < 0 || value > MAX_VALUE - 1) throw new RangeError(`not a table value: ${value}`);
     const [a, b, c] = digest(text);
     const slot = this.find(a, b, c);
@@ -87,7 +87,8 @@ export class DigestTable {
   }
 }
 
-function digest(text: string): [number, number, number] {
+/** A string is hashed as its UTF-8 bytes: a string and its bytes have the same digest. */
+function digest(text: string | Uint8Array): [number, number, number] {
   const bits = hash('sha1', text, 'buffer');
   return [bits.readUInt32LE(0), bits.readUInt32LE(4), bits.readUInt32LE(8)];
 }

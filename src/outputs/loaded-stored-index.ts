@@ -4,7 +4,6 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { DigestTable } from '../digests/digest-table.js';
 import { SortedDigests } from '../digests/sorted-digests.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -26,6 +25,8 @@ const READ_BLOCK = 256 * 1024;
 export class LoadedStoredIndex {
   private constructor(
     private readonly dir: string,
+    /** The temp copy: one entry per line, in entry-number order. */
+    readonly file: string,
     private readonly fd: number,
     private readonly byItemKey: DigestTable,
     private readonly offsets: Float64Array,
@@ -53,20 +54,16 @@ export class LoadedStoredIndex {
       let offsets = new Float64Array(1024);
       let lengths = new Uint32Array(1024);
       let entries = 0;
-      let offset = 0;
-      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-        if (!line) continue;
+      const addLine = (buffer: Buffer, start: number, end: number, offset: number) => {
         if (entries === offsets.length) {
           offsets = grow(offsets, Float64Array);
           lengths = grow(lengths, Uint32Array);
         }
-        const length = Buffer.byteLength(line) + 1;
         offsets[entries] = offset;
-        lengths[entries] = length;
-        offset += length;
+        lengths[entries] = end - start;
         // The first entry of a key wins (an index never holds two; a hand-edited one might).
         if (withOutputs) {
-          const entry = JSON.parse(line) as StoredIndexEntry;
+          const entry = JSON.parse(buffer.toString('utf8', start, end)) as StoredIndexEntry;
           byItemKey.getOrAdd(entry.itemKey, entries);
           for (const key of entryOutputKeys(entry)) {
             namedOutputs.add(key);
@@ -74,14 +71,33 @@ export class LoadedStoredIndex {
             if (outputRoots.size <= MAX_LISTED_ROOTS) outputRoots.add(listingRootOf(key));
           }
         } else {
-          byItemKey.getOrAdd(itemKeyOfLine(line), entries);
+          byItemKey.getOrAdd(itemKeyBytesOfLine(buffer, start, end), entries);
         }
         entries += 1;
-        if (!out.write(line + '\n')) await once(out, 'drain');
+      };
+      // The object is copied to the temp file as it comes; lines are found in the same bytes
+      // (no strings made for them: only the item key is hashed, straight from the bytes).
+      let carry: Buffer | undefined;
+      let carryOffset = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (!out.write(chunk)) await once(out, 'drain');
+        const buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let start = 0;
+        for (let newline = buffer.indexOf(NEWLINE, start); newline !== -1; newline = buffer.indexOf(NEWLINE, start)) {
+          const end = buffer[newline - 1] === CARRIAGE_RETURN && newline > start ? newline - 1 : newline;
+          if (end > start) addLine(buffer, start, end, carryOffset + start);
+          start = newline + 1;
+        }
+        carryOffset += start;
+        carry = start < buffer.length ? Buffer.from(buffer.subarray(start)) : undefined;
+      }
+      if (carry) {
+        const end = carry[carry.length - 1] === CARRIAGE_RETURN ? carry.length - 1 : carry.length;
+        if (end > 0) addLine(carry, 0, end, carryOffset);
       }
       out.end();
       await once(out, 'finish');
-      return new LoadedStoredIndex(dir, openSync(file, 'r'), byItemKey, offsets, lengths, namedOutputs.seal(), outputRoots, entries);
+      return new LoadedStoredIndex(dir, file, openSync(file, 'r'), byItemKey, offsets, lengths, namedOutputs.seal(), outputRoots, entries);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -99,8 +115,17 @@ export class LoadedStoredIndex {
    * for the most part — so one read serves the next few hundred rows.
    */
   entryFor(itemKey: string): StoredIndexEntry | undefined {
-    const number = this.byItemKey.get(itemKey);
-    if (number === undefined) return undefined;
+    const number = this.numberOf(itemKey);
+    return number === undefined ? undefined : this.entryAt(number, itemKey);
+  }
+
+  /** The entry number of an item key (its line in the index), or undefined. */
+  numberOf(itemKey: string): number | undefined {
+    return this.byItemKey.get(itemKey);
+  }
+
+  /** Entry `number`, if it is the item key's (a digest collision would name another). */
+  entryAt(number: number, itemKey: string): StoredIndexEntry | undefined {
     const length = this.lengths[number] as number;
     const offset = this.offsets[number] as number;
     if (offset < this.blockStart || offset + length > this.blockStart + this.block.length) {
@@ -141,6 +166,31 @@ export interface LoadOptions {
 /** How every index line starts: the writer puts the item key first (storedIndexEntryOf). */
 const LINE_START = '{"itemKey":"';
 const KEY_END = '","inputHash":"';
+const LINE_START_BYTES = Buffer.from(LINE_START);
+const KEY_END_BYTES = Buffer.from(KEY_END);
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const BACKSLASH = 0x5c;
+const CLOSING_BRACE = 0x7d;
+
+/**
+ * itemKeyOfLine on a line's bytes: the key's UTF-8 bytes themselves when it holds no escape
+ * (hashing them gives the string's digest), else the string, as itemKeyOfLine reads it.
+ */
+function itemKeyBytesOfLine(buffer: Buffer, start: number, end: number): Buffer | string {
+  const keyStart = start + LINE_START_BYTES.length;
+  const plain =
+    end - start > LINE_START_BYTES.length &&
+    buffer[end - 1] === CLOSING_BRACE &&
+    buffer.compare(LINE_START_BYTES, 0, LINE_START_BYTES.length, start, keyStart) === 0;
+  // Searches stay inside the line (a view of it), never running on into the rest of the chunk.
+  const keyLength = plain ? buffer.subarray(keyStart, end).indexOf(KEY_END_BYTES) : -1;
+  if (keyLength !== -1) {
+    const key = buffer.subarray(keyStart, keyStart + keyLength);
+    if (key.indexOf(BACKSLASH) === -1) return key;
+  }
+  return itemKeyOfLine(buffer.toString('utf8', start, end));
+}
 
 /**
  * The item key of an index line without parsing the rest (a full JSON.parse per line was most of

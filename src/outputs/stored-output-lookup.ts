@@ -6,6 +6,7 @@ import { SortedDigests } from '../digests/sorted-digests.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { LoadedStoredIndex, MAX_LISTED_ROOTS } from './loaded-stored-index.js';
+import { PresencePrefetch } from './presence-prefetch.js';
 import type { OutputMarker } from './output-marker.js';
 import { entryOutputKeys, markerOfEntry, type StoredIndexEntry } from './stored-index-entry.js';
 import { readStoredIndexPointer } from './stored-index-pointer.js';
@@ -27,6 +28,8 @@ export interface LookupStats {
   staleMarkers: number;
   /** Objects checked one by one with the store's existsSync (a local directory) instead of listed. */
   existsChecks: number;
+  /** Items whose objects a second thread had found already (PresencePrefetch; local directory). */
+  prefetched: number;
   /** Time spent loading the index and listing storage before the first item (ms). */
   loadMs: number;
   listMs: number;
@@ -65,11 +68,12 @@ export class StoredOutputLookup {
     private readonly index: LoadedStoredIndex | undefined,
     private readonly presence: Presence | undefined,
     readonly stats: LookupStats,
+    private readonly prefetch: PresencePrefetch | undefined,
   ) {}
 
   static async open(store: ObjectStore, options: LookupOptions): Promise<StoredOutputLookup> {
     const started = performance.now();
-    const stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0, existsChecks: 0, loadMs: 0, listMs: 0 };
+    const stats: LookupStats = { fromIndex: 0, notListed: 0, markerReads: 0, outputChecks: 0, staleMarkers: 0, existsChecks: 0, prefetched: 0, loadMs: 0, listMs: 0 };
     const pointer = await readStoredIndexPointer(store, options.jobName);
     // An index that cannot be read whole (cut off, hand-edited, storage trouble mid-stream) is
     // ignored: planning then reads markers as it would without one, never trusts half an index.
@@ -85,8 +89,13 @@ export class StoredOutputLookup {
     const loaded = performance.now();
     try {
       let presence: Presence | undefined;
+      let prefetch: PresencePrefetch | undefined;
       if (existsSync) {
         presence = checkedPresence(existsSync, stats);
+        // Files on this machine: a second thread stats what the index names while planning runs.
+        if (index && store.localDirectory !== undefined && index.entries > 0) {
+          prefetch = PresencePrefetch.start({ indexFile: index.file, root: store.localDirectory, entries: index.entries, ...(options.logger ? { logger: options.logger } : {}) });
+        }
       } else {
         const listing = await listStored(store, index).catch((error: unknown) => {
           options.logger?.warn({ code: errorCodeOf(error), err: error }, 'could not list stored outputs; planning reads each item\'s marker');
@@ -96,7 +105,7 @@ export class StoredOutputLookup {
       }
       stats.loadMs = Math.round(loaded - started);
       stats.listMs = Math.round(performance.now() - loaded);
-      return new StoredOutputLookup(store, options, index, presence, stats);
+      return new StoredOutputLookup(store, options, index, presence, stats, prefetch);
     } catch (error) {
       await index?.close();
       throw error;
@@ -111,9 +120,10 @@ export class StoredOutputLookup {
   async markerOf(item: ItemTarget): Promise<OutputMarker | undefined> {
     const presence = this.presence;
     if (!presence) return this.readMarker(item);
-    const entry = this.index?.entryFor(item.itemKey);
-    if (entry && entry.inputHash === item.inputHash) {
-      if (presence.marker(item.markerKey) && presence.outputs(entry)) {
+    const number = this.index?.numberOf(item.itemKey);
+    const entry = number === undefined ? undefined : this.index?.entryAt(number, item.itemKey);
+    if (number !== undefined && entry && entry.inputHash === item.inputHash) {
+      if (this.prefetched(number) || (presence.marker(item.markerKey) && presence.outputs(entry))) {
         this.stats.fromIndex += 1;
         return markerOfEntry(entry, (key) => this.store.uriFor(key));
       }
@@ -127,7 +137,20 @@ export class StoredOutputLookup {
   }
 
   async close(): Promise<void> {
+    await this.prefetch?.close();
     await this.index?.close();
+  }
+
+  /** Settles when the second thread (if any) has looked at every entry: for tests and benchmarks. */
+  async prefetchFinished(): Promise<void> {
+    await this.prefetch?.finished;
+  }
+
+  /** The second thread found all of this entry's objects (the entry's marker is the item's: same inputHash). */
+  private prefetched(number: number): boolean {
+    if (!this.prefetch?.present(number)) return false;
+    this.stats.prefetched += 1;
+    return true;
   }
 
   private async readMarker(item: ItemTarget): Promise<OutputMarker | undefined> {

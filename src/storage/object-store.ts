@@ -47,6 +47,11 @@ export interface ObjectStore {
    * under the default key template). Stores without it are checked by listing.
    */
   existsSync?(key: string): boolean;
+  /**
+   * The directory the objects are files in (a local directory store), so that existence checks
+   * can run on another thread (stored-output-lookup.ts). Absent for stores over a network.
+   */
+  readonly localDirectory?: string;
   /** The URI a manifest records for a key, e.g. `s3://bucket/prefix/key` or `file:///abs/dir/key`. */
   uriFor(key: string): string;
   close(): Promise<void>;

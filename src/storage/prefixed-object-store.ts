@@ -29,5 +29,6 @@ export function prefixedObjectStore(store: ObjectStore, prefix: string): ObjectS
   };
   const existsSync = store.existsSync?.bind(store);
   if (existsSync) view.existsSync = (key: string) => existsSync(full(key));
+  if (store.localDirectory !== undefined) return { ...view, localDirectory: `${store.localDirectory}/${base}` };
   return view;
 }

@@ -13,9 +13,10 @@ export interface StoreCalls {
 
 /**
  * The same store, with every call's key written down (getStream counts as a get). With
- * `existsSync: false` the view hides the store's existsSync, as a store without it (S3) would.
+ * `existsSync: false` the view hides the store's existsSync, as a store without it (S3) would;
+ * its localDirectory is passed on only with `localDirectory: true`.
  */
-export function countingStore(store: ObjectStore, options: { existsSync?: boolean } = {}): { store: ObjectStore; calls: StoreCalls } {
+export function countingStore(store: ObjectStore, options: { existsSync?: boolean; localDirectory?: boolean } = {}): { store: ObjectStore; calls: StoreCalls } {
   const calls: StoreCalls = { get: [], head: [], list: [], put: [], delete: [], exists: [] };
   const counted: ObjectStore = {
     url: store.url,
@@ -53,5 +54,7 @@ export function countingStore(store: ObjectStore, options: { existsSync?: boolea
       return existsSync(key);
     };
   }
+  // Passed on only when asked: existence checks on the lookup's second thread are not counted.
+  if (options.localDirectory && store.localDirectory !== undefined) return { store: { ...counted, localDirectory: store.localDirectory }, calls };
   return { store: counted, calls };
 }

@@ -36,6 +36,17 @@ describe('LocalObjectStore specifics', () => {
     expect(store.uriFor('sku-1/hero.png')).toBe(`${store.url}/sku-1/hero.png`);
   });
 
+  it('gives the URI pathToFileURL gives for every key, plain or not, and refuses unsafe ones', () => {
+    for (const root of [path.join(dir.path, 'uri'), path.join(dir.path, 'with space', 'ünï #%')]) {
+      const store = new LocalObjectStore({ root });
+      for (const key of ['SKU-1/main.png', 'a.b/c_d-e.txt', '_bunch/results/ab/x.json', 'with space/é.png', 'hash#and?query.png', '100%.png', 'a/b.c.d']) {
+        expect(store.uriFor(key)).toBe(pathToFileURL(path.join(root, key)).href);
+      }
+      expect(() => store.uriFor('../up.png')).toThrow(expect.objectContaining({ code: 'E_UNSAFE_KEY' }));
+      expect(() => store.uriFor('.bunch-meta/x.json')).toThrow(expect.objectContaining({ code: 'E_UNSAFE_KEY' }));
+    }
+  });
+
   it('creates nothing until the first write', async () => {
     const root = path.join(dir.path, 'lazy');
     const store = new LocalObjectStore({ root });
