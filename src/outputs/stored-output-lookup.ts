@@ -94,7 +94,12 @@ export class StoredOutputLookup {
         presence = checkedPresence(existsSync, stats);
         // Files on this machine: a second thread stats what the index names while planning runs.
         if (index && store.localDirectory !== undefined && index.entries > 0) {
-          prefetch = PresencePrefetch.start({ indexFile: index.file, root: store.localDirectory, entries: index.entries, ...(options.logger ? { logger: options.logger } : {}) });
+          try {
+            prefetch = PresencePrefetch.start({ indexFile: index.file, root: store.localDirectory, entries: index.entries, ...(options.logger ? { logger: options.logger } : {}) });
+          } catch (error) {
+            // No second thread (a worker could not be started here): the planning thread stats everything.
+            options.logger?.debug({ err: error }, 'presence prefetch not started');
+          }
         }
       } else {
         const listing = await listStored(store, index).catch((error: unknown) => {
