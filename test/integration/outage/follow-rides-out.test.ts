@@ -19,8 +19,10 @@ describe('bunch run --wait through a Redis outage shorter than its limit', () =>
     // seconds (these are the workers' concern; this test is about the follower).
     await stack.startWorkers({ lockDurationMs: 2000, stalledIntervalMs: 1000, claimRecheckMs: 500 });
     // Every fourth product is refused by the model: the run ends `failed` (over the 2 % threshold),
-    // so exit 1 proves the code comes from the run, not from a follow that merely ended.
-    const catalog = productCsv(40, (i) => `Product ${i} [[emu:latency=300ms]]${i % 4 === 0 ? ' [[emu:block=prohibited_content]]' : ''}`);
+    // so exit 1 proves the code comes from the run, not from a follow that merely ended. 1.5 s a
+    // call keeps the run going for ≈ 7 s at 8 slots: the crash below always falls inside it (at
+    // 300 ms a call the run could end before Redis went down once workers got faster to start).
+    const catalog = productCsv(40, (i) => `Product ${i} [[emu:latency=1500ms]]${i % 4 === 0 ? ' [[emu:block=prohibited_content]]' : ''}`);
     const jobFile = await stack.writeJob({ catalogCsv: catalog, job: { sync: { attempts: 3, timeoutMs: '3s', backoff: { initialMs: 50, maxMs: 200, jitter: 0 } } } });
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', jobFile, '--wait', '--no-preflight'], {
       cwd: repoRoot,
