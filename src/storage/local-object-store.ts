@@ -45,13 +45,15 @@ interface Sidecar {
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
   readonly url: string;
-  /** ObjectStore.localDirectory: the root (keys are paths under it). */
-  readonly localDirectory: string;
 
   constructor(options: LocalObjectStoreOptions) {
     this.root = path.resolve(options.baseDir ?? process.cwd(), options.root);
     this.url = pathToFileURL(this.root).href;
-    this.localDirectory = this.root;
+  }
+
+  /** ObjectStore.localDirectory: the root (keys are paths under it). */
+  get localDirectory(): string {
+    return this.root;
   }
 
   uriFor(key: string): string {
