@@ -87,8 +87,17 @@ export class DigestTable {
   }
 }
 
-/** A string is hashed as its UTF-8 bytes: a string and its bytes have the same digest. */
+/**
+ * A string is hashed as its UTF-8 bytes: a string and its bytes have the same digest. The digest
+ * comes back as a 'binary' (latin1) string, one character a byte: Node makes a Buffer for 'buffer' output,
+ * which cost more than the SHA-1 itself (≈ 820 ns against ≈ 290 ns a short key).
+ */
 function digest(text: string | Uint8Array): [number, number, number] {
-  const bits = hash('sha1', text, 'buffer');
-  return [bits.readUInt32LE(0), bits.readUInt32LE(4), bits.readUInt32LE(8)];
+  const bits = hash('sha1', text, 'binary');
+  return [wordAt(bits, 0), wordAt(bits, 4), wordAt(bits, 8)];
+}
+
+/** Bytes at..at+3 of a latin1 digest as an unsigned little-endian word (what readUInt32LE reads). */
+function wordAt(bits: string, at: number): number {
+  return (bits.charCodeAt(at) | (bits.charCodeAt(at + 1) << 8) | (bits.charCodeAt(at + 2) << 16) | (bits.charCodeAt(at + 3) << 24)) >>> 0;
 }

@@ -3,7 +3,7 @@
  * output, the marker key that says "made and stored", and the placeholders planned object keys
  * keep until a worker knows the image's type (`{{ext}}`) or a dependant its hero (`{{hash}}`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { GenerateContentRequest } from '../gemini/generate-content-request.js';
 import { BunchError } from '../errors/bunch-error.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
@@ -19,8 +19,9 @@ export function computeInputHash(model: string, request: GenerateContentRequest,
   return sha256Hex(canonicalJson(steps?.length ? { model, request, steps } : { model, request }));
 }
 
+/** One-shot hash: no Hash object per call (a third of the cost for the short texts planning hashes). */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export const RESULT_MARKER_PREFIX = `${RESERVED_KEY_PREFIX}results/`;

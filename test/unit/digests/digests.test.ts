@@ -35,4 +35,12 @@ describe('DigestTable', () => {
     expect(table.size).toBe(20_000);
     expect(() => table.getOrAdd('x', -1)).toThrow(RangeError);
   });
+
+  it('a string and its UTF-8 bytes are one key (planning hashes index lines as bytes)', () => {
+    const table = new DigestTable();
+    for (let i = 0; i < 2_000; i += 1) table.getOrAdd(`Lüneburg-Ω-${i}`, i);
+    for (let i = 0; i < 2_000; i += 1) expect(table.get(Buffer.from(`Lüneburg-Ω-${i}`, 'utf8'))).toBe(i);
+    expect(table.getOrAdd(Buffer.from('Lüneburg-Ω-7', 'utf8'), 99)).toBe(7);
+    expect(table.get(Buffer.from('Luneburg-Ω-7', 'utf8'))).toBeUndefined();
+  });
 });
