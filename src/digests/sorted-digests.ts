@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { sha1Binary, wordAt } from './sha1-words.js';
 
 /**
  * A sealed set of strings as sorted 64-bit SHA-1 prefixes (8 bytes each, no strings kept), for
@@ -61,6 +61,8 @@ export class SortedDigests {
   }
 }
 
+/** The first 8 bytes of the SHA-1, little-endian (what readBigUInt64LE reads). */
 function digest64(text: string): bigint {
-  return hash('sha1', text, 'buffer').readBigUInt64LE(0);
+  const bits = sha1Binary(text);
+  return BigInt(wordAt(bits, 0)) | (BigInt(wordAt(bits, 4)) << 32n);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DigestTable } from '../../../src/digests/digest-table.js';
 import { SortedDigests } from '../../../src/digests/sorted-digests.js';
+import { sha1Binary, wordAt } from '../../../src/digests/sha1-words.js';
+import { createHash } from 'node:crypto';
 
 describe('SortedDigests', () => {
   it('finds every member at a stable position once sealed, repeats dropped, and nothing else', () => {
@@ -42,5 +44,22 @@ describe('DigestTable', () => {
     for (let i = 0; i < 2_000; i += 1) expect(table.get(Buffer.from(`Lüneburg-Ω-${i}`, 'utf8'))).toBe(i);
     expect(table.getOrAdd(Buffer.from('Lüneburg-Ω-7', 'utf8'), 99)).toBe(7);
     expect(table.get(Buffer.from('Luneburg-Ω-7', 'utf8'))).toBeUndefined();
+  });
+});
+
+describe('sha1Binary / wordAt', () => {
+  it('read the same unsigned words as the Buffer digest, high bytes included', () => {
+    let highBytes = 0;
+    for (let i = 0; i < 3_000; i += 1) {
+      const key = i % 3 === 0 ? `images/SKU-${i}/main.png` : `Größe-${i}-✓`;
+      const bits = sha1Binary(key);
+      const buffer = createHash('sha1').update(key, 'utf8').digest();
+      expect(bits.length).toBe(20);
+      for (const at of [0, 4, 8, 12, 16]) expect(wordAt(bits, at)).toBe(buffer.readUInt32LE(at));
+      if (buffer[3]! >= 0x80) highBytes += 1;
+      expect(sha1Binary(Buffer.from(key, 'utf8'))).toBe(bits);
+    }
+    // The sign bit of a word was set in about half the keys: the words stay unsigned.
+    expect(highBytes).toBeGreaterThan(1_000);
   });
 });
