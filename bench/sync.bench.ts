@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   try {
     services = await startBenchServices();
     if (parts.includes('zero')) {
-      report.zeroLatency = await runZeroLatencyComparison(services, { items: 400, noopItems: 4000, concurrency: 16, repetitions: 5 });
+      report.zeroLatency = await runZeroLatencyComparison(services, { items: 400, noopItems: 4000, concurrency: 16, repetitions: 9 });
       console.log(`\n${formatZeroLatency(report.zeroLatency)}`);
     }
     if (parts.includes('latency')) {

@@ -10,14 +10,15 @@ export function formatZeroLatency(result: ZeroLatencyResult): string {
     `  ${name.padEnd(36)} ${values.map((v) => v.toFixed(0).padStart(7)).join(' ')}   ${mid.toFixed(0).padStart(7)}`;
   return [
     `Zero latency, 512 px images, concurrency ${options.concurrency}, ${options.items} items ((a): ${options.noopItems}), ` +
-      `${options.repetitions} repetitions (items/s)`,
+      `${options.repetitions} repetitions after a warm-up one (items/s)`,
     `  ${''.padEnd(36)} ${Array.from({ length: options.repetitions }, (_, i) => `run ${i + 1}`.padStart(7)).join(' ')}   ${'median'.padStart(7)}`,
     row('(a) raw BullMQ no-op jobs', result.noop, median.noop),
     row('(b) hand-written loop + same store', result.handLoop, median.handLoop),
     row("(b') (b) + a marker object per item", result.handLoopWithMarker, median.handLoopWithMarker),
     row('(c) bunch sync lane, end to end', result.bunch, median.bunch),
     `  c/a = ${result.ratios.bunchOverNoop.toFixed(3)}   c/b = ${result.ratios.bunchOverHandLoop.toFixed(3)}   ` +
-      `c/b' = ${result.ratios.bunchOverHandLoopWithMarker.toFixed(3)}`,
+      `c/b' = ${result.ratios.bunchOverHandLoopWithMarker.toFixed(3)} (ratios of the medians)`,
+    `  c/b' within each repetition: ${result.paired.bunchOverHandLoopWithMarker.map((ratio) => ratio.toFixed(3)).join(' ')}   median ${result.paired.median.toFixed(3)}`,
     `  Redis commands per item (incl. those run inside Lua scripts / script calls): ` +
       `(a) ${fmtCount(result.commandsPerItem.noop)}   (c) ${fmtCount(result.commandsPerItem.bunch)}`,
   ].join('\n');

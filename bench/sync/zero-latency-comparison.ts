@@ -10,7 +10,11 @@ import type { CommandCount } from './redis-command-count.js';
  * Part 1: with the emulator answering at once (small 512 px images), how much of the machine does
  * bunch's own machinery cost? (a) raw BullMQ no-op jobs, (b) a hand-written loop doing the same
  * calls and writes, (c) bunch's sync lane end to end; each repeated, the median reported. The
- * three interleave within each repetition, so drifting background load hits them alike.
+ * three interleave within each repetition, so drifting background load hits them alike. A first
+ * repetition warms up (JIT, the disk's caches) and is not counted: it was always the slowest, by
+ * up to 1.5x. Besides the ratio of medians, each repetition's own c/b' (measured seconds apart)
+ * and their median: the machine's speed drifts by 1.5-2x between repetitions, and a ratio of
+ * medians can pair a fast (b') with a slow (c).
  */
 export interface ZeroLatencyOptions {
   items: number;
@@ -33,6 +37,8 @@ export interface ZeroLatencyResult {
   commandsPerItem: { noop: CommandCount; bunch: CommandCount };
   /** c/a and c/b on the medians. */
   ratios: { bunchOverNoop: number; bunchOverHandLoop: number; bunchOverHandLoopWithMarker: number };
+  /** c/b' within each repetition, and their median. */
+  paired: { bunchOverHandLoopWithMarker: number[]; median: number };
 }
 
 export async function runZeroLatencyComparison(services: BenchServices, options: ZeroLatencyOptions): Promise<ZeroLatencyResult> {
@@ -43,15 +49,17 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
   const bunch: number[] = [];
   const noopCommands: CommandCount[] = [];
   const bunchCommands: CommandCount[] = [];
-  for (let rep = 0; rep < options.repetitions; rep += 1) {
+  // Repetition 0 warms up and is dropped.
+  for (let rep = 0; rep <= options.repetitions; rep += 1) {
+    const counted = rep > 0;
     const a = await runRawBullmqNoop({
       redisUrl: services.redis.url,
       prefix: services.newPrefix('a'),
       items: options.noopItems,
       concurrency: options.concurrency,
     });
-    noop.push(a.itemsPerSecond);
-    if (a.commandsPerItem) noopCommands.push(a.commandsPerItem);
+    if (counted) noop.push(a.itemsPerSecond);
+    if (counted && a.commandsPerItem) noopCommands.push(a.commandsPerItem);
     const b = await runHandWrittenLoop({
       baseUrl: services.emulator.url,
       apiKey: services.emulator.apiKey ?? 'unused',
@@ -60,7 +68,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       concurrency: options.concurrency,
       imageSize: '512',
     });
-    handLoop.push(b.itemsPerSecond);
+    if (counted) handLoop.push(b.itemsPerSecond);
     const bm = await runHandWrittenLoop({
       baseUrl: services.emulator.url,
       apiKey: services.emulator.apiKey ?? 'unused',
@@ -70,7 +78,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       imageSize: '512',
       writeMarker: true,
     });
-    handLoopWithMarker.push(bm.itemsPerSecond);
+    if (counted) handLoopWithMarker.push(bm.itemsPerSecond);
     const c = await runBunchSync({
       services,
       label: 'c',
@@ -79,8 +87,8 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       imageSize: '512',
       countCommands: true,
     });
-    bunch.push(c.itemsPerSecond);
-    if (c.commandsPerItem) bunchCommands.push(c.commandsPerItem);
+    if (counted) bunch.push(c.itemsPerSecond);
+    if (counted && c.commandsPerItem) bunchCommands.push(c.commandsPerItem);
   }
   const medians = {
     noop: median(noop),
@@ -88,6 +96,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
     handLoopWithMarker: median(handLoopWithMarker),
     bunch: median(bunch),
   };
+  const pairedRatios = bunch.map((value, i) => value / (handLoopWithMarker[i] as number));
   return {
     options,
     noop,
@@ -101,6 +110,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       bunchOverHandLoop: medians.bunch / medians.handLoop,
       bunchOverHandLoopWithMarker: medians.bunch / medians.handLoopWithMarker,
     },
+    paired: { bunchOverHandLoopWithMarker: pairedRatios, median: median(pairedRatios) },
   };
 }
 
