@@ -19,7 +19,7 @@ export function computeInputHash(model: string, request: GenerateContentRequest,
   return sha256Hex(canonicalJson(steps?.length ? { model, request, steps } : { model, request }));
 }
 
-/** One-shot hash: no Hash object per call (a third of the cost for the short texts planning hashes). */
+/** One-shot hash: no Hash object per call (a third to a half of the cost for the short texts planning hashes). */
 export function sha256Hex(text: string): string {
   return hash('sha256', text, 'hex');
 }
