@@ -22,13 +22,14 @@
  * top-level `error` and `batchStats`, which the SDK drops. The SDK still judges the emulator's
  * wire compatibility in tests.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { BunchError } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
+import { untilClosed } from '../storage/until-closed.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './bounded-body.js';
 import {
   createGeminiTransport,
@@ -183,9 +184,11 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
     const partial = typeof destination === 'string' ? `${destination}.partial` : undefined;
     let bytes = 0;
     let sinkError: unknown;
+    let file: WriteStream | undefined;
     try {
       await transport.exchange({ method: 'GET', url: transport.url(path) }, call, async (response) => {
-        const sink = partial !== undefined ? createWriteStream(partial) : (destination as Writable);
+        if (partial !== undefined) file = createWriteStream(partial);
+        const sink = file ?? (destination as Writable);
         const source = response.body
           ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
           : Readable.from([] as Buffer[]);
@@ -205,7 +208,12 @@ export function createGeminiClient(options: GeminiClientOptions): GeminiClient {
       if (partial !== undefined) await rename(partial, destination as string);
       return { bytes };
     } catch (error) {
-      if (partial !== undefined) await rm(partial, { force: true });
+      if (partial !== undefined) {
+        // pipeline rejects on the source's error without waiting for the file stream, whose open
+        // may still be queued: removing first would let that open land afterwards.
+        if (file !== undefined) await untilClosed(file);
+        await rm(partial, { force: true });
+      }
       if (sinkError !== undefined) {
         const detail = redactSecrets(sinkError instanceof Error ? sinkError.message : String(sinkError), transport.secrets);
         throw new BunchError('E_STORAGE', `cannot write download: ${detail}`, { cause: sinkError });

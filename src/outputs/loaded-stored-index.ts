@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DigestTable } from '../digests/digest-table.js';
 import { SortedDigests } from '../digests/sorted-digests.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { untilClosed } from '../storage/until-closed.js';
 import { entryOutputKeys, type StoredIndexEntry } from './stored-index-entry.js';
 import type { StoredIndexPointer } from './stored-index-pointer.js';
 
@@ -45,9 +46,9 @@ export class LoadedStoredIndex {
     const stream = await store.getStream(pointer.index);
     if (!stream) return undefined;
     const dir = await mkdtemp(path.join(tempRoot, 'bunch-stored-index-'));
+    const file = path.join(dir, 'index.jsonl');
+    const out = createWriteStream(file);
     try {
-      const file = path.join(dir, 'index.jsonl');
-      const out = createWriteStream(file);
       const byItemKey = new DigestTable();
       const namedOutputs = new SortedDigests();
       const outputRoots = new Set<string>();
@@ -99,6 +100,9 @@ export class LoadedStoredIndex {
       await once(out, 'finish');
       return new LoadedStoredIndex(dir, file, openSync(file, 'r'), byItemKey, offsets, lengths, namedOutputs.seal(), outputRoots, entries);
     } catch (error) {
+      // Closed before the folder goes: the descriptor is not leaked, and an open still queued in
+      // the thread pool cannot land in (or fail on) a removed folder.
+      await untilClosed(out);
       await rm(dir, { recursive: true, force: true });
       throw error;
     }

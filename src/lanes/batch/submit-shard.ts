@@ -14,6 +14,7 @@ import { createBatchFromFile, listBatches, type BatchApiClient } from '../../gem
 import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
 import type { ObjectStore } from '../../storage/object-store.js';
+import { untilClosed } from '../../storage/until-closed.js';
 import { withUploadedReferences } from './shard-references.js';
 import { displayNameDigest } from './shard-state.js';
 
@@ -56,7 +57,12 @@ export async function createShardBatch(
   const dir = await mkdtemp(path.join(options.tempRoot ?? tmpdir(), 'bunch-upload-'));
   try {
     const copied = path.join(dir, `${options.shard}.stored.jsonl`);
-    await pipeline(source, createWriteStream(copied));
+    const out = createWriteStream(copied);
+    // Closed before the folder is removed: pipeline settles on the source's error without waiting.
+    await pipeline(source, out).catch(async (error: unknown) => {
+      await untilClosed(out);
+      throw error;
+    });
     const file = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
     return await createBatchFromFile(client, file, { model: options.model, displayName: options.displayName });
   } finally {

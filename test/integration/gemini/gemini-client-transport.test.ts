@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { link, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BunchError } from '../../../src/errors/bunch-error.js';
 import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
@@ -160,6 +163,37 @@ describe('gemini client transport', () => {
     const error = await failure(client.download('files/x:download', target, { timeoutMs: 5000 }));
     expect(error.code).toBe('E_MALFORMED_RESPONSE');
     await expect(stat(target)).rejects.toThrow();
+    await expect(stat(`${target}.partial`)).rejects.toThrow();
+  });
+
+  it('a cut-off download settles only after its file is closed and removed', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('x'.repeat(100), () => res.socket?.destroy());
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'bunch-dl-'));
+    dirs.push(dir);
+    const target = join(dir, 'out.jsonl');
+    // The partial path is a FIFO: opening it for writing blocks until a reader comes, so the file's
+    // open is still pending when the cut arrives (as when the libuv pool is busy with other work).
+    // A second name lets the test be that reader even if the path has been removed.
+    execFileSync('mkfifo', [`${target}.partial`]);
+    await link(`${target}.partial`, join(dir, 'reader-end'));
+    const client = createGeminiClient({ apiKey: API_KEY, baseUrl: url });
+    let settled = false;
+    const download = failure(client.download('files/x:download', target, { timeoutMs: 30_000 })).finally(() => {
+      settled = true;
+    });
+    await delay(300);
+    // Settling now would leave an open to land later: it would create (or truncate) the partial
+    // file after the cleanup, under a retry writing the same path.
+    expect(settled).toBe(false);
+    const reader = createReadStream(join(dir, 'reader-end'));
+    const readerClosed = once(reader, 'close');
+    reader.resume();
+    const error = await download;
+    expect(error.code).toBe('E_MALFORMED_RESPONSE');
+    await readerClosed;
     await expect(stat(`${target}.partial`)).rejects.toThrow();
   });
 

@@ -1,3 +1,4 @@
+import { mkdir, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,12 @@ function servedInChunks(local: LocalObjectStore, body: string, size: number): Ob
   return Object.assign(Object.create(local) as ObjectStore, {
     getStream: async () => Readable.from(Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size))),
   });
+}
+
+/** This process's open descriptors on files under `root` (Linux: /proc/self/fd). */
+async function descriptorsUnder(root: string): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target.startsWith(root));
 }
 
 const pointer: StoredIndexPointer = { schemaVersion: 1, jobName: 'j', runId: 'first', index: 'runs/first/stored-index.jsonl', entries: KEYS.length, writtenAt: '2026-12-01T00:00:00.000Z' };
@@ -84,5 +91,25 @@ describe('LoadedStoredIndex.load', () => {
     const local = new LocalObjectStore({ root: path.join(dir.path, 'broken') });
     await expect(LoadedStoredIndex.load(servedInChunks(local, 'not json\n', 4), pointer, { namedOutputs: false })).rejects.toThrow(SyntaxError);
     await expect(LoadedStoredIndex.load(servedInChunks(local, '{"itemKey":"SKU-1#main","inputHash":"ab', 4), pointer, { namedOutputs: true })).rejects.toThrow(SyntaxError);
+  });
+
+  it('a failed load closes its temp file and removes its folder, whether the lines or the object stream fail', async () => {
+    const local = new LocalObjectStore({ root: path.join(dir.path, 'failing') });
+    const tempRoot = path.join(dir.path, 'failing-temp');
+    await mkdir(tempRoot, { recursive: true });
+    const line = `${JSON.stringify(entry('SKU-1#main', 1))}\n`;
+    const cutOff: ObjectStore = Object.assign(Object.create(local) as ObjectStore, {
+      getStream: async () =>
+        new Readable({
+          read() {
+            this.push(Buffer.from(line));
+            this.destroy(Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }));
+          },
+        }),
+    });
+    await expect(LoadedStoredIndex.load(servedInChunks(local, `${line}not json\n`, 4), pointer, { tempRoot })).rejects.toThrow(SyntaxError);
+    await expect(LoadedStoredIndex.load(cutOff, pointer, { tempRoot })).rejects.toThrow('connection reset');
+    expect(await readdir(tempRoot)).toEqual([]);
+    expect(await descriptorsUnder(tempRoot)).toEqual([]);
   });
 });
