@@ -10,7 +10,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { MANIFEST_SCHEMA_VERSION } from './manifest-line.js';
 import { buildRunSummary, judgeRun, type RunSummary } from './run-summary.js';
 import { StoredIndexWriter } from '../outputs/stored-index-writer.js';
-import { storedIndexObject, writeStoredIndexPointer } from '../outputs/stored-index-pointer.js';
+import { pruneStoredIndexes, readStoredIndexPointer, storedIndexObject, writeStoredIndexPointer, type StoredIndexPointer } from '../outputs/stored-index-pointer.js';
+import { toErrorRecord } from '../errors/bunch-error.js';
 
 /**
  * Writes `runs/<runId>/manifest.jsonl` (every item exactly once, then the rejected catalog rows)
@@ -85,22 +86,33 @@ export async function finalizeRun(
   const pointers: Promise<void>[] = [];
   // Only an index of the whole catalog may stand for the job: not one of a stopped run or a retry
   // of a few items (their outputs are still found through their markers).
+  let indexPointer: { written: StoredIndexPointer; replaced: StoredIndexPointer | undefined } | undefined;
   if (!meta.stop && meta.extra.parentRunId === undefined) {
-    pointers.push(
-      writeStoredIndexPointer(store, {
-        schemaVersion: 1,
-        jobName: meta.config.jobName,
-        runId,
-        index: storedIndexObject(runId),
-        entries: storedIndex.entries,
-        writtenAt: finishedAt.toISOString(),
-      }),
-    );
+    const replaced = await readStoredIndexPointer(store, meta.config.jobName);
+    // Finalizing again (after a crash) keeps what the first pass recorded as replaced.
+    const previous = replaced?.runId === runId ? replaced.previous : replaced?.index;
+    const written: StoredIndexPointer = {
+      schemaVersion: 1,
+      jobName: meta.config.jobName,
+      runId,
+      index: storedIndexObject(runId),
+      entries: storedIndex.entries,
+      writtenAt: finishedAt.toISOString(),
+      ...(previous !== undefined && previous !== storedIndexObject(runId) ? { previous } : {}),
+    };
+    indexPointer = { written, replaced: replaced?.runId === runId ? undefined : replaced };
+    pointers.push(writeStoredIndexPointer(store, written));
   }
   if (status === 'succeeded') {
     pointers.push(writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest }));
   }
   await settleAll(pointers);
+  if (indexPointer) {
+    // Housekeeping: a failure leaves an old index behind, never the run unfinished.
+    await pruneStoredIndexes(store, indexPointer.written, indexPointer.replaced).catch((error: unknown) =>
+      logger?.warn({ runId, err: toErrorRecord(error) }, 'could not remove an old stored-output index'),
+    );
+  }
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');

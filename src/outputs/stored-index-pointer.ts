@@ -13,6 +13,11 @@ export interface StoredIndexPointer {
   index: string;
   entries: number;
   writtenAt: string;
+  /**
+   * The index this pointer replaced. It is kept one more run (a planner may be loading it while
+   * the pointer moves on) and removed when this pointer is replaced in turn (pruneStoredIndexes).
+   */
+  previous?: string;
 }
 
 export function storedIndexPointerKey(jobName: string): string {
@@ -36,4 +41,23 @@ export async function readStoredIndexPointer(store: ObjectStore, jobName: string
 
 export async function writeStoredIndexPointer(store: ObjectStore, pointer: StoredIndexPointer): Promise<void> {
   await store.put(storedIndexPointerKey(pointer.jobName), JSON.stringify(pointer, null, 2) + '\n', { contentType: 'application/json' });
+}
+
+/**
+ * After `written` replaced `replaced` as the job's pointer: removes the index the replaced pointer
+ * had itself replaced, so a job keeps two indexes, not one a night (a 1M-row index is hundreds of
+ * MB). Never removes an index a pointer written since names: `written` names new indexes only.
+ * A planner still loading a removed index fails that load and checks markers instead (slower,
+ * never wrong). Returns the key removed, if any.
+ */
+export async function pruneStoredIndexes(store: ObjectStore, written: StoredIndexPointer, replaced: StoredIndexPointer | undefined): Promise<string | undefined> {
+  const stale = replaced?.previous;
+  if (stale === undefined || stale === written.index || stale === written.previous || !isStoredIndexObject(stale)) return undefined;
+  await store.delete(stale);
+  return stale;
+}
+
+/** Only `runs/<runId>/stored-index.jsonl` is ever removed, whatever a (hand-edited) pointer says. */
+function isStoredIndexObject(key: string): boolean {
+  return /^runs\/[^/]+\/stored-index\.jsonl$/.test(key);
 }

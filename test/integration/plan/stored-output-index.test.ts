@@ -91,6 +91,24 @@ describe.each([
     expect(new Set(next.map((entry) => entry.runId))).toEqual(new Set([first.started.runId]));
   });
 
+  it('each night keeps its own index and the one before; older indexes are removed, manifests stay', async () => {
+    const { jobFile, first, store, jobName } = await firstNight('pruned');
+    const second = await startCounted(jobFile);
+    const third = await startCounted(jobFile);
+    expect(third.meta.counts).toMatchObject({ skipped: 8 });
+    const pointer = JSON.parse((await store.get(storedIndexPointerKey(jobName)))!.toString('utf8')) as StoredIndexPointer;
+    expect(pointer).toMatchObject({ runId: third.started.runId, index: storedIndexObject(third.started.runId), previous: storedIndexObject(second.started.runId) });
+    expect(await store.head(storedIndexObject(first.started.runId))).toBeUndefined();
+    expect(await store.head(storedIndexObject(second.started.runId))).toBeDefined();
+    expect(await store.head(storedIndexObject(third.started.runId))).toBeDefined();
+    for (const run of [first, second, third]) expect(await store.head(`runs/${run.started.runId}/manifest.jsonl`)).toBeDefined();
+    // The fourth night plans from the third's index as before.
+    const fourth = await startCounted(jobFile);
+    expect(fourth.meta.counts).toEqual({ succeeded: 0, failed: 0, skipped: 8, cancelled: 0 });
+    expect(fourth.calls.get).toContain(storedIndexObject(third.started.runId));
+    expect(await store.head(storedIndexObject(second.started.runId))).toBeUndefined();
+  });
+
   it('a deleted image and a deleted caption are made again, not skipped; their stale markers are replaced', async () => {
     const { jobFile, first, store } = await firstNight('deleted');
     const lines = byKey(first.manifest);
