@@ -76,14 +76,16 @@ export async function runBunchSync(options: BunchRunOptions): Promise<BunchRunRe
         if (finished.data.runId === runId) resolve();
       });
     });
+    // Completion times count from the clock's start (set inside `timed`, after any command count).
+    let startedAt = Date.now();
     const timed = async () => {
+      startedAt = Date.now();
       const started = performance.now();
       const run = await startRun(job, { runs: plane.runs, queues: plane.queues, openStore: storeFor, logger }, { runId });
       await finalized;
       return { run, seconds: (performance.now() - started) / 1000 };
     };
     options.onStart?.();
-    const startedAt = Date.now();
     let measured: Awaited<ReturnType<typeof timed>>;
     let commandsPerItem: BunchRunResult['commandsPerItem'];
     if (options.countCommands) {

@@ -1,24 +1,31 @@
 import type { LatencyBoundResult, LaneUnderLatency } from './latency-bound.js';
 import type { ReferenceImagesResult } from './reference-images.js';
 import type { WorkerMemoryResult } from './worker-memory.js';
+import { median } from './median.js';
 import type { ZeroLatencyResult } from './zero-latency-comparison.js';
 
 /** Plain-text tables for a terminal; every number the docs quote comes from here. */
 export function formatZeroLatency(result: ZeroLatencyResult): string {
-  const { options, median } = result;
+  const { options, median: medians } = result;
   const row = (name: string, values: number[], mid: number) =>
     `  ${name.padEnd(36)} ${values.map((v) => v.toFixed(0).padStart(7)).join(' ')}   ${mid.toFixed(0).padStart(7)}`;
   return [
     `Zero latency, 512 px images, concurrency ${options.concurrency}, ${options.items} items ((a): ${options.noopItems}), ` +
       `${options.repetitions} repetitions after a warm-up one (items/s)`,
     `  ${''.padEnd(36)} ${Array.from({ length: options.repetitions }, (_, i) => `run ${i + 1}`.padStart(7)).join(' ')}   ${'median'.padStart(7)}`,
-    row('(a) raw BullMQ no-op jobs', result.noop, median.noop),
-    row('(b) hand-written loop + same store', result.handLoop, median.handLoop),
-    row("(b') (b) + a marker object per item", result.handLoopWithMarker, median.handLoopWithMarker),
-    row('(c) bunch sync lane, end to end', result.bunch, median.bunch),
+    row('(a) raw BullMQ no-op jobs', result.noop, medians.noop),
+    row('(b) hand-written loop + same store', result.handLoop, medians.handLoop),
+    row("(b') (b) + a marker object per item", result.handLoopWithMarker, medians.handLoopWithMarker),
+    row('(c) bunch sync lane, end to end', result.bunch, medians.bunch),
     `  c/a = ${result.ratios.bunchOverNoop.toFixed(3)}   c/b = ${result.ratios.bunchOverHandLoop.toFixed(3)}   ` +
       `c/b' = ${result.ratios.bunchOverHandLoopWithMarker.toFixed(3)} (ratios of the medians)`,
     `  c/b' within each repetition: ${result.paired.bunchOverHandLoopWithMarker.map((ratio) => ratio.toFixed(3)).join(' ')}   median ${result.paired.median.toFixed(3)}`,
+    "  Steady state (items/s between the 10th and 90th percentile of completions; per-run edges left out):",
+    row("(b') steady", result.steady.handLoopWithMarker, median(result.steady.handLoopWithMarker)),
+    row('(c) steady', result.steady.bunch, median(result.steady.bunch)),
+    `  c/b' steady, within each repetition: ${result.steady.paired.map((ratio) => ratio.toFixed(3)).join(' ')}   median ${result.steady.median.toFixed(3)}`,
+    `  (c) per run, medians: first item done ${result.bunchEdgesMs.firstItem.toFixed(0)} ms after startRun; ` +
+      `finalized ${result.bunchEdgesMs.finalize.toFixed(0)} ms after its last item`,
     `  Redis commands per item (incl. those run inside Lua scripts / script calls): ` +
       `(a) ${fmtCount(result.commandsPerItem.noop)}   (c) ${fmtCount(result.commandsPerItem.bunch)}`,
   ].join('\n');

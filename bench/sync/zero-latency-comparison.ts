@@ -5,6 +5,7 @@ import { runHandWrittenLoop } from './hand-written-loop.js';
 import { median } from './median.js';
 import { runRawBullmqNoop } from './raw-bullmq-noop.js';
 import type { CommandCount } from './redis-command-count.js';
+import { throughputWindow } from './throughput-window.js';
 
 /**
  * Part 1: with the emulator answering at once (small 512 px images), how much of the machine does
@@ -14,7 +15,9 @@ import type { CommandCount } from './redis-command-count.js';
  * repetition warms up (JIT, the disk's caches) and is not counted: it was always the slowest, by
  * up to 1.5x. Besides the ratio of medians, each repetition's own c/b' (measured seconds apart)
  * and their median: the machine's speed drifts by 1.5-2x between repetitions, and a ratio of
- * medians can pair a fast (b') with a slow (c).
+ * medians can pair a fast (b') with a slow (c). And the same ratio in the steady state (between
+ * the 10th and the 90th percentile of completions), which leaves out what (c) pays once per run —
+ * planning before its first item is done, finalize after its last — from what it pays per item.
  */
 export interface ZeroLatencyOptions {
   items: number;
@@ -39,6 +42,10 @@ export interface ZeroLatencyResult {
   ratios: { bunchOverNoop: number; bunchOverHandLoop: number; bunchOverHandLoopWithMarker: number };
   /** c/b' within each repetition, and their median. */
   paired: { bunchOverHandLoopWithMarker: number[]; median: number };
+  /** Items/s between the 10th and 90th percentile of completions, per repetition; c/b' of those. */
+  steady: { handLoopWithMarker: number[]; bunch: number[]; paired: number[]; median: number };
+  /** (c)'s per-run edges, medians in ms: startRun to its first item done; its last item done to the run finalized. */
+  bunchEdgesMs: { firstItem: number; finalize: number };
 }
 
 export async function runZeroLatencyComparison(services: BenchServices, options: ZeroLatencyOptions): Promise<ZeroLatencyResult> {
@@ -47,6 +54,10 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
   const handLoop: number[] = [];
   const handLoopWithMarker: number[] = [];
   const bunch: number[] = [];
+  const steadyLoop: number[] = [];
+  const steadyBunch: number[] = [];
+  const firstItemMs: number[] = [];
+  const finalizeMs: number[] = [];
   const noopCommands: CommandCount[] = [];
   const bunchCommands: CommandCount[] = [];
   // Repetition 0 warms up and is dropped.
@@ -79,6 +90,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       writeMarker: true,
     });
     if (counted) handLoopWithMarker.push(bm.itemsPerSecond);
+    if (counted) steadyLoop.push(throughputWindow(bm.completions, bm.seconds).steadyPerSecond);
     const c = await runBunchSync({
       services,
       label: 'c',
@@ -87,7 +99,12 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       imageSize: '512',
       countCommands: true,
     });
-    if (counted) bunch.push(c.itemsPerSecond);
+    if (counted) {
+      bunch.push(c.itemsPerSecond);
+      steadyBunch.push(throughputWindow(c.completions, c.seconds).steadyPerSecond);
+      firstItemMs.push((c.completions[0] as number) * 1000);
+      finalizeMs.push((c.seconds - (c.completions.at(-1) as number)) * 1000);
+    }
     if (counted && c.commandsPerItem) bunchCommands.push(c.commandsPerItem);
   }
   const medians = {
@@ -97,6 +114,7 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
     bunch: median(bunch),
   };
   const pairedRatios = bunch.map((value, i) => value / (handLoopWithMarker[i] as number));
+  const steadyRatios = steadyBunch.map((value, i) => value / (steadyLoop[i] as number));
   return {
     options,
     noop,
@@ -111,6 +129,8 @@ export async function runZeroLatencyComparison(services: BenchServices, options:
       bunchOverHandLoopWithMarker: medians.bunch / medians.handLoopWithMarker,
     },
     paired: { bunchOverHandLoopWithMarker: pairedRatios, median: median(pairedRatios) },
+    steady: { handLoopWithMarker: steadyLoop, bunch: steadyBunch, paired: steadyRatios, median: median(steadyRatios) },
+    bunchEdgesMs: { firstItem: median(firstItemMs), finalize: median(finalizeMs) },
   };
 }
 
