@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { untilClosed } from '../../storage/until-closed.js';
 
 export interface WrittenFile {
   sizeBytes: number;
@@ -58,8 +58,6 @@ export class HashingFileWriter {
 
   /** Stops writing and releases the descriptor; the partial file is left for the caller to remove. */
   async abort(): Promise<void> {
-    if (this.stream.closed) return;
-    this.stream.destroy();
-    await once(this.stream, 'close').catch(() => undefined);
+    await untilClosed(this.stream);
   }
 }
