@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DigestTable } from '../digests/digest-table.js';
@@ -48,6 +49,12 @@ export class LoadedStoredIndex {
     const dir = await mkdtemp(path.join(tempRoot, 'bunch-stored-index-'));
     const file = path.join(dir, 'index.jsonl');
     const out = createWriteStream(file);
+    // A write that fails while the load waits on the source (a full temp disk, the index arriving
+    // slowly from S3) is kept and thrown at the next chunk: unheard, it would crash the process.
+    let writeFailure: Error | undefined;
+    out.on('error', (error) => {
+      writeFailure ??= error;
+    });
     try {
       const byItemKey = new DigestTable();
       const namedOutputs = new SortedDigests();
@@ -81,6 +88,7 @@ export class LoadedStoredIndex {
       let carry: Buffer | undefined;
       let carryOffset = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (writeFailure) throw writeFailure;
         if (!out.write(chunk)) await once(out, 'drain');
         const buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
         let start = 0;
@@ -97,7 +105,7 @@ export class LoadedStoredIndex {
         if (end > 0) addLine(carry, 0, end, carryOffset);
       }
       out.end();
-      await once(out, 'finish');
+      await finished(out);
       return new LoadedStoredIndex(dir, file, openSync(file, 'r'), byItemKey, offsets, lengths, namedOutputs.seal(), outputRoots, entries);
     } catch (error) {
       // Closed before the folder goes: the descriptor is not leaked, and an open still queued in

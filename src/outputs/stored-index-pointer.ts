@@ -45,8 +45,8 @@ export async function writeStoredIndexPointer(store: ObjectStore, pointer: Store
 
 /**
  * After `written` replaced `replaced` as the job's pointer: removes the index the replaced pointer
- * had itself replaced, so a job keeps two indexes, not one a night (a 1M-row index is hundreds of
- * MB). Never removes an index a pointer written since names: `written` names new indexes only.
+ * had itself replaced, so a job keeps two indexes, not one a night (a 1M-row index is about half
+ * a GB). Never removes an index a pointer written since names: `written` names new indexes only.
  * A planner still loading a removed index fails that load and checks markers instead (slower,
  * never wrong). Returns the key removed, if any.
  */
