@@ -1,6 +1,6 @@
 /**
  * Child process for loaded-stored-index-full-disk.test.ts: loads a stored-output index that
- * arrives in small chunks, a millisecond apart (as from S3), into `argv[2]` as temp root, and
+ * arrives in small chunks, a few milliseconds apart (as from S3), into `argv[2]` as temp root, and
  * prints one JSON line: how the load ended. Run under `ulimit -f` so the temp copy cannot be written.
  */
 import { Readable } from 'node:stream';
@@ -16,7 +16,7 @@ const line = `${JSON.stringify({ itemKey: 'SKU-1#main', inputHash: 'a'.repeat(64
 const body = Buffer.from(line.repeat(2000));
 async function* slowly(): AsyncGenerator<Buffer> {
   for (let start = 0; start < body.length; start += 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
     yield body.subarray(start, start + 1000);
   }
 }
