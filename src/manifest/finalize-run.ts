@@ -10,7 +10,14 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { MANIFEST_SCHEMA_VERSION } from './manifest-line.js';
 import { buildRunSummary, judgeRun, type RunSummary } from './run-summary.js';
 import { StoredIndexWriter } from '../outputs/stored-index-writer.js';
-import { pruneStoredIndexes, readStoredIndexPointer, storedIndexObject, writeStoredIndexPointer, type StoredIndexPointer } from '../outputs/stored-index-pointer.js';
+import {
+  pruneStoredIndexes,
+  readStoredIndexPointer,
+  storedIndexObject,
+  storedIndexPointerKey,
+  writeStoredIndexPointer,
+  type StoredIndexPointer,
+} from '../outputs/stored-index-pointer.js';
 import { toErrorRecord } from '../errors/bunch-error.js';
 
 /**
@@ -62,6 +69,7 @@ export async function finalizeRun(
   const status = judgeRun(meta);
   let finishedAt: Date;
   let summary: RunSummary;
+  let indexWritten = false;
   try {
     await store.put(objects.manifest, Readable.from(lines()), { contentType: 'application/x-ndjson' });
     finishedAt = new Date();
@@ -76,18 +84,28 @@ export async function finalizeRun(
     }
     // Index and summary do not depend on each other: written at once (each put ends in an fsync
     // on a local disk). Each pointer below goes only after what it points at.
-    await settleAll<void>([
+    const [indexUploaded] = await settleAll<boolean | void>([
       storedIndex.upload(storedIndexObject(runId)),
       store.put(objects.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' }),
     ]);
+    indexWritten = indexUploaded === true;
+    if (!indexWritten) {
+      logger?.warn({ runId, err: toErrorRecord(storedIndex.failure) }, 'stored-output index not written (its temp copy failed): the next run reads markers');
+    }
   } finally {
     await storedIndex.discard();
   }
   const pointers: Promise<void>[] = [];
   // Only an index of the whole catalog may stand for the job: not one of a stopped run or a retry
   // of a few items (their outputs are still found through their markers).
+  const standsForJob = !meta.stop && meta.extra.parentRunId === undefined;
   let indexPointer: { written: StoredIndexPointer; replaced: StoredIndexPointer | undefined } | undefined;
-  if (!meta.stop && meta.extra.parentRunId === undefined) {
+  if (standsForJob && !indexWritten) {
+    // The older index would describe outputs this run may have made again: the next run reads
+    // markers instead.
+    pointers.push(store.delete(storedIndexPointerKey(meta.config.jobName)));
+  }
+  if (standsForJob && indexWritten) {
     const replaced = await readStoredIndexPointer(store, meta.config.jobName);
     // Finalizing again (after a crash) keeps what the first pass recorded as replaced.
     const previous = replaced?.runId === runId ? replaced.previous : replaced?.index;

@@ -109,6 +109,32 @@ describe.each([
     expect(await store.head(storedIndexObject(second.started.runId))).toBeUndefined();
   });
 
+  it('a finalize that cannot write its index temp copy still finishes the run, and the job pointer goes: the next run reads markers', async () => {
+    const { jobFile, store, jobName } = await firstNight('no-temp');
+    const pointerKey = storedIndexPointerKey(jobName);
+    expect(await store.head(pointerKey)).toBeDefined();
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(stack.dir.path, 'no-such-temp-dir');
+    let second: Awaited<ReturnType<typeof startCounted>>;
+    try {
+      second = await startCounted(jobFile);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    expect(second.meta).toMatchObject({ status: 'succeeded', counts: { succeeded: 0, failed: 0, skipped: 8, cancelled: 0 } });
+    expect(second.manifest).toHaveLength(8);
+    expect(await store.head(storedIndexObject(second.started.runId))).toBeUndefined();
+    expect(await store.head(pointerKey)).toBeUndefined();
+
+    const paidBefore = paidCalls(stack.emulator);
+    const third = await startCounted(jobFile);
+    expect(third.meta.counts).toEqual({ succeeded: 0, failed: 0, skipped: 8, cancelled: 0 });
+    expect(paidCalls(stack.emulator)).toBe(paidBefore);
+    expect(third.calls.get.filter((key) => key.startsWith('_bunch/results/'))).toHaveLength(8);
+    expect(JSON.parse((await store.get(pointerKey))!.toString('utf8'))).toMatchObject({ runId: third.started.runId });
+  });
+
   it('a deleted image and a deleted caption are made again, not skipped; their stale markers are replaced', async () => {
     const { jobFile, first, store } = await firstNight('deleted');
     const lines = byKey(first.manifest);
