@@ -10,14 +10,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { MANIFEST_SCHEMA_VERSION } from './manifest-line.js';
 import { buildRunSummary, judgeRun, type RunSummary } from './run-summary.js';
 import { StoredIndexWriter } from '../outputs/stored-index-writer.js';
-import {
-  pruneStoredIndexes,
-  readStoredIndexPointer,
-  storedIndexObject,
-  storedIndexPointerKey,
-  writeStoredIndexPointer,
-  type StoredIndexPointer,
-} from '../outputs/stored-index-pointer.js';
+import { storedIndexObject } from '../outputs/stored-index-pointer.js';
+import { updateStoredIndexPointer } from '../outputs/update-stored-index-pointer.js';
 import { toErrorRecord } from '../errors/bunch-error.js';
 
 /**
@@ -98,39 +92,19 @@ export async function finalizeRun(
   const pointers: Promise<void>[] = [];
   // Only an index of the whole catalog may stand for the job: not one of a stopped run or a retry
   // of a few items (their outputs are still found through their markers).
-  const standsForJob = !meta.stop && meta.extra.parentRunId === undefined;
-  let indexPointer: { written: StoredIndexPointer; replaced: StoredIndexPointer | undefined } | undefined;
-  if (standsForJob && !indexWritten) {
-    // The older index would describe outputs this run may have made again: the next run reads
-    // markers instead.
-    pointers.push(store.delete(storedIndexPointerKey(meta.config.jobName)));
-  }
-  if (standsForJob && indexWritten) {
-    const replaced = await readStoredIndexPointer(store, meta.config.jobName);
-    // Finalizing again (after a crash) keeps what the first pass recorded as replaced.
-    const previous = replaced?.runId === runId ? replaced.previous : replaced?.index;
-    const written: StoredIndexPointer = {
-      schemaVersion: 1,
-      jobName: meta.config.jobName,
-      runId,
-      index: storedIndexObject(runId),
-      entries: storedIndex.entries,
-      writtenAt: finishedAt.toISOString(),
-      ...(previous !== undefined && previous !== storedIndexObject(runId) ? { previous } : {}),
-    };
-    indexPointer = { written, replaced: replaced?.runId === runId ? undefined : replaced };
-    pointers.push(writeStoredIndexPointer(store, written));
+  if (!meta.stop && meta.extra.parentRunId === undefined) {
+    pointers.push(
+      updateStoredIndexPointer(
+        store,
+        { jobName: meta.config.jobName, runId, indexWritten, entries: storedIndex.entries, writtenAt: finishedAt.toISOString() },
+        logger,
+      ),
+    );
   }
   if (status === 'succeeded') {
     pointers.push(writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest }));
   }
   await settleAll(pointers);
-  if (indexPointer) {
-    // Housekeeping: a failure leaves an old index behind, never the run unfinished.
-    await pruneStoredIndexes(store, indexPointer.written, indexPointer.replaced).catch((error: unknown) =>
-      logger?.warn({ runId, err: toErrorRecord(error) }, 'could not remove an old stored-output index'),
-    );
-  }
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');
