@@ -52,12 +52,16 @@ export async function writeStoredIndexPointer(store: ObjectStore, pointer: Store
  */
 export async function pruneStoredIndexes(store: ObjectStore, written: StoredIndexPointer, replaced: StoredIndexPointer | undefined): Promise<string | undefined> {
   const stale = replaced?.previous;
-  if (stale === undefined || stale === written.index || stale === written.previous || !isStoredIndexObject(stale)) return undefined;
-  await store.delete(stale);
-  return stale;
+  if (stale === undefined || stale === written.index || stale === written.previous) return undefined;
+  return (await deleteStoredIndex(store, stale)) ? stale : undefined;
 }
 
-/** Only `runs/<runId>/stored-index.jsonl` is ever removed, whatever a (hand-edited) pointer says. */
-function isStoredIndexObject(key: string): boolean {
-  return /^runs\/[^/]+\/stored-index\.jsonl$/.test(key);
+/**
+ * Removes an index a pointer named, if `key` is one: only `runs/<runId>/stored-index.jsonl` is
+ * ever removed, whatever a (hand-edited) pointer says. True when it was one.
+ */
+export async function deleteStoredIndex(store: ObjectStore, key: string): Promise<boolean> {
+  if (!/^runs\/[^/]+\/stored-index\.jsonl$/.test(key)) return false;
+  await store.delete(key);
+  return true;
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { toErrorRecord } from '../errors/bunch-error.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import {
+  deleteStoredIndex,
   pruneStoredIndexes,
   readStoredIndexPointer,
   storedIndexObject,
@@ -23,11 +24,16 @@ export interface StoredIndexUpdate {
  * The finalizer's last word on the job's index: points the job at this run's index, remembering
  * the one it replaces, and removes the one before that. When this run's index could not be
  * written, the pointer is removed instead — the older index could describe outputs this run made
- * again — and the next run reads markers.
+ * again — with the indexes it named, and the next run reads markers.
  */
 export async function updateStoredIndexPointer(store: ObjectStore, update: StoredIndexUpdate, logger?: Logger): Promise<void> {
   if (!update.indexWritten) {
+    const removed = await readStoredIndexPointer(store, update.jobName);
     await store.delete(storedIndexPointerKey(update.jobName));
+    // Nothing names the indexes it named any more.
+    for (const key of [removed?.index, removed?.previous]) {
+      if (key !== undefined) await deleteStoredIndex(store, key).catch((error: unknown) => warnNotRemoved(logger, update.runId, error));
+    }
     return;
   }
   const index = storedIndexObject(update.runId);
@@ -47,7 +53,9 @@ export async function updateStoredIndexPointer(store: ObjectStore, update: Store
   await writeStoredIndexPointer(store, written);
   if (again) return;
   // Housekeeping: a failure leaves an old index behind, never the run unfinished.
-  await pruneStoredIndexes(store, written, replaced).catch((error: unknown) =>
-    logger?.warn({ runId: update.runId, err: toErrorRecord(error) }, 'could not remove an old stored-output index'),
-  );
+  await pruneStoredIndexes(store, written, replaced).catch((error: unknown) => warnNotRemoved(logger, update.runId, error));
+}
+
+function warnNotRemoved(logger: Logger | undefined, runId: string, error: unknown): void {
+  logger?.warn({ runId, err: toErrorRecord(error) }, 'could not remove an old stored-output index');
 }

@@ -110,7 +110,7 @@ describe.each([
   });
 
   it('a finalize that cannot write its index temp copy still finishes the run, and the job pointer goes: the next run reads markers', async () => {
-    const { jobFile, store, jobName } = await firstNight('no-temp');
+    const { jobFile, first, store, jobName } = await firstNight('no-temp');
     const pointerKey = storedIndexPointerKey(jobName);
     expect(await store.head(pointerKey)).toBeDefined();
     const tmp = process.env.TMPDIR;
@@ -126,6 +126,8 @@ describe.each([
     expect(second.manifest).toHaveLength(8);
     expect(await store.head(storedIndexObject(second.started.runId))).toBeUndefined();
     expect(await store.head(pointerKey)).toBeUndefined();
+    // Nothing names the first night's index any more: it goes with the pointer.
+    expect(await store.head(storedIndexObject(first.started.runId))).toBeUndefined();
 
     const paidBefore = paidCalls(stack.emulator);
     const third = await startCounted(jobFile);
