@@ -15,8 +15,7 @@ import { storedIndexEntryOf } from './stored-index-entry.js';
  *
  * The index only saves the next run requests, so a temp file that cannot be made or written (a
  * full or missing temp directory) never fails the finalize: the writer stops, `upload` puts
- * nothing and says why, and the job's pointer keeps naming the older index (which planning checks
- * against storage like any other).
+ * nothing and says why, and the finalizer removes the job's pointer (update-stored-index-pointer.ts).
  */
 export class StoredIndexWriter {
   private dir: string | undefined;

@@ -67,6 +67,17 @@ const okBody = JSON.stringify({
   usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1, totalTokenCount: 4 },
 });
 
+/** A download answer that announces 1000 bytes and drops the socket after 100, and a temp dir for it. */
+async function serveCutOffDownload(): Promise<{ url: string; dir: string }> {
+  const { url } = await serve((_req, res) => {
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('x'.repeat(100), () => res.socket?.destroy());
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'bunch-dl-'));
+  dirs.push(dir);
+  return { url, dir };
+}
+
 describe('gemini client transport', () => {
   it('sends the key as x-goog-api-key, never in the URL, to /v1beta/models/{model}:generateContent', async () => {
     const { url, seen } = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(okBody));
@@ -152,12 +163,7 @@ describe('gemini client transport', () => {
   });
 
   it('a download cut off mid-body leaves no file behind', async () => {
-    const { url } = await serve((_req, res) => {
-      res.writeHead(200, { 'content-length': '1000' });
-      res.write('x'.repeat(100), () => res.socket?.destroy());
-    });
-    const dir = await mkdtemp(join(tmpdir(), 'bunch-dl-'));
-    dirs.push(dir);
+    const { url, dir } = await serveCutOffDownload();
     const client = createGeminiClient({ apiKey: API_KEY, baseUrl: url });
     const target = join(dir, 'out.jsonl');
     const error = await failure(client.download('files/x:download', target, { timeoutMs: 5000 }));
@@ -167,12 +173,7 @@ describe('gemini client transport', () => {
   });
 
   it('a cut-off download settles only after its file is closed and removed', async () => {
-    const { url } = await serve((_req, res) => {
-      res.writeHead(200, { 'content-length': '1000' });
-      res.write('x'.repeat(100), () => res.socket?.destroy());
-    });
-    const dir = await mkdtemp(join(tmpdir(), 'bunch-dl-'));
-    dirs.push(dir);
+    const { url, dir } = await serveCutOffDownload();
     const target = join(dir, 'out.jsonl');
     // The partial path is a FIFO: opening it for writing blocks until a reader comes, so the file's
     // open is still pending when the cut arrives (as when the libuv pool is busy with other work).
