@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScheduleFiring, ScheduleInfo } from '../../../src/schedules/schedule-queue.js';
+import { readFirings, type ScheduleFiring, type ScheduleInfo } from '../../../src/schedules/schedule-queue.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { waitFor } from '../../helpers/spawn-worker.js';
@@ -11,6 +11,25 @@ afterEach(async () => {
 });
 
 type Listed = ScheduleInfo & { last: ScheduleFiring[] };
+
+/**
+ * The schedule's whole firing log (up to 50, newest first). Not `schedule list`, which shows the
+ * last 5: on a slow machine a run outlasts several 1 s firings, and five skipped or queued firings
+ * in a row push the earlier start out of that window.
+ */
+function firingLog(running: BunchStack, name: string): Promise<ScheduleFiring[]> {
+  return readFirings(running.plane.redis, running.prefix, name, 50);
+}
+
+/** `schedule list --json` shows the schedule with its newest firings, as the log has them. */
+async function expectListedFromLog(env: Record<string, string>, name: string): Promise<void> {
+  const listed = (JSON.parse((await runCli(['schedule', 'list', '--json'], env)).stdout) as Listed[]).find((entry) => entry.name === name);
+  const log = (await firingLog(stack!, name)).map((firing) => JSON.stringify(firing));
+  expect(listed?.last.length).toBeGreaterThan(0);
+  expect(listed?.last.length).toBeLessThanOrEqual(5);
+  // Firings may be added between the two reads: each listed one is in the log read after it.
+  for (const firing of listed?.last ?? []) expect(log).toContain(JSON.stringify(firing));
+}
 
 describe('bunch schedule', () => {
   it('the worker fleet fires runs on a schedule and skips a firing while the previous run is still active', async () => {
@@ -24,15 +43,12 @@ describe('bunch schedule', () => {
     expect(added.stderr).toBe('');
     expect(JSON.parse(added.stdout)).toMatchObject({ name: 'nightly', everyMs: 1000, overlap: 'skip', jobSource: jobFile });
 
-    const firings = async () => {
-      const listed = await runCli(['schedule', 'list', '--json'], env);
-      return (JSON.parse(listed.stdout) as Listed[]).find((entry) => entry.name === 'nightly')?.last ?? [];
-    };
     let last: ScheduleFiring[] = [];
     await waitFor(async () => {
-      last = await firings();
+      last = await firingLog(stack!, 'nightly');
       return last.filter((f) => f.outcome === 'started').length >= 2 && last.some((f) => f.outcome === 'skipped');
     }, 40_000, 'two started runs and a skipped firing');
+    await expectListedFromLog(env, 'nightly');
     const removed = await runCli(['schedule', 'remove', 'nightly'], env);
     expect([removed.code, removed.stdout.trim()]).toEqual([0, 'schedule nightly removed']);
 
@@ -55,10 +71,10 @@ describe('bunch schedule', () => {
     expect(added.code).toBe(0);
     let last: ScheduleFiring[] = [];
     await waitFor(async () => {
-      const listed = JSON.parse((await runCli(['schedule', 'list', '--json'], env)).stdout) as Listed[];
-      last = listed.find((entry) => entry.name === 'queued')?.last ?? [];
+      last = await firingLog(stack!, 'queued');
       return last.some((f) => f.outcome === 'queued') && last.filter((f) => f.outcome === 'started').length >= 2;
     }, 40_000, 'a queued firing and two started runs');
+    await expectListedFromLog(env, 'queued');
     await runCli(['schedule', 'remove', 'queued'], env);
     expect(last.some((f) => f.outcome === 'skipped')).toBe(false);
     const metas = await Promise.all(last.filter((f) => f.outcome === 'started').map((f) => stack!.waitForRun(f.runId!, 30_000)));
