@@ -1,4 +1,4 @@
-import { Job, QueueEvents, Worker } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { createModelPreflight } from '../lanes/preflight-model.js';
 import { fireSchedule } from '../schedules/fire-schedule.js';
 import { SCHEDULE_QUEUE, type ScheduledRunData } from '../schedules/schedule-queue.js';
@@ -83,10 +83,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // Redis is gone, one line when it is back (outage-reporter.ts), never a raw stack trace.
   const outage = createOutageReporter(logger, options.redisUrl);
   const workerConnection = createRedisConnection(options.redisUrl, 'worker');
-  // QueueEvents blocks on the event stream: it needs a connection of its own.
-  const eventsConnection = createRedisConnection(options.redisUrl, 'worker');
   const commandConnection = createRedisConnection(options.redisUrl, 'worker');
-  for (const connection of [workerConnection, eventsConnection, commandConnection]) outage.watch(connection);
+  for (const connection of [workerConnection, commandConnection]) outage.watch(connection);
   // Opened when shutdown asks whether Redis answers (close-fleet.ts); see redis-probe.ts for why
   // the working connections cannot tell.
   let probe: RedisProbe | undefined;
@@ -97,7 +95,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   } catch (error) {
     workerConnection.disconnect();
     commandConnection.disconnect();
-    eventsConnection.disconnect();
     throw error;
   }
   const runs = new RunStore(commandConnection, prefix);
@@ -177,7 +174,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     void work.finally(() => pendingWork.delete(work));
   };
   batch.on('failed', (job: Job<BatchJobData> | undefined, error: Error) => {
-    if (!job || error.name === 'DelayedError' || !isExhausted(job, error)) return;
+    if (!job || !isFinalFailure(job, error)) return;
     track(
       abandonShard(batchDeps, job.data.runId, job.data.shard, error.message).catch((cause: unknown) =>
         logger.error({ err: cause, jobId: job.id }, 'could not salvage an abandoned batch shard'),
@@ -186,11 +183,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
 
   // An item BullMQ gave up on without the processor recording it must still be recorded, or its
-  // run never completes. Two ways in: this worker's own `failed` event (attempts used up by an
-  // unexpected crash of the processor), and the queue's event stream for failures made outside
-  // any processor (a job that stalled more often than allowed is failed by whichever worker's
-  // stalled checker notices, and no worker emits `failed` for it). Both check that the job is
-  // finally failed and record through the same path; the first record wins.
+  // run never completes: attempts used up by an unexpected crash of the processor, or a job that
+  // stalled more often than allowed. BullMQ (>= 6) fails the latter in the worker that fetches it
+  // next, with an UnrecoverableError and before any processor runs, so this worker's own `failed`
+  // event sees both; no event stream needs reading (reading it cost every item a blocking XREAD).
+  // The job is checked to be failed for good, and recorded through the same path as any item:
+  // the first record wins.
   const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string) => {
     const pending: Promise<unknown> = (async () => {
       if ((await job.getState()) !== 'failed' || (await runs.records.isTerminal(job.data.runId, job.data.index))) return;
@@ -204,23 +202,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     track(pending);
   };
   generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
-    if (!job || error.name === 'RateLimitError' || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    recordGivenUp(job, errorCodeOf(error), error.message);
+    if (!job || !isFinalFailure(job, error)) return;
+    if (isBullmqVerdict(error)) recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job: ${error.message}`);
+    else recordGivenUp(job, errorCodeOf(error), error.message);
   });
-  // Read from the stream's last entry as of now (not '$' at the first blocking read, which comes a
-  // moment later): nothing that happens after start-up is missed.
-  const [lastEvent] = await commandConnection.xrevrange(`${prefix}:${GENERATE_QUEUE}:events`, '+', '-', 'COUNT', 1);
-  const generateEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix, lastEventId: lastEvent?.[0] ?? '0-0' });
-  generateEvents.on('failed', ({ jobId, failedReason }) => {
-    track(
-      Job.fromId<GenerateJobData>(queues.generate, jobId).then((job) => {
-        if (job) recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job outside a worker (${failedReason})`);
-      }),
-    );
-  });
-  generateEvents.on('error', (error) =>
-    isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'queue events error'),
-  );
   // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
   const preflight = createModelPreflight(gemini, (message) => logger.warn(message));
   const schedules = new Worker<ScheduledRunData>(
@@ -245,7 +230,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       isConnectionError(error) ? outage.onError(error) : logger.error({ err: { name: error.name, message: error.message } }, 'worker error'),
     );
   }
-  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), report.waitUntilReady(), generateEvents.waitUntilReady()]);
+  await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), report.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
 
   return {
@@ -257,7 +242,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       // never returns; so once this process has no job of its own in flight, the rest is given
       // 2 s and then forced. What matters — in-flight items finishing and being recorded — is
       // waited for in full.
-      const closing = Promise.all([...workers.map((worker) => worker.close()), generateEvents.close()]);
+      const closing = Promise.all(workers.map((worker) => worker.close()));
       closing.catch(() => undefined);
       await inFlight.idle();
       const settled = await Promise.race([closing.then(() => true, () => true), delay(2000).then(() => false)]);
@@ -270,7 +255,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       await contexts.close();
       workerConnection.disconnect();
       commandConnection.disconnect();
-      eventsConnection.disconnect();
       probe?.close();
     },
     redisAnswers(timeoutMs: number) {
@@ -280,15 +264,24 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     abandon() {
       workerConnection.disconnect();
       commandConnection.disconnect();
-      eventsConnection.disconnect();
       probe?.close();
     },
   };
 }
 
-function isExhausted(job: Job, error: Error): boolean {
-  if (error.name === 'RateLimitError') return false;
-  return job.attemptsMade >= (job.opts.attempts ?? 1);
+/**
+ * A `failed` event that leaves the job failed for good: its attempts are used up, or BullMQ gave
+ * its verdict (UnrecoverableError), which ends the job whatever attempts are left. Waits for a
+ * rate limit or a delay are not failures.
+ */
+function isFinalFailure(job: Job, error: Error): boolean {
+  if (error.name === 'RateLimitError' || error.name === 'DelayedError') return false;
+  return isBullmqVerdict(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/** BullMQ's own verdicts (a job stalled or started more often than allowed); bunch never throws these. */
+function isBullmqVerdict(error: Error): boolean {
+  return error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
 }
 
 function gatewaySettingsFor(protocol: 'openai' | 'anthropic', options: StartWorkersOptions): GatewaySettings[typeof protocol] {
