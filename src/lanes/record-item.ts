@@ -1,12 +1,12 @@
 import type { ItemRecord } from '../runs/item-record.js';
-import type { RecordOutcome } from '../runs/record-log.js';
+import type { ClaimRelease, RecordOutcome } from '../runs/record-log.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
  * Records an item's terminal state (first record wins), requests the run's finalization when this
  * record completed the run, and moves records to storage when too many sit in Redis. Both lanes
- * record through here.
+ * record through here; a sync delivery frees its output claim in the same step (`claim`).
  */
 export async function recordItem(
   runs: RunStore,
@@ -15,8 +15,9 @@ export async function recordItem(
   record: ItemRecord,
   onRunComplete: (runId: string) => Promise<void>,
   releaseReservedUsd = 0,
+  claim?: ClaimRelease,
 ): Promise<RecordOutcome> {
-  const outcome = await runs.records.recordTerminal(runId, record, releaseReservedUsd);
+  const outcome = await runs.records.recordTerminal(runId, record, releaseReservedUsd, claim);
   if (outcome.complete) await onRunComplete(runId);
   if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;

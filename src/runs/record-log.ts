@@ -15,6 +15,12 @@ export interface RecordOutcome {
   runGone?: boolean;
 }
 
+/** An output claim to free together with a record: its key and the holder's token. */
+export interface ClaimRelease {
+  key: string;
+  token: string;
+}
+
 /**
  * The record log of a run: each item's terminal record, counted exactly once (a bitmap in Lua),
  * kept in a bounded Redis hash and flushed to `runs/<id>/records/*.jsonl` in storage — the only
@@ -28,7 +34,6 @@ export class RecordLog {
     private readonly flushThreshold: number,
   ) {}
 
-  /** `releaseReservedUsd`: a budget reservation made for this item's call, released atomically. */
   private readonly listeners: ((record: ItemRecord) => void)[] = [];
 
   /** Told of every record this process made that counted (the first for its item): metrics. */
@@ -36,8 +41,16 @@ export class RecordLog {
     this.listeners.push(listener);
   }
 
-  async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0): Promise<RecordOutcome> {
-    const reply = await this.redis.bunchRecordTerminal(...this.scriptArgs(runId, record, releaseReservedUsd));
+  /**
+   * `releaseReservedUsd`: a budget reservation made for this item's call, released atomically.
+   * `claim`: an output claim the delivery holds, freed in the same step (only while it is still
+   * this token's); a failed call leaves it to expire.
+   */
+  async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease): Promise<RecordOutcome> {
+    const [meta, done, records, ...args] = this.scriptArgs(runId, record, releaseReservedUsd);
+    const reply = claim
+      ? await this.redis.bunchReleaseClaimAndRecord(meta, done, records, claim.key, ...args, claim.token)
+      : await this.redis.bunchRecordTerminal(meta, done, records, ...args);
     return this.outcomeOf(record, reply);
   }
 

@@ -132,6 +132,35 @@ return {added, complete}
  * KEYS: meta
  * Takes the next record segment number, or -2 when the run is gone (nothing is created).
  */
+/**
+ * KEYS: meta, done, claim
+ * ARGV: index, token, ttlMs
+ * What a sync delivery looks at before anything else, in one round trip: the item's terminal bit,
+ * the run's control fields, and the output claim, taken when free (as TAKE_CLAIM_LUA). The claim
+ * key is not a run key; on Redis Cluster it shares their slot because bunch's prefix must carry a
+ * hash tag there (assert-topology-fits.ts), which puts every key of the prefix in one slot.
+ * Returns {bit, status|nil, stop|nil, quotaUntil|nil, taken 0|1, holder, ttl}.
+ */
+export const BEGIN_DELIVERY_LUA = `
+local bit = redis.call('GETBIT', KEYS[2], ARGV[1])
+local control = redis.call('HMGET', KEYS[1], 'status', 'stop', 'quotaUntil')
+if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  return {bit, control[1], control[2], control[3], 1, ARGV[2], tonumber(ARGV[3])}
+end
+return {bit, control[1], control[2], control[3], 0, redis.call('GET', KEYS[3]) or '', redis.call('PTTL', KEYS[3])}
+`;
+
+/**
+ * KEYS: meta, done, records, claim
+ * ARGV: those of RECORD_TERMINAL_LUA, then the claim's token
+ * RECORD_TERMINAL_LUA that first frees the delivery's output claim (only while it still holds
+ * this token): the outputs and their marker are stored, or the item failed, so the claim has done
+ * its job. One round trip at the end of every item instead of two. Same slot as BEGIN_DELIVERY_LUA.
+ */
+export const RELEASE_CLAIM_AND_RECORD_LUA =
+  `
+if redis.call('GET', KEYS[4]) == ARGV[10] then redis.call('DEL', KEYS[4]) end` + RECORD_TERMINAL_LUA;
+
 export const NEXT_SEGMENT_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return -2 end
 return redis.call('HINCRBY', KEYS[1], 'segments', 1)
@@ -148,4 +177,13 @@ export type RunScripts = {
   bunchReleaseLock(lock: string, token: string): Promise<number>;
   bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;
   bunchRenewClaim(claim: string, token: string, ttlMs: string): Promise<number>;
+  bunchBeginDelivery(
+    meta: string,
+    done: string,
+    claim: string,
+    index: string,
+    token: string,
+    ttlMs: string,
+  ): Promise<[number, string | null, string | null, string | null, number, string, number]>;
+  bunchReleaseClaimAndRecord(meta: string, done: string, records: string, claim: string, ...args: string[]): Promise<[number, number, number]>;
 };

@@ -8,13 +8,15 @@ import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
 import { RecordLog } from './record-log.js';
 import { RunBatches } from './run-batches.js';
 import { RunBudget } from './run-budget.js';
-import { OutputClaims } from './output-claims.js';
+import { OutputClaims, type ClaimAttempt, type OutputIdentity } from './output-claims.js';
 import {
   ACQUIRE_SLOT_LUA,
+  BEGIN_DELIVERY_LUA,
   MARK_PLANNED_LUA,
   NEXT_SEGMENT_LUA,
   RECORD_STORED_SEGMENT_LUA,
   RECORD_TERMINAL_LUA,
+  RELEASE_CLAIM_AND_RECORD_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -108,6 +110,8 @@ export class RunStore {
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
       redis.defineCommand('bunchTakeClaim', { numberOfKeys: 1, lua: TAKE_CLAIM_LUA });
       redis.defineCommand('bunchRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA });
+      redis.defineCommand('bunchBeginDelivery', { numberOfKeys: 3, lua: BEGIN_DELIVERY_LUA });
+      redis.defineCommand('bunchReleaseClaimAndRecord', { numberOfKeys: 4, lua: RELEASE_CLAIM_AND_RECORD_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -214,10 +218,30 @@ export class RunStore {
    * ioredis builds a pipeline object with a method for every script defined on the connection, and
    * BullMQ defines dozens on it — three times the CPU of the two commands, paid on every item.
    */
-  async itemControl(runId: string, index: number): Promise<RunControl & { terminal: boolean }> {
+  /**
+   * Everything a sync delivery needs before it may call, in one round trip: whether the item is
+   * terminal already, the run's control fields, and the output claim (taken when free; a delivery
+   * that ends early gives it back).
+   */
+  async beginDelivery(
+    runId: string,
+    index: number,
+    claim: { identity: OutputIdentity; token: string; ttlMs: number },
+  ): Promise<RunControl & { terminal: boolean; claim: ClaimAttempt }> {
     const keys = this.keys(runId);
-    const [bit, [status, stop, quotaUntil]] = await Promise.all([this.redis.getbit(keys.done, index), this.redis.hmget(keys.meta, 'status', 'stop', 'quotaUntil')]);
-    return { terminal: bit === 1, ...controlOf(status ?? null, stop ?? null, quotaUntil ?? null) };
+    const [bit, status, stop, quotaUntil, taken, holder, ttl] = await this.redis.bunchBeginDelivery(
+      keys.meta,
+      keys.done,
+      this.claims.key(claim.identity),
+      String(index),
+      claim.token,
+      String(Math.ceil(claim.ttlMs)),
+    );
+    return {
+      terminal: bit === 1,
+      ...controlOf(status, stop, quotaUntil),
+      claim: taken === 1 ? { taken: true } : { taken: false, holder, ttlMs: Math.max(0, ttl) },
+    };
   }
 
   /** Planned items waiting in storage (sync/planned-feed.ts): chunks written, and the next to queue. */

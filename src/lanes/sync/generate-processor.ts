@@ -29,6 +29,7 @@ import { CLAIM_MARGIN_MS, claimToken, holdClaim, holderRunId, type HeldClaim } f
 import { appendEntry, WORKER_ID, type AttemptEntry } from './attempt-history.js';
 import { retryBackoffMs } from './retry-backoff.js';
 import type { OutputIdentity } from '../../runs/output-claims.js';
+import type { ClaimRelease } from '../../runs/record-log.js';
 import { withinDeadline } from './within-deadline.js';
 import { withStorageRetries } from './with-storage-retries.js';
 
@@ -113,13 +114,10 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const identity: OutputIdentity = { markerUri: store.uriFor(data.markerKey), inputHash: data.inputHash };
     const claimTtlMs = config.sync.timeoutMs + CLAIM_MARGIN_MS;
     const token = claimToken(data.runId, data.index, job.attemptsStarted);
-    // The output claim is asked for alongside the item's control fields (two round trips at once,
-    // not one after the other): nearly every delivery needs it. One that turns out not to — the
-    // item is done, the run stopped or waits for its quota — gives it back at once.
-    const [{ terminal, status, stop, quotaUntil }, claim] = await Promise.all([
-      runs.itemControl(data.runId, data.index),
-      runs.claims.take(identity, token, claimTtlMs),
-    ]);
+    // The output claim is asked for in the same round trip as the item's control fields: nearly
+    // every delivery needs it. One that turns out not to — the item is done, the run stopped or
+    // waits for its quota — gives it back at once.
+    const { terminal, status, stop, quotaUntil, claim } = await runs.beginDelivery(data.runId, data.index, { identity, token, ttlMs: claimTtlMs });
     const returnClaim = async () => {
       if (claim.taken) await runs.claims.release(identity, token).catch(() => undefined);
     };
@@ -133,8 +131,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const attempt = Math.max(1, job.attemptsStarted - (data.waits ?? 0));
     const startedAt = new Date().toISOString();
     // The record carries the item's story so far (job.data is current after each updateData).
-    const finish = (record: ItemRecord, releaseReservedUsd = 0) =>
-      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, releaseReservedUsd);
+    const finish = (record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease) =>
+      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, releaseReservedUsd, claim);
 
     // A late duplicate after the manifest was written: the item is in it already.
     if (status && TERMINAL_RUN_STATUSES.includes(status)) {
@@ -201,7 +199,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       store: Awaited<ReturnType<RunContextCache['get']>>['store'];
       attempt: number;
       startedAt: string;
-      finish: (record: ItemRecord, releaseReservedUsd?: number) => Promise<unknown>;
+      finish: (record: ItemRecord, releaseReservedUsd?: number, claim?: ClaimRelease) => Promise<unknown>;
       held: HeldClaim;
     },
   ): Promise<string> {
@@ -326,9 +324,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       // One whose outcome is unknown may have been: it stays counted against the budget.
       else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, 0);
     }
-    // Outputs and marker are written (or the item failed): the claim has done its job. Freed while
-    // the record is written, not after — a round trip less on every item's path.
-    await Promise.all([held.release(), finish(record, reserved)]);
+    // Outputs and marker are written (or the item failed): the claim has done its job. The record
+    // frees it in the same round trip.
+    await finish(record, reserved, held.handOver());
     return record.status;
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutputClaims, OutputIdentity } from '../../runs/output-claims.js';
+import type { ClaimRelease } from '../../runs/record-log.js';
 import { WORKER_ID } from './attempt-history.js';
 
 /** Claims outlive the call deadline by this much: time to store the outputs and write the marker. */
@@ -11,6 +12,11 @@ export interface HeldClaim {
    * waits out the TTL. Calling it again returns the first call's promise (one Redis call in all).
    */
   release(): Promise<void>;
+  /**
+   * Stops renewing and hands the claim to whoever frees it next (the item's record does, in the
+   * same round trip); release() is then a no-op. If that never happens the claim just expires.
+   */
+  handOver(): ClaimRelease;
 }
 
 export interface HoldClaimOptions {
@@ -69,6 +75,12 @@ export function holdClaim(claims: OutputClaims, identity: OutputIdentity, token:
     release() {
       released ??= release();
       return released;
+    },
+    handOver() {
+      stopped = true;
+      clearInterval(timer);
+      released ??= Promise.resolve();
+      return { key: claims.key(identity), token };
     },
   };
 }

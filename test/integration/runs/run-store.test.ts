@@ -164,20 +164,52 @@ describe('RunStore (real Redis)', () => {
     expect(broken.recorded).toBe(0);
   });
 
-  it('itemControl answers "terminal?" and the run\'s control fields in one round trip', async () => {
+  it('beginDelivery answers "terminal?" and the run\'s control fields, and takes the output claim when it is free', async () => {
     const prefix = `rs${randomBytes(3).toString('hex')}`;
     const runs = new RunStore(redis, prefix, 100);
     const runId = 'run-control';
+    const identity = { markerUri: 'file:///out/S1/main.done.json', inputHash: 'h1' };
+    const claimOf = (token: string) => ({ identity, token, ttlMs: 10_000 });
     await runs.createRun(config(runId));
     await runs.setStatus(runId, 'running');
-    expect(await runs.itemControl(runId, 3)).toEqual({ terminal: false, status: 'running' });
+    expect(await runs.beginDelivery(runId, 3, claimOf('run-control/3/1@w1'))).toEqual({ terminal: false, status: 'running', claim: { taken: true } });
+    const second = await runs.beginDelivery(runId, 3, claimOf('run-control/3/2@w2'));
+    expect(second).toMatchObject({ terminal: false, status: 'running', claim: { taken: false, holder: 'run-control/3/1@w1' } });
+    expect(second.claim.taken === false && second.claim.ttlMs > 9_000 && second.claim.ttlMs <= 10_000).toBe(true);
+
     await runs.records.recordTerminal(runId, record(3));
     const until = Date.now() + 60_000;
     await runs.noteQuotaExhausted(runId, until);
     await runs.requestStop(runId, 'E_BUDGET');
-    expect(await runs.itemControl(runId, 3)).toEqual({ terminal: true, status: 'running', stop: 'E_BUDGET', quotaUntil: until });
-    expect(await runs.itemControl(runId, 4)).toMatchObject({ terminal: false, stop: 'E_BUDGET' });
-    expect(await runs.itemControl('no-such-run', 0)).toEqual({ terminal: false });
+    await runs.claims.release(identity, 'run-control/3/1@w1');
+    expect(await runs.beginDelivery(runId, 3, claimOf('t3'))).toEqual({ terminal: true, status: 'running', stop: 'E_BUDGET', quotaUntil: until, claim: { taken: true } });
+    expect(await runs.beginDelivery(runId, 4, { ...claimOf('t4'), identity: { ...identity, inputHash: 'h4' } })).toMatchObject({ terminal: false, stop: 'E_BUDGET', claim: { taken: true } });
+    expect(await runs.beginDelivery('no-such-run', 0, { ...claimOf('t0'), identity: { ...identity, inputHash: 'h0' } })).toEqual({ terminal: false, claim: { taken: true } });
+  });
+
+  it('a record made with the delivery\'s claim frees it, only while the claim still holds that token', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const runId = 'run-claim-record';
+    await runs.createRun(config(runId));
+    const identity = { markerUri: 'file:///out/S1/main.done.json', inputHash: 'h1' };
+    const key = runs.claims.key(identity);
+    expect((await runs.beginDelivery(runId, 0, { identity, token: 'mine', ttlMs: 10_000 })).claim).toEqual({ taken: true });
+    const outcome = await runs.records.recordTerminal(runId, record(0), 0, { key, token: 'mine' });
+    expect(outcome).toMatchObject({ recorded: true });
+    expect(await redis.exists(key)).toBe(0);
+    expect((await runs.getMeta(runId))?.counts.succeeded).toBe(1);
+
+    // The claim expired and somebody else took it: a late record must not free theirs.
+    await runs.claims.take(identity, 'theirs', 10_000);
+    const late = await runs.records.recordTerminal(runId, record(1), 0, { key, token: 'mine' });
+    expect(late).toMatchObject({ recorded: true });
+    expect(await redis.get(key)).toBe('theirs');
+    // A duplicate record still frees the delivery's own claim.
+    await runs.claims.release(identity, 'theirs');
+    await runs.claims.take(identity, 'again', 10_000);
+    expect(await runs.records.recordTerminal(runId, record(0), 0, { key, token: 'again' })).toMatchObject({ recorded: false });
+    expect(await redis.exists(key)).toBe(0);
   });
 
   it('counts each item once, reports completion to exactly one caller, and keeps Redis records bounded', async () => {
@@ -272,3 +304,4 @@ async function until(condition: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
