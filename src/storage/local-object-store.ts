@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { BunchError } from '../errors/bunch-error.js';
 import { assertStorableKey } from './assert-storable-key.js';
+import { writeStreamToHandle } from './write-stream-to-handle.js';
 import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from './normalize-metadata.js';
 import type { ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
@@ -238,11 +239,7 @@ async function writeTemp(target: string, body: Buffer | string | Readable): Prom
   const handle = await open(temp, 'wx');
   try {
     if (body instanceof Readable) {
-      // Awaiting each write is the backpressure; at most one chunk is held in memory.
-      for await (const chunk of body as AsyncIterable<Buffer | string>) {
-        if (typeof chunk === 'string') await handle.write(chunk, null, 'utf8');
-        else await handle.write(chunk);
-      }
+      await writeStreamToHandle(handle, body as AsyncIterable<Buffer | string>);
     } else {
       await handle.writeFile(body);
     }
