@@ -20,6 +20,9 @@ import { toErrorRecord } from '../errors/bunch-error.js';
  * already final is left alone, and a crash mid-way rewrites both files from the same records.
  * Memory: records stream from storage segments and Redis; nothing holds the whole manifest.
  */
+/** Manifest lines are handed to storage in strings of about this many characters. */
+const MANIFEST_BATCH_CHARS = 64 * 1024;
+
 export async function finalizeRun(
   runs: RunStore,
   store: ObjectStore,
@@ -37,11 +40,18 @@ export async function finalizeRun(
   // What this run leaves stored, for the next run to plan against (stored-output-lookup.ts).
   const storedIndex = new StoredIndexWriter(store, runId);
   async function* lines(): AsyncGenerator<string> {
+    // Lines go out in batches: a chunk per line through the stream costs more than the line.
+    let batch = '';
     for await (const record of runs.records.read(runId, store)) {
       catalogKeys.add(record.key);
       await storedIndex.add(record);
-      yield JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
+      batch += JSON.stringify({ schemaVersion: MANIFEST_SCHEMA_VERSION, runId, ...record }) + '\n';
+      if (batch.length >= MANIFEST_BATCH_CHARS) {
+        yield batch;
+        batch = '';
+      }
     }
+    if (batch !== '') yield batch;
     // Rejected rows were streamed to parts at planning; runs planned by older versions kept one file.
     const parts = Number(meta?.extra.rejectedParts ?? 0);
     const keys = parts > 0 ? Array.from({ length: parts }, (_, part) => rejectedPartKey(runId, part)) : [objects.rejected];
