@@ -14,15 +14,15 @@ import { storedIndexObject } from '../outputs/stored-index-pointer.js';
 import { updateStoredIndexPointer } from '../outputs/update-stored-index-pointer.js';
 import { toErrorRecord } from '../errors/bunch-error.js';
 
+/** Manifest lines are handed to storage in strings of about this many characters. */
+const MANIFEST_BATCH_CHARS = 64 * 1024;
+
 /**
  * Writes `runs/<runId>/manifest.jsonl` (every item exactly once, then the rejected catalog rows)
  * and `summary.json`, then sets the run's final status. Safe to run twice: a run whose status is
  * already final is left alone, and a crash mid-way rewrites both files from the same records.
  * Memory: records stream from storage segments and Redis; nothing holds the whole manifest.
  */
-/** Manifest lines are handed to storage in strings of about this many characters. */
-const MANIFEST_BATCH_CHARS = 64 * 1024;
-
 export async function finalizeRun(
   runs: RunStore,
   store: ObjectStore,

@@ -44,7 +44,7 @@ export class RecordLog {
   /**
    * `releaseReservedUsd`: a budget reservation made for this item's call, released atomically.
    * `claim`: an output claim the delivery holds, freed in the same step (only while it is still
-   * this token's); a failed call leaves it to expire.
+   * this token's); if the script never runs (Redis trouble) the claim expires on its own.
    */
   async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease): Promise<RecordOutcome> {
     const [meta, done, records, ...args] = this.scriptArgs(runId, record, releaseReservedUsd);

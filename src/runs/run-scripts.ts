@@ -129,10 +129,6 @@ return {added, complete}
 `;
 
 /**
- * KEYS: meta
- * Takes the next record segment number, or -2 when the run is gone (nothing is created).
- */
-/**
  * KEYS: meta, done, claim
  * ARGV: index, token, ttlMs
  * What a sync delivery looks at before anything else, in one round trip: the item's terminal bit,
@@ -161,6 +157,10 @@ export const RELEASE_CLAIM_AND_RECORD_LUA =
   `
 if redis.call('GET', KEYS[4]) == ARGV[10] then redis.call('DEL', KEYS[4]) end` + RECORD_TERMINAL_LUA;
 
+/**
+ * KEYS: meta
+ * Takes the next record segment number, or -2 when the run is gone (nothing is created).
+ */
 export const NEXT_SEGMENT_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return -2 end
 return redis.call('HINCRBY', KEYS[1], 'segments', 1)

@@ -213,12 +213,6 @@ export class RunStore {
   }
 
   /**
-   * What a delivery asks first: is its item terminal already, and the run's control fields. Two
-   * commands sent together, not one after the other (one round trip of waiting). Not a pipeline:
-   * ioredis builds a pipeline object with a method for every script defined on the connection, and
-   * BullMQ defines dozens on it — three times the CPU of the two commands, paid on every item.
-   */
-  /**
    * Everything a sync delivery needs before it may call, in one round trip: whether the item is
    * terminal already, the run's control fields, and the output claim (taken when free; a delivery
    * that ends early gives it back).
