@@ -18,7 +18,7 @@ import { failedRecord } from '../lanes/sync/failed-record.js';
 import { createGenerateProcessor, releaseOf } from '../lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
-import { GENERATE_QUEUE, openRunQueues, requestFinalize } from '../lanes/run-queues.js';
+import { openRunQueues, requestFinalize } from '../lanes/run-queues.js';
 import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { createOutageReporter } from '../redis/outage-reporter.js';
 import { isConnectionError } from '../redis/is-connection-error.js';
