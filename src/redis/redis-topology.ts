@@ -94,5 +94,10 @@ export function maskRedisUrl(url: string): string {
 
 /** True when a key prefix carries a hash tag (`{…}`): every key of bunch then lives in one slot. */
 export function hasHashTag(prefix: string): boolean {
-  return /\{[^}]+\}/.test(prefix);
+  // Redis's rule: the first "{", then the first "}" after it, with something between; `{}{x}` has
+  // no tag (the whole key is hashed).
+  const open = prefix.indexOf('{');
+  if (open === -1) return false;
+  const close = prefix.indexOf('}', open + 1);
+  return close > open + 1;
 }

@@ -148,14 +148,14 @@ return {bit, control[1], control[2], control[3], 0, redis.call('GET', KEYS[3]) o
 
 /**
  * KEYS: meta, done, records, claim
- * ARGV: those of RECORD_TERMINAL_LUA, then the claim's token
+ * ARGV: those of RECORD_TERMINAL_LUA, then the claim's token (the last one, whatever their number)
  * RECORD_TERMINAL_LUA that first frees the delivery's output claim (only while it still holds
  * this token): the outputs and their marker are stored, or the item failed, so the claim has done
  * its job. One round trip at the end of every item instead of two. Same slot as BEGIN_DELIVERY_LUA.
  */
 export const RELEASE_CLAIM_AND_RECORD_LUA =
   `
-if redis.call('GET', KEYS[4]) == ARGV[10] then redis.call('DEL', KEYS[4]) end` + RECORD_TERMINAL_LUA;
+if redis.call('GET', KEYS[4]) == ARGV[#ARGV] then redis.call('DEL', KEYS[4]) end` + RECORD_TERMINAL_LUA;
 
 /**
  * KEYS: meta

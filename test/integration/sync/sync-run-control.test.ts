@@ -80,8 +80,8 @@ describe('stopping a run', () => {
     expect(generated(s)).toBe(meta.counts.succeeded);
     const manifest = (await s.readManifest(s.storeFor(started.outputUrl), started.runId)) as ManifestItemLine[];
     expect(manifest.filter((l) => l.status === 'cancelled').every((l) => l.errorCode === 'E_CANCELLED')).toBe(true);
-    // Deliveries ask for the output claim alongside the run's control fields; one that found the
-    // run stopped gave it back: no claim outlives the run.
+    // Deliveries take the output claim in the script that reads the run's control fields; one
+    // that found the run stopped gave it back: no claim outlives the run.
     expect(await s.plane.redis.keys(`${s.prefix}:claim:*`)).toEqual([]);
   });
 

@@ -76,4 +76,12 @@ describe('maskRedisUrl and hasHashTag', () => {
   it('knows a hash-tagged prefix', () => {
     expect([hasHashTag('{bunch}'), hasHashTag('{bunch}:eu'), hasHashTag('bunch'), hasHashTag('{}')]).toEqual([true, true, false, false]);
   });
+
+  it('reads the tag as Redis does: the first "{", then the first "}" after it, something between', () => {
+    // Redis hashes the whole key when the first "{" is followed at once by "}": keys would scatter.
+    expect(hasHashTag('{}{bunch}')).toBe(false);
+    expect(hasHashTag('eu{bunch}')).toBe(true);
+    expect(hasHashTag('a{b')).toBe(false);
+    expect(hasHashTag('a{b}{c}')).toBe(true);
+  });
 });
