@@ -1,11 +1,13 @@
+import { decodedStrictly } from '../image/strict-base64.js';
+
 /**
  * Decodes a base64 string that arrives in pieces, as strictly as decodeBase64Strict decodes a
  * whole one (standard alphabet, `=` padding only at the very end, length a multiple of 4), without
  * ever holding the whole string: each piece's whole 4-character groups are decoded straight into
  * one growing buffer (`Buffer#write(…, 'base64')`, no Buffer per piece), sized from a hint — the
- * body's remaining length — so a 4K image costs its own bytes and little more.
+ * body's remaining length — so a 4K image costs its own bytes and little more. Each piece is
+ * judged by what the decoder made of it (strict-base64.ts), not scanned by a regex first.
  */
-const ALPHABET = /^[A-Za-z0-9+/]*$/;
 const INVALID = 'image data is not valid base64';
 const FIRST_CAPACITY = 1 << 20;
 
@@ -35,17 +37,13 @@ export class Base64ChunkDecoder {
     if (pad !== -1) {
       const padding = body.slice(pad);
       body = body.slice(0, pad);
-      if (!/^={1,2}$/.test(padding) || !ALPHABET.test(body)) {
+      if (!/^={1,2}$/.test(padding)) {
         this.problem = INVALID;
         return;
       }
       this.padded = true;
       this.carry = padding;
       this.pending = body;
-      return;
-    }
-    if (!ALPHABET.test(text)) {
-      this.problem = INVALID;
       return;
     }
     const whole = body.length - (body.length % 4);
@@ -65,16 +63,23 @@ export class Base64ChunkDecoder {
       this.problem = INVALID;
       return undefined;
     }
-    if (tail.length > 0) this.decode(tail);
+    if (tail.length > 0) this.decode(tail, this.padded ? this.carry.length : 0);
+    if (this.problem !== undefined) return undefined;
     const target = this.target as Buffer;
     // A hint much larger than the data (a small image in a big body): keep only what is used.
     return this.length < target.length * 0.75 ? Buffer.from(target.subarray(0, this.length)) : target.subarray(0, this.length);
   }
 
-  private decode(groups: string): void {
+  /** Decodes whole groups (`padding`: how many `=` end them); a group that was not strict sets `problem`. */
+  private decode(groups: string, padding = 0): void {
     const needed = (groups.length / 4) * 3;
     const target = this.room(needed);
-    this.length += target.write(groups, this.length, needed, 'base64');
+    const written = target.write(groups, this.length, needed, 'base64');
+    if (!decodedStrictly(groups, written, padding)) {
+      this.problem = INVALID;
+      return;
+    }
+    this.length += written;
   }
 
   private room(needed: number): Buffer {
