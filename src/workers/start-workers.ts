@@ -9,7 +9,7 @@ import { createProtocolCaller } from '../protocols/protocol-callers.js';
 import type { GatewaySettings } from '../protocols/gateway-settings.js';
 import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
 import type { BatchJobData } from '../lanes/batch/batch-queue.js';
-import { errorCodeOf } from '../errors/bunch-error.js';
+import { errorCodeOf, toErrorRecord } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import { recordItem } from '../lanes/record-item.js';
@@ -30,6 +30,8 @@ import { createFinalizeWorker } from './finalize-worker.js';
 import { createReportWorker } from './report-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
+import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
+import { sweepGivenUpJobs } from './sweep-given-up-jobs.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 
@@ -61,6 +63,10 @@ export interface StartWorkersOptions {
   allowPrivateWebhooks?: boolean;
   /** Schedules with overlap `queue`: how often a waiting firing looks again (default 30 s). */
   scheduleQueueRecheckMs?: number;
+  /** How often the failed set is swept for items nobody recorded (default 60 s; sweep-given-up-jobs.ts). */
+  givenUpSweepMs?: number;
+  /** How old a failed job must be before a sweep records it (default 30 s). */
+  givenUpSweepGraceMs?: number;
 }
 
 export interface WorkerFleet {
@@ -189,23 +195,35 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // event sees both; no event stream needs reading (reading it cost every item a blocking XREAD).
   // The job is checked to be failed for good, and recorded through the same path as any item:
   // the first record wins.
-  const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string) => {
-    const pending: Promise<unknown> = (async () => {
+  const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string): Promise<void> => {
+    const pending = (async () => {
       if ((await job.getState()) !== 'failed' || (await runs.records.isTerminal(job.data.runId, job.data.index))) return;
       const { store } = await contexts.get(job.data.runId);
       const message = redactSecrets(reason, [options.gemini.apiKey]).slice(0, 300);
       const record = failedRecord(job.data, { code, message }, job.attemptsStarted);
-      await recordItem(runs, store, job.data.runId, record, onRunComplete);
+      const outcome = await recordItem(runs, store, job.data.runId, record, onRunComplete);
       // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
-      if (job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
+      if (outcome.recorded && job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
     })().catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record a job BullMQ gave up on'));
     track(pending);
+    return pending;
   };
   generate.on('failed', (job: Job<GenerateJobData> | undefined, error: Error) => {
     if (!job || !isFinalFailure(job, error)) return;
-    if (isBullmqVerdict(error)) recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job: ${error.message}`);
-    else recordGivenUp(job, errorCodeOf(error), error.message);
+    if (isBullmqVerdict(error)) void recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job: ${error.message}`);
+    else void recordGivenUp(job, errorCodeOf(error), error.message);
   });
+  // The event is heard only by the process that failed the job; should it die before recording,
+  // a sweep of the failed set finds the item (sweep-given-up-jobs.ts): at start and then at intervals.
+  const sweep = new GivenUpSweep(
+    () =>
+      sweepGivenUpJobs(queues.generate, runs, (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`), {
+        ...(options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {}),
+      }),
+    options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
+    (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
+    (handed) => logger.warn({ items: handed }, 'recorded items whose jobs BullMQ failed without a record'),
+  );
   // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
   const preflight = createModelPreflight(gemini, (message) => logger.warn(message));
   const schedules = new Worker<ScheduledRunData>(
@@ -232,11 +250,13 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   }
   await Promise.all([generate.waitUntilReady(), finalize.waitUntilReady(), batch.waitUntilReady(), schedules.waitUntilReady(), report.waitUntilReady()]);
   logger.info({ concurrency: options.concurrency, prefix }, 'workers ready');
+  sweep.start();
 
   return {
     workers: [generate, finalize, batch, schedules, report],
     async close() {
       const workers = [generate, finalize, batch, schedules, report];
+      await sweep.stop();
       // close() stops fetching and waits for active jobs. After a long Redis outage a worker's
       // blocking connection can stay parked (a BullMQ/ioredis reconnect quirk) and its close()
       // never returns; so once this process has no job of its own in flight, the rest is given
@@ -262,6 +282,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       return probe.answers(timeoutMs);
     },
     abandon() {
+      void sweep.stop();
       workerConnection.disconnect();
       commandConnection.disconnect();
       probe?.close();

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GENERATE_QUEUE } from '../../../src/lanes/run-queues.js';
+import type { ManifestItemLine } from '../../../src/manifest/manifest-line.js';
+import { sweepGivenUpJobs } from '../../../src/workers/sweep-given-up-jobs.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { failJobUnrecorded } from '../../helpers/fail-job-unrecorded.js';
+
+/**
+ * A generate job BullMQ failed for good is recorded from the `failed` event of the process that
+ * failed it. When that process dies first, the job sits in the failed set with no record and the
+ * run would wait for it forever; the fleet's sweep of the failed set records it.
+ */
+let stack: BunchStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+describe('a job failed for good with no record (its process died before recording it)', () => {
+  it('is recorded failed by the sweep of a fleet started later, without a call, and the run completes', async () => {
+    stack = await startBunchStack();
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\nS2,Chair\n' }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'worker lost while recording');
+    expect(await stack.plane.runs.records.isTerminal(started.runId, 0)).toBe(false);
+    await stack.startWorkers({ givenUpSweepGraceMs: 0 });
+
+    const meta = await stack.waitForRun(started.runId, 15_000);
+    expect(meta.counts).toEqual({ succeeded: 1, failed: 1, skipped: 0, cancelled: 0 });
+    const lines = (await stack.readManifest(stack.storeFor(started.outputUrl), started.runId)) as ManifestItemLine[];
+    const failed = lines.find((line) => line.status === 'failed');
+    expect(failed).toMatchObject({ itemKey: 'S1#main', errorCode: 'E_INTERNAL' });
+    expect(failed?.errorMessage).toBe('BullMQ failed this job and no record was made: worker lost while recording');
+    // Only the other item was paid for.
+    expect(stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(1);
+  });
+
+  it('leaves alone jobs failed within the grace period, and jobs whose item or run is done', async () => {
+    stack = await startBunchStack();
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\nS2,Chair\nS3,Desk\n' }));
+    for (let i = 0; i < 3; i += 1) await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `lost ${i}`);
+    const { runs, queues } = stack.plane;
+    const handed: number[] = [];
+    const record = async (job: { data: { index: number } }) => void handed.push(job.data.index);
+
+    // Just failed: the process that failed them may still be recording them.
+    expect(await sweepGivenUpJobs(queues.generate, runs, record)).toBe(0);
+    // Old enough: all three, newest first.
+    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(3);
+    expect(handed).toEqual([2, 1, 0]);
+
+    // An item recorded meanwhile is not handed over again.
+    handed.length = 0;
+    await runs.records.recordTerminal(started.runId, {
+      index: 1, itemKey: 'S2#main', key: 'S2', variant: 'main', rowNumber: 3, status: 'failed', lane: 'sync', inputHash: 'h',
+      model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
+    });
+    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(2);
+    expect(handed).toEqual([2, 0]);
+
+    // A run that is finished (or gone) is not looked at: its item state may be released already.
+    handed.length = 0;
+    await runs.setStatus(started.runId, 'failed');
+    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(0);
+    expect(handed).toEqual([]);
+  });
+});
