@@ -8,6 +8,7 @@ import { routeModelCalls } from '../lanes/model-router.js';
 import { createProtocolCaller } from '../protocols/protocol-callers.js';
 import type { GatewaySettings } from '../protocols/gateway-settings.js';
 import { abandonShard, createBatchProcessor } from '../lanes/batch/batch-processor.js';
+import { readShardState } from '../lanes/batch/shard-state.js';
 import type { BatchJobData } from '../lanes/batch/batch-queue.js';
 import { errorCodeOf, toErrorRecord } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
@@ -63,7 +64,7 @@ export interface StartWorkersOptions {
   allowPrivateWebhooks?: boolean;
   /** Schedules with overlap `queue`: how often a waiting firing looks again (default 30 s). */
   scheduleQueueRecheckMs?: number;
-  /** How often the failed set is swept for items nobody recorded (default 60 s; sweep-given-up-jobs.ts). */
+  /** How often the failed sets are swept for items nobody recorded and shards nobody salvaged (default 60 s; sweep-given-up-jobs.ts). */
   givenUpSweepMs?: number;
   /** How old a failed job must be before a sweep records it (default 30 s). */
   givenUpSweepGraceMs?: number;
@@ -213,16 +214,23 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     if (isBullmqVerdict(error)) void recordGivenUp(job, 'E_INTERNAL', `BullMQ gave up on this job: ${error.message}`);
     else void recordGivenUp(job, errorCodeOf(error), error.message);
   });
-  // The event is heard only by the process that failed the job; should it die before recording,
-  // a sweep of the failed set finds the item (sweep-given-up-jobs.ts): at start and then at intervals.
+  // The events are heard only by the process that failed the job; should it die before recording
+  // the item or salvaging the shard, a sweep of the failed sets finds the job
+  // (sweep-given-up-jobs.ts): at start and then at intervals.
+  const sweepOptions = options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {};
   const sweep = new GivenUpSweep(
-    () =>
-      sweepGivenUpJobs(queues.generate, runs, (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`), {
-        ...(options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {}),
-      }),
+    async () =>
+      (await sweepGivenUpJobs(queues.generate, runs, {
+        unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
+        handle: (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`),
+      }, sweepOptions)) +
+      (await sweepGivenUpJobs(queues.batch, runs, {
+        unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
+        handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
+      }, sweepOptions)),
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
     (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
-    (handed) => logger.warn({ items: handed }, 'recorded items whose jobs BullMQ failed without a record'),
+    (handed) => logger.warn({ jobs: handed }, 'handled jobs BullMQ failed with nobody recording their items or salvaging their shards'),
   );
   // Schedules (bunch schedule add) fire in the fleet itself: the job file is read at fire time.
   const preflight = createModelPreflight(gemini, (message) => logger.warn(message));

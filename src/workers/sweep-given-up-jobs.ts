@@ -1,13 +1,12 @@
 import type { Job, Queue } from 'bullmq';
-import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
 
-/** Failed jobs looked at in one sweep, newest first (the failed set keeps a week of them). */
+/** Failed jobs looked at in one sweep of a queue, newest first (the failed set keeps a week of them). */
 export const SWEEP_MAX_JOBS = 2000;
 /**
  * A job failed less than this long ago is left to the `failed` event of the process that failed
- * it, which knows the error's code; a sweep that came first would record a plainer E_INTERNAL.
+ * it, which knows the error itself; a sweep that came first would report it more plainly.
  */
 export const SWEEP_GRACE_MS = 30_000;
 const PAGE = 200;
@@ -18,19 +17,26 @@ export interface SweepOptions {
   now?: () => number;
 }
 
+/** What a queue's `failed` handler does for a job failed for good, as a sweep can ask and redo it. */
+export interface GivenUpHandling<Data extends { runId: string }> {
+  /** Whether the job still waits for it (a sync item with no record, a batch shard not salvaged). */
+  unhandled(job: Job<Data>): Promise<boolean>;
+  /** Does it (the handler's own code: safe to run twice, the first record of an item wins). */
+  handle(job: Job<Data>): Promise<void>;
+}
+
 /**
- * A generate job BullMQ failed for good is recorded from the `failed` event of the process that
- * failed it (start-workers.ts). If that process died in between — killed right after BullMQ moved
- * the job to the failed set — nobody records the item, and its run stays one item short of
- * complete forever. The sweep goes through the failed set, newest first, for jobs of runs still
- * going whose item has no record, and hands each to `record` (the same recording as the event's:
- * the first record of an item wins, so one racing another is harmless). Runs already finalized
- * or gone are not looked at again. Returns how many jobs it handed over.
+ * A job BullMQ failed for good is handled from the `failed` event of the process that failed it
+ * (start-workers.ts: a sync item is recorded, a batch shard salvaged). If that process died in
+ * between — killed right after BullMQ moved the job to the failed set — nobody does it, and the
+ * run stays short of complete forever. A sweep goes through the queue's failed set, newest first,
+ * for jobs of runs still going that wait for it, and hands each to `handling`. Runs finalized or
+ * gone are not looked at again. Returns how many jobs it handed over.
  */
-export async function sweepGivenUpJobs(
-  queue: Queue<GenerateJobData>,
+export async function sweepGivenUpJobs<Data extends { runId: string }>(
+  queue: Queue<Data>,
   runs: RunStore,
-  record: (job: Job<GenerateJobData>) => Promise<void>,
+  handling: GivenUpHandling<Data>,
   options: SweepOptions = {},
 ): Promise<number> {
   const maxJobs = options.maxJobs ?? SWEEP_MAX_JOBS;
@@ -48,14 +54,15 @@ export async function sweepGivenUpJobs(
   };
   let handed = 0;
   for (let start = 0; start < maxJobs; start += PAGE) {
-    const jobs = await queue.getFailed(start, Math.min(start + PAGE, maxJobs) - 1);
+    const jobs: (Job<Data> | undefined)[] = await queue.getFailed(start, Math.min(start + PAGE, maxJobs) - 1);
     for (const job of jobs) {
       // A job removed between the listing and its read comes back empty.
-      if (!job?.data?.runId) continue;
+      const runId = job?.data?.runId;
+      if (!job || !runId) continue;
       if ((job.finishedOn ?? 0) > settledBefore) continue;
-      if (!(await isGoing(job.data.runId))) continue;
-      if (await runs.records.isTerminal(job.data.runId, job.data.index)) continue;
-      await record(job);
+      if (!(await isGoing(runId))) continue;
+      if (!(await handling.unhandled(job))) continue;
+      await handling.handle(job);
       handed += 1;
     }
     if (jobs.length < PAGE) break;

@@ -1,8 +1,12 @@
+import type { Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { GenerateJobData } from '../../../src/lanes/sync/generate-job-data.js';
 import { GENERATE_QUEUE } from '../../../src/lanes/run-queues.js';
 import type { ManifestItemLine } from '../../../src/manifest/manifest-line.js';
 import { sweepGivenUpJobs } from '../../../src/workers/sweep-given-up-jobs.js';
-import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { BATCH_QUEUE } from '../../../src/lanes/batch/batch-queue.js';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { batchJob, finishBatchRun, paidCalls } from '../batch/batch-harness.js';
 import { failJobUnrecorded } from '../../helpers/fail-job-unrecorded.js';
 
 /**
@@ -34,18 +38,34 @@ describe('a job failed for good with no record (its process died before recordin
     expect(stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(1);
   });
 
+  it('batch lane: a shard job failed with nobody salvaging it is salvaged by the sweep (its items go to the sync lane)', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
+    const started = await stack.start(await stack.writeJob({ catalogCsv: productCsv(3), job: batchJob() }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, BATCH_QUEUE, 'worker lost while salvaging');
+    await stack.startWorkers({ givenUpSweepGraceMs: 0 });
+
+    const { meta, manifest } = await finishBatchRun(stack, started.runId, started.outputUrl, 3);
+    expect(meta.counts).toEqual({ succeeded: 3, failed: 0, skipped: 0, cancelled: 0 });
+    expect(manifest.map((line) => line.lane)).toEqual(['sync', 'sync', 'sync']);
+    expect(paidCalls(stack)).toEqual({ http: 3, batch: 0 });
+  });
+
   it('leaves alone jobs failed within the grace period, and jobs whose item or run is done', async () => {
     stack = await startBunchStack();
     const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\nS2,Chair\nS3,Desk\n' }));
     for (let i = 0; i < 3; i += 1) await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `lost ${i}`);
     const { runs, queues } = stack.plane;
     const handed: number[] = [];
-    const record = async (job: { data: { index: number } }) => void handed.push(job.data.index);
+    // What the fleet does: an item with no record is handed over (here: noted).
+    const handling = {
+      unhandled: async (job: Job<GenerateJobData>) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
+      handle: async (job: Job<GenerateJobData>) => void handed.push(job.data.index),
+    };
 
     // Just failed: the process that failed them may still be recording them.
-    expect(await sweepGivenUpJobs(queues.generate, runs, record)).toBe(0);
+    expect(await sweepGivenUpJobs(queues.generate, runs, handling)).toBe(0);
     // Old enough: all three, newest first.
-    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(3);
+    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(3);
     expect(handed).toEqual([2, 1, 0]);
 
     // An item recorded meanwhile is not handed over again.
@@ -54,13 +74,13 @@ describe('a job failed for good with no record (its process died before recordin
       index: 1, itemKey: 'S2#main', key: 'S2', variant: 'main', rowNumber: 3, status: 'failed', lane: 'sync', inputHash: 'h',
       model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
     });
-    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(2);
+    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(2);
     expect(handed).toEqual([2, 0]);
 
     // A run that is finished (or gone) is not looked at: its item state may be released already.
     handed.length = 0;
     await runs.setStatus(started.runId, 'failed');
-    expect(await sweepGivenUpJobs(queues.generate, runs, record, { graceMs: 0 })).toBe(0);
+    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(0);
     expect(handed).toEqual([]);
   });
 });
