@@ -3,6 +3,14 @@ import type { ClaimRelease, RecordOutcome } from '../runs/record-log.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
+/** What a sync delivery settles in the same step as its record. */
+export interface RecordSettles {
+  /** The budget reserved for the item's call, released as its real cost is added. */
+  releaseReservedUsd?: number;
+  /** The output claim the delivery holds, freed (only while it is still this token's). */
+  claim?: ClaimRelease;
+}
+
 /**
  * Records an item's terminal state (first record wins), requests the run's finalization when this
  * record completed the run, and moves records to storage when too many sit in Redis. Both lanes
@@ -14,10 +22,9 @@ export async function recordItem(
   runId: string,
   record: ItemRecord,
   onRunComplete: (runId: string) => Promise<void>,
-  releaseReservedUsd = 0,
-  claim?: ClaimRelease,
+  settles: RecordSettles = {},
 ): Promise<RecordOutcome> {
-  const outcome = await runs.records.recordTerminal(runId, record, releaseReservedUsd, claim);
+  const outcome = await runs.records.recordTerminal(runId, record, settles.releaseReservedUsd ?? 0, settles.claim);
   if (outcome.complete) await onRunComplete(runId);
   if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;

@@ -132,7 +132,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const startedAt = new Date().toISOString();
     // The record carries the item's story so far (job.data is current after each updateData).
     const finish = (record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease) =>
-      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, releaseReservedUsd, claim);
+      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, { releaseReservedUsd, claim });
 
     // A late duplicate after the manifest was written: the item is in it already.
     if (status && TERMINAL_RUN_STATUSES.includes(status)) {
