@@ -32,7 +32,8 @@ import { createReportWorker } from './report-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
-import { sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { whileLocked } from '../redis/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 
@@ -216,18 +217,20 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
   // The events are heard only by the process that failed the job; should it die before recording
   // the item or salvaging the shard, a sweep of the failed sets finds the job
-  // (sweep-given-up-jobs.ts): at start and then at intervals.
+  // (sweep-given-up-jobs.ts): at start and then at intervals. One fleet process sweeps at a time
+  // (a lock), so two never salvage the same shard at once.
   const sweepOptions = options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {};
+  const sweepFailedSets = async () =>
+    (await sweepGivenUpJobs(queues.generate, runs, {
+      unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
+      handle: (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`),
+    }, sweepOptions)) +
+    (await sweepGivenUpJobs(queues.batch, runs, {
+      unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
+      handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
+    }, sweepOptions));
   const sweep = new GivenUpSweep(
-    async () =>
-      (await sweepGivenUpJobs(queues.generate, runs, {
-        unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
-        handle: (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`),
-      }, sweepOptions)) +
-      (await sweepGivenUpJobs(queues.batch, runs, {
-        unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
-        handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-      }, sweepOptions)),
+    async () => (await whileLocked(commandConnection, `${prefix}:given-up-sweep`, SWEEP_LOCK_MS, sweepFailedSets)) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
     (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
     (handed) => logger.warn({ jobs: handed }, 'handled jobs BullMQ failed with nobody recording their items or salvaging their shards'),

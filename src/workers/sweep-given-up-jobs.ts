@@ -10,6 +10,11 @@ export const SWEEP_MAX_JOBS = 2000;
  */
 export const SWEEP_GRACE_MS = 30_000;
 const PAGE = 200;
+/**
+ * How long one fleet process may hold the sweep to itself: far more than a pass takes (two queues,
+ * at most SWEEP_MAX_JOBS jobs each); a process that dies mid-pass holds it no longer than this.
+ */
+export const SWEEP_LOCK_MS = 5 * 60_000;
 
 export interface SweepOptions {
   maxJobs?: number;

@@ -38,6 +38,23 @@ describe('a job failed for good with no record (its process died before recordin
     expect(stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(1);
   });
 
+  it('one fleet process sweeps at a time: while another holds the sweep, this one waits its turn', async () => {
+    stack = await startBunchStack();
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'worker lost while recording');
+    const lock = `${stack.prefix}:given-up-sweep`;
+    await stack.plane.redis.set(lock, 'another fleet process', 'PX', 60_000);
+    await stack.startWorkers({ givenUpSweepGraceMs: 0, givenUpSweepMs: 50 });
+    // Several of this process's passes come and go while the lock is held: none sweeps.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await stack.plane.runs.getMeta(started.runId)).toMatchObject({ status: 'running', terminal: 0 });
+    expect(await stack.plane.redis.get(lock)).toBe('another fleet process');
+
+    await stack.plane.redis.del(lock);
+    const meta = await stack.waitForRun(started.runId, 15_000);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 1, skipped: 0, cancelled: 0 });
+  });
+
   it('batch lane: a shard job failed with nobody salvaging it is salvaged by the sweep (its items go to the sync lane)', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
     const started = await stack.start(await stack.writeJob({ catalogCsv: productCsv(3), job: batchJob() }));
