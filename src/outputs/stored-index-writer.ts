@@ -10,6 +10,13 @@ import { untilClosed } from '../storage/until-closed.js';
 import { storedIndexEntryOf } from './stored-index-entry.js';
 
 /**
+ * Entries go to the temp file in strings of about this many characters: a write per entry was a
+ * thread-pool round trip each (and a wait for the stream to drain every few dozen), ~40 µs an
+ * entry, half of a 400-item run's finalize.
+ */
+const WRITE_BATCH_CHARS = 64 * 1024;
+
+/**
  * Collects a run's stored-output index while the finalizer streams its records, in a local temp
  * file (a million entries are a few hundred MB: never in memory), and uploads it in one put.
  *
@@ -17,13 +24,6 @@ import { storedIndexEntryOf } from './stored-index-entry.js';
  * full or missing temp directory) never fails the finalize: the writer stops, `upload` puts
  * nothing and says why, and the finalizer removes the job's pointer (update-stored-index-pointer.ts).
  */
-/**
- * Entries go to the temp file in strings of about this many characters: a write per entry was a
- * thread-pool round trip each (and a wait for the stream to drain every few dozen), ~40 µs an
- * entry, half of a 400-item run's finalize.
- */
-const WRITE_BATCH_CHARS = 64 * 1024;
-
 export class StoredIndexWriter {
   private dir: string | undefined;
   private out: WriteStream | undefined;

@@ -32,7 +32,7 @@ import { createReportWorker } from './report-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
-import { SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
 import { whileLocked } from '../redis/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -219,7 +219,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // the item or salvaging the shard, a sweep of the failed sets finds the job
   // (sweep-given-up-jobs.ts): at start and then at intervals. One fleet process sweeps at a time
   // (a lock), so two never salvage the same shard at once.
-  const sweepOptions = options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {};
+  const onJobError = (job: Job, error: unknown) => logger.error({ err: toErrorRecord(error), jobId: job.id }, 'sweep could not handle a failed job');
+  const sweepOptions = { onJobError, ...(options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {}) };
+  // A shard's own handler may still be cancelling its batch upstream (a 60 s call) well after the
+  // failure: the sweep waits longer for shards than for items before it salvages one itself.
+  const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
   const sweepFailedSets = async () =>
     (await sweepGivenUpJobs(queues.generate, runs, {
       unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
@@ -228,7 +232,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     (await sweepGivenUpJobs(queues.batch, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-    }, sweepOptions));
+    }, shardSweepOptions));
   const sweep = new GivenUpSweep(
     async () => (await whileLocked(commandConnection, `${prefix}:given-up-sweep`, SWEEP_LOCK_MS, sweepFailedSets)) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
@@ -267,7 +271,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     workers: [generate, finalize, batch, schedules, report],
     async close() {
       const workers = [generate, finalize, batch, schedules, report];
-      await sweep.stop();
       // close() stops fetching and waits for active jobs. After a long Redis outage a worker's
       // blocking connection can stay parked (a BullMQ/ioredis reconnect quirk) and its close()
       // never returns; so once this process has no job of its own in flight, the rest is given
@@ -275,6 +278,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       // waited for in full.
       const closing = Promise.all(workers.map((worker) => worker.close()));
       closing.catch(() => undefined);
+      // Workers stop fetching first; then a sweep under way is waited for (bounded).
+      await sweep.stop();
       await inFlight.idle();
       const settled = await Promise.race([closing.then(() => true, () => true), delay(2000).then(() => false)]);
       if (!settled) {

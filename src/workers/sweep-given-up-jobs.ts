@@ -2,13 +2,15 @@ import type { Job, Queue } from 'bullmq';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
 
-/** Failed jobs looked at in one sweep of a queue, newest first (the failed set keeps a week of them). */
+/** Failed jobs looked at in one sweep of a queue, newest first (failed sets keep a week or a month of them). */
 export const SWEEP_MAX_JOBS = 2000;
 /**
  * A job failed less than this long ago is left to the `failed` event of the process that failed
  * it, which knows the error itself; a sweep that came first would report it more plainly.
  */
 export const SWEEP_GRACE_MS = 30_000;
+/** The same for batch shards, whose handler first cancels the batch upstream (a call of up to 60 s). */
+export const SHARD_SWEEP_GRACE_MS = 5 * 60_000;
 const PAGE = 200;
 /**
  * How long one fleet process may hold the sweep to itself: far more than a pass takes (two queues,
@@ -20,13 +22,15 @@ export interface SweepOptions {
   maxJobs?: number;
   graceMs?: number;
   now?: () => number;
+  /** Told of a job whose handling failed; the sweep goes on with the next (one bad job never blocks the rest). */
+  onJobError?: (job: Job, error: unknown) => void;
 }
 
 /** What a queue's `failed` handler does for a job failed for good, as a sweep can ask and redo it. */
 export interface GivenUpHandling<Data extends { runId: string }> {
   /** Whether the job still waits for it (a sync item with no record, a batch shard not salvaged). */
   unhandled(job: Job<Data>): Promise<boolean>;
-  /** Does it (the handler's own code: safe to run twice, the first record of an item wins). */
+  /** Does it (the handler's own code; a sync item's first record wins). */
   handle(job: Job<Data>): Promise<void>;
 }
 
@@ -67,8 +71,12 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
       if ((job.finishedOn ?? 0) > settledBefore) continue;
       if (!(await isGoing(runId))) continue;
       if (!(await handling.unhandled(job))) continue;
-      await handling.handle(job);
-      handed += 1;
+      try {
+        await handling.handle(job);
+        handed += 1;
+      } catch (error) {
+        options.onJobError?.(job, error);
+      }
     }
     if (jobs.length < PAGE) break;
   }

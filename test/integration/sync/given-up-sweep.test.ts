@@ -94,6 +94,14 @@ describe('a job failed for good with no record (its process died before recordin
     expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(2);
     expect(handed).toEqual([2, 0]);
 
+    // A job whose handling fails is reported, and the sweep goes on with the next.
+    handed.length = 0;
+    const failing = { ...handling, handle: async (job: Job<GenerateJobData>) => (job.data.index === 2 ? Promise.reject(new Error('storage blip')) : handling.handle(job)) };
+    const reported: string[] = [];
+    expect(await sweepGivenUpJobs(queues.generate, runs, failing, { graceMs: 0, onJobError: (job, error) => reported.push(`${job.data.index}: ${(error as Error).message}`) })).toBe(1);
+    expect(handed).toEqual([0]);
+    expect(reported).toEqual(['2: storage blip']);
+
     // A run that is finished (or gone) is not looked at: its item state may be released already.
     handed.length = 0;
     await runs.setStatus(started.runId, 'failed');
