@@ -67,3 +67,16 @@ describe('whileLocked', () => {
     expect(await redis.get('lock:e')).toBe('next holder');
   });
 });
+
+describe('whileLocked when freeing the lock fails', () => {
+  it("answers the work's own result; the lock is left to expire", async () => {
+    const result = await whileLocked(redis, 'lock:f', 60_000, async () => {
+      // The key no longer holds a string: the release script's GET fails with WRONGTYPE.
+      await redis.del('lock:f');
+      await redis.hset('lock:f', 'x', '1');
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(await redis.type('lock:f')).toBe('hash');
+  });
+});
