@@ -24,6 +24,16 @@ export class RunBatches {
     await this.redis.srem(this.keys(runId).batches, shard);
   }
 
+  /**
+   * Writes a shard's final state, frees its slot and gives back `releaseUsd` of reserved budget,
+   * atomically and only while the stored state is not `done` yet. False when it was: someone
+   * settled it first and nothing changed.
+   */
+  async settle(runId: string, shard: string, json: string, releaseUsd: number): Promise<boolean> {
+    const keys = this.keys(runId);
+    return (await this.redis.bunchSettleShard(keys.meta, keys.shards, keys.batches, shard, json, String(releaseUsd))) === 1;
+  }
+
   async getState(runId: string, shard: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
   }

@@ -85,6 +85,22 @@ end
 return 0`;
 
 /**
+ * KEYS: meta, shards, batches
+ * ARGV: shard, final state JSON, reservedUsd to give back
+ * Settles a batch shard once: its final state written, its slot freed and its budget reservation
+ * given back, all or nothing. A shard already done is left as it is (returns 0): a step repeated
+ * after a crash, or a second process salvaging the same failed shard job, gives nothing back twice.
+ */
+export const SETTLE_SHARD_LUA = `
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if current and cjson.decode(current).phase == 'done' then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+if tonumber(ARGV[3]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[3])) end
+return 1
+`;
+
+/**
  * KEYS: claim
  * ARGV: token, ttlMs
  * Takes an output claim when it is free. Returns {1, token, ttl} when taken, else {0, holder, pttl}.
@@ -174,6 +190,7 @@ export type RunScripts = {
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
+  bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string, releaseUsd: string): Promise<number>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;
   bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;
   bunchRenewClaim(claim: string, token: string, ttlMs: string): Promise<number>;

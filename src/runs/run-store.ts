@@ -20,6 +20,7 @@ import {
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
+  SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
   type RunScripts,
 } from './run-scripts.js';
@@ -107,6 +108,7 @@ export class RunStore {
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
+      redis.defineCommand('bunchSettleShard', { numberOfKeys: 3, lua: SETTLE_SHARD_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
       redis.defineCommand('bunchTakeClaim', { numberOfKeys: 1, lua: TAKE_CLAIM_LUA });
       redis.defineCommand('bunchRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA });

@@ -19,7 +19,7 @@
  *       (paid results are kept whatever the batch's final state); error lines, items missing from
  *       the output (FAILED, EXPIRED, cancelled) and retryable refusals are salvaged (spilled to
  *       sync, resubmitted, or failed per batch.onUnfinished; cancelled if the run was stopped)
- *       ──► done (slot released)
+ *       ──► done (slot and budget reservation given back once, atomically with the final state)
  * A step interrupted by a crash is repeated by the next delivery; each step is idempotent.
  */
 import { DelayedError, type Job, type Queue } from 'bullmq';
@@ -42,7 +42,7 @@ import { releaseShardDependants } from './release-shard-dependants.js';
 import { writeNextTurnShards } from './next-turn-shards.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
-import { displayNameDigest, readShardState, writeShardState, type BatchShardState } from './shard-state.js';
+import { displayNameDigest, readShardState, settleShardState, writeShardState, type BatchShardState } from './shard-state.js';
 import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 
 export interface BatchProcessorDeps {
@@ -85,7 +85,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (now() >= batchCutoff(config) && state.retries >= RETRIES_AFTER_CUTOFF) {
           // The upstream has been failing past the run's deadline: stop waiting for it.
           step = await giveUpOnShard(ctx, `the Batch API kept failing past the deadline: ${error.code}: ${error.message}`);
-          await writeShardState(deps.runs, runId, state);
+          await settleShardState(deps.runs, runId, state);
           return step.kind === 'finished' ? step.result : 'salvaged';
         }
         // Transient upstream trouble (429 on create, 5xx, resets): same state, later. Not a failed attempt.
@@ -95,7 +95,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         step = { kind: 'later', delayMs: Math.max(backoff, error.retryAfterMs ?? 0) };
         deps.logger.warn({ runId, shard, phase: state.phase, code: error.code, retries: state.retries }, 'batch step will be retried');
       }
-      await writeShardState(deps.runs, runId, state);
+      if (state.phase === 'done') await settleShardState(deps.runs, runId, state);
+      else await writeShardState(deps.runs, runId, state);
       if (step.kind === 'finished') return step.result;
       if (step.kind === 'later') {
         await job.moveToDelayed(now() + step.delayMs, token);
@@ -248,8 +249,8 @@ async function advance(ctx: ShardContext): Promise<Step> {
         resubmitted: salvaged.resubmitted,
         cancelled: salvaged.cancelled,
       };
+      // Done: the job's loop settles it (slot and budget reservation given back once).
       state.phase = 'done';
-      await releaseShard(ctx);
       deps.logger.info({ runId, shard: state.shard, upstream: batch.name, state: batch.state, ...state.outcome }, 'batch collected');
       return { kind: 'finished', result: 'collected' };
     }
@@ -272,20 +273,10 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
   state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
   state.phase = 'done';
-  await releaseShard(ctx);
   return { kind: 'finished', result: 'salvaged' };
 }
 
 /** A finished shard gives back its concurrency slot and its budget reservation (costs are recorded per item). */
-async function releaseShard(ctx: ShardContext): Promise<void> {
-  const { runs } = ctx.deps;
-  await runs.batches.releaseSlot(ctx.config.runId, ctx.state.shard);
-  if (ctx.state.reservedUsd) {
-    await runs.budget.release(ctx.config.runId, ctx.state.reservedUsd);
-    ctx.state.reservedUsd = 0;
-  }
-}
-
 function salvageDeps(ctx: ShardContext): SalvageDeps {
   const { deps } = ctx;
   return {
@@ -309,7 +300,8 @@ export function pollDelay(polls: number, intervalMs: number, untilCutoffMs: numb
 
 /**
  * BullMQ gave up on a shard job (it kept failing in an unexpected way): its unfinished items are
- * salvaged per the job's policy so the run still completes and nothing is lost silently.
+ * salvaged per the job's policy so the run still completes and nothing is lost silently. Safe to
+ * call more than once, and at once from two processes.
  */
 export async function abandonShard(deps: BatchProcessorDeps, runId: string, shard: string, reason: string): Promise<void> {
   const { config, store } = await deps.contexts.get(runId);
@@ -317,7 +309,11 @@ export async function abandonShard(deps: BatchProcessorDeps, runId: string, shar
   if (!state || state.phase === 'done') return;
   const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
   await giveUpOnShard(ctx, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
-  await writeShardState(deps.runs, runId, state);
+  // Another process may be salvaging the same job at once (its `failed` event and a sweep):
+  // salvaging is safe to repeat, and only the first to settle gives the reservation back.
+  if (!(await settleShardState(deps.runs, runId, state))) {
+    deps.logger.info({ runId, shard }, 'an abandoned shard was settled by another process first');
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Where one shard is in its life, kept as a small JSON value in the run's `shards` hash
  * (`<p>:run:{id}:shards`, read together with the meta, so `bunch status` shows it with no extra
- * round trip). Only the shard's own BullMQ job writes it, and BullMQ never runs one job id twice
- * at once, so plain writes suffice.
+ * round trip). The shard's own BullMQ job writes it, and BullMQ never runs one job id twice at
+ * once, so plain writes suffice while it goes. The last write — phase `done`, the slot and the
+ * budget reservation given back — is made once (settleShardState): a job BullMQ failed for good is
+ * salvaged outside it, possibly by two processes at once (its `failed` event and a sweep).
  */
 import type { RunMeta, RunStore } from '../../runs/run-store.js';
 
@@ -65,6 +67,18 @@ export async function readShardState(runs: RunStore, runId: string, shard: strin
 export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<void> {
   state.updatedAt = new Date().toISOString();
   await runs.batches.setState(runId, state.shard, JSON.stringify(state));
+}
+
+/**
+ * Writes a shard's final state (phase `done`) with its slot freed and its budget reservation given
+ * back, once (RunBatches.settle): false when another step or process had settled it already, in
+ * which case the stored state is theirs.
+ */
+export async function settleShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
+  const releaseUsd = state.reservedUsd ?? 0;
+  if (state.reservedUsd !== undefined) state.reservedUsd = 0;
+  state.updatedAt = new Date().toISOString();
+  return runs.batches.settle(runId, state.shard, JSON.stringify(state), releaseUsd);
 }
 
 /** Every shard of a run, in shard order, from an already-read meta. */
