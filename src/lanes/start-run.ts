@@ -91,6 +91,9 @@ export async function startRun(job: ResolvedJob, deps: StartRunDeps, options: St
   // it, so runs on those protocols learn about their key and model from the first call.
   if (job.protocol === 'gemini') await deps.preflight?.(job.model, job.lane);
   const runId = options.runId ?? newRunId(job.name);
+  // Job ids are `<runId>.<index>` and `<runId>.batch.<shard>`; the sweep of the failed sets reads
+  // the run back from them (sweep-given-up-jobs.ts), and BullMQ refuses ids holding `:`.
+  if (!/^[A-Za-z0-9_-]+$/.test(runId)) throw new BunchError('E_CONFIG', `run id "${runId.slice(0, 80)}" may hold only letters, digits, "-" and "_"`);
   const config = runConfigFromJob(job, runId, new Date());
   const store = deps.openStore(config.outputUrl);
   const resolver = job.references

@@ -225,11 +225,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // failure: the sweep waits longer for shards than for items before it salvages one itself.
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
   const sweepFailedSets = async () =>
-    (await sweepGivenUpJobs(queues.generate, runs, {
+    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, {
       unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
       handle: (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`),
     }, sweepOptions)) +
-    (await sweepGivenUpJobs(queues.batch, runs, {
+    (await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
     }, shardSweepOptions));

@@ -1,8 +1,13 @@
 import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
 
-/** Failed jobs looked at in one sweep of a queue, newest first (failed sets keep a week or a month of them). */
+/**
+ * Failed jobs of runs still going read in one sweep of a queue, newest first. Jobs of finished or
+ * gone runs are passed over by id, unread, and do not count: failed sets keep a week or a month of
+ * them, and one big burst of failures must not hide an older job nobody handled.
+ */
 export const SWEEP_MAX_JOBS = 2000;
 /**
  * A job failed less than this long ago is left to the `failed` event of the process that failed
@@ -11,7 +16,8 @@ export const SWEEP_MAX_JOBS = 2000;
 export const SWEEP_GRACE_MS = 30_000;
 /** The same for batch shards, whose handler first cancels the batch upstream (a call of up to 60 s). */
 export const SHARD_SWEEP_GRACE_MS = 5 * 60_000;
-const PAGE = 200;
+/** Job ids listed per round trip. */
+const PAGE = 1000;
 /**
  * How long one fleet process may hold the sweep to itself: far more than a pass takes (two queues,
  * at most SWEEP_MAX_JOBS jobs each); a process that dies mid-pass holds it no longer than this.
@@ -35,15 +41,27 @@ export interface GivenUpHandling<Data extends { runId: string }> {
 }
 
 /**
+ * The run a job id names: bunch's generate and shard job ids start with `<runId>.` (run ids hold no
+ * dot: run-id.ts). Undefined for any other id, whose job is then read to find its run.
+ */
+export function runIdOfJobId(id: string): string | undefined {
+  const dot = id.indexOf('.');
+  return dot > 0 ? id.slice(0, dot) : undefined;
+}
+
+/**
  * A job BullMQ failed for good is handled from the `failed` event of the process that failed it
  * (start-workers.ts: a sync item is recorded, a batch shard salvaged). If that process died in
  * between — killed right after BullMQ moved the job to the failed set — nobody does it, and the
  * run stays short of complete forever. A sweep goes through the queue's failed set, newest first,
- * for jobs of runs still going that wait for it, and hands each to `handling`. Runs finalized or
+ * for jobs failed more than the grace ago, of runs still going, that wait for it, and hands each
+ * to `handling`. Runs finalized or
  * gone are not looked at again. Returns how many jobs it handed over.
  */
 export async function sweepGivenUpJobs<Data extends { runId: string }>(
   queue: Queue<Data>,
+  /** A connection to the queue's Redis (the failed set's ids are listed on it). */
+  redis: Redis,
   runs: RunStore,
   handling: GivenUpHandling<Data>,
   options: SweepOptions = {},
@@ -61,15 +79,23 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
     }
     return answer;
   };
+  // The failed set is scored by when each job failed: listing only those older than the grace
+  // keeps the pages steady while new failures arrive, and lets the grace be the failing worker's
+  // own `finishedOn` rather than a read of each job.
   let handed = 0;
-  for (let start = 0; start < maxJobs; start += PAGE) {
-    const jobs: (Job<Data> | undefined)[] = await queue.getFailed(start, Math.min(start + PAGE, maxJobs) - 1);
-    for (const job of jobs) {
+  let read = 0;
+  for (let offset = 0; read < maxJobs; offset += PAGE) {
+    const ids = await redis.zrevrangebyscore(queue.keys.failed as string, settledBefore, '-inf', 'LIMIT', offset, PAGE);
+    for (const id of ids) {
+      const listedRun = runIdOfJobId(id);
+      if (listedRun && !(await isGoing(listedRun))) continue;
+      if (read >= maxJobs) break;
+      read += 1;
+      const job: Job<Data> | undefined = await queue.getJob(id);
       // A job removed between the listing and its read comes back empty.
       const runId = job?.data?.runId;
       if (!job || !runId) continue;
-      if ((job.finishedOn ?? 0) > settledBefore) continue;
-      if (!(await isGoing(runId))) continue;
+      if (runId !== listedRun && !(await isGoing(runId))) continue;
       if (!(await handling.unhandled(job))) continue;
       try {
         await handling.handle(job);
@@ -78,7 +104,7 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
         options.onJobError?.(job, error);
       }
     }
-    if (jobs.length < PAGE) break;
+    if (ids.length < PAGE) break;
   }
   return handed;
 }

@@ -80,9 +80,9 @@ describe('a job failed for good with no record (its process died before recordin
     };
 
     // Just failed: the process that failed them may still be recording them.
-    expect(await sweepGivenUpJobs(queues.generate, runs, handling)).toBe(0);
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling)).toBe(0);
     // Old enough: all three, newest first.
-    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(3);
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0 })).toBe(3);
     expect(handed).toEqual([2, 1, 0]);
 
     // An item recorded meanwhile is not handed over again.
@@ -91,21 +91,49 @@ describe('a job failed for good with no record (its process died before recordin
       index: 1, itemKey: 'S2#main', key: 'S2', variant: 'main', rowNumber: 3, status: 'failed', lane: 'sync', inputHash: 'h',
       model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
     });
-    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(2);
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0 })).toBe(2);
     expect(handed).toEqual([2, 0]);
 
     // A job whose handling fails is reported, and the sweep goes on with the next.
     handed.length = 0;
     const failing = { ...handling, handle: async (job: Job<GenerateJobData>) => (job.data.index === 2 ? Promise.reject(new Error('storage blip')) : handling.handle(job)) };
     const reported: string[] = [];
-    expect(await sweepGivenUpJobs(queues.generate, runs, failing, { graceMs: 0, onJobError: (job, error) => reported.push(`${job.data.index}: ${(error as Error).message}`) })).toBe(1);
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, failing, { graceMs: 0, onJobError: (job, error) => reported.push(`${job.data.index}: ${(error as Error).message}`) })).toBe(1);
     expect(handed).toEqual([0]);
     expect(reported).toEqual(['2: storage blip']);
 
     // A run that is finished (or gone) is not looked at: its item state may be released already.
     handed.length = 0;
     await runs.setStatus(started.runId, 'failed');
-    expect(await sweepGivenUpJobs(queues.generate, runs, handling, { graceMs: 0 })).toBe(0);
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0 })).toBe(0);
     expect(handed).toEqual([]);
+  });
+
+  it('finds an older orphan behind more failed jobs of finished runs than a pass looks at', async () => {
+    stack = await startBunchStack();
+    const going = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost long ago');
+    // A later burst: a whole run's jobs failed, that run finished since (its failures are history).
+    const finished = await stack.start(await stack.writeJob({ catalogCsv: productCsv(6) }));
+    for (let i = 0; i < 6; i += 1) await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `burst ${i}`);
+    const { runs, queues } = stack.plane;
+    await runs.setStatus(finished.runId, 'failed');
+    const handed: string[] = [];
+    const handling = {
+      unhandled: async (job: Job<GenerateJobData>) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
+      handle: async (job: Job<GenerateJobData>) => void handed.push(`${job.data.runId}.${job.data.index}`),
+    };
+    // A pass loads at most 5 jobs; the 6 newer ones of the finished run are passed over by id.
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0, maxJobs: 5 })).toBe(1);
+    expect(handed).toEqual([`${going.runId}.0`]);
+  });
+
+  it('a run id the sweep could not read back from its job ids is refused before the run exists', async () => {
+    stack = await startBunchStack();
+    const jobFile = await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' });
+    for (const runId of ['night.1', 'night:1', 'night 1', '']) {
+      await expect(stack.start(jobFile, { runId })).rejects.toMatchObject({ code: 'E_CONFIG' });
+    }
+    expect(await stack.plane.runs.listRuns(10)).toEqual([]);
   });
 });
