@@ -307,6 +307,11 @@ export class RunStore {
     return (await this.redis.hget(key, String(heroIndex))) === owner;
   }
 
+  /** Who claimed the release of a hero's dependants, if anyone has. */
+  async releaseOwner(runId: string, heroIndex: number): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(runId).released, String(heroIndex))) ?? undefined;
+  }
+
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */
   async releaseItemState(runId: string, retainSeconds = 30 * 24 * 3600): Promise<void> {
     const keys = this.keys(runId);

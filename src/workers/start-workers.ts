@@ -12,11 +12,8 @@ import { readShardState } from '../lanes/batch/shard-state.js';
 import type { BatchJobData } from '../lanes/batch/batch-queue.js';
 import { errorCodeOf, toErrorRecord } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
-import { redactSecrets } from '../errors/redact-secrets.js';
-import { recordItem } from '../lanes/record-item.js';
 import { RunContextCache, type ObjectStoreOpener } from '../lanes/run-context-cache.js';
-import { failedRecord } from '../lanes/sync/failed-record.js';
-import { createGenerateProcessor, releaseOf } from '../lanes/sync/generate-processor.js';
+import { createGenerateProcessor } from '../lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
 import { openRunQueues, requestFinalize } from '../lanes/run-queues.js';
@@ -32,6 +29,7 @@ import { createReportWorker } from './report-worker.js';
 import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
+import { givenUpItems } from './given-up-items.js';
 import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
 import { whileLocked } from '../redis/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
@@ -191,22 +189,13 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
 
   // An item BullMQ gave up on without the processor recording it must still be recorded, or its
-  // run never completes: attempts used up by an unexpected crash of the processor, or a job that
-  // stalled more often than allowed. BullMQ (>= 6) fails the latter in the worker that fetches it
-  // next, with an UnrecoverableError and before any processor runs, so this worker's own `failed`
-  // event sees both; no event stream needs reading (reading it cost every item a blocking XREAD).
-  // The job is checked to be failed for good, and recorded through the same path as any item:
-  // the first record wins.
+  // run never completes (given-up-items.ts). BullMQ (>= 6) fails a job that stalled more often
+  // than allowed in the worker that fetches it next, with an UnrecoverableError and before any
+  // processor runs, so this worker's own `failed` event sees it; no event stream needs reading
+  // (reading it cost every item a blocking XREAD).
+  const givenUp = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete, logger, apiKey: options.gemini.apiKey });
   const recordGivenUp = (job: Job<GenerateJobData>, code: ErrorCode, reason: string): Promise<void> => {
-    const pending = (async () => {
-      if ((await job.getState()) !== 'failed' || (await runs.records.isTerminal(job.data.runId, job.data.index))) return;
-      const { store } = await contexts.get(job.data.runId);
-      const message = redactSecrets(reason, [options.gemini.apiKey]).slice(0, 300);
-      const record = failedRecord(job.data, { code, message }, job.attemptsStarted);
-      const outcome = await recordItem(runs, store, job.data.runId, record, onRunComplete);
-      // Its dependants can no longer be made from it: they end E_DEPENDENCY (no call).
-      if (outcome.recorded && job.data.dependants?.length) await releaseOf({ runs, contexts, generateQueue: queues.generate, onRunComplete }, job.data);
-    })().catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record a job BullMQ gave up on'));
+    const pending = givenUp.record(job, code, reason).catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record a job BullMQ gave up on'));
     track(pending);
     return pending;
   };
@@ -225,10 +214,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // failure: the sweep waits longer for shards than for items before it salvages one itself.
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
   const sweepFailedSets = async () =>
-    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, {
-      unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)),
-      handle: (job) => recordGivenUp(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`),
-    }, sweepOptions)) +
+    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, sweepOptions)) +
     (await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),

@@ -331,6 +331,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
   }
 }
 
+/** Who releases dependants on the sync lane (RunStore.claimRelease). */
+export const SYNC_RELEASE_OWNER = 'sync';
+
 /** Sync-lane release of a terminal item's dependants: completed drafts are enqueued like any item. */
 export async function releaseOf(deps: Pick<GenerateProcessorDeps, 'runs' | 'contexts' | 'generateQueue' | 'onRunComplete'>, data: GenerateJobData): Promise<void> {
   const { config, store } = await deps.contexts.get(data.runId);
@@ -340,7 +343,7 @@ export async function releaseOf(deps: Pick<GenerateProcessorDeps, 'runs' | 'cont
       store,
       onRunComplete: deps.onRunComplete,
       lane: 'sync',
-      owner: 'sync',
+      owner: SYNC_RELEASE_OWNER,
       route: async (work) => void (await enqueueGenerateJobs(deps.generateQueue, config, work)),
     },
     data.runId,

@@ -8,6 +8,9 @@ import { BATCH_QUEUE } from '../../../src/lanes/batch/batch-queue.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { batchJob, finishBatchRun, paidCalls } from '../batch/batch-harness.js';
 import { failJobUnrecorded } from '../../helpers/fail-job-unrecorded.js';
+import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
+import { silentLogger } from '../../../src/logging/create-logger.js';
+import { givenUpItems } from '../../../src/workers/given-up-items.js';
 
 /**
  * A generate job BullMQ failed for good is recorded from the `failed` event of the process that
@@ -36,6 +39,76 @@ describe('a job failed for good with no record (its process died before recordin
     expect(failed?.errorMessage).toBe('BullMQ failed this job and no record was made: worker lost while recording');
     // Only the other item was paid for.
     expect(stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(1);
+  });
+
+  it('releases the dependants of an item recorded before its process died, and the run completes', async () => {
+    stack = await startBunchStack();
+    const variants = [
+      { name: 'main', prompt: 'Hero shot of {{title}}' },
+      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
+    ];
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
+    expect(started).toMatchObject({ items: 2 });
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'worker lost while releasing');
+    // The process got as far as the hero's record, then died before releasing its dependant.
+    await stack.plane.runs.records.recordTerminal(started.runId, {
+      index: 0, itemKey: 'S1#main', key: 'S1', variant: 'main', rowNumber: 2, status: 'failed', lane: 'sync', inputHash: 'h',
+      model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'worker lost while releasing',
+    });
+    await stack.startWorkers({ givenUpSweepGraceMs: 0, givenUpSweepMs: 100 });
+
+    const meta = await stack.waitForRun(started.runId, 10_000);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 2, skipped: 0, cancelled: 0 });
+    const lines = (await stack.readManifest(stack.storeFor(started.outputUrl), started.runId)) as ManifestItemLine[];
+    expect(lines.find((line) => line.variant === 'story')).toMatchObject({ status: 'failed', errorCode: 'E_DEPENDENCY', attempts: 0 });
+    expect(stack.emulator.requestLog.count({ route: 'generateContent' })).toBe(0);
+  });
+
+  it('waits on dependants only while they are this lane\'s to release and not all recorded', async () => {
+    stack = await startBunchStack();
+    const variants = [
+      { name: 'main', prompt: 'Hero shot of {{title}}' },
+      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
+    ];
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
+    const { runs, queues } = stack.plane;
+    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
+    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
+    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    const recordFailed = (index: number, variant: string) =>
+      runs.records.recordTerminal(started.runId, {
+        index, itemKey: `S1#${variant}`, key: 'S1', variant, rowNumber: 2, status: 'failed', lane: 'sync', inputHash: 'h',
+        model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
+      });
+
+    expect(await sweep.unhandled(job)).toBe(true); // no record
+    await recordFailed(0, 'main');
+    expect(await sweep.unhandled(job)).toBe(true); // recorded, its dependant waits, nobody claimed it
+    await runs.claimRelease(started.runId, 0, 'sync');
+    expect(await sweep.unhandled(job)).toBe(true); // claimed by this lane, not finished
+    await recordFailed(1, 'story');
+    expect(await sweep.unhandled(job)).toBe(false); // every dependant recorded
+  });
+
+  it('leaves dependants another owner claimed (a batch shard) to that owner', async () => {
+    stack = await startBunchStack();
+    const variants = [
+      { name: 'main', prompt: 'Hero shot of {{title}}' },
+      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
+    ];
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
+    const { runs, queues } = stack.plane;
+    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
+    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
+    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    await runs.records.recordTerminal(started.runId, {
+      index: 0, itemKey: 'S1#main', key: 'S1', variant: 'main', rowNumber: 2, status: 'failed', lane: 'sync', inputHash: 'h',
+      model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
+    });
+    await runs.claimRelease(started.runId, 0, 's0000');
+    expect(await sweep.unhandled(job)).toBe(false);
   });
 
   it('one fleet process sweeps at a time: while another holds the sweep, this one waits its turn', async () => {
