@@ -3,6 +3,7 @@
  * scripts that touch several of them work on Redis Cluster too.
  *
  *   <p>:runs                      sorted set runId -> start time (for listing)
+ *   <p>:given-up-sweep            string with TTL: the fleet process sweeping the failed sets now
  *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts
  *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
@@ -36,6 +37,11 @@ export function runKeys(prefix: string, runId: string): RunKeys {
 
 export function runIndexKey(prefix: string): string {
   return `${prefix}:runs`;
+}
+
+/** String with TTL: the fleet process sweeping the failed sets now (workers/sweep-given-up-jobs.ts). */
+export function givenUpSweepLockKey(prefix: string): string {
+  return `${prefix}:given-up-sweep`;
 }
 
 /** Where a run's files live under the output prefix. */

@@ -21,6 +21,7 @@ import { createRedisConnection, waitForRedis } from '../redis/redis-connection.j
 import { createOutageReporter } from '../redis/outage-reporter.js';
 import { isConnectionError } from '../redis/is-connection-error.js';
 import { openRedisProbe, type RedisProbe } from '../redis/redis-probe.js';
+import { givenUpSweepLockKey } from '../runs/run-keys.js';
 import { RunStore } from '../runs/run-store.js';
 import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
@@ -220,7 +221,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
     }, shardSweepOptions));
   const sweep = new GivenUpSweep(
-    async () => (await whileLocked(commandConnection, `${prefix}:given-up-sweep`, SWEEP_LOCK_MS, sweepFailedSets)) ?? 0,
+    async () => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, sweepFailedSets)) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
     (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
     (handed) => logger.warn({ jobs: handed }, 'handled jobs BullMQ failed with nobody recording their items or salvaging their shards'),

@@ -11,6 +11,7 @@ import { failJobUnrecorded } from '../../helpers/fail-job-unrecorded.js';
 import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
 import { givenUpItems } from '../../../src/workers/given-up-items.js';
+import { givenUpSweepLockKey } from '../../../src/runs/run-keys.js';
 
 /**
  * A generate job BullMQ failed for good is recorded from the `failed` event of the process that
@@ -115,7 +116,7 @@ describe('a job failed for good with no record (its process died before recordin
     stack = await startBunchStack();
     const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' }));
     await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'worker lost while recording');
-    const lock = `${stack.prefix}:given-up-sweep`;
+    const lock = givenUpSweepLockKey(stack.prefix);
     await stack.plane.redis.set(lock, 'another fleet process', 'PX', 60_000);
     await stack.startWorkers({ givenUpSweepGraceMs: 0, givenUpSweepMs: 50 });
     // Several of this process's passes come and go while the lock is held: none sweeps.
