@@ -2,7 +2,10 @@ import { delay } from './in-flight-jobs.js';
 
 /** How often a fleet sweeps the failed set for items nobody recorded. */
 export const GIVEN_UP_SWEEP_MS = 60_000;
-/** How long stop() waits for a sweep under way (one stuck on an unreachable Redis is left behind). */
+/**
+ * How long stop() waits for a sweep under way, which it has told to end after the job in hand (one
+ * stuck on an unreachable Redis is left behind).
+ */
 const STOP_WAIT_MS = 5_000;
 
 /**
@@ -13,9 +16,11 @@ export class GivenUpSweep {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Aborted by stop(): the pass under way ends after the job in hand instead of running on. */
+  private readonly stopping = new AbortController();
 
   constructor(
-    private readonly sweep: () => Promise<number>,
+    private readonly sweep: (signal: AbortSignal) => Promise<number>,
     private readonly intervalMs: number,
     private readonly onError: (error: Error) => void,
     private readonly onRecorded: (handed: number) => void,
@@ -27,13 +32,14 @@ export class GivenUpSweep {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.timer);
     if (this.running) await Promise.race([this.running, delay(STOP_WAIT_MS)]);
   }
 
   private pass(): void {
     if (this.stopped) return;
-    this.running = this.sweep()
+    this.running = this.sweep(this.stopping.signal)
       .then((handed) => {
         if (handed > 0) this.onRecorded(handed);
       })

@@ -214,14 +214,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // A shard's own handler may still be cancelling its batch upstream (a 60 s call) well after the
   // failure: the sweep waits longer for shards than for items before it salvages one itself.
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
-  const sweepFailedSets = async () =>
-    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, sweepOptions)) +
+  const sweepFailedSets = async (signal: AbortSignal) =>
+    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal })) +
     (await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-    }, shardSweepOptions));
+    }, { ...shardSweepOptions, signal }));
   const sweep = new GivenUpSweep(
-    async () => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, sweepFailedSets)) ?? 0,
+    async (signal) => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, () => sweepFailedSets(signal))) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
     (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
     (handed) => logger.warn({ jobs: handed }, 'handled jobs BullMQ failed with nobody recording their items or salvaging their shards'),

@@ -30,6 +30,8 @@ export interface SweepOptions {
   now?: () => number;
   /** Told of a job whose handling failed; the sweep goes on with the next (one bad job never blocks the rest). */
   onJobError?: (job: Job, error: unknown) => void;
+  /** Aborted when the fleet closes: the pass ends after the job in hand. */
+  signal?: AbortSignal;
 }
 
 /** What a queue's `failed` handler does for a job failed for good, as a sweep can ask and redo it. */
@@ -87,6 +89,7 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   for (let offset = 0; read < maxJobs; offset += PAGE) {
     const ids = await redis.zrevrangebyscore(queue.keys.failed as string, settledBefore, '-inf', 'LIMIT', offset, PAGE);
     for (const id of ids) {
+      if (options.signal?.aborted) return handed;
       const listedRun = runIdOfJobId(id);
       if (listedRun && !(await isGoing(listedRun))) continue;
       if (read >= maxJobs) break;

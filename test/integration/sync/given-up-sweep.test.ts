@@ -176,7 +176,14 @@ describe('a job failed for good with no record (its process died before recordin
     expect(handed).toEqual([0]);
     expect(reported).toEqual(['2: storage blip']);
 
-    // A run that is finished (or gone) is not looked at: its item state may be released already.
+    // A pass told to stop (the fleet is closing) ends after the job in hand.
+    handed.length = 0;
+    const stopping = new AbortController();
+    const stopsAfterOne = { ...handling, handle: async (job: Job<GenerateJobData>) => (await handling.handle(job), stopping.abort()) };
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, stopsAfterOne, { graceMs: 0, signal: stopping.signal })).toBe(1);
+    expect(handed).toEqual([2]);
+
+        // A run that is finished (or gone) is not looked at: its item state may be released already.
     handed.length = 0;
     await runs.setStatus(started.runId, 'failed');
     expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0 })).toBe(0);

@@ -77,4 +77,29 @@ describe('GivenUpSweep', () => {
     await sweep.stop();
     expect(finished).toBe(true);
   });
+
+  it('stop() tells the pass under way to end early (its signal is aborted), and a pass begun after it never runs', async () => {
+    const signals: AbortSignal[] = [];
+    const sweep = new GivenUpSweep(
+      async (signal) => {
+        signals.push(signal);
+        // A long pass that looks at its signal between jobs, as sweepGivenUpJobs does.
+        for (let i = 0; i < 1000 && !signal.aborted; i += 1) await sleep(5);
+        return 0;
+      },
+      1000,
+      () => undefined,
+      () => undefined,
+    );
+    sweep.start();
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    const stopping = Date.now();
+    await sweep.stop();
+    expect(signals[0]?.aborted).toBe(true);
+    // Well inside the 5 s stop() would otherwise give it (a 5 s pass left to run on).
+    expect(Date.now() - stopping).toBeLessThan(2_000);
+    sweep.start();
+    expect(signals).toHaveLength(1);
+  });
 });
