@@ -20,10 +20,6 @@ export class RunBatches {
     return (await this.redis.bunchAcquireSlot(this.keys(runId).batches, shard, String(limit))) === 1;
   }
 
-  async releaseSlot(runId: string, shard: string): Promise<void> {
-    await this.redis.srem(this.keys(runId).batches, shard);
-  }
-
   /**
    * Writes a shard's final state, frees its slot and gives back `releaseUsd` of reserved budget,
    * atomically and only while the stored state is not `done` yet. False when it was: someone
@@ -38,7 +34,8 @@ export class RunBatches {
     return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
   }
 
-  async setState(runId: string, shard: string, json: string): Promise<void> {
-    await this.redis.hset(this.keys(runId).shards, shard, json);
+  /** Writes a shard's state unless it is done already (done is final): false when it was. */
+  async setState(runId: string, shard: string, json: string): Promise<boolean> {
+    return (await this.redis.bunchWriteShardState(this.keys(runId).shards, shard, json)) === 1;
   }
 }

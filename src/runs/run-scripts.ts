@@ -88,15 +88,33 @@ return 0`;
  * KEYS: meta, shards, batches
  * ARGV: shard, final state JSON, reservedUsd to give back
  * Settles a batch shard once: its final state written, its slot freed and its budget reservation
- * given back, all or nothing. A shard already done is left as it is (returns 0): a step repeated
- * after a crash, or a second process salvaging the same failed shard job, gives nothing back twice.
+ * given back. A shard already done, or gone with its run's keys, is left as it is (returns 0): a
+ * step repeated after a crash, or a second process salvaging the same failed shard job, gives
+ * nothing back twice. The amount is checked before anything is written, and given back first, so
+ * an error in the script never leaves a shard done with its reservation still held.
  */
 export const SETTLE_SHARD_LUA = `
+local amount = tonumber(ARGV[3])
+if amount == nil or amount ~= amount then return redis.error_reply('settle: bad amount ' .. ARGV[3]) end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-if current and cjson.decode(current).phase == 'done' then return 0 end
+if not current or cjson.decode(current).phase == 'done' then return 0 end
+if amount ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -amount) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[1])
-if tonumber(ARGV[3]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[3])) end
+return 1
+`;
+
+/**
+ * KEYS: shards
+ * ARGV: shard, state JSON
+ * Writes a shard's state unless it is done already (returns 0): done is final. A delivery that
+ * lost its BullMQ lock but runs on must not turn a shard another process settled back into one
+ * that holds a reservation (which the sweep would then give back a second time).
+ */
+export const WRITE_SHARD_STATE_LUA = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and cjson.decode(current).phase == 'done' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
@@ -191,6 +209,7 @@ export type RunScripts = {
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string, releaseUsd: string): Promise<number>;
+  bunchWriteShardState(shards: string, shard: string, state: string): Promise<number>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;
   bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;
   bunchRenewClaim(claim: string, token: string, ttlMs: string): Promise<number>;

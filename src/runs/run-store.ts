@@ -22,6 +22,7 @@ import {
   RESERVE_BUDGET_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
+  WRITE_SHARD_STATE_LUA,
   type RunScripts,
 } from './run-scripts.js';
 
@@ -109,6 +110,7 @@ export class RunStore {
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 3, lua: SETTLE_SHARD_LUA });
+      redis.defineCommand('bunchWriteShardState', { numberOfKeys: 1, lua: WRITE_SHARD_STATE_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
       redis.defineCommand('bunchTakeClaim', { numberOfKeys: 1, lua: TAKE_CLAIM_LUA });
       redis.defineCommand('bunchRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA });

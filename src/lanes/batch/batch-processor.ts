@@ -95,8 +95,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         step = { kind: 'later', delayMs: Math.max(backoff, error.retryAfterMs ?? 0) };
         deps.logger.warn({ runId, shard, phase: state.phase, code: error.code, retries: state.retries }, 'batch step will be retried');
       }
-      if (state.phase === 'done') await settleShardState(deps.runs, runId, state);
-      else await writeShardState(deps.runs, runId, state);
+      if (state.phase === 'done') {
+        if (!(await settleShardState(deps.runs, runId, state)) && step.kind === 'finished' && step.result !== 'done') {
+          deps.logger.info({ runId, shard }, 'the shard was settled by another process first');
+        }
+      } else if (!(await writeShardState(deps.runs, runId, state))) {
+        // Settled elsewhere meanwhile (this delivery lost its lock and BullMQ failed the job).
+        deps.logger.warn({ runId, shard, phase: state.phase }, 'the shard was settled elsewhere while this delivery ran: stopping');
+        return 'settled elsewhere';
+      }
       if (step.kind === 'finished') return step.result;
       if (step.kind === 'later') {
         await job.moveToDelayed(now() + step.delayMs, token);

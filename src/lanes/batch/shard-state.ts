@@ -1,10 +1,11 @@
 /**
  * Where one shard is in its life, kept as a small JSON value in the run's `shards` hash
  * (`<p>:run:{id}:shards`, read together with the meta, so `bunch status` shows it with no extra
- * round trip). The shard's own BullMQ job writes it, and BullMQ never runs one job id twice at
- * once, so plain writes suffice while it goes. The last write — phase `done`, the slot and the
- * budget reservation given back — is made once (settleShardState): a job BullMQ failed for good is
- * salvaged outside it, possibly by two processes at once (its `failed` event and a sweep).
+ * round trip). The shard's own BullMQ job writes it as it goes. The last write — phase `done`, the
+ * slot and the budget reservation given back — is made once (settleShardState), and `done` is
+ * final: no later write changes it. A job BullMQ failed for good is salvaged outside it, possibly
+ * by two processes at once (its `failed` event and a sweep), while a delivery that lost its lock
+ * may still be running.
  */
 import type { RunMeta, RunStore } from '../../runs/run-store.js';
 
@@ -64,9 +65,10 @@ export async function readShardState(runs: RunStore, runId: string, shard: strin
   return text ? (JSON.parse(text) as BatchShardState) : undefined;
 }
 
-export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<void> {
+/** Writes a shard's state as it goes; false (nothing written) when the stored shard is done already. */
+export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
   state.updatedAt = new Date().toISOString();
-  await runs.batches.setState(runId, state.shard, JSON.stringify(state));
+  return runs.batches.setState(runId, state.shard, JSON.stringify(state));
 }
 
 /**

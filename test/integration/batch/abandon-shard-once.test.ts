@@ -61,6 +61,17 @@ describe('a shard salvaged by two processes at once', () => {
     expect(settled).toMatchObject({ phase: 'done', reservedUsd: 0, outcome: { spilled: 4, failed: 0, cancelled: 0 } });
     // The items went to the sync lane once each (deterministic job ids).
     expect(await queues.generate.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(4);
+
+    // A delivery that lost its lock runs on and writes the state it holds (reservation and all):
+    // done is final, so nothing changes, and a later sweep finds nothing to give back.
+    const stale = { ...state, phase: 'submitted' as const, upstream: 'batches/stale', reservedUsd: 0.116 };
+    expect(await writeShardState(runs, started.runId, stale)).toBe(false);
+    expect(await readShardState(runs, started.runId, shard)).toMatchObject({ phase: 'done', reservedUsd: 0 });
+    await abandonShard(deps, started.runId, shard, 'the sweep, five minutes later');
+    expect(Number(await stack.plane.redis.hget(runKey, 'reservedUsd'))).toBeCloseTo(0, 9);
+
+    // An amount that is not a number is refused before anything is written.
+    await expect(runs.batches.settle(started.runId, 'another', JSON.stringify({ phase: 'done' }), Number.NaN)).rejects.toThrow(/bad amount/);
     await deps.contexts.close();
   });
 });
