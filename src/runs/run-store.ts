@@ -309,9 +309,15 @@ export class RunStore {
     return (await this.redis.hget(key, String(heroIndex))) === owner;
   }
 
-  /** Who claimed the release of a hero's dependants, if anyone has. */
-  async releaseOwner(runId: string, heroIndex: number): Promise<string | undefined> {
-    return (await this.redis.hget(this.keys(runId).released, String(heroIndex))) ?? undefined;
+  /** Notes that a hero's dependants were all recorded or handed to their lane (releaseDependants). */
+  async markReleased(runId: string, heroIndex: number): Promise<void> {
+    await this.redis.hset(this.keys(runId).released, `${heroIndex}:done`, '1');
+  }
+
+  /** Who claimed the release of a hero's dependants, if anyone has, and whether it was finished. */
+  async releaseState(runId: string, heroIndex: number): Promise<{ owner: string | undefined; finished: boolean }> {
+    const [owner, finished] = await this.redis.hmget(this.keys(runId).released, String(heroIndex), `${heroIndex}:done`);
+    return { owner: owner ?? undefined, finished: finished === '1' };
   }
 
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */

@@ -48,14 +48,16 @@ export function givenUpItems(deps: GivenUpItemDeps): GivenUpItems {
   };
 
   /**
-   * A process that died between an item's record and the release of its dependants leaves them
-   * waiting for good. They are this job's to release while no other owner (a batch shard) claimed
-   * them; releasing is safe to repeat for the same owner (records first-wins, job ids fixed).
+   * A process that died between an item's record and the end of its dependants' release leaves
+   * them waiting for good. They are this job's to release while no other owner (a batch shard)
+   * claimed them and no release finished (once it has, they are recorded or queued, and a release
+   * again would only repeat the storage reads); releasing is safe to repeat for the same owner
+   * (records first-wins, job ids fixed).
    */
   const dependantsWait = async (data: GenerateJobData): Promise<boolean> => {
     if (!data.dependants?.length) return false;
-    const owner = await runs.releaseOwner(data.runId, data.index);
-    if (owner !== undefined && owner !== SYNC_RELEASE_OWNER) return false;
+    const { owner, finished } = await runs.releaseState(data.runId, data.index);
+    if (finished || (owner !== undefined && owner !== SYNC_RELEASE_OWNER)) return false;
     for (const dependant of data.dependants) {
       if (!(await runs.records.isTerminal(data.runId, dependant.target.index))) return true;
     }

@@ -53,6 +53,13 @@ export async function releaseDependants(
 ): Promise<ReleaseOutcome> {
   if (dependants.length === 0) return { outcome: 'released', recorded: 0, routed: 0 };
   if (!(await deps.runs.claimRelease(runId, hero.index, deps.owner))) return { outcome: 'elsewhere', recorded: 0, routed: 0 };
+  const outcome = await releaseClaimed(deps, runId, hero, dependants);
+  // Every dependant is recorded or handed to its lane: the sweep of failed jobs need not look again.
+  await deps.runs.markReleased(runId, hero.index);
+  return outcome;
+}
+
+async function releaseClaimed(deps: ReleaseDependantsDeps, runId: string, hero: ItemTarget, dependants: readonly SyncWork[]): Promise<ReleaseOutcome> {
   const { stop } = await deps.runs.getControl(runId);
   if (stop) {
     await recordAll(deps, runId, dependants, (target) => endedRecord(target, deps.lane, 'cancelled', stop, stopMessage(stop)));

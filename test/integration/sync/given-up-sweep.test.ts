@@ -87,9 +87,33 @@ describe('a job failed for good with no record (its process died before recordin
     await recordFailed(0, 'main');
     expect(await sweep.unhandled(job)).toBe(true); // recorded, its dependant waits, nobody claimed it
     await runs.claimRelease(started.runId, 0, 'sync');
-    expect(await sweep.unhandled(job)).toBe(true); // claimed by this lane, not finished
+    expect(await sweep.unhandled(job)).toBe(true); // claimed by this lane, the release never finished
+    await runs.markReleased(started.runId, 0);
+    expect(await sweep.unhandled(job)).toBe(false); // released: the dependant is queued, in flight
     await recordFailed(1, 'story');
     expect(await sweep.unhandled(job)).toBe(false); // every dependant recorded
+  });
+
+  it('a release that finished is marked, so the sweep does not release the same dependants pass after pass', async () => {
+    stack = await startBunchStack();
+    const variants = [
+      { name: 'main', prompt: 'Hero shot of {{title}}' },
+      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
+    ];
+    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
+    const { runs, queues } = stack.plane;
+    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
+    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
+    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    // The sweep records the hero and releases its dependant: queued, not yet made (no workers).
+    expect(await sweep.unhandled(job)).toBe(true);
+    await sweep.handle(job);
+    expect(await runs.records.isTerminal(started.runId, 0)).toBe(true);
+    expect(await runs.records.isTerminal(started.runId, 1)).toBe(true); // E_DEPENDENCY: the hero failed
+    expect(await runs.releaseState(started.runId, 0)).toEqual({ owner: 'sync', finished: true });
+    expect(await sweep.unhandled(job)).toBe(false);
+    await contexts.close();
   });
 
   it('leaves dependants another owner claimed (a batch shard) to that owner', async () => {
