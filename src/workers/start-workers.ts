@@ -31,7 +31,7 @@ import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
 import { givenUpItems } from './given-up-items.js';
-import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs, type SweepPosition } from './sweep-given-up-jobs.js';
 import { whileLocked } from '../redis/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -207,19 +207,23 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
   // The events are heard only by the process that failed the job; should it die before recording
   // the item or salvaging the shard, a sweep of the failed sets finds the job
-  // (sweep-given-up-jobs.ts): at start and then at intervals. One fleet process sweeps at a time
-  // (a lock), so two never salvage the same shard at once.
+  // (sweep-given-up-jobs.ts): at start and then at intervals, each pass going on where the last
+  // stopped. One fleet process sweeps at a time (a lock). A sweep and the `failed` handler of a
+  // slow process can still salvage one shard at once: salvaging is safe to repeat, and the shard
+  // is settled (its reservation given back) once.
   const onJobError = (job: Job, error: unknown) => logger.error({ err: toErrorRecord(error), jobId: job.id }, 'sweep could not handle a failed job');
   const sweepOptions = { onJobError, ...(options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {}) };
   // A shard's own handler may still be cancelling its batch upstream (a 60 s call) well after the
   // failure: the sweep waits longer for shards than for items before it salvages one itself.
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
+  const generatePosition: SweepPosition = {};
+  const batchPosition: SweepPosition = {};
   const sweepFailedSets = async (signal: AbortSignal) =>
-    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal })) +
+    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, position: generatePosition })) +
     (await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-    }, { ...shardSweepOptions, signal }));
+    }, { ...shardSweepOptions, signal, position: batchPosition }));
   const sweep = new GivenUpSweep(
     async (signal) => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, () => sweepFailedSets(signal))) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,

@@ -4,11 +4,16 @@ import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
 
 /**
- * Failed jobs of runs still going read in one sweep of a queue, newest first. Jobs of finished or
- * gone runs are passed over by id, unread, and do not count: failed sets keep a week or a month of
- * them, and one big burst of failures must not hide an older job nobody handled.
+ * Failed jobs of runs still going read in one pass over a queue. A pass that reaches this (or
+ * SWEEP_MAX_LISTED ids) stops where it is, and the next pass goes on from there (SweepPosition):
+ * every failed job is looked at within a bounded number of passes, however many are newer.
  */
 export const SWEEP_MAX_JOBS = 2000;
+/**
+ * Ids listed in one pass. Jobs of finished or gone runs are passed over by id, unread; failed sets
+ * keep a week or a month of them, so a pass lists a bounded share and the next goes on.
+ */
+export const SWEEP_MAX_LISTED = 50_000;
 /**
  * A job failed less than this long ago is left to the `failed` event of the process that failed
  * it, which knows the error itself; a sweep that came first would report it more plainly.
@@ -20,14 +25,28 @@ export const SHARD_SWEEP_GRACE_MS = 5 * 60_000;
 const PAGE = 1000;
 /**
  * How long one fleet process may hold the sweep to itself: far more than a pass takes (two queues,
- * at most SWEEP_MAX_JOBS jobs each); a process that dies mid-pass holds it no longer than this.
+ * at most SWEEP_MAX_LISTED ids listed and SWEEP_MAX_JOBS jobs read each); a process that dies
+ * mid-pass holds it no longer than this.
  */
 export const SWEEP_LOCK_MS = 5 * 60_000;
 
+/**
+ * Where the next pass over a queue's failed set starts: at the jobs scored `score` (when each
+ * failed), after the first `skip` of them (the set lists equal scores in a fixed order). Empty:
+ * at the newest job older than the grace. Kept by the caller from one pass to the next.
+ */
+export interface SweepPosition {
+  next?: { score: number; skip: number };
+}
+
 export interface SweepOptions {
   maxJobs?: number;
+  maxListed?: number;
+  pageSize?: number;
   graceMs?: number;
   now?: () => number;
+  /** Where to start, updated to where to go on (absent: every pass starts at the newest). */
+  position?: SweepPosition;
   /** Told of a job whose handling failed; the sweep goes on with the next (one bad job never blocks the rest). */
   onJobError?: (job: Job, error: unknown) => void;
   /** Aborted when the fleet closes: the pass ends after the job in hand. */
@@ -55,9 +74,9 @@ export function runIdOfJobId(id: string): string | undefined {
  * A job BullMQ failed for good is handled from the `failed` event of the process that failed it
  * (start-workers.ts: a sync item is recorded, a batch shard salvaged). If that process died in
  * between — killed right after BullMQ moved the job to the failed set — nobody does it, and the
- * run stays short of complete forever. A sweep goes through the queue's failed set, newest first,
- * for jobs failed more than the grace ago, of runs still going, that wait for it, and hands each
- * to `handling`. Runs finalized or
+ * run stays short of complete forever. A sweep goes through the queue's failed set, newest first
+ * (from where the last pass stopped, if it stopped early), for jobs failed more than the grace ago,
+ * of runs still going, that wait for it, and hands each to `handling`. Runs finalized or
  * gone are not looked at again. Returns how many jobs it handed over.
  */
 export async function sweepGivenUpJobs<Data extends { runId: string }>(
@@ -69,7 +88,11 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   options: SweepOptions = {},
 ): Promise<number> {
   const maxJobs = options.maxJobs ?? SWEEP_MAX_JOBS;
+  const maxListed = options.maxListed ?? SWEEP_MAX_LISTED;
+  const pageSize = options.pageSize ?? PAGE;
   const settledBefore = (options.now ?? Date.now)() - (options.graceMs ?? SWEEP_GRACE_MS);
+  const failedKey = queue.keys.failed;
+  if (!failedKey) throw new Error(`queue ${queue.name} names no failed set`);
   const going = new Map<string, boolean>();
   const isGoing = async (runId: string): Promise<boolean> => {
     let answer = going.get(runId);
@@ -81,18 +104,35 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
     }
     return answer;
   };
-  // The failed set is scored by when each job failed: listing only those older than the grace
-  // keeps the pages steady while new failures arrive, and lets the grace be the failing worker's
-  // own `finishedOn` rather than a read of each job.
+  // The failed set is scored by when each job failed (the failing worker's clock). Listing from a
+  // score down, never by an offset from the top, keeps the pages steady while new failures arrive
+  // and old ones age out, costs the same however deep the pass is, and lets a pass stop anywhere
+  // and the next go on from there.
+  const position = options.position ?? {};
+  const resume = position.next && position.next.score <= settledBefore ? position.next : undefined;
+  let score = resume?.score ?? settledBefore;
+  let skip = resume?.skip ?? 0;
   let handed = 0;
   let read = 0;
-  for (let offset = 0; read < maxJobs; offset += PAGE) {
-    const ids = await redis.zrevrangebyscore(queue.keys.failed as string, settledBefore, '-inf', 'LIMIT', offset, PAGE);
-    for (const id of ids) {
-      if (options.signal?.aborted) return handed;
+  let listed = 0;
+  for (;;) {
+    const page = await redis.zrevrangebyscore(failedKey, score, '-inf', 'WITHSCORES', 'LIMIT', skip, pageSize);
+    for (let i = 0; i < page.length; i += 2) {
+      const id = page[i] as string;
+      const at = Number(page[i + 1]);
+      // This job's own place: after `skip` others at the same score, or the first at a lower one.
+      if (at !== score) {
+        score = at;
+        skip = 0;
+      }
+      if (options.signal?.aborted || read >= maxJobs || listed >= maxListed) {
+        position.next = { score, skip };
+        return handed;
+      }
+      skip += 1;
+      listed += 1;
       const listedRun = runIdOfJobId(id);
       if (listedRun && !(await isGoing(listedRun))) continue;
-      if (read >= maxJobs) break;
       read += 1;
       const job: Job<Data> | undefined = await queue.getJob(id);
       // A job removed between the listing and its read comes back empty.
@@ -107,7 +147,9 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
         options.onJobError?.(job, error);
       }
     }
-    if (ids.length < PAGE) break;
+    if (page.length < pageSize * 2) break;
   }
+  // The whole set was looked at: the next pass starts again at the newest.
+  delete position.next;
   return handed;
 }

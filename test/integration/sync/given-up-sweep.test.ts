@@ -233,6 +233,50 @@ describe('a job failed for good with no record (its process died before recordin
     expect(handed).toEqual([`${going.runId}.0`]);
   });
 
+  it('goes on where the last pass stopped, so an orphan behind more handled jobs of its own run than a pass reads is found', async () => {
+    stack = await startBunchStack();
+    const started = await stack.start(await stack.writeJob({ catalogCsv: productCsv(7) }));
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i += 1) ids.push(await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `lost ${i}`));
+    const { runs, queues } = stack.plane;
+    // Items 1-6 were recorded by the processes that failed them; item 0, the oldest, by nobody.
+    for (let index = 1; index < 7; index += 1) {
+      await runs.records.recordTerminal(started.runId, {
+        index, itemKey: `SKU-${index}#main`, key: `SKU-${index}`, variant: 'main', rowNumber: index + 2, status: 'failed', lane: 'sync',
+        inputHash: 'h', model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
+      });
+    }
+    // Failures of the same millisecond share a score; give items 2-5 one to walk through them too.
+    const failedKey = queues.generate.keys.failed as string;
+    const shared = Number(await stack.plane.redis.zscore(failedKey, ids[2] as string));
+    for (const id of ids.slice(2, 6)) await stack.plane.redis.zadd(failedKey, 'XX', shared, id);
+    const handed: number[] = [];
+    const looked: number[][] = [];
+    const handling = {
+      unhandled: async (job: Job<GenerateJobData>) => {
+        looked.at(-1)?.push(job.data.index);
+        return !(await runs.records.isTerminal(job.data.runId, job.data.index));
+      },
+      handle: async (job: Job<GenerateJobData>) => void handed.push(job.data.index),
+    };
+    const position = {};
+    const pass = () => (looked.push([]), sweepGivenUpJobs(queues.generate, stack!.plane.redis, runs, handling, { graceMs: 0, maxJobs: 3, pageSize: 2, position }));
+    // Three jobs a pass, two ids a page: 6 5 4 / 3 2 1 / 0.
+    expect(await pass()).toBe(0);
+    expect(await pass()).toBe(0);
+    expect(await pass()).toBe(1);
+    expect(handed).toEqual([0]);
+    // Each job once, none skipped, across pages and through the shared score.
+    expect(looked).toEqual([[6, 5, 4], [3, 2, 1], [0]]);
+    // That pass reached the end: the next starts again at the newest (and finds nothing new).
+    expect(position).toEqual({});
+    expect(await pass()).toBe(0);
+    // Without a position every pass looks at the same newest three.
+    handed.length = 0;
+    for (let i = 0; i < 3; i += 1) await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0, maxJobs: 3, pageSize: 2 });
+    expect(handed).toEqual([]);
+  });
+
   it('a run id the sweep could not read back from its job ids is refused before the run exists', async () => {
     stack = await startBunchStack();
     const jobFile = await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' });
