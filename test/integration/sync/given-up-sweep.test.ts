@@ -207,7 +207,7 @@ describe('a job failed for good with no record (its process died before recordin
     expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, stopsAfterOne, { graceMs: 0, signal: stopping.signal })).toBe(1);
     expect(handed).toEqual([2]);
 
-        // A run that is finished (or gone) is not looked at: its item state may be released already.
+    // A run that is finished (or gone) is not looked at: its item state may be released already.
     handed.length = 0;
     await runs.setStatus(started.runId, 'failed');
     expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0 })).toBe(0);
