@@ -20,6 +20,11 @@ export class RunBatches {
     return (await this.redis.bunchAcquireSlot(this.keys(runId).batches, shard, String(limit))) === 1;
   }
 
+  /** Frees a shard's slot (a delivery leaving a shard that was settled elsewhere). */
+  async releaseSlot(runId: string, shard: string): Promise<void> {
+    await this.redis.srem(this.keys(runId).batches, shard);
+  }
+
   /**
    * Writes a shard's final state, frees its slot and gives back `releaseUsd` of reserved budget,
    * atomically and only while the stored state is not `done` yet. False when it was: someone
@@ -32,6 +37,11 @@ export class RunBatches {
 
   async getState(runId: string, shard: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
+  }
+
+  /** Writes a shard's first state; false when it has one already (left as it is). */
+  async createState(runId: string, shard: string, json: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys(runId).shards, shard, json)) === 1;
   }
 
   /** Writes a shard's state unless it is done already (done is final): false when it was. */

@@ -9,7 +9,8 @@
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
  *   <p>:run:{id}:batches          set of shards holding an upstream batch slot (batch lane)
- *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`)
+ *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`);
+ *                                 `<index>:done` -> 1 once that release has finished
  *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
  */
 export interface RunKeys {

@@ -220,7 +220,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const batchPosition: SweepPosition = {};
   const sweepFailedSets = async (signal: AbortSignal) =>
     (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, position: generatePosition })) +
-    (await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
+    (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
     }, { ...shardSweepOptions, signal, position: batchPosition }));

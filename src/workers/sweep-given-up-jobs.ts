@@ -91,6 +91,7 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   const maxListed = options.maxListed ?? SWEEP_MAX_LISTED;
   const pageSize = options.pageSize ?? PAGE;
   const settledBefore = (options.now ?? Date.now)() - (options.graceMs ?? SWEEP_GRACE_MS);
+  if (!(maxJobs >= 1 && maxListed >= 1 && pageSize >= 1)) throw new Error('a sweep needs maxJobs, maxListed and pageSize of at least 1');
   const failedKey = queue.keys.failed;
   if (!failedKey) throw new Error(`queue ${queue.name} names no failed set`);
   const going = new Map<string, boolean>();
@@ -115,6 +116,7 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   let handed = 0;
   let read = 0;
   let listed = 0;
+  if (options.signal?.aborted) return handed;
   for (;;) {
     const page = await redis.zrevrangebyscore(failedKey, score, '-inf', 'WITHSCORES', 'LIMIT', skip, pageSize);
     for (let i = 0; i < page.length; i += 2) {

@@ -73,7 +73,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const { config, store } = await deps.contexts.get(runId);
     const state = await readShardState(deps.runs, runId, shard);
     if (!state) throw new BunchError('E_INTERNAL', `batch shard ${shard} of run ${runId} has no state`);
-    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined };
+    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined, reservedHere: 0 };
 
     for (;;) {
       let step: Step;
@@ -98,10 +98,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       if (state.phase === 'done') {
         if (!(await settleShardState(deps.runs, runId, state)) && step.kind === 'finished' && step.result !== 'done') {
           deps.logger.info({ runId, shard }, 'the shard was settled by another process first');
+          await leaveSettledShard(ctx);
         }
-      } else if (!(await writeShardState(deps.runs, runId, state))) {
+      } else if (await writeShardState(deps.runs, runId, state)) {
+        // What this delivery reserved is in the stored state now: whoever settles it gives it back.
+        ctx.reservedHere = 0;
+      } else {
         // Settled elsewhere meanwhile (this delivery lost its lock and BullMQ failed the job).
         deps.logger.warn({ runId, shard, phase: state.phase }, 'the shard was settled elsewhere while this delivery ran: stopping');
+        await leaveSettledShard(ctx);
         return 'settled elsewhere';
       }
       if (step.kind === 'finished') return step.result;
@@ -114,6 +119,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
 }
 
 interface ShardContext {
+  /** Budget this delivery reserved and has not written into the stored state yet. */
+  reservedHere: number;
   deps: BatchProcessorDeps;
   config: RunConfig;
   store: ObjectStore;
@@ -149,6 +156,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
           return salvageWholeShard(ctx, 'E_BUDGET', false);
         }
         state.reservedUsd = amount;
+        ctx.reservedHere = amount;
       }
       state.phase = 'submitting';
       return { kind: 'next' };
@@ -298,6 +306,28 @@ function salvageDeps(ctx: ShardContext): SalvageDeps {
   };
 }
 
+/**
+ * This delivery found its shard settled by another process (it lost its lock; BullMQ failed the
+ * job and its salvage ran). The settler gave back what the stored state held; what this delivery
+ * took since is undone here: the batch slot (a done shard holds none), a reservation not yet
+ * written, and a batch it created or adopted that the settler could not know of (cancelled, best
+ * effort, so it stops serving — and billing — items that have moved on).
+ */
+async function leaveSettledShard(ctx: ShardContext): Promise<void> {
+  const { deps, state, config } = ctx;
+  await deps.runs.batches.releaseSlot(config.runId, state.shard);
+  if (ctx.reservedHere) {
+    await deps.runs.budget.release(config.runId, ctx.reservedHere);
+    ctx.reservedHere = 0;
+  }
+  const settled = await readShardState(deps.runs, config.runId, state.shard);
+  if (state.upstream && settled?.upstream !== state.upstream) {
+    await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
+      deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel a batch of a shard settled elsewhere'),
+    );
+  }
+}
+
 /** Backs off from `intervalMs` by 1.5× per poll, capped, and never sleeps past the deadline cutoff. */
 export function pollDelay(polls: number, intervalMs: number, untilCutoffMs: number): number {
   const grown = intervalMs * 1.5 ** Math.min(polls, 30);
@@ -314,7 +344,7 @@ export async function abandonShard(deps: BatchProcessorDeps, runId: string, shar
   const { config, store } = await deps.contexts.get(runId);
   const state = await readShardState(deps.runs, runId, shard);
   if (!state || state.phase === 'done') return;
-  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
+  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined, reservedHere: 0 };
   await giveUpOnShard(ctx, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
   // Another process may be salvaging the same job at once (its `failed` event and a sweep):
   // salvaging is safe to repeat, and only the first to settle gives the reservation back.

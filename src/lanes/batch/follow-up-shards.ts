@@ -7,7 +7,7 @@ import type { RunStore } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { SyncWork } from '../enqueue-generate-jobs.js';
 import { enqueueShard, type BatchJobData } from './batch-queue.js';
-import { newShardState, readShardState, writeShardState } from './shard-state.js';
+import { createShardState, newShardState } from './shard-state.js';
 import { ShardWriter } from './shard-writer.js';
 
 /**
@@ -31,7 +31,8 @@ export async function writeFollowUpShards(
       maxRequests: config.batch.maxRequestsPerBatch,
       shardName: (seq) => (seq === 1 ? options.root : `${options.root}-${seq}`),
       onShard: async (name, count, digest) => {
-        if (!(await readShardState(runs, runId, name))) await writeShardState(runs, runId, newShardState(runId, name, count, options.generation, digest));
+        // Created once: a repeated parent step must not reset a child shard that has moved on.
+        await createShardState(runs, runId, newShardState(runId, name, count, options.generation, digest));
         await enqueueShard(deps.batchQueue, runId, name);
       },
     });

@@ -65,6 +65,11 @@ export async function readShardState(runs: RunStore, runId: string, shard: strin
   return text ? (JSON.parse(text) as BatchShardState) : undefined;
 }
 
+/** Writes a new shard's first state, unless the shard has one already (false): never resets a shard. */
+export async function createShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
+  return runs.batches.createState(runId, state.shard, JSON.stringify(state));
+}
+
 /** Writes a shard's state as it goes; false (nothing written) when the stored shard is done already. */
 export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
   state.updatedAt = new Date().toISOString();

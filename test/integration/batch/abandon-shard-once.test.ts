@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
-import { abandonShard, type BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
-import { readShardState, writeShardState } from '../../../src/lanes/batch/shard-state.js';
+import type { Job } from 'bullmq';
+import { abandonShard, createBatchProcessor, type BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
+import type { BatchJobData } from '../../../src/lanes/batch/batch-queue.js';
+import type { RunStore } from '../../../src/runs/run-store.js';
+import { createShardState, readShardState, writeShardState } from '../../../src/lanes/batch/shard-state.js';
 import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
 import { openObjectStore } from '../../../src/storage/open-object-store.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { batchJob } from './batch-harness.js';
+import { batchJob, upstreamBatches } from './batch-harness.js';
 
 /**
  * A shard BullMQ failed for good is salvaged by the `failed` event of the process that failed it,
@@ -70,8 +73,89 @@ describe('a shard salvaged by two processes at once', () => {
     await abandonShard(deps, started.runId, shard, 'the sweep, five minutes later');
     expect(Number(await stack.plane.redis.hget(runKey, 'reservedUsd'))).toBeCloseTo(0, 9);
 
+    // A parent step repeated later creates its child shards once: an existing shard is not reset.
+    expect(await createShardState(runs, started.runId, { ...state, phase: 'planned', reservedUsd: undefined })).toBe(false);
+    expect(await readShardState(runs, started.runId, shard)).toMatchObject({ phase: 'done' });
+
     // An amount that is not a number is refused before anything is written.
     await expect(runs.batches.settle(started.runId, 'another', JSON.stringify({ phase: 'done' }), Number.NaN)).rejects.toThrow(/bad amount/);
     await deps.contexts.close();
+  });
+
+  /** A batch run of 4 items in one shard, planned, no workers; what a shard's processor needs. */
+  async function oneShard(open: BunchStack) {
+    const jobFile = await open.writeJob({ catalogCsv: productCsv(4), job: { ...batchJob(), budget: { maxUsd: 10 } } });
+    const started = await open.start(jobFile);
+    const { runs, queues } = open.plane;
+    const shard = Object.keys((await runs.getMeta(started.runId))?.shards ?? {})[0] as string;
+    const deps = (withRuns: RunStore, client = createGeminiClient({ baseUrl: open.emulator.url, apiKey: open.emulator.apiKey ?? 'unused' })): BatchProcessorDeps => ({
+      runs: withRuns,
+      contexts: new RunContextCache(withRuns, (url) => open.storeFor(url)),
+      client,
+      generateQueue: queues.generate,
+      batchQueue: queues.batch,
+      logger: silentLogger(),
+      onRunComplete: async () => {},
+    });
+    const runKey = `${open.prefix}:run:{${started.runId}}`;
+    const held = async () => ({
+      reservedUsd: Number((await open.plane.redis.hget(runKey, 'reservedUsd')) ?? 0),
+      slots: await open.plane.redis.scard(`${runKey}:batches`),
+    });
+    const job = { data: { runId: started.runId, shard } } as Job<BatchJobData>;
+    return { runId: started.runId, shard, runs, deps, held, job };
+  }
+
+  it('a delivery that finds its shard settled elsewhere gives back the slot and the reservation it took meanwhile', async () => {
+    stack = await startBunchStack();
+    const { runId, shard, runs, deps, held, job } = await oneShard(stack);
+    // While this delivery takes its slot and reserves, the `failed` handler of the process that
+    // failed its job (it had lost its lock) salvages and settles the shard.
+    const salvager = deps(runs);
+    const budget = Object.create(runs.budget, {
+      reserve: { value: async (id: string, amount: number, limit: number) => (await abandonShard(salvager, id, shard, 'stalled'), runs.budget.reserve(id, amount, limit)) },
+    }) as RunStore['budget'];
+    const racing = Object.create(runs, { budget: { value: budget } }) as RunStore;
+    const delivery = deps(racing);
+    expect(await createBatchProcessor(delivery)(job, 'stale-token')).toBe('settled elsewhere');
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
+    const after = await held();
+    expect(after.slots).toBe(0);
+    expect(after.reservedUsd).toBeCloseTo(0, 9);
+    await salvager.contexts.close();
+    await delivery.contexts.close();
+  });
+
+  it('a delivery that created a batch for a shard settled meanwhile cancels it (its items moved on)', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
+    const { runId, shard, runs, deps, held, job } = await oneShard(stack);
+    // The shard had reserved and taken its slot in an earlier step: it is submitting.
+    const state = await readShardState(runs, runId, shard);
+    if (!state) throw new Error('the shard has no state');
+    expect(await runs.budget.reserve(runId, 0.116, 10)).toBe(true);
+    expect(await runs.batches.acquireSlot(runId, shard, 10)).toBe(true);
+    await writeShardState(runs, runId, { ...state, phase: 'submitting', reservedUsd: 0.116 });
+    const salvager = deps(runs);
+    const real = createGeminiClient({ baseUrl: stack.emulator.url, apiKey: stack.emulator.apiKey ?? 'unused' });
+    // The batch is created upstream; before this delivery records it, the shard is salvaged and
+    // settled elsewhere (that salvager saw no batch to cancel).
+    const client = Object.create(real, {
+      request: {
+        value: async (method: string, path: string, options: unknown) => {
+          const answer = await real.request(method as 'POST', path, options as never);
+          if (path.endsWith(':batchGenerateContent')) await abandonShard(salvager, runId, shard, 'stalled');
+          return answer;
+        },
+      },
+    }) as typeof real;
+    const delivery = deps(runs, client);
+    expect(await createBatchProcessor(delivery)(job, 'stale-token')).toBe('settled elsewhere');
+    expect((await upstreamBatches(stack)).map((batch) => batch.state)).toEqual(['BATCH_STATE_CANCELLED']);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
+    const after = await held();
+    expect(after.slots).toBe(0);
+    expect(after.reservedUsd).toBeCloseTo(0, 9);
+    await salvager.contexts.close();
+    await delivery.contexts.close();
   });
 });
