@@ -4,6 +4,7 @@
  *
  *   <p>:runs                      sorted set runId -> start time (for listing)
  *   <p>:given-up-sweep            string with TTL: the fleet process sweeping the failed sets now
+ *   <p>:given-up-sweep:<queue>    JSON string: where that sweep stands in the queue's failed set
  *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts
  *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
@@ -43,6 +44,11 @@ export function runIndexKey(prefix: string): string {
 /** String with TTL: the fleet process sweeping the failed sets now (workers/sweep-given-up-jobs.ts). */
 export function givenUpSweepLockKey(prefix: string): string {
   return `${prefix}:given-up-sweep`;
+}
+
+/** JSON string: where the sweep of a queue's failed set stands between passes (workers/sweep-place.ts). */
+export function givenUpSweepPlaceKey(prefix: string, queue: string): string {
+  return `${prefix}:given-up-sweep:${queue}`;
 }
 
 /** Where a run's files live under the output prefix. */

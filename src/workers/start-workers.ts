@@ -21,7 +21,7 @@ import { createRedisConnection, waitForRedis } from '../redis/redis-connection.j
 import { createOutageReporter } from '../redis/outage-reporter.js';
 import { isConnectionError } from '../redis/is-connection-error.js';
 import { openRedisProbe, type RedisProbe } from '../redis/redis-probe.js';
-import { givenUpSweepLockKey } from '../runs/run-keys.js';
+import { givenUpSweepLockKey, givenUpSweepPlaceKey } from '../runs/run-keys.js';
 import { RunStore } from '../runs/run-store.js';
 import { assertTopologyFits } from '../redis/assert-topology-fits.js';
 import { createBatchWorker } from './batch-worker.js';
@@ -31,7 +31,8 @@ import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
 import { givenUpItems } from './given-up-items.js';
-import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs, type SweepPosition } from './sweep-given-up-jobs.js';
+import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { redisSweepPlace } from './sweep-place.js';
 import { whileLocked } from '../redis/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -207,8 +208,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
   // The events are heard only by the process that failed the job; should it die before recording
   // the item or salvaging the shard, a sweep of the failed sets finds the job
-  // (sweep-given-up-jobs.ts): at start and then at intervals, each pass going on where the last
-  // stopped. One fleet process sweeps at a time (a lock). A sweep and the `failed` handler of a
+  // (sweep-given-up-jobs.ts): at start and then at intervals, each pass looking at failures since
+  // the last first, then going on where the last stopped (kept in Redis, sweep-place.ts). One fleet process sweeps at a time (a lock). A sweep and the `failed` handler of a
   // slow process can still salvage one shard at once: salvaging is safe to repeat, and the shard
   // is settled (its reservation given back) once.
   const onJobError = (job: Job, error: unknown) => logger.error({ err: toErrorRecord(error), jobId: job.id }, 'sweep could not handle a failed job');
@@ -216,14 +217,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // A shard's own handler may still be cancelling its batch upstream (a 60 s call) well after the
   // failure: the sweep waits longer for shards than for items before it salvages one itself.
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
-  const generatePosition: SweepPosition = {};
-  const batchPosition: SweepPosition = {};
+  const generatePlace = redisSweepPlace(commandConnection, givenUpSweepPlaceKey(prefix, queues.generate.name));
+  const batchPlace = redisSweepPlace(commandConnection, givenUpSweepPlaceKey(prefix, queues.batch.name));
   const sweepFailedSets = async (signal: AbortSignal) =>
-    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, position: generatePosition })) +
+    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, place: generatePlace })) +
     (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
       unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-    }, { ...shardSweepOptions, signal, position: batchPosition }));
+    }, { ...shardSweepOptions, signal, place: batchPlace }));
   const sweep = new GivenUpSweep(
     async (signal) => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, () => sweepFailedSets(signal))) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,

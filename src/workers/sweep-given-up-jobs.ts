@@ -2,10 +2,11 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
+import { NO_SWEEP_PLACE, placeForPass, type SweepPlaceStore, type SweepRange } from './sweep-place.js';
 
 /**
  * Failed jobs of runs still going read in one pass over a queue. A pass that reaches this (or
- * SWEEP_MAX_LISTED ids) stops where it is, and the next pass goes on from there (SweepPosition):
+ * SWEEP_MAX_LISTED ids) stops where it is, and the next pass goes on from there (sweep-place.ts):
  * every failed job is looked at within a bounded number of passes, however many are newer.
  */
 export const SWEEP_MAX_JOBS = 2000;
@@ -30,23 +31,14 @@ const PAGE = 1000;
  */
 export const SWEEP_LOCK_MS = 5 * 60_000;
 
-/**
- * Where the next pass over a queue's failed set starts: at the jobs scored `score` (when each
- * failed), after the first `skip` of them (the set lists equal scores in a fixed order). Empty:
- * at the newest job older than the grace. Kept by the caller from one pass to the next.
- */
-export interface SweepPosition {
-  next?: { score: number; skip: number };
-}
-
 export interface SweepOptions {
   maxJobs?: number;
   maxListed?: number;
   pageSize?: number;
   graceMs?: number;
   now?: () => number;
-  /** Where to start, updated to where to go on (absent: every pass starts at the newest). */
-  position?: SweepPosition;
+  /** Where the last pass stopped, and where this one stops (absent: every pass starts at the newest). */
+  place?: SweepPlaceStore;
   /** Told of a job whose handling failed; the sweep goes on with the next (one bad job never blocks the rest). */
   onJobError?: (job: Job, error: unknown) => void;
   /** Aborted when the fleet closes: the pass ends after the job in hand. */
@@ -75,7 +67,7 @@ export function runIdOfJobId(id: string): string | undefined {
  * (start-workers.ts: a sync item is recorded, a batch shard salvaged). If that process died in
  * between — killed right after BullMQ moved the job to the failed set — nobody does it, and the
  * run stays short of complete forever. A sweep goes through the queue's failed set, newest first
- * (from where the last pass stopped, if it stopped early), for jobs failed more than the grace ago,
+ * (failures since the last pass, then on from where it stopped), for jobs failed over the grace ago,
  * of runs still going, that wait for it, and hands each to `handling`. Runs finalized or
  * gone are not looked at again. Returns how many jobs it handed over.
  */
@@ -108,50 +100,50 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   // The failed set is scored by when each job failed (the failing worker's clock). Listing from a
   // score down, never by an offset from the top, keeps the pages steady while new failures arrive
   // and old ones age out, costs the same however deep the pass is, and lets a pass stop anywhere
-  // and the next go on from there.
-  const position = options.position ?? {};
-  const resume = position.next && position.next.score <= settledBefore ? position.next : undefined;
-  let score = resume?.score ?? settledBefore;
-  let skip = resume?.skip ?? 0;
+  // and the next go on from there (sweep-place.ts).
   let handed = 0;
+  if (options.signal?.aborted) return handed;
+  const store = options.place ?? NO_SWEEP_PLACE;
+  const place = placeForPass(await store.load(), settledBefore);
   let read = 0;
   let listed = 0;
-  if (options.signal?.aborted) return handed;
-  for (;;) {
-    const page = await redis.zrevrangebyscore(failedKey, score, '-inf', 'WITHSCORES', 'LIMIT', skip, pageSize);
-    for (let i = 0; i < page.length; i += 2) {
-      const id = page[i] as string;
-      const at = Number(page[i + 1]);
-      // This job's own place: after `skip` others at the same score, or the first at a lower one.
-      if (at !== score) {
-        score = at;
-        skip = 0;
+  const capped = () => options.signal?.aborted || read >= maxJobs || listed >= maxListed;
+  walking: while (place.ranges.length > 0) {
+    const range = place.ranges[0] as SweepRange;
+    const floor = range.above === null ? '-inf' : `(${range.above}`;
+    for (;;) {
+      const page = await redis.zrevrangebyscore(failedKey, range.score, floor, 'WITHSCORES', 'LIMIT', range.skip, pageSize);
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i] as string;
+        const at = Number(page[i + 1]);
+        // This job's own place: after `skip` others at the same score, or the first at a lower one.
+        if (at !== range.score) {
+          range.score = at;
+          range.skip = 0;
+        }
+        if (capped()) break walking;
+        range.skip += 1;
+        listed += 1;
+        const listedRun = runIdOfJobId(id);
+        if (listedRun && !(await isGoing(listedRun))) continue;
+        read += 1;
+        const job: Job<Data> | undefined = await queue.getJob(id);
+        // A job removed between the listing and its read comes back empty.
+        const runId = job?.data?.runId;
+        if (!job || !runId) continue;
+        if (runId !== listedRun && !(await isGoing(runId))) continue;
+        if (!(await handling.unhandled(job))) continue;
+        try {
+          await handling.handle(job);
+          handed += 1;
+        } catch (error) {
+          options.onJobError?.(job, error);
+        }
       }
-      if (options.signal?.aborted || read >= maxJobs || listed >= maxListed) {
-        position.next = { score, skip };
-        return handed;
-      }
-      skip += 1;
-      listed += 1;
-      const listedRun = runIdOfJobId(id);
-      if (listedRun && !(await isGoing(listedRun))) continue;
-      read += 1;
-      const job: Job<Data> | undefined = await queue.getJob(id);
-      // A job removed between the listing and its read comes back empty.
-      const runId = job?.data?.runId;
-      if (!job || !runId) continue;
-      if (runId !== listedRun && !(await isGoing(runId))) continue;
-      if (!(await handling.unhandled(job))) continue;
-      try {
-        await handling.handle(job);
-        handed += 1;
-      } catch (error) {
-        options.onJobError?.(job, error);
-      }
+      if (page.length < pageSize * 2) break;
     }
-    if (page.length < pageSize * 2) break;
+    place.ranges.shift();
   }
-  // The whole set was looked at: the next pass starts again at the newest.
-  delete position.next;
+  await store.save(place);
   return handed;
 }

@@ -11,7 +11,8 @@ import { failJobUnrecorded } from '../../helpers/fail-job-unrecorded.js';
 import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
 import { givenUpItems } from '../../../src/workers/given-up-items.js';
-import { givenUpSweepLockKey } from '../../../src/runs/run-keys.js';
+import { givenUpSweepLockKey, givenUpSweepPlaceKey } from '../../../src/runs/run-keys.js';
+import { redisSweepPlace } from '../../../src/workers/sweep-place.js';
 
 /**
  * A generate job BullMQ failed for good is recorded from the `failed` event of the process that
@@ -233,9 +234,10 @@ describe('a job failed for good with no record (its process died before recordin
     expect(handed).toEqual([`${going.runId}.0`]);
   });
 
-  it('goes on where the last pass stopped, so an orphan behind more handled jobs of its own run than a pass reads is found', async () => {
+  it('goes on where the last pass stopped (kept in Redis), looking at failures since the last pass first', async () => {
     stack = await startBunchStack();
     const started = await stack.start(await stack.writeJob({ catalogCsv: productCsv(7) }));
+    const later = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nL1,Lamp\n' }));
     const ids: string[] = [];
     for (let i = 0; i < 7; i += 1) ids.push(await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `lost ${i}`));
     const { runs, queues } = stack.plane;
@@ -250,31 +252,39 @@ describe('a job failed for good with no record (its process died before recordin
     const failedKey = queues.generate.keys.failed as string;
     const shared = Number(await stack.plane.redis.zscore(failedKey, ids[2] as string));
     for (const id of ids.slice(2, 6)) await stack.plane.redis.zadd(failedKey, 'XX', shared, id);
-    const handed: number[] = [];
-    const looked: number[][] = [];
+    const name = (job: Job<GenerateJobData>) => (job.data.runId === later.runId ? 'L' : String(job.data.index));
+    const handed: string[] = [];
+    const looked: string[][] = [];
     const handling = {
       unhandled: async (job: Job<GenerateJobData>) => {
-        looked.at(-1)?.push(job.data.index);
+        looked.at(-1)?.push(name(job));
         return !(await runs.records.isTerminal(job.data.runId, job.data.index));
       },
-      handle: async (job: Job<GenerateJobData>) => void handed.push(job.data.index),
+      handle: async (job: Job<GenerateJobData>) => void handed.push(name(job)),
     };
-    const position = {};
-    const pass = () => (looked.push([]), sweepGivenUpJobs(queues.generate, stack!.plane.redis, runs, handling, { graceMs: 0, maxJobs: 3, pageSize: 2, position }));
-    // Three jobs a pass, two ids a page: 6 5 4 / 3 2 1 / 0.
+    const placeKey = givenUpSweepPlaceKey(stack.prefix, GENERATE_QUEUE);
+    // Each pass with a store of its own, as another fleet process would sweep next.
+    const pass = () => {
+      looked.push([]);
+      return sweepGivenUpJobs(queues.generate, stack!.plane.redis, runs, handling, { graceMs: 0, maxJobs: 3, pageSize: 2, place: redisSweepPlace(stack!.plane.redis, placeKey) });
+    };
+    // Three jobs a pass, two ids a page.
     expect(await pass()).toBe(0);
-    expect(await pass()).toBe(0);
+    // A newer orphan fails after that pass: the next looks at it first, then goes on.
+    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost later');
     expect(await pass()).toBe(1);
-    expect(handed).toEqual([0]);
+    expect(await pass()).toBe(1);
+    expect(handed).toEqual(['L', '0']);
     // Each job once, none skipped, across pages and through the shared score.
-    expect(looked).toEqual([[6, 5, 4], [3, 2, 1], [0]]);
-    // That pass reached the end: the next starts again at the newest (and finds nothing new).
-    expect(position).toEqual({});
-    expect(await pass()).toBe(0);
-    // Without a position every pass looks at the same newest three.
+    expect(looked).toEqual([['6', '5', '4'], ['L', '3', '2'], ['1', '0']]);
+    // That walk is done: the next pass starts another at the newest.
+    expect(JSON.parse((await stack.plane.redis.get(placeKey)) as string)).toMatchObject({ ranges: [] });
+    await pass();
+    expect(looked.at(-1)).toEqual(['L', '6', '5']);
+    // Without a place kept every pass looks at the same newest three.
     handed.length = 0;
     for (let i = 0; i < 3; i += 1) await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, handling, { graceMs: 0, maxJobs: 3, pageSize: 2 });
-    expect(handed).toEqual([]);
+    expect(handed).toEqual(['L', 'L', 'L']);
   });
 
   it('a run id the sweep could not read back from its job ids is refused before the run exists', async () => {
