@@ -110,6 +110,12 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
   const capped = () => options.signal?.aborted || read >= maxJobs || listed >= maxListed;
   walking: while (place.ranges.length > 0) {
     const range = place.ranges[0] as SweepRange;
+    // A range of failures since an earlier pass gets at most half of what is left of this pass
+    // while older ranges wait, then goes behind them: a steady stream of new failures must not
+    // keep the walk from ever reaching the old.
+    const share = range.above !== null && place.ranges.length > 1
+      ? { read: read + Math.ceil((maxJobs - read) / 2), listed: listed + Math.ceil((maxListed - listed) / 2) }
+      : undefined;
     const floor = range.above === null ? '-inf' : `(${range.above}`;
     for (;;) {
       const page = await redis.zrevrangebyscore(failedKey, range.score, floor, 'WITHSCORES', 'LIMIT', range.skip, pageSize);
@@ -122,6 +128,10 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
           range.skip = 0;
         }
         if (capped()) break walking;
+        if (share && (read >= share.read || listed >= share.listed)) {
+          place.ranges.push(place.ranges.shift() as SweepRange);
+          continue walking;
+        }
         range.skip += 1;
         listed += 1;
         const listedRun = runIdOfJobId(id);
@@ -132,8 +142,10 @@ export async function sweepGivenUpJobs<Data extends { runId: string }>(
         const runId = job?.data?.runId;
         if (!job || !runId) continue;
         if (runId !== listedRun && !(await isGoing(runId))) continue;
-        if (!(await handling.unhandled(job))) continue;
+        // A job that cannot be looked at (its state unreadable) is reported like one that cannot
+        // be handled: the pass goes on, or that job would stop every pass, and the queue after it.
         try {
+          if (!(await handling.unhandled(job))) continue;
           await handling.handle(job);
           handed += 1;
         } catch (error) {

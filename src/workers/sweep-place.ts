@@ -32,13 +32,28 @@ export interface SweepPlaceStore {
 
 /** The ranges a pass walks, looking from `settledBefore` (the newest job old enough to sweep). */
 export function placeForPass(last: SweepPlace | undefined, settledBefore: number): SweepPlace {
-  if (!last || last.ranges.length === 0 || last.top > settledBefore) {
-    // A new full walk (the clock stepping back also starts one: nothing is assumed looked at).
-    return { top: settledBefore, ranges: [{ score: settledBefore, skip: 0, above: null }] };
-  }
+  if (!last || last.ranges.length === 0) return { top: settledBefore, ranges: [{ score: settledBefore, skip: 0, above: null }] };
   const ranges = [...last.ranges];
+  // Fleet processes' clocks (and grace settings) differ: one behind the last sweeper's adds no
+  // range and keeps the top (everything up to it was walked or is in a range).
   if (settledBefore > last.top) ranges.unshift({ score: settledBefore, skip: 0, above: last.top });
-  return { top: settledBefore, ranges };
+  // Two ranges become one that also re-walks what lies between them (looked at already:
+  // harmless), so the place stays small however many passes end inside a range.
+  while (ranges.length > MAX_RANGES) {
+    const [a, b] = ranges.splice(ranges.length - 2, 2) as [SweepRange, SweepRange];
+    ranges.push(mergedRange(a, b));
+  }
+  return { top: Math.max(last.top, settledBefore), ranges };
+}
+
+/** Ranges a place keeps at most (one more comes with each pass that ends inside a range). */
+export const MAX_RANGES = 8;
+
+/** One range covering both: from the higher place down to the lower floor. */
+function mergedRange(a: SweepRange, b: SweepRange): SweepRange {
+  const start = a.score > b.score ? a : b.score > a.score ? b : { score: a.score, skip: Math.min(a.skip, b.skip) };
+  const above = a.above === null || b.above === null ? null : Math.min(a.above, b.above);
+  return { score: start.score, skip: start.skip, above };
 }
 
 /** Starts every pass afresh at the newest (no place kept). */

@@ -171,6 +171,8 @@ async function advance(ctx: ShardContext): Promise<Step> {
         deps.logger.warn({ runId, shard: state.shard, upstream: found.name }, 'adopting a batch of identical content from an earlier run');
       }
       if (found) {
+        // Another run's batch of the same content may still be serving that run: never ours to cancel on leaving.
+        if (found.displayName !== state.displayName) state.adopted = true;
         state.upstream = found.name;
         state.upstreamState = found.state;
         state.phase = 'submitted';
@@ -321,7 +323,7 @@ async function leaveSettledShard(ctx: ShardContext): Promise<void> {
     ctx.reservedHere = 0;
   }
   const settled = await readShardState(deps.runs, config.runId, state.shard);
-  if (state.upstream && settled?.upstream !== state.upstream) {
+  if (state.upstream && !state.adopted && settled?.upstream !== state.upstream) {
     await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
       deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel a batch of a shard settled elsewhere'),
     );

@@ -30,6 +30,8 @@ export interface BatchShardState {
   displayName: string;
   /** `batches/<id>` once known. */
   upstream?: string;
+  /** The batch was found under an earlier run's name (same content), not created for this shard. */
+  adopted?: boolean;
   /** Upstream state without prefix (PENDING, RUNNING, SUCCEEDED, ...). */
   upstreamState?: string;
   stats?: { requests: number; succeeded: number; failed: number; pending: number };

@@ -201,6 +201,14 @@ describe('a job failed for good with no record (its process died before recordin
     expect(handed).toEqual([0]);
     expect(reported).toEqual(['2: storage blip']);
 
+    // So is one that cannot even be looked at (its state unreadable): the pass goes on past it.
+    handed.length = 0;
+    reported.length = 0;
+    const unreadable = { ...handling, unhandled: async (job: Job<GenerateJobData>) => (job.data.index === 2 ? Promise.reject(new Error('corrupt state')) : handling.unhandled(job)) };
+    expect(await sweepGivenUpJobs(queues.generate, stack.plane.redis, runs, unreadable, { graceMs: 0, onJobError: (job, error) => reported.push(`${job.data.index}: ${(error as Error).message}`) })).toBe(1);
+    expect(handed).toEqual([0]);
+    expect(reported).toEqual(['2: corrupt state']);
+
     // A pass told to stop (the fleet is closing) ends after the job in hand.
     handed.length = 0;
     const stopping = new AbortController();
