@@ -25,6 +25,22 @@ afterEach(async () => {
   stack = undefined;
 });
 
+/** A hero with one `from:` dependant, its job failed for good with no record; the sweep's handling of it. */
+async function heroJobFailed() {
+  stack = await startBunchStack();
+  const variants = [
+    { name: 'main', prompt: 'Hero shot of {{title}}' },
+    { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
+  ];
+  const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
+  await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
+  const { runs, queues } = stack.plane;
+  const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
+  const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
+  const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+  return { started, runs, job, contexts, sweep };
+}
+
 describe('a job failed for good with no record (its process died before recording it)', () => {
   it('is recorded failed by the sweep of a fleet started later, without a call, and the run completes', async () => {
     stack = await startBunchStack();
@@ -67,17 +83,7 @@ describe('a job failed for good with no record (its process died before recordin
   });
 
   it('waits on dependants only while they are this lane\'s to release and not all recorded', async () => {
-    stack = await startBunchStack();
-    const variants = [
-      { name: 'main', prompt: 'Hero shot of {{title}}' },
-      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
-    ];
-    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
-    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
-    const { runs, queues } = stack.plane;
-    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
-    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
-    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    const { started, runs, job, sweep } = await heroJobFailed();
     const recordFailed = (index: number, variant: string) =>
       runs.records.recordTerminal(started.runId, {
         index, itemKey: `S1#${variant}`, key: 'S1', variant, rowNumber: 2, status: 'failed', lane: 'sync', inputHash: 'h',
@@ -96,17 +102,7 @@ describe('a job failed for good with no record (its process died before recordin
   });
 
   it('a release that finished is marked, so the sweep does not release the same dependants pass after pass', async () => {
-    stack = await startBunchStack();
-    const variants = [
-      { name: 'main', prompt: 'Hero shot of {{title}}' },
-      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
-    ];
-    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
-    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
-    const { runs, queues } = stack.plane;
-    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
-    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
-    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    const { started, runs, job, contexts, sweep } = await heroJobFailed();
     // The sweep records the hero and releases its dependant: queued, not yet made (no workers).
     expect(await sweep.unhandled(job)).toBe(true);
     await sweep.handle(job);
@@ -118,17 +114,7 @@ describe('a job failed for good with no record (its process died before recordin
   });
 
   it('leaves dependants another owner claimed (a batch shard) to that owner', async () => {
-    stack = await startBunchStack();
-    const variants = [
-      { name: 'main', prompt: 'Hero shot of {{title}}' },
-      { name: 'story', from: 'main', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' },
-    ];
-    const started = await stack.start(await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n', job: { variants } }));
-    await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, 'lost');
-    const { runs, queues } = stack.plane;
-    const job = (await queues.generate.getFailed(0, 0))[0] as Job<GenerateJobData>;
-    const contexts = new RunContextCache(runs, (url) => stack!.storeFor(url));
-    const { sweep } = givenUpItems({ runs, contexts, generateQueue: queues.generate, onRunComplete: async () => {}, logger: silentLogger(), apiKey: 'k' });
+    const { started, runs, job, sweep } = await heroJobFailed();
     await runs.records.recordTerminal(started.runId, {
       index: 0, itemKey: 'S1#main', key: 'S1', variant: 'main', rowNumber: 2, status: 'failed', lane: 'sync', inputHash: 'h',
       model: 'm', costUsd: 0, attempts: 1, finishedAt: new Date().toISOString(), errorCode: 'E_INTERNAL', errorMessage: 'x',
