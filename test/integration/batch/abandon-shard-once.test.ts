@@ -98,17 +98,19 @@ describe('a shard salvaged by two processes at once', () => {
       onRunComplete: async () => {},
     });
     const runKey = `${open.prefix}:run:{${started.runId}}`;
-    const held = async () => ({
-      reservedUsd: Number((await open.plane.redis.hget(runKey, 'reservedUsd')) ?? 0),
-      slots: await open.plane.redis.scard(`${runKey}:batches`),
-    });
+    /** The shard ended done with its items moved on, holding no slot and no reservation. */
+    const expectSettledAndNothingHeld = async () => {
+      expect(await readShardState(runs, started.runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
+      expect(await open.plane.redis.scard(`${runKey}:batches`)).toBe(0);
+      expect(Number((await open.plane.redis.hget(runKey, 'reservedUsd')) ?? 0)).toBeCloseTo(0, 9);
+    };
     const job = { data: { runId: started.runId, shard } } as Job<BatchJobData>;
-    return { runId: started.runId, shard, runs, deps, held, job };
+    return { runId: started.runId, shard, runs, deps, expectSettledAndNothingHeld, job };
   }
 
   it('a delivery that finds its shard settled elsewhere gives back the slot and the reservation it took meanwhile', async () => {
     stack = await startBunchStack();
-    const { runId, shard, runs, deps, held, job } = await oneShard(stack);
+    const { runId, shard, runs, deps, expectSettledAndNothingHeld, job } = await oneShard(stack);
     // While this delivery takes its slot and reserves, the `failed` handler of the process that
     // failed its job (it had lost its lock) salvages and settles the shard.
     const salvager = deps(runs);
@@ -118,17 +120,14 @@ describe('a shard salvaged by two processes at once', () => {
     const racing = Object.create(runs, { budget: { value: budget } }) as RunStore;
     const delivery = deps(racing);
     expect(await createBatchProcessor(delivery)(job, 'stale-token')).toBe('settled elsewhere');
-    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
-    const after = await held();
-    expect(after.slots).toBe(0);
-    expect(after.reservedUsd).toBeCloseTo(0, 9);
+    await expectSettledAndNothingHeld();
     await salvager.contexts.close();
     await delivery.contexts.close();
   });
 
   it('a delivery that created a batch for a shard settled meanwhile cancels it (its items moved on)', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
-    const { runId, shard, runs, deps, held, job } = await oneShard(stack);
+    const { runId, shard, runs, deps, expectSettledAndNothingHeld, job } = await oneShard(stack);
     // The shard had reserved and taken its slot in an earlier step: it is submitting.
     const state = await readShardState(runs, runId, shard);
     if (!state) throw new Error('the shard has no state');
@@ -151,10 +150,7 @@ describe('a shard salvaged by two processes at once', () => {
     const delivery = deps(runs, client);
     expect(await createBatchProcessor(delivery)(job, 'stale-token')).toBe('settled elsewhere');
     expect((await upstreamBatches(stack)).map((batch) => batch.state)).toEqual(['BATCH_STATE_CANCELLED']);
-    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
-    const after = await held();
-    expect(after.slots).toBe(0);
-    expect(after.reservedUsd).toBeCloseTo(0, 9);
+    await expectSettledAndNothingHeld();
     await salvager.contexts.close();
     await delivery.contexts.close();
   });
