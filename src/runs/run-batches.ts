@@ -2,6 +2,15 @@ import type { Redis } from 'ioredis';
 import type { RunKeys } from './run-keys.js';
 import type { RunScripts } from './run-scripts.js';
 
+/** What a shard's reservation came to (RunBatches.reserve). */
+export type ShardReservation =
+  | { kind: 'reserved' }
+  /** The stored state holds a reservation already (another delivery of the same job made it). */
+  | { kind: 'held'; amountUsd: number }
+  | { kind: 'over-budget' }
+  /** The shard is done (settled elsewhere) or gone: nothing reserved. */
+  | { kind: 'settled' };
+
 /**
  * The batch lane's run state: slots for concurrently active upstream batches, and each shard's
  * state (JSON kept by lanes/batch/shard-state.ts), under the run's typed keys.
@@ -26,13 +35,27 @@ export class RunBatches {
   }
 
   /**
-   * Writes a shard's final state, frees its slot and gives back `releaseUsd` of reserved budget,
-   * atomically and only while the stored state is not `done` yet. False when it was: someone
-   * settled it first and nothing changed.
+   * Writes a shard's final state, frees its slot and gives back the reservation the stored state
+   * holds, atomically and only while the stored state is not `done` yet. Returns the state it
+   * replaced, or undefined when someone had settled it first (nothing changed).
    */
-  async settle(runId: string, shard: string, json: string, releaseUsd: number): Promise<boolean> {
+  async settle(runId: string, shard: string, json: string): Promise<string | undefined> {
     const keys = this.keys(runId);
-    return (await this.redis.bunchSettleShard(keys.meta, keys.shards, keys.batches, shard, json, String(releaseUsd))) === 1;
+    const [settled, replaced] = await this.redis.bunchSettleShard(keys.meta, keys.shards, keys.batches, shard, json);
+    return settled === 1 ? replaced : undefined;
+  }
+
+  /**
+   * Reserves `amountUsd` of the run's budget for a shard and writes `json` (its state holding the
+   * reservation) in one step, once per shard: see RESERVE_SHARD_LUA.
+   */
+  async reserve(runId: string, shard: string, amountUsd: number, limitUsd: number, json: string): Promise<ShardReservation> {
+    const keys = this.keys(runId);
+    const [outcome, held] = await this.redis.bunchReserveShard(keys.meta, keys.shards, shard, String(amountUsd), String(limitUsd), json);
+    if (outcome === 1) return { kind: 'reserved' };
+    if (outcome === 2) return { kind: 'held', amountUsd: Number(held) };
+    if (outcome === 3) return { kind: 'over-budget' };
+    return { kind: 'settled' };
   }
 
   async getState(runId: string, shard: string): Promise<string | undefined> {

@@ -86,22 +86,50 @@ return 0`;
 
 /**
  * KEYS: meta, shards, batches
- * ARGV: shard, final state JSON, reservedUsd to give back
- * Settles a batch shard once: its final state written, its slot freed and its budget reservation
- * given back. A shard already done, or gone with its run's keys, is left as it is (returns 0): a
- * step repeated after a crash, or a second process salvaging the same failed shard job, gives
- * nothing back twice. The amount is checked before anything is written, and given back first, so
- * an error in the script never leaves a shard done with its reservation still held.
+ * ARGV: shard, final state JSON
+ * Settles a batch shard once: its final state written, its slot freed and the budget reservation
+ * the *stored* state holds given back (not the caller's copy: a salvager may have read the shard
+ * before its delivery reserved). A shard already done, or gone with its run's keys, is left as it
+ * is (returns {0}): a step repeated after a crash, or a second process salvaging the same failed
+ * shard job, gives nothing back twice. Returns {1, the state it replaced}, so the settler can act
+ * on what the stored state knew and it did not (an upstream batch).
  */
 export const SETTLE_SHARD_LUA = `
-local amount = tonumber(ARGV[3])
-if amount == nil or amount ~= amount then return redis.error_reply('settle: bad amount ' .. ARGV[3]) end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-if not current or cjson.decode(current).phase == 'done' then return 0 end
+if not current then return {0} end
+local stored = cjson.decode(current)
+if stored.phase == 'done' then return {0} end
+local amount = tonumber(stored.reservedUsd) or 0
 if amount ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -amount) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[1])
-return 1
+return {1, current}
+`;
+
+/**
+ * KEYS: meta, shards
+ * ARGV: shard, amount, limit, state JSON holding the reservation
+ * Reserves a batch shard's budget once, and writes the state that holds the reservation in the
+ * same step (a process dying in between would hold budget nobody gives back). Returns
+ * {1} reserved and written; {2, amount} the stored state holds a reservation already (a second
+ * delivery of the same job: nothing reserved, nothing written); {3} over budget (nothing written);
+ * {0} the shard is done or gone.
+ */
+export const RESERVE_SHARD_LUA = `
+local amount = tonumber(ARGV[2])
+if amount == nil or amount ~= amount or amount < 0 then return redis.error_reply('reserve: bad amount ' .. ARGV[2]) end
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return {0} end
+local stored = cjson.decode(current)
+if stored.phase == 'done' then return {0} end
+if type(stored.reservedUsd) == 'number' then return {2, tostring(stored.reservedUsd)} end
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
+local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
+local uncertain = tonumber(redis.call('HGET', KEYS[1], 'uncertainUsd') or '0')
+if spent + reserved + uncertain + amount > tonumber(ARGV[3]) + 1e-9 then return {3} end
+redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+return {1}
 `;
 
 /**
@@ -208,7 +236,8 @@ export type RunScripts = {
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
-  bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string, releaseUsd: string): Promise<number>;
+  bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string): Promise<[number, string?]>;
+  bunchReserveShard(meta: string, shards: string, shard: string, amount: string, limit: string, state: string): Promise<[number, string?]>;
   bunchWriteShardState(shards: string, shard: string, state: string): Promise<number>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;
   bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;

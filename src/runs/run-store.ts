@@ -20,6 +20,7 @@ import {
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
+  RESERVE_SHARD_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
   WRITE_SHARD_STATE_LUA,
@@ -110,6 +111,7 @@ export class RunStore {
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 3, lua: SETTLE_SHARD_LUA });
+      redis.defineCommand('bunchReserveShard', { numberOfKeys: 2, lua: RESERVE_SHARD_LUA });
       redis.defineCommand('bunchWriteShardState', { numberOfKeys: 1, lua: WRITE_SHARD_STATE_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
       redis.defineCommand('bunchTakeClaim', { numberOfKeys: 1, lua: TAKE_CLAIM_LUA });

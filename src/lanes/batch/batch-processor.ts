@@ -42,7 +42,7 @@ import { releaseShardDependants } from './release-shard-dependants.js';
 import { writeNextTurnShards } from './next-turn-shards.js';
 import { salvageItems, type SalvageDeps } from './salvage-items.js';
 import { loadShardTargets } from './shard-items.js';
-import { displayNameDigest, readShardState, settleShardState, writeShardState, type BatchShardState } from './shard-state.js';
+import { displayNameDigest, readShardState, reserveShardBudget, settleShardState, writeShardState, type BatchShardState } from './shard-state.js';
 import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
 
 export interface BatchProcessorDeps {
@@ -73,7 +73,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const { config, store } = await deps.contexts.get(runId);
     const state = await readShardState(deps.runs, runId, shard);
     if (!state) throw new BunchError('E_INTERNAL', `batch shard ${shard} of run ${runId} has no state`);
-    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined, reservedHere: 0 };
+    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined };
 
     for (;;) {
       let step: Step;
@@ -85,7 +85,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (now() >= batchCutoff(config) && state.retries >= RETRIES_AFTER_CUTOFF) {
           // The upstream has been failing past the run's deadline: stop waiting for it.
           step = await giveUpOnShard(ctx, `the Batch API kept failing past the deadline: ${error.code}: ${error.message}`);
-          await settleShardState(deps.runs, runId, state);
+          await cancelBatchUnknownTo(ctx, await settleShardState(deps.runs, runId, state));
           return step.kind === 'finished' ? step.result : 'salvaged';
         }
         // Transient upstream trouble (429 on create, 5xx, resets): same state, later. Not a failed attempt.
@@ -96,14 +96,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         deps.logger.warn({ runId, shard, phase: state.phase, code: error.code, retries: state.retries }, 'batch step will be retried');
       }
       if (state.phase === 'done') {
-        if (!(await settleShardState(deps.runs, runId, state)) && step.kind === 'finished' && step.result !== 'done') {
+        const replaced = await settleShardState(deps.runs, runId, state);
+        if (replaced) await cancelBatchUnknownTo(ctx, replaced);
+        else if (step.kind === 'finished' && step.result !== 'done') {
           deps.logger.info({ runId, shard }, 'the shard was settled by another process first');
           await leaveSettledShard(ctx);
         }
-      } else if (await writeShardState(deps.runs, runId, state)) {
-        // What this delivery reserved is in the stored state now: whoever settles it gives it back.
-        ctx.reservedHere = 0;
-      } else {
+      } else if (!(await writeShardState(deps.runs, runId, state))) {
         // Settled elsewhere meanwhile (this delivery lost its lock and BullMQ failed the job).
         deps.logger.warn({ runId, shard, phase: state.phase }, 'the shard was settled elsewhere while this delivery ran: stopping');
         await leaveSettledShard(ctx);
@@ -119,8 +118,6 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
 }
 
 interface ShardContext {
-  /** Budget this delivery reserved and has not written into the stored state yet. */
-  reservedHere: number;
   deps: BatchProcessorDeps;
   config: RunConfig;
   store: ObjectStore;
@@ -149,14 +146,15 @@ async function advance(ctx: ShardContext): Promise<Step> {
         return { kind: 'later', delayMs: config.batch.pollIntervalMs };
       }
       if (config.budgetUsd !== undefined && state.reservedUsd === undefined) {
-        // A batch is paid for whole: reserve all of its items at the batch price (dearest variant) before creating it.
+        // A batch is paid for whole: reserve all of its items at the batch price (dearest variant)
+        // before creating it — once per shard, and stored with the state in the same write.
         const amount = state.items * estimatedCallUsd(config.pricing, 'batch', undefined, config.wantImage);
-        if (!(await runs.budget.reserve(runId, amount, config.budgetUsd))) {
+        const reserved = await reserveShardBudget(runs, runId, state, amount, config.budgetUsd);
+        if (reserved === 'over-budget') {
           await runs.requestStop(runId, 'E_BUDGET');
           return salvageWholeShard(ctx, 'E_BUDGET', false);
         }
-        state.reservedUsd = amount;
-        ctx.reservedHere = amount;
+        // Settled elsewhere: the state write after this step is refused, and the delivery leaves.
       }
       state.phase = 'submitting';
       return { kind: 'next' };
@@ -310,18 +308,14 @@ function salvageDeps(ctx: ShardContext): SalvageDeps {
 
 /**
  * This delivery found its shard settled by another process (it lost its lock; BullMQ failed the
- * job and its salvage ran). The settler gave back what the stored state held; what this delivery
- * took since is undone here: the batch slot (a done shard holds none), a reservation not yet
- * written, and a batch it created or adopted that the settler could not know of (cancelled, best
- * effort, so it stops serving — and billing — items that have moved on).
+ * job and its salvage ran). The settler gave back what the stored state held (a reservation is
+ * stored as it is made); what this delivery took since is undone here: the batch slot (a done
+ * shard holds none), and a batch it created or adopted that the settler could not know of
+ * (cancelled, best effort, so it stops serving — and billing — items that have moved on).
  */
 async function leaveSettledShard(ctx: ShardContext): Promise<void> {
   const { deps, state, config } = ctx;
   await deps.runs.batches.releaseSlot(config.runId, state.shard);
-  if (ctx.reservedHere) {
-    await deps.runs.budget.release(config.runId, ctx.reservedHere);
-    ctx.reservedHere = 0;
-  }
   const settled = await readShardState(deps.runs, config.runId, state.shard);
   if (state.upstream && !state.adopted && settled?.upstream !== state.upstream) {
     await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
@@ -346,13 +340,27 @@ export async function abandonShard(deps: BatchProcessorDeps, runId: string, shar
   const { config, store } = await deps.contexts.get(runId);
   const state = await readShardState(deps.runs, runId, shard);
   if (!state || state.phase === 'done') return;
-  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined, reservedHere: 0 };
+  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
   await giveUpOnShard(ctx, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
   // Another process may be salvaging the same job at once (its `failed` event and a sweep):
   // salvaging is safe to repeat, and only the first to settle gives the reservation back.
-  if (!(await settleShardState(deps.runs, runId, state))) {
-    deps.logger.info({ runId, shard }, 'an abandoned shard was settled by another process first');
-  }
+  const replaced = await settleShardState(deps.runs, runId, state);
+  if (replaced) await cancelBatchUnknownTo(ctx, replaced);
+  else deps.logger.info({ runId, shard }, 'an abandoned shard was settled by another process first');
+}
+
+/**
+ * The state a settle replaced may name an upstream batch the settler's copy did not (a salvager
+ * that read the shard before a live delivery created its batch): the shard's items have moved on,
+ * so that batch is cancelled (best effort) rather than left serving — and billing — them. A batch
+ * adopted from another run may still serve that run and is left alone.
+ */
+async function cancelBatchUnknownTo(ctx: ShardContext, replaced: BatchShardState | undefined): Promise<void> {
+  const { deps, state, config } = ctx;
+  if (!replaced?.upstream || replaced.adopted || replaced.upstream === state.upstream) return;
+  await cancelBatch(deps.client, replaced.upstream).catch((error: unknown) =>
+    deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel a batch the settled state named'),
+  );
 }
 
 /**

@@ -3,9 +3,10 @@
  * (`<p>:run:{id}:shards`, read together with the meta, so `bunch status` shows it with no extra
  * round trip). The shard's own BullMQ job writes it as it goes. The last write — phase `done`, the
  * slot and the budget reservation given back — is made once (settleShardState), and `done` is
- * final: no later write changes it. A job BullMQ failed for good is salvaged outside it, possibly
- * by two processes at once (its `failed` event and a sweep), while a delivery that lost its lock
- * may still be running.
+ * final: no later write changes it. A shard's budget is reserved once, in the same write as the
+ * state that holds it (reserveShardBudget). A job BullMQ failed for good is salvaged outside it,
+ * possibly by two processes at once (its `failed` event and a sweep), while a delivery that lost
+ * its lock may still be running.
  */
 import type { RunMeta, RunStore } from '../../runs/run-store.js';
 
@@ -79,15 +80,37 @@ export async function writeShardState(runs: RunStore, runId: string, state: Batc
 }
 
 /**
- * Writes a shard's final state (phase `done`) with its slot freed and its budget reservation given
- * back, once (RunBatches.settle): false when another step or process had settled it already, in
- * which case the stored state is theirs.
+ * Writes a shard's final state (phase `done`) with its slot freed and the budget reservation the
+ * stored state holds given back, once (RunBatches.settle). Returns the state it replaced — which
+ * may know more than `state` (a salvager's copy read before a delivery reserved or created its
+ * batch) — or undefined when another step or process had settled it already (the stored state is
+ * theirs).
  */
-export async function settleShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
-  const releaseUsd = state.reservedUsd ?? 0;
+export async function settleShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<BatchShardState | undefined> {
   if (state.reservedUsd !== undefined) state.reservedUsd = 0;
   state.updatedAt = new Date().toISOString();
-  return runs.batches.settle(runId, state.shard, JSON.stringify(state), releaseUsd);
+  const replaced = await runs.batches.settle(runId, state.shard, JSON.stringify(state));
+  return replaced === undefined ? undefined : (JSON.parse(replaced) as BatchShardState);
+}
+
+/**
+ * Reserves a shard's budget and moves it to `submitting` in one write (RunBatches.reserve), once
+ * per shard. On 'reserved', `state.reservedUsd` is what the stored state holds: the reservation
+ * made now, or the one another delivery of the same job made first. 'over-budget' and 'settled'
+ * (the shard is done elsewhere) wrote nothing.
+ */
+export async function reserveShardBudget(
+  runs: RunStore,
+  runId: string,
+  state: BatchShardState,
+  amountUsd: number,
+  limitUsd: number,
+): Promise<'reserved' | 'over-budget' | 'settled'> {
+  const next: BatchShardState = { ...state, phase: 'submitting', reservedUsd: amountUsd, updatedAt: new Date().toISOString() };
+  const outcome = await runs.batches.reserve(runId, state.shard, amountUsd, limitUsd, JSON.stringify(next));
+  if (outcome.kind === 'over-budget' || outcome.kind === 'settled') return outcome.kind;
+  state.reservedUsd = outcome.kind === 'held' ? outcome.amountUsd : amountUsd;
+  return 'reserved';
 }
 
 /** Every shard of a run, in shard order, from an already-read meta. */

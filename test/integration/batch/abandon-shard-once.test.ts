@@ -77,8 +77,9 @@ describe('a shard salvaged by two processes at once', () => {
     expect(await createShardState(runs, started.runId, { ...state, phase: 'planned', reservedUsd: undefined })).toBe(false);
     expect(await readShardState(runs, started.runId, shard)).toMatchObject({ phase: 'done' });
 
-    // An amount that is not a number is refused before anything is written.
-    await expect(runs.batches.settle(started.runId, 'another', JSON.stringify({ phase: 'done' }), Number.NaN)).rejects.toThrow(/bad amount/);
+    // An amount to reserve that is not a number is refused before anything is written.
+    await expect(runs.batches.reserve(started.runId, shard, Number.NaN, 10, JSON.stringify({ phase: 'submitting' }))).rejects.toThrow(/bad amount/);
+    expect(await readShardState(runs, started.runId, shard)).toMatchObject({ phase: 'done', reservedUsd: 0 });
     await deps.contexts.close();
   });
 
@@ -108,16 +109,16 @@ describe('a shard salvaged by two processes at once', () => {
     return { runId: started.runId, shard, runs, deps, expectSettledAndNothingHeld, job };
   }
 
-  it('a delivery that finds its shard settled elsewhere gives back the slot and the reservation it took meanwhile', async () => {
+  it('a delivery that finds its shard settled elsewhere as it reserves gives back its slot and reserves nothing', async () => {
     stack = await startBunchStack();
     const { runId, shard, runs, deps, expectSettledAndNothingHeld, job } = await oneShard(stack);
     // While this delivery takes its slot and reserves, the `failed` handler of the process that
     // failed its job (it had lost its lock) salvages and settles the shard.
     const salvager = deps(runs);
-    const budget = Object.create(runs.budget, {
-      reserve: { value: async (id: string, amount: number, limit: number) => (await abandonShard(salvager, id, shard, 'stalled'), runs.budget.reserve(id, amount, limit)) },
-    }) as RunStore['budget'];
-    const racing = Object.create(runs, { budget: { value: budget } }) as RunStore;
+    const batches = Object.create(runs.batches, {
+      reserve: { value: async (id: string, ...rest: [string, number, number, string]) => (await abandonShard(salvager, id, shard, 'stalled'), runs.batches.reserve(id, ...rest)) },
+    }) as RunStore['batches'];
+    const racing = Object.create(runs, { batches: { value: batches } }) as RunStore;
     const delivery = deps(racing);
     expect(await createBatchProcessor(delivery)(job, 'stale-token')).toBe('settled elsewhere');
     await expectSettledAndNothingHeld();
