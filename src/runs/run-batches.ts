@@ -58,6 +58,21 @@ export class RunBatches {
     return { kind: 'settled' };
   }
 
+  /**
+   * Takes the lease on creating a shard's upstream batch for `ttlMs`: one delivery at a time looks
+   * the batch up by name and creates it, so two deliveries of one job (BullMQ redelivers a job it
+   * thinks stalled) cannot both create one. True when taken now or held by this token already.
+   */
+  async takeCreationLease(runId: string, shard: string, token: string, ttlMs: number): Promise<boolean> {
+    const [taken, holder] = await this.redis.bunchTakeClaim(this.keys(runId).creating(shard), token, String(Math.ceil(ttlMs)));
+    return taken === 1 || holder === token;
+  }
+
+  /** Gives the creation lease back, if this token still holds it. */
+  async releaseCreationLease(runId: string, shard: string, token: string): Promise<void> {
+    await this.redis.bunchReleaseLock(this.keys(runId).creating(shard), token);
+  }
+
   async getState(runId: string, shard: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys(runId).shards, shard)) ?? undefined;
   }

@@ -13,6 +13,7 @@
  *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`);
  *                                 `<index>:done` -> 1 once that release has finished
  *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
+ *   <p>:run:{id}:creating:<shard> string with TTL: the delivery creating that shard's batch now
  */
 export interface RunKeys {
   meta: string;
@@ -22,6 +23,7 @@ export interface RunKeys {
   batches: string;
   released: string;
   shards: string;
+  creating(shard: string): string;
 }
 
 export function runKeys(prefix: string, runId: string): RunKeys {
@@ -34,6 +36,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     batches: `${base}:batches`,
     released: `${base}:released`,
     shards: `${base}:shards`,
+    creating: (shard) => `${base}:creating:${shard}`,
   };
 }
 

@@ -22,6 +22,7 @@
  *       ──► done (slot and budget reservation given back once, atomically with the final state)
  * A step interrupted by a crash is repeated by the next delivery; each step is idempotent.
  */
+import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { stopsTheRun } from '../../errors/run-stopping-codes.js';
@@ -29,7 +30,7 @@ import { BunchError } from '../../errors/bunch-error.js';
 import { estimatedCallUsd } from '../../gemini/run-pricing.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import type { RunConfig } from '../../runs/run-config.js';
-import type { RunStore, StopReason } from '../../runs/run-store.js';
+import type { RunControl, RunStore, StopReason } from '../../runs/run-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { GenerateJobData } from '../sync/generate-job-data.js';
@@ -60,6 +61,8 @@ export interface BatchProcessorDeps {
 /** Longest wait between two polls, and between two retries of a failed call. */
 const MAX_POLL_DELAY_MS = 10 * 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
+/** How long one delivery may take to look up and create a shard's batch (uploading its requests included). */
+const CREATION_LEASE_MS = 10 * 60_000;
 /** Transient failures tolerated once the deadline cutoff has passed, before the shard is given up. */
 const RETRIES_AFTER_CUTOFF = 5;
 
@@ -73,7 +76,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const { config, store } = await deps.contexts.get(runId);
     const state = await readShardState(deps.runs, runId, shard);
     if (!state) throw new BunchError('E_INTERNAL', `batch shard ${shard} of run ${runId} has no state`);
-    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined };
+    const ctx: ShardContext = { deps, config, store, state, now, batch: undefined, deliveryId: randomUUID() };
 
     for (;;) {
       let step: Step;
@@ -118,6 +121,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
 }
 
 interface ShardContext {
+  /** Tells this delivery from another of the same job (the creation lease's token). */
+  deliveryId: string;
   deps: BatchProcessorDeps;
   config: RunConfig;
   store: ObjectStore;
@@ -160,47 +165,21 @@ async function advance(ctx: ShardContext): Promise<Step> {
       return { kind: 'next' };
     }
 
-    case 'submitting': {
-      // Intent is recorded (this state); whatever happened after it, look before creating.
-      // First-generation shards may adopt an earlier run's batch of identical content (Redis lost).
-      const digest = state.generation === 0 ? displayNameDigest(state.displayName) : undefined;
-      const found = await findBatchByDisplayName(client, state.displayName, digest);
-      if (found && found.displayName !== state.displayName) {
-        deps.logger.warn({ runId, shard: state.shard, upstream: found.name }, 'adopting a batch of identical content from an earlier run');
+    case 'submitting':
+      // One delivery at a time looks the batch up and creates it: two deliveries of one job (a
+      // redelivery of a job BullMQ thought stalled) could otherwise both find none and create two.
+      // Once the batch exists the lease is left to expire: a delivery that waited for it finds the
+      // batch by its name. A step that failed (429 on create, a reset) gives it back at once, so
+      // the job's next delivery retries without waiting the lease out.
+      if (!(await runs.batches.takeCreationLease(runId, state.shard, ctx.deliveryId, CREATION_LEASE_MS))) {
+        return { kind: 'later', delayMs: config.batch.pollIntervalMs };
       }
-      if (found) {
-        // Another run's batch of the same content may still be serving that run: never ours to cancel on leaving.
-        if (found.displayName !== state.displayName) state.adopted = true;
-        state.upstream = found.name;
-        state.upstreamState = found.state;
-        state.phase = 'submitted';
-        return { kind: 'next' };
-      }
-      if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
-      let created: UpstreamBatch;
       try {
-        created = await createShardBatch(client, ctx.store, {
-          runId,
-          shard: state.shard,
-          model: config.model,
-          displayName: state.displayName,
-          tempRoot: deps.tempRoot,
-        });
+        return await submitShard(ctx, control, pastCutoff);
       } catch (error) {
-        if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
-          if (stopsTheRun(error.code)) await runs.requestStop(runId, error.code);
-          state.error = `${error.code}: ${error.message}`.slice(0, 300);
-          deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch creation refused: salvaging the shard');
-          const stop = stopsTheRun(error.code) ? error.code : undefined;
-          return salvageWholeShard(ctx, stop, false, `the Batch API refused the shard: ${state.error}`);
-        }
+        await runs.batches.releaseCreationLease(runId, state.shard, ctx.deliveryId).catch(() => undefined);
         throw error;
       }
-      state.upstream = created.name;
-      state.upstreamState = created.state;
-      state.phase = 'submitted';
-      return { kind: 'later', delayMs: config.batch.pollIntervalMs };
-    }
 
     case 'submitted': {
       const name = state.upstream as string;
@@ -291,6 +270,52 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   return { kind: 'finished', result: 'salvaged' };
 }
 
+/** Finds the shard's batch upstream by its name, or creates it; `submitted` either way (or salvaged). */
+async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: boolean): Promise<Step> {
+  const { deps, config, state } = ctx;
+  const { runs, client } = deps;
+  const runId = config.runId;
+  // Intent is recorded (this state); whatever happened after it, look before creating.
+  // First-generation shards may adopt an earlier run's batch of identical content (Redis lost).
+  const digest = state.generation === 0 ? displayNameDigest(state.displayName) : undefined;
+  const found = await findBatchByDisplayName(client, state.displayName, digest);
+  if (found && found.displayName !== state.displayName) {
+    deps.logger.warn({ runId, shard: state.shard, upstream: found.name }, 'adopting a batch of identical content from an earlier run');
+  }
+  if (found) {
+    // Another run's batch of the same content may still be serving that run: never ours to cancel on leaving.
+    if (found.displayName !== state.displayName) state.adopted = true;
+    state.upstream = found.name;
+    state.upstreamState = found.state;
+    state.phase = 'submitted';
+    return { kind: 'next' };
+  }
+  if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
+  let created: UpstreamBatch;
+  try {
+    created = await createShardBatch(client, ctx.store, {
+      runId,
+      shard: state.shard,
+      model: config.model,
+      displayName: state.displayName,
+      tempRoot: deps.tempRoot,
+    });
+  } catch (error) {
+    if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
+      if (stopsTheRun(error.code)) await runs.requestStop(runId, error.code);
+      state.error = `${error.code}: ${error.message}`.slice(0, 300);
+      deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch creation refused: salvaging the shard');
+      const stop = stopsTheRun(error.code) ? error.code : undefined;
+      return salvageWholeShard(ctx, stop, false, `the Batch API refused the shard: ${state.error}`);
+    }
+    throw error;
+  }
+  state.upstream = created.name;
+  state.upstreamState = created.state;
+  state.phase = 'submitted';
+  return { kind: 'later', delayMs: config.batch.pollIntervalMs };
+}
+
 /** A finished shard gives back its concurrency slot and its budget reservation (costs are recorded per item). */
 function salvageDeps(ctx: ShardContext): SalvageDeps {
   const { deps } = ctx;
@@ -340,7 +365,7 @@ export async function abandonShard(deps: BatchProcessorDeps, runId: string, shar
   const { config, store } = await deps.contexts.get(runId);
   const state = await readShardState(deps.runs, runId, shard);
   if (!state || state.phase === 'done') return;
-  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined };
+  const ctx: ShardContext = { deps, config, store, state, now: deps.now ?? Date.now, batch: undefined, deliveryId: randomUUID() };
   await giveUpOnShard(ctx, `the batch lane gave up on this shard: ${reason.slice(0, 200)}`);
   // Another process may be salvaging the same job at once (its `failed` event and a sweep):
   // salvaging is safe to repeat, and only the first to settle gives the reservation back.

@@ -71,7 +71,7 @@ function readingAt(runs: RunStore, gate: Promise<void>, arrived: () => void): Ru
 }
 
 describe('a batch shard reserves its budget once', () => {
-  it('two deliveries of one planned shard at once reserve it once, and settling gives it all back', async () => {
+  it('two deliveries of one planned shard at once reserve it once and create one batch; settling gives it all back', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
     const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedShard(stack);
     let arrivals = 0;
@@ -86,13 +86,15 @@ describe('a batch shard reserves its budget once', () => {
     const outcomes = await Promise.allSettled([first, second]);
     for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(DelayedError) });
 
-    // One shard, one reservation: both deliveries went on with it.
+    // One shard, one reservation, one batch: the second delivery waits while the first creates it.
     expect(await reservedUsd()).toBeCloseTo(SHARD_USD, 9);
-    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'submitted', reservedUsd: SHARD_USD });
+    expect(await upstreamBatches(stack)).toHaveLength(1);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ reservedUsd: SHARD_USD });
 
     await abandonShard(deps(runs), runId, shard, 'the test gives up');
     expect(await reservedUsd()).toBeCloseTo(0, 9);
     expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
+    expect((await upstreamBatches(stack)).map((batch) => batch.state)).toEqual(['BATCH_STATE_CANCELLED']);
     await close();
   });
 
