@@ -1,19 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RELEASE_LOCK_LUA } from '../runs/run-scripts.js';
+import { RELEASE_LOCK_LUA, RENEW_CLAIM_LUA } from '../runs/run-scripts.js';
 
 /**
  * Runs `work` while holding a Redis lock (SET NX PX `ttlMs`), and answers undefined without running
- * it when someone else holds the lock. The lock is freed afterwards only while it is still this
- * holder's (it may have expired and been taken by another); a holder that dies, or cannot free
- * it, leaves it to expire.
+ * it when someone else holds the lock. While the work runs the lock is renewed every third of its
+ * ttl, so work that takes longer than the ttl keeps it; should a renewal find the lock gone or
+ * someone else's (Redis lost it, or this process was frozen past the ttl), `lost` aborts and the
+ * work is expected to stop soon. The lock is freed afterwards only while it is still this holder's;
+ * a holder that dies, or cannot free it, leaves it to expire.
  */
-export async function whileLocked<T>(redis: Redis, key: string, ttlMs: number, work: () => Promise<T>): Promise<T | undefined> {
+export async function whileLocked<T>(redis: Redis, key: string, ttlMs: number, work: (lost: AbortSignal) => Promise<T>): Promise<T | undefined> {
   const token = randomUUID();
   if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+  const lost = new AbortController();
+  const renewal = setInterval(() => {
+    // A renewal that fails (Redis unreachable) is simply tried again at the next tick: only an
+    // answer that the lock is not ours tells the work to stop.
+    redis.eval(RENEW_CLAIM_LUA, 1, key, token, String(ttlMs)).then(
+      (kept) => {
+        if (kept === 1 || lost.signal.aborted) return;
+        clearInterval(renewal);
+        lost.abort(new Error(`lock ${key} was lost to another holder`));
+      },
+      () => undefined,
+    );
+  }, Math.max(10, Math.floor(ttlMs / 3)));
+  renewal.unref();
   try {
-    return await work();
+    return await work(lost.signal);
   } finally {
+    clearInterval(renewal);
     // A release that fails must not replace the work's own result or error: the lock then
     // expires on its own, which is what a holder that died would leave too.
     await redis.eval(RELEASE_LOCK_LUA, 1, key, token).catch(() => undefined);

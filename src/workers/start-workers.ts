@@ -226,7 +226,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
     }, { ...shardSweepOptions, signal, place: batchPlace }));
   const sweep = new GivenUpSweep(
-    async (signal) => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, () => sweepFailedSets(signal))) ?? 0,
+    // The lock is renewed while a pass runs (its cancel calls can take minutes); a pass whose lock
+    // was lost stops after the job in hand, as one told to stop by close().
+    async (signal) => (await whileLocked(commandConnection, givenUpSweepLockKey(prefix), SWEEP_LOCK_MS, (lost) => sweepFailedSets(AbortSignal.any([signal, lost])))) ?? 0,
     options.givenUpSweepMs ?? GIVEN_UP_SWEEP_MS,
     (error) => (isConnectionError(error) ? outage.onError(error) : logger.warn({ err: toErrorRecord(error) }, 'sweep of failed jobs did not finish')),
     (handed) => logger.warn({ jobs: handed }, 'handled jobs BullMQ failed with nobody recording their items or salvaging their shards'),

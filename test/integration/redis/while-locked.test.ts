@@ -68,6 +68,34 @@ describe('whileLocked', () => {
   });
 });
 
+describe('whileLocked and work longer than the lock', () => {
+  it('keeps the lock while the work runs past its ttl, and frees it afterwards', async () => {
+    let takenByAnother: string | null = 'not tried';
+    let ttlLeft = 0;
+    await whileLocked(redis, 'lock:g', 150, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      takenByAnother = await redis.set('lock:g', 'another', 'PX', 60_000, 'NX');
+      ttlLeft = await redis.pttl('lock:g');
+    });
+    expect(takenByAnother).toBeNull();
+    expect(ttlLeft).toBeGreaterThan(0);
+    expect(await redis.exists('lock:g')).toBe(0);
+  });
+
+  it('tells the work when the lock was lost to another holder, and leaves theirs alone', async () => {
+    const outcome = await whileLocked(redis, 'lock:h', 150, async (lost) => {
+      await redis.set('lock:h', 'next holder', 'PX', 60_000);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the work was never told')), 2_000);
+        lost.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      return lost.aborted;
+    });
+    expect(outcome).toBe(true);
+    expect(await redis.get('lock:h')).toBe('next holder');
+  });
+});
+
 describe('whileLocked when freeing the lock fails', () => {
   it("answers the work's own result; the lock is left to expire", async () => {
     const result = await whileLocked(redis, 'lock:f', 60_000, async () => {
