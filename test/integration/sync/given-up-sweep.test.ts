@@ -281,6 +281,36 @@ describe('a job failed for good with no record (its process died before recordin
     expect(handed).toEqual(['L', 'L', 'L']);
   });
 
+  it('gives failures since the last pass at most half a pass while an older walk waits', async () => {
+    stack = await startBunchStack();
+    const old = await stack.start(await stack.writeJob({ catalogCsv: productCsv(8) }));
+    for (let i = 0; i < 8; i += 1) await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `old ${i}`);
+    const { runs, queues } = stack.plane;
+    const looked: string[][] = [];
+    let newer: string | undefined;
+    const name = (job: Job<GenerateJobData>) => (job.data.runId === newer ? `N${job.data.index}` : String(job.data.index));
+    const handling = {
+      unhandled: async (job: Job<GenerateJobData>) => (looked.at(-1)?.push(name(job)), job.data.runId === old.runId || job.data.runId === newer),
+      handle: async () => undefined,
+    };
+    const placeKey = givenUpSweepPlaceKey(stack.prefix, GENERATE_QUEUE);
+    const pass = (maxJobs: number) => {
+      looked.push([]);
+      return sweepGivenUpJobs(queues.generate, stack!.plane.redis, runs, handling, { graceMs: 0, maxJobs, pageSize: 2, place: redisSweepPlace(stack!.plane.redis, placeKey) });
+    };
+    await pass(2);
+    // A burst of failures after that pass, more than half of the next pass could read.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    newer = (await stack.start(await stack.writeJob({ catalogCsv: productCsv(4) }))).runId;
+    for (let i = 0; i < 4; i += 1) await failJobUnrecorded(stack.redis.url, stack.prefix, GENERATE_QUEUE, `newer ${i}`);
+    await pass(4);
+    await pass(4);
+    await pass(4);
+    // The burst got two of four reads, the old walk the other two; the rest of the burst waited
+    // its turn behind the old walk (without the half share, the second pass is N3 N2 N1 N0).
+    expect(looked).toEqual([['7', '6'], ['N3', 'N2', '5', '4'], ['3', '2', '1', '0'], ['N1', 'N0']]);
+  });
+
   it('a run id the sweep could not read back from its job ids is refused before the run exists', async () => {
     stack = await startBunchStack();
     const jobFile = await stack.writeJob({ catalogCsv: 'sku,title\nS1,Lamp\n' });
