@@ -1,9 +1,15 @@
+import type { Job } from 'bullmq';
 import { afterEach, expect } from 'vitest';
+import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
+import type { BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
+import type { BatchJobData } from '../../../src/lanes/batch/batch-queue.js';
+import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
+import { silentLogger } from '../../../src/logging/create-logger.js';
 import type { EmulatorOptions } from '../../../src/emulator/start-emulator.js';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { shardStatesOf, type BatchShardState } from '../../../src/lanes/batch/shard-state.js';
-import type { RunMeta } from '../../../src/runs/run-store.js';
-import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import type { RunMeta, RunStore } from '../../../src/runs/run-store.js';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 /** Short batch timings: a job file section for the batch lane tests. */
 export function batchJob(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -59,5 +65,42 @@ export function useBatchStack(): (emulator: EmulatorOptions) => Promise<BunchSta
     stack = await startBunchStack({ emulator });
     await stack.startWorkers();
     return stack;
+  };
+}
+
+/**
+ * A batch run of 4 items in one shard under a $10 budget, planned, no workers: what a test needs
+ * to drive the shard's processor (or salvage it) by hand. `deps(runs)` builds processor deps on a
+ * given RunStore (one with a step replaced, to race something in); `job` is a delivery of the
+ * shard's job whose move to delayed (to poll later) does nothing.
+ */
+export async function plannedBudgetShard(open: BunchStack) {
+  const jobFile = await open.writeJob({ catalogCsv: productCsv(4), job: { ...batchJob(), budget: { maxUsd: 10 } } });
+  const started = await open.start(jobFile);
+  const { runs, queues } = open.plane;
+  const shard = Object.keys((await runs.getMeta(started.runId))?.shards ?? {})[0];
+  if (!shard) throw new Error('the run has no shard');
+  const contexts: RunContextCache[] = [];
+  const deps = (withRuns: RunStore, client = createGeminiClient({ baseUrl: open.emulator.url, apiKey: open.emulator.apiKey ?? 'unused' })): BatchProcessorDeps => {
+    const cache = new RunContextCache(withRuns, (url) => open.storeFor(url));
+    contexts.push(cache);
+    return { runs: withRuns, contexts: cache, client, generateQueue: queues.generate, batchQueue: queues.batch, logger: silentLogger(), onRunComplete: async () => {} };
+  };
+  const job = { data: { runId: started.runId, shard }, moveToDelayed: async () => undefined } as unknown as Job<BatchJobData>;
+  const runKey = `${open.prefix}:run:{${started.runId}}`;
+  return {
+    runId: started.runId,
+    shard,
+    runs,
+    deps,
+    job,
+    runKey,
+    /** The run's reserved budget now. */
+    reservedUsd: async () => Number((await open.plane.redis.hget(runKey, 'reservedUsd')) ?? 0),
+    /** Slots for upstream batches the run holds now. */
+    slotsHeld: () => open.plane.redis.scard(`${runKey}:batches`),
+    close: async () => {
+      for (const cache of contexts) await cache.close();
+    },
   };
 }

@@ -1,14 +1,10 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
-import { abandonShard, createBatchProcessor, type BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
-import type { BatchJobData } from '../../../src/lanes/batch/batch-queue.js';
+import { abandonShard, createBatchProcessor } from '../../../src/lanes/batch/batch-processor.js';
 import { readShardState } from '../../../src/lanes/batch/shard-state.js';
-import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
-import { silentLogger } from '../../../src/logging/create-logger.js';
 import type { RunStore } from '../../../src/runs/run-store.js';
-import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { batchJob, upstreamBatches } from './batch-harness.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { plannedBudgetShard, upstreamBatches } from './batch-harness.js';
 
 /**
  * A batch shard reserves its items' budget in its `planned` step. The reservation and the state
@@ -25,35 +21,6 @@ afterEach(async () => {
 
 /** 4 items at the batch price of the emulator's pricing: what one shard reserves. */
 const SHARD_USD = 0.116;
-
-async function plannedShard(open: BunchStack) {
-  const jobFile = await open.writeJob({ catalogCsv: productCsv(4), job: { ...batchJob(), budget: { maxUsd: 10 } } });
-  const started = await open.start(jobFile);
-  const { runs, queues } = open.plane;
-  const shard = Object.keys((await runs.getMeta(started.runId))?.shards ?? {})[0] as string;
-  const contexts: RunContextCache[] = [];
-  const deps = (withRuns: RunStore): BatchProcessorDeps => {
-    const cache = new RunContextCache(withRuns, (url) => open.storeFor(url));
-    contexts.push(cache);
-    return {
-      runs: withRuns,
-      contexts: cache,
-      client: createGeminiClient({ baseUrl: open.emulator.url, apiKey: open.emulator.apiKey ?? 'unused' }),
-      generateQueue: queues.generate,
-      batchQueue: queues.batch,
-      logger: silentLogger(),
-      onRunComplete: async () => {},
-    };
-  };
-  // A delivery ends its first pass by moving the job to delayed (to poll the batch later).
-  const job = { data: { runId: started.runId, shard }, moveToDelayed: async () => undefined } as unknown as Job<BatchJobData>;
-  const runKey = `${open.prefix}:run:{${started.runId}}`;
-  const reservedUsd = async () => Number((await open.plane.redis.hget(runKey, 'reservedUsd')) ?? 0);
-  const close = async () => {
-    for (const cache of contexts) await cache.close();
-  };
-  return { runId: started.runId, shard, runs, deps, job, reservedUsd, runKey, close };
-}
 
 /** A RunStore whose shard-state reads wait at `gate` (after reading), so two deliveries read before either writes. */
 function readingAt(runs: RunStore, gate: Promise<void>, arrived: () => void): RunStore {
@@ -73,7 +40,7 @@ function readingAt(runs: RunStore, gate: Promise<void>, arrived: () => void): Ru
 describe('a batch shard reserves its budget once', () => {
   it('two deliveries of one planned shard at once reserve it once and create one batch; settling gives it all back', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
-    const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedShard(stack);
+    const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedBudgetShard(stack);
     let arrivals = 0;
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -100,7 +67,7 @@ describe('a batch shard reserves its budget once', () => {
 
   it('a salvager that read the shard before its delivery reserved gives the reservation back, and cancels the batch it never saw', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
-    const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedShard(stack);
+    const { runId, shard, runs, deps, job, reservedUsd, slotsHeld, close } = await plannedBudgetShard(stack);
     // The salvager (a `failed` handler, a sweep) read the shard while it was still `planned`; a
     // delivery then reserves, creates its batch and moves on to poll; the salvager settles after.
     const delivery = createBatchProcessor(deps(runs));
@@ -116,7 +83,7 @@ describe('a batch shard reserves its budget once', () => {
     await abandonShard(deps(Object.create(runs, { batches: { value: batches } }) as RunStore), runId, shard, 'stalled');
 
     expect(await reservedUsd()).toBeCloseTo(0, 9);
-    expect(await stack.plane.redis.scard(`${stack.prefix}:run:{${runId}}:batches`)).toBe(0);
+    expect(await slotsHeld()).toBe(0);
     expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
     // The items moved on to the sync lane: the batch must not go on serving (and billing) them.
     expect((await upstreamBatches(stack)).map((batch) => batch.state)).toEqual(['BATCH_STATE_CANCELLED']);
