@@ -8,8 +8,10 @@ export type ShardReservation =
   /** The stored state holds a reservation already (another delivery of the same job made it). */
   | { kind: 'held'; amountUsd: number }
   | { kind: 'over-budget' }
-  /** The shard is done (settled elsewhere) or gone: nothing reserved. */
-  | { kind: 'settled' };
+  /** The shard is done (settled elsewhere): nothing reserved. */
+  | { kind: 'settled' }
+  /** The shard has no state (its run's keys are gone): nothing reserved. */
+  | { kind: 'gone' };
 
 /**
  * The batch lane's run state: slots for concurrently active upstream batches, and each shard's
@@ -55,6 +57,7 @@ export class RunBatches {
     if (outcome === 1) return { kind: 'reserved' };
     if (outcome === 2) return { kind: 'held', amountUsd: Number(held) };
     if (outcome === 3) return { kind: 'over-budget' };
+    if (outcome === 4) return { kind: 'gone' };
     return { kind: 'settled' };
   }
 
@@ -82,8 +85,17 @@ export class RunBatches {
     return (await this.redis.hsetnx(this.keys(runId).shards, shard, json)) === 1;
   }
 
-  /** Writes a shard's state unless it is done already (done is final): false when it was. */
-  async setState(runId: string, shard: string, json: string): Promise<boolean> {
-    return (await this.redis.bunchWriteShardState(this.keys(runId).shards, shard, json)) === 1;
+  /**
+   * Writes a shard's state unless it is done already (done is final) or the write is behind the
+   * stored state (an earlier phase, or a lost reservation): WRITE_SHARD_STATE_LUA.
+   */
+  async setState(runId: string, shard: string, json: string): Promise<'written' | 'done' | 'behind'> {
+    const outcome = await this.redis.bunchWriteShardState(this.keys(runId).shards, shard, json);
+    return outcome === 1 ? 'written' : outcome === 2 ? 'behind' : 'done';
+  }
+
+  /** Renews the creation lease while this token still holds it; false when it does not. */
+  async renewCreationLease(runId: string, shard: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.bunchRenewClaim(this.keys(runId).creating(shard), token, String(Math.ceil(ttlMs)))) === 1;
   }
 }

@@ -113,16 +113,16 @@ return {1, current}
  * same step (a process dying in between would hold budget nobody gives back). Returns
  * {1} reserved and written; {2, amount} the stored state holds a reservation already (a second
  * delivery of the same job: nothing reserved, nothing written); {3} over budget (nothing written);
- * {0} the shard is done or gone.
+ * {0} the shard is done; {4} it is gone (its run's keys with it).
  */
 export const RESERVE_SHARD_LUA = `
 local amount = tonumber(ARGV[2])
 if amount == nil or amount ~= amount or amount < 0 then return redis.error_reply('reserve: bad amount ' .. ARGV[2]) end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-if not current then return {0} end
+if not current then return {4} end
 local stored = cjson.decode(current)
 if stored.phase == 'done' then return {0} end
-if type(stored.reservedUsd) == 'number' then return {2, tostring(stored.reservedUsd)} end
+if type(stored.reservedUsd) == 'number' then return {2, string.format('%.17g', stored.reservedUsd)} end
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
 local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
 local uncertain = tonumber(redis.call('HGET', KEYS[1], 'uncertainUsd') or '0')
@@ -135,13 +135,23 @@ return {1}
 /**
  * KEYS: shards
  * ARGV: shard, state JSON
- * Writes a shard's state unless it is done already (returns 0): done is final. A delivery that
+ * Writes a shard's state unless it is done already (returns 0: done is final — a delivery that
  * lost its BullMQ lock but runs on must not turn a shard another process settled back into one
- * that holds a reservation (which the sweep would then give back a second time).
+ * that holds a reservation), or unless the write is behind the stored state (returns 2): an
+ * earlier phase, or a state without the reservation the stored one holds. Two deliveries of one
+ * job hold copies read at different times; the one behind must not make the shard forget its
+ * reservation or its batch, and goes on from the stored state instead.
  */
 export const WRITE_SHARD_STATE_LUA = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and cjson.decode(current).phase == 'done' then return 0 end
+if current then
+  local stored = cjson.decode(current)
+  if stored.phase == 'done' then return 0 end
+  local order = { planned = 1, submitting = 2, submitted = 3, collecting = 4, done = 5 }
+  local written = cjson.decode(ARGV[2])
+  if (order[written.phase] or 0) < (order[stored.phase] or 0) then return 2 end
+  if type(stored.reservedUsd) == 'number' and type(written.reservedUsd) ~= 'number' then return 2 end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
@@ -238,7 +248,7 @@ export type RunScripts = {
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string): Promise<[number, string?]>;
   bunchReserveShard(meta: string, shards: string, shard: string, amount: string, limit: string, state: string): Promise<[number, string?]>;
-  bunchWriteShardState(shards: string, shard: string, state: string): Promise<number>;
+  bunchWriteShardState(shards: string, shard: string, state: string): Promise<0 | 1 | 2>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;
   bunchTakeClaim(claim: string, token: string, ttlMs: string): Promise<[number, string, number]>;
   bunchRenewClaim(claim: string, token: string, ttlMs: string): Promise<number>;

@@ -63,6 +63,8 @@ const MAX_POLL_DELAY_MS = 10 * 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 /** How long one delivery may take to look up and create a shard's batch (uploading its requests included). */
 const CREATION_LEASE_MS = 10 * 60_000;
+/** Times one delivery goes on from a state another delivery wrote before it waits a poll. */
+const MAX_CATCH_UPS = 10;
 /** Transient failures tolerated once the deadline cutoff has passed, before the shard is given up. */
 const RETRIES_AFTER_CUTOFF = 5;
 
@@ -77,6 +79,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const state = await readShardState(deps.runs, runId, shard);
     if (!state) throw new BunchError('E_INTERNAL', `batch shard ${shard} of run ${runId} has no state`);
     const ctx: ShardContext = { deps, config, store, state, now, batch: undefined, deliveryId: randomUUID() };
+    let catchUps = 0;
 
     for (;;) {
       let step: Step;
@@ -88,7 +91,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (now() >= batchCutoff(config) && state.retries >= RETRIES_AFTER_CUTOFF) {
           // The upstream has been failing past the run's deadline: stop waiting for it.
           step = await giveUpOnShard(ctx, `the Batch API kept failing past the deadline: ${error.code}: ${error.message}`);
-          await cancelBatchUnknownTo(ctx, await settleShardState(deps.runs, runId, state));
+          const replaced = await settleShardState(deps.runs, runId, state);
+          if (replaced) await cancelBatchUnknownTo(ctx, replaced);
+          else await leaveSettledShard(ctx);
           return step.kind === 'finished' ? step.result : 'salvaged';
         }
         // Transient upstream trouble (429 on create, 5xx, resets): same state, later. Not a failed attempt.
@@ -105,11 +110,25 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
           deps.logger.info({ runId, shard }, 'the shard was settled by another process first');
           await leaveSettledShard(ctx);
         }
-      } else if (!(await writeShardState(deps.runs, runId, state))) {
-        // Settled elsewhere meanwhile (this delivery lost its lock and BullMQ failed the job).
-        deps.logger.warn({ runId, shard, phase: state.phase }, 'the shard was settled elsewhere while this delivery ran: stopping');
-        await leaveSettledShard(ctx);
-        return 'settled elsewhere';
+      } else {
+        const written = await writeShardState(deps.runs, runId, state);
+        const stored = written === 'behind' ? await readShardState(deps.runs, runId, shard) : undefined;
+        if (written === 'done' || (written === 'behind' && (!stored || stored.phase === 'done'))) {
+          // Settled elsewhere meanwhile (this delivery lost its lock and BullMQ failed the job).
+          deps.logger.warn({ runId, shard, phase: state.phase }, 'the shard was settled elsewhere while this delivery ran: stopping');
+          await leaveSettledShard(ctx);
+          return 'settled elsewhere';
+        }
+        if (stored) {
+          // Another delivery of this job got further (a reservation, a batch this copy does not
+          // know): go on from where it is instead of writing this older copy over it.
+          deps.logger.info({ runId, shard, phase: state.phase, stored: stored.phase }, 'another delivery got further with this shard: going on from its state');
+          goOnFrom(ctx, stored);
+          catchUps += 1;
+          if (catchUps <= MAX_CATCH_UPS) continue;
+          // Two live deliveries stepping over each other: this one waits a poll.
+          step = { kind: 'later', delayMs: config.batch.pollIntervalMs };
+        }
       }
       if (step.kind === 'finished') return step.result;
       if (step.kind === 'later') {
@@ -155,6 +174,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
         // before creating it — once per shard, and stored with the state in the same write.
         const amount = state.items * estimatedCallUsd(config.pricing, 'batch', undefined, config.wantImage);
         const reserved = await reserveShardBudget(runs, runId, state, amount, config.budgetUsd);
+        if (reserved === 'gone') throw new BunchError('E_INTERNAL', `batch shard ${state.shard} of run ${runId} has no state`);
         if (reserved === 'over-budget') {
           await runs.requestStop(runId, 'E_BUDGET');
           return salvageWholeShard(ctx, 'E_BUDGET', false);
@@ -166,20 +186,10 @@ async function advance(ctx: ShardContext): Promise<Step> {
     }
 
     case 'submitting':
-      // One delivery at a time looks the batch up and creates it: two deliveries of one job (a
-      // redelivery of a job BullMQ thought stalled) could otherwise both find none and create two.
-      // Once the batch exists the lease is left to expire: a delivery that waited for it finds the
-      // batch by its name. A step that failed (429 on create, a reset) gives it back at once, so
-      // the job's next delivery retries without waiting the lease out.
-      if (!(await runs.batches.takeCreationLease(runId, state.shard, ctx.deliveryId, CREATION_LEASE_MS))) {
-        return { kind: 'later', delayMs: config.batch.pollIntervalMs };
-      }
-      try {
-        return await submitShard(ctx, control, pastCutoff);
-      } catch (error) {
-        await runs.batches.releaseCreationLease(runId, state.shard, ctx.deliveryId).catch(() => undefined);
-        throw error;
-      }
+      // A stopped run, or one past its cutoff, creates nothing: the look-up (to cancel a batch that
+      // exists) and the salvage need no lease, and must not wait out one held by a dead delivery.
+      if (control.stop || pastCutoff) return submitShard(ctx, control, pastCutoff);
+      return submitUnderLease(ctx, control, pastCutoff);
 
     case 'submitted': {
       const name = state.upstream as string;
@@ -268,6 +278,43 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
   state.phase = 'done';
   return { kind: 'finished', result: 'salvaged' };
+}
+
+/**
+ * One delivery at a time looks the batch up and creates it: two deliveries of one job (a
+ * redelivery of a job BullMQ thought stalled) could otherwise both find none and create two. The
+ * lease is renewed while the step runs (an upload of a big shard and its references can take
+ * minutes). Once the batch exists the lease is left to expire: a delivery that waited for it finds
+ * the batch by its name. A step that failed (429 on create, a reset) gives it back at once, so the
+ * job's next delivery retries without waiting the lease out.
+ */
+async function submitUnderLease(ctx: ShardContext, control: RunControl, pastCutoff: boolean): Promise<Step> {
+  const { runs } = ctx.deps;
+  const { runId } = ctx.config;
+  const { shard } = ctx.state;
+  if (!(await runs.batches.takeCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS))) {
+    return { kind: 'later', delayMs: ctx.config.batch.pollIntervalMs };
+  }
+  const renewal = setInterval(() => {
+    runs.batches.renewCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS).catch(() => undefined);
+  }, CREATION_LEASE_MS / 3);
+  renewal.unref();
+  try {
+    return await submitShard(ctx, control, pastCutoff);
+  } catch (error) {
+    await runs.batches.releaseCreationLease(runId, shard, ctx.deliveryId).catch(() => undefined);
+    throw error;
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+/** This delivery's copy of the shard becomes the stored state (another delivery got further). */
+function goOnFrom(ctx: ShardContext, stored: BatchShardState): void {
+  const state = ctx.state as unknown as Record<string, unknown>;
+  for (const key of Object.keys(state)) delete state[key];
+  Object.assign(state, stored);
+  ctx.batch = undefined;
 }
 
 /** Finds the shard's batch upstream by its name, or creates it; `submitted` either way (or salvaged). */
@@ -394,6 +441,18 @@ async function cancelBatchUnknownTo(ctx: ShardContext, replaced: BatchShardState
  */
 async function giveUpOnShard(ctx: ShardContext, reason: string): Promise<Step> {
   const { deps, state, config } = ctx;
+  if (!state.upstream && state.phase === 'submitting') {
+    // Its delivery may have created the batch and died before writing it down: look it up by its
+    // own name (never another run's batch of the same content, which may still serve that run).
+    const found = await findBatchByDisplayName(deps.client, state.displayName).catch((error: unknown) => {
+      deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not look for an abandoned batch upstream');
+      return undefined;
+    });
+    if (found?.displayName === state.displayName) {
+      state.upstream = found.name;
+      state.phase = 'submitted';
+    }
+  }
   if (state.upstream && state.phase === 'submitted') {
     await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
       deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel an abandoned batch upstream'),

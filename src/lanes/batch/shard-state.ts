@@ -73,8 +73,12 @@ export async function createShardState(runs: RunStore, runId: string, state: Bat
   return runs.batches.createState(runId, state.shard, JSON.stringify(state));
 }
 
-/** Writes a shard's state as it goes; false (nothing written) when the stored shard is done already. */
-export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<boolean> {
+/**
+ * Writes a shard's state as it goes: 'done' (nothing written) when the stored shard is done
+ * already; 'behind' (nothing written) when the stored state got further than `state` (another
+ * delivery of the same job), which the writer then goes on from.
+ */
+export async function writeShardState(runs: RunStore, runId: string, state: BatchShardState): Promise<'written' | 'done' | 'behind'> {
   state.updatedAt = new Date().toISOString();
   return runs.batches.setState(runId, state.shard, JSON.stringify(state));
 }
@@ -96,8 +100,8 @@ export async function settleShardState(runs: RunStore, runId: string, state: Bat
 /**
  * Reserves a shard's budget and moves it to `submitting` in one write (RunBatches.reserve), once
  * per shard. On 'reserved', `state.reservedUsd` is what the stored state holds: the reservation
- * made now, or the one another delivery of the same job made first. 'over-budget' and 'settled'
- * (the shard is done elsewhere) wrote nothing.
+ * made now, or the one another delivery of the same job made first. 'over-budget', 'settled'
+ * (the shard is done elsewhere) and 'gone' (no state: its run's keys are gone) wrote nothing.
  */
 export async function reserveShardBudget(
   runs: RunStore,
@@ -105,10 +109,10 @@ export async function reserveShardBudget(
   state: BatchShardState,
   amountUsd: number,
   limitUsd: number,
-): Promise<'reserved' | 'over-budget' | 'settled'> {
+): Promise<'reserved' | 'over-budget' | 'settled' | 'gone'> {
   const next: BatchShardState = { ...state, phase: 'submitting', reservedUsd: amountUsd, updatedAt: new Date().toISOString() };
   const outcome = await runs.batches.reserve(runId, state.shard, amountUsd, limitUsd, JSON.stringify(next));
-  if (outcome.kind === 'over-budget' || outcome.kind === 'settled') return outcome.kind;
+  if (outcome.kind !== 'reserved' && outcome.kind !== 'held') return outcome.kind;
   state.reservedUsd = outcome.kind === 'held' ? outcome.amountUsd : amountUsd;
   return 'reserved';
 }

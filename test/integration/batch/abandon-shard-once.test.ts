@@ -56,7 +56,7 @@ describe('a shard salvaged by two processes at once', () => {
     // A delivery that lost its lock runs on and writes the state it holds (reservation and all):
     // done is final, so nothing changes, and a later sweep finds nothing to give back.
     const stale = { ...state, phase: 'submitted' as const, upstream: 'batches/stale', reservedUsd: 0.116 };
-    expect(await writeShardState(runs, runId, stale)).toBe(false);
+    expect(await writeShardState(runs, runId, stale)).toBe('done');
     expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', reservedUsd: 0 });
     await abandonShard(deps, runId, shard, 'the sweep, five minutes later');
     expect(await reservedUsd()).toBeCloseTo(0, 9);
