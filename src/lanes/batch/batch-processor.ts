@@ -1,11 +1,14 @@
 /**
  * One shard's life, driven by one BullMQ job `<runId>.batch.<shard>` (batch-queue.ts). Between
  * steps the job moves itself to the delayed set: no process sleeps through a 24 h batch, any
- * worker of the fleet takes the next step, and BullMQ never runs one job id twice at once, so a
- * shard is never submitted or polled twice concurrently. State lives in Redis (shard-state.ts).
+ * worker of the fleet takes the next step, and BullMQ runs one job id once at a time — except
+ * after a stall, when a delivery that lost its lock may run on beside the next. So the budget is
+ * reserved once (with the state that holds it), one delivery at a time creates the batch (a
+ * lease), and a delivery whose copy is behind the stored state goes on from the stored state.
+ * State lives in Redis (shard-state.ts).
  *
- *   planned ──(slot under maxConcurrentBatches)──► submitting
- *   submitting: look for a batch named `bunch:<run>:<shard>` upstream (paginated list)
+ *   planned ──(slot under maxConcurrentBatches; budget reserved)──► submitting
+ *   submitting (under the creation lease): look for a batch named `bunch:<run>:<shard>` upstream
  *       found ──► submitted   (a crash or reset between create and record lands here)
  *       else upload the shard file, create ──► submitted
  *       429 / 5xx / network ──► same state, retried later with backoff (not failed)
