@@ -40,13 +40,18 @@ export async function cancelBatch(client: BatchApiClient, name: string): Promise
   await client.request<unknown>('POST', `${name}:cancel`, { body: {}, timeoutMs: CALL_TIMEOUT_MS });
 }
 
-/** Uploads a JSONL requests file through the Files API and creates a batch over it. */
+/**
+ * Uploads a JSONL requests file through the Files API and creates a batch over it. `beforeCreate`
+ * runs between the upload and the create call, and may throw to create nothing (the caller's
+ * right to create may have lapsed during a long upload).
+ */
 export async function createBatchFromFile(
   client: BatchApiClient,
   file: string,
-  options: { model: string; displayName: string },
+  options: { model: string; displayName: string; beforeCreate?: (() => Promise<void>) | undefined },
 ): Promise<UpstreamBatch> {
   const uploaded = await client.uploadResumable(file, { mimeType: 'application/jsonl', displayName: options.displayName, timeoutMs: UPLOAD_TIMEOUT_MS });
+  await options.beforeCreate?.();
   const operation = await client.request<unknown>('POST', `models/${options.model}:batchGenerateContent`, {
     body: { batch: { displayName: options.displayName, inputConfig: { fileName: uploaded.name } } },
     timeoutMs: CALL_TIMEOUT_MS,

@@ -302,8 +302,15 @@ async function submitUnderLease(ctx: ShardContext, control: RunControl, pastCuto
     runs.batches.renewCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS).catch(() => undefined);
   }, CREATION_LEASE_MS / 3);
   renewal.unref();
+  // Checked again right before the create call: a delivery frozen past its lease (another may
+  // have taken it and created the batch meanwhile) creates nothing and looks again later.
+  const confirmLease = async () => {
+    if (!(await runs.batches.renewCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS))) {
+      throw new BunchError('E_INTERNAL', `the creation lease of batch shard ${shard} was lost before its batch was created: creating nothing, looking again later`, { retryable: true });
+    }
+  };
   try {
-    return await submitShard(ctx, control, pastCutoff);
+    return await submitShard(ctx, control, pastCutoff, confirmLease);
   } catch (error) {
     await runs.batches.releaseCreationLease(runId, shard, ctx.deliveryId).catch(() => undefined);
     throw error;
@@ -321,7 +328,7 @@ function goOnFrom(ctx: ShardContext, stored: BatchShardState): void {
 }
 
 /** Finds the shard's batch upstream by its name, or creates it; `submitted` either way (or salvaged). */
-async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: boolean): Promise<Step> {
+async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: boolean, beforeCreate?: () => Promise<void>): Promise<Step> {
   const { deps, config, state } = ctx;
   const { runs, client } = deps;
   const runId = config.runId;
@@ -349,6 +356,7 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
       model: config.model,
       displayName: state.displayName,
       tempRoot: deps.tempRoot,
+      beforeCreate,
     });
   } catch (error) {
     if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {

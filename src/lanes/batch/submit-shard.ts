@@ -49,7 +49,15 @@ const ADOPTABLE_STATES = new Set(['PENDING', 'RUNNING', 'SUCCEEDED']);
 export async function createShardBatch(
   client: BatchApiClient,
   store: ObjectStore,
-  options: { runId: string; shard: string; model: string; displayName: string; tempRoot?: string | undefined },
+  options: {
+    runId: string;
+    shard: string;
+    model: string;
+    displayName: string;
+    tempRoot?: string | undefined;
+    /** Runs right before the create call (after every upload); may throw to create nothing. */
+    beforeCreate?: (() => Promise<void>) | undefined;
+  },
 ): Promise<UpstreamBatch> {
   const key = runObjectKeys(options.runId).batchRequests(options.shard);
   const source = await store.getStream(key);
@@ -64,7 +72,7 @@ export async function createShardBatch(
       throw error;
     });
     const file = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
-    return await createBatchFromFile(client, file, { model: options.model, displayName: options.displayName });
+    return await createBatchFromFile(client, file, { model: options.model, displayName: options.displayName, beforeCreate: options.beforeCreate });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

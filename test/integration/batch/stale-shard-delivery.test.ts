@@ -83,6 +83,28 @@ describe('a batch shard handled by deliveries that saw it at different times', (
     await fixture.close();
   });
 
+  it('a delivery whose creation lease was taken over while it uploaded does not create its batch', async () => {
+    stack = await startBunchStack(LONG_BATCHES);
+    const fixture = await plannedBudgetShard(stack);
+    const { runId, shard, runs, deps, job, runKey } = fixture;
+    const real = createGeminiClient({ baseUrl: stack.emulator.url, apiKey: stack.emulator.apiKey ?? 'unused' });
+    // The upload outlives the lease (a process frozen past it) and another delivery takes it over.
+    const client = Object.create(real, {
+      uploadResumable: {
+        value: async (...args: Parameters<typeof real.uploadResumable>) => {
+          const uploaded = await real.uploadResumable(...args);
+          await stack!.plane.redis.set(`${runKey}:creating:${shard}`, 'the next delivery', 'PX', 600_000);
+          return uploaded;
+        },
+      },
+    }) as typeof real;
+    await expect(createBatchProcessor(deps(runs, client))(job, 'frozen')).rejects.toBeInstanceOf(DelayedError);
+    expect(await upstreamBatches(stack)).toHaveLength(0);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'submitting', reservedUsd: 0.116 });
+    expect(await stack.plane.redis.get(`${runKey}:creating:${shard}`)).toBe('the next delivery');
+    await fixture.close();
+  });
+
   it('a reservation found held comes back exact', async () => {
     stack = await startBunchStack();
     const fixture = await plannedBudgetShard(stack);
