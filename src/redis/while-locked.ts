@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RELEASE_LOCK_LUA, RENEW_CLAIM_LUA } from '../runs/run-scripts.js';
+import { keepRenewed } from './keep-renewed.js';
 
 /**
  * Runs `work` while holding a Redis lock (SET NX PX `ttlMs`), and answers undefined without running
@@ -14,23 +15,15 @@ export async function whileLocked<T>(redis: Redis, key: string, ttlMs: number, w
   const token = randomUUID();
   if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
   const lost = new AbortController();
-  const renewal = setInterval(() => {
-    // A renewal that fails (Redis unreachable) is simply tried again at the next tick: only an
-    // answer that the lock is not ours tells the work to stop.
-    redis.eval(RENEW_CLAIM_LUA, 1, key, token, String(ttlMs)).then(
-      (kept) => {
-        if (kept === 1 || lost.signal.aborted) return;
-        clearInterval(renewal);
-        lost.abort(new Error(`lock ${key} was lost to another holder`));
-      },
-      () => undefined,
-    );
-  }, Math.max(10, Math.floor(ttlMs / 3)));
-  renewal.unref();
+  const stopRenewing = keepRenewed(
+    async () => (await redis.eval(RENEW_CLAIM_LUA, 1, key, token, String(ttlMs))) === 1,
+    ttlMs / 3,
+    () => lost.abort(new Error(`lock ${key} was lost to another holder`)),
+  );
   try {
     return await work(lost.signal);
   } finally {
-    clearInterval(renewal);
+    stopRenewing();
     // A release that fails must not replace the work's own result or error: the lock then
     // expires on its own, which is what a holder that died would leave too.
     await redis.eval(RELEASE_LOCK_LUA, 1, key, token).catch(() => undefined);

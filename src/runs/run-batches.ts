@@ -71,6 +71,11 @@ export class RunBatches {
     return taken === 1 || holder === token;
   }
 
+  /** Renews the creation lease while this token still holds it; false when it does not. */
+  async renewCreationLease(runId: string, shard: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.bunchRenewClaim(this.keys(runId).creating(shard), token, String(Math.ceil(ttlMs)))) === 1;
+  }
+
   /** Gives the creation lease back, if this token still holds it. */
   async releaseCreationLease(runId: string, shard: string, token: string): Promise<void> {
     await this.redis.bunchReleaseLock(this.keys(runId).creating(shard), token);
@@ -92,10 +97,5 @@ export class RunBatches {
   async setState(runId: string, shard: string, json: string): Promise<'written' | 'done' | 'behind'> {
     const outcome = await this.redis.bunchWriteShardState(this.keys(runId).shards, shard, json);
     return outcome === 1 ? 'written' : outcome === 2 ? 'behind' : 'done';
-  }
-
-  /** Renews the creation lease while this token still holds it; false when it does not. */
-  async renewCreationLease(runId: string, shard: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.bunchRenewClaim(this.keys(runId).creating(shard), token, String(Math.ceil(ttlMs)))) === 1;
   }
 }

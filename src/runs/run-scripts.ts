@@ -47,16 +47,26 @@ return 0
 `;
 
 /**
+ * A Lua function, `fitsBudget(meta, amount, limit)`: whether `amount` more still fits the run's
+ * budget. Reserved, spent and uncertain (calls whose outcome is unknown: they may have been billed)
+ * all count. Shared by every script that reserves, so the rule is written once.
+ */
+const FITS_BUDGET_LUA = `
+local function fitsBudget(meta, amount, limit)
+  local reserved = tonumber(redis.call('HGET', meta, 'reservedUsd') or '0')
+  local spent = tonumber(redis.call('HGET', meta, 'costUsd') or '0')
+  local uncertain = tonumber(redis.call('HGET', meta, 'uncertainUsd') or '0')
+  return spent + reserved + uncertain + amount <= limit + 1e-9
+end
+`;
+
+/**
  * KEYS: meta
  * ARGV: amountUsd, limitUsd
  * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit.
- * Calls whose outcome is unknown (uncertainUsd) count as spent: they may have been billed.
  */
-export const RESERVE_BUDGET_LUA = `
-local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
-local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
-local uncertain = tonumber(redis.call('HGET', KEYS[1], 'uncertainUsd') or '0')
-if spent + reserved + uncertain + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-9 then return 0 end
+export const RESERVE_BUDGET_LUA = `${FITS_BUDGET_LUA}
+if not fitsBudget(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 0 end
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
 return 1
 `;
@@ -115,7 +125,7 @@ return {1, current}
  * delivery of the same job: nothing reserved, nothing written); {3} over budget (nothing written);
  * {0} the shard is done; {4} it is gone (its run's keys with it).
  */
-export const RESERVE_SHARD_LUA = `
+export const RESERVE_SHARD_LUA = `${FITS_BUDGET_LUA}
 local amount = tonumber(ARGV[2])
 if amount == nil or amount ~= amount or amount < 0 then return redis.error_reply('reserve: bad amount ' .. ARGV[2]) end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
@@ -123,10 +133,7 @@ if not current then return {4} end
 local stored = cjson.decode(current)
 if stored.phase == 'done' then return {0} end
 if type(stored.reservedUsd) == 'number' then return {2, string.format('%.17g', stored.reservedUsd)} end
-local reserved = tonumber(redis.call('HGET', KEYS[1], 'reservedUsd') or '0')
-local spent = tonumber(redis.call('HGET', KEYS[1], 'costUsd') or '0')
-local uncertain = tonumber(redis.call('HGET', KEYS[1], 'uncertainUsd') or '0')
-if spent + reserved + uncertain + amount > tonumber(ARGV[3]) + 1e-9 then return {3} end
+if not fitsBudget(KEYS[1], amount, tonumber(ARGV[3])) then return {3} end
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 return {1}

@@ -209,9 +209,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // The events are heard only by the process that failed the job; should it die before recording
   // the item or salvaging the shard, a sweep of the failed sets finds the job
   // (sweep-given-up-jobs.ts): at start and then at intervals, each pass looking at failures since
-  // the last first, then going on where the last stopped (kept in Redis, sweep-place.ts). One fleet process sweeps at a time (a lock). A sweep and the `failed` handler of a
-  // slow process can still salvage one shard at once: salvaging is safe to repeat, and the shard
-  // is settled (its reservation given back) once.
+  // the last first, then going on where the last stopped (kept in Redis, sweep-place.ts). One
+  // fleet process sweeps at a time (a lock). A sweep and the `failed` handler of a slow process
+  // can still salvage one shard at once: salvaging is safe to repeat, and the shard is settled
+  // (its reservation given back) once.
   const onJobError = (job: Job, error: unknown) => logger.error({ err: toErrorRecord(error), jobId: job.id }, 'sweep could not handle a failed job');
   const sweepOptions = { onJobError, ...(options.givenUpSweepGraceMs !== undefined ? { graceMs: options.givenUpSweepGraceMs } : {}) };
   // A shard's own handler may still be cancelling its batch upstream (a 60 s call) well after the

@@ -31,6 +31,7 @@ import type { Logger } from 'pino';
 import { stopsTheRun } from '../../errors/run-stopping-codes.js';
 import { BunchError } from '../../errors/bunch-error.js';
 import { estimatedCallUsd } from '../../gemini/run-pricing.js';
+import { keepRenewed } from '../../redis/keep-renewed.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import type { RunConfig } from '../../runs/run-config.js';
 import type { RunControl, RunStore, StopReason } from '../../runs/run-store.js';
@@ -298,10 +299,7 @@ async function submitUnderLease(ctx: ShardContext, control: RunControl, pastCuto
   if (!(await runs.batches.takeCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS))) {
     return { kind: 'later', delayMs: ctx.config.batch.pollIntervalMs };
   }
-  const renewal = setInterval(() => {
-    runs.batches.renewCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS).catch(() => undefined);
-  }, CREATION_LEASE_MS / 3);
-  renewal.unref();
+  const stopRenewing = keepRenewed(() => runs.batches.renewCreationLease(runId, shard, ctx.deliveryId, CREATION_LEASE_MS), CREATION_LEASE_MS / 3);
   // Checked again right before the create call: a delivery frozen past its lease (another may
   // have taken it and created the batch meanwhile) creates nothing and looks again later.
   const confirmLease = async () => {
@@ -315,7 +313,7 @@ async function submitUnderLease(ctx: ShardContext, control: RunControl, pastCuto
     await runs.batches.releaseCreationLease(runId, shard, ctx.deliveryId).catch(() => undefined);
     throw error;
   } finally {
-    clearInterval(renewal);
+    stopRenewing();
   }
 }
 
