@@ -1,14 +1,16 @@
 import type { ItemRecord } from '../runs/item-record.js';
-import type { ClaimRelease, RecordOutcome } from '../runs/record-log.js';
+import type { ClaimRelease, RecordOutcome, ShardShare } from '../runs/record-log.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-/** What a sync delivery settles in the same step as its record. */
+/** What a delivery settles in the same step as its record. */
 export interface RecordSettles {
   /** The budget reserved for the item's call, released as its real cost is added. */
   releaseReservedUsd?: number;
   /** The output claim the delivery holds, freed (only while it is still this token's). */
   claim?: ClaimRelease;
+  /** The item's share of its batch shard's reservation, given back with its first record. */
+  shardShare?: ShardShare;
 }
 
 /**
@@ -24,7 +26,9 @@ export async function recordItem(
   onRunComplete: (runId: string) => Promise<void>,
   settles: RecordSettles = {},
 ): Promise<RecordOutcome> {
-  const outcome = await runs.records.recordTerminal(runId, record, settles.releaseReservedUsd ?? 0, settles.claim);
+  const outcome = settles.shardShare
+    ? await runs.records.recordShardItem(runId, record, settles.shardShare)
+    : await runs.records.recordTerminal(runId, record, settles.releaseReservedUsd ?? 0, settles.claim);
   if (outcome.complete) await onRunComplete(runId);
   if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;

@@ -21,6 +21,12 @@ export interface ClaimRelease {
   token: string;
 }
 
+/** An item's share of its batch shard's budget reservation, given back with its first record. */
+export interface ShardShare {
+  shard: string;
+  amountUsd: number;
+}
+
 /**
  * The record log of a run: each item's terminal record, counted exactly once (a bitmap in Lua),
  * kept in a bounded Redis hash and flushed to `runs/<id>/records/*.jsonl` in storage — the only
@@ -51,6 +57,18 @@ export class RecordLog {
     const reply = claim
       ? await this.redis.bunchReleaseClaimAndRecord(meta, done, records, claim.key, ...args, claim.token)
       : await this.redis.bunchRecordTerminal(meta, done, records, ...args);
+    return this.outcomeOf(record, reply);
+  }
+
+  /**
+   * The record of an item its batch shard collected: the first one also gives back the item's
+   * share of the shard's reservation (RECORD_SHARD_ITEM_LUA), so the budget never counts it both
+   * reserved and spent while the rest of the batch is collected.
+   */
+  async recordShardItem(runId: string, record: ItemRecord, share: ShardShare): Promise<RecordOutcome> {
+    const keys = this.keys(runId);
+    const [meta, done, records, ...args] = this.scriptArgs(runId, record, 0);
+    const reply = await this.redis.bunchRecordShardItem(meta, done, records, keys.shards, keys.shardReleased, ...args, share.shard, String(share.amountUsd));
     return this.outcomeOf(record, reply);
   }
 

@@ -38,12 +38,12 @@ export class RunBatches {
 
   /**
    * Writes a shard's final state, frees its slot and gives back the reservation the stored state
-   * holds, atomically and only while the stored state is not `done` yet. Returns the state it
+   * holds (less what its collected items gave back already), atomically and only while the stored state is not `done` yet. Returns the state it
    * replaced, or undefined when someone had settled it first (nothing changed).
    */
   async settle(runId: string, shard: string, json: string): Promise<string | undefined> {
     const keys = this.keys(runId);
-    const [settled, replaced] = await this.redis.bunchSettleShard(keys.meta, keys.shards, keys.batches, shard, json);
+    const [settled, replaced] = await this.redis.bunchSettleShard(keys.meta, keys.shards, keys.batches, keys.shardReleased, shard, json);
     return settled === 1 ? replaced : undefined;
   }
 

@@ -13,6 +13,8 @@
  *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`);
  *                                 `<index>:done` -> 1 once that release has finished
  *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
+ *   <p>:run:{id}:shard-released   hash shard name -> the part of its budget reservation its
+ *                                 collected items gave back already (until the shard is settled)
  *   <p>:run:{id}:creating:<shard> string with TTL: the delivery creating that shard's batch now
  */
 export interface RunKeys {
@@ -23,6 +25,7 @@ export interface RunKeys {
   batches: string;
   released: string;
   shards: string;
+  shardReleased: string;
   creating(shard: string): string;
 }
 
@@ -36,6 +39,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     batches: `${base}:batches`,
     released: `${base}:released`,
     shards: `${base}:shards`,
+    shardReleased: `${base}:shard-released`,
     creating: (shard) => `${base}:creating:${shard}`,
   };
 }

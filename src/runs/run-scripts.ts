@@ -35,6 +35,35 @@ return {terminal, complete, redis.call('HLEN', KEYS[3])}
 `;
 
 /**
+ * KEYS: meta, done, records, shards, shard-released
+ * ARGV: those of RECORD_TERMINAL_LUA (releaseReservedUsd 0), then the shard's name and the item's
+ * share of the shard's reservation (the last two, whatever their number)
+ * RECORD_TERMINAL_LUA for an item its batch shard collected: its first record also gives back the
+ * item's share of the shard's reservation, in the step that adds its real cost. Without it a big
+ * batch being collected counts each recorded item twice against the budget (reserved with its
+ * shard, and spent) until the shard settles, and a shard or a sync item reserving meanwhile stops
+ * the run with a false E_BUDGET. What the shard's items gave back is kept per shard, never more
+ * than the stored state holds and never once it is done; settling gives back the rest.
+ */
+export const RECORD_SHARD_ITEM_LUA =
+  `
+if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2], ARGV[1]) == 0 then
+  local shard = ARGV[#ARGV - 1]
+  local current = redis.call('HGET', KEYS[4], shard)
+  if current then
+    local stored = cjson.decode(current)
+    if stored.phase ~= 'done' and type(stored.reservedUsd) == 'number' then
+      local released = tonumber(redis.call('HGET', KEYS[5], shard) or '0')
+      local share = math.min(tonumber(ARGV[#ARGV]) or 0, stored.reservedUsd - released)
+      if share > 0 then
+        redis.call('HINCRBYFLOAT', KEYS[5], shard, string.format('%.17g', share))
+        redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', string.format('%.17g', -share))
+      end
+    end
+  end
+end` + RECORD_TERMINAL_LUA;
+
+/**
  * KEYS: meta
  * ARGV: total, rejectedCount
  * Returns 1 when every item is already terminal (the caller must finalize), else 0.
@@ -95,11 +124,12 @@ end
 return 0`;
 
 /**
- * KEYS: meta, shards, batches
+ * KEYS: meta, shards, batches, shard-released
  * ARGV: shard, final state JSON
  * Settles a batch shard once: its final state written, its slot freed and the budget reservation
  * the *stored* state holds given back (not the caller's copy: a salvager may have read the shard
- * before its delivery reserved). A shard already done, or gone with its run's keys, is left as it
+ * before its delivery reserved), less what its collected items gave back already
+ * (RECORD_SHARD_ITEM_LUA). A shard already done, or gone with its run's keys, is left as it
  * is (returns {0}): a step repeated after a crash, or a second process salvaging the same failed
  * shard job, gives nothing back twice. Returns {1, the state it replaced}, so the settler can act
  * on what the stored state knew and it did not (an upstream batch).
@@ -109,8 +139,9 @@ local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return {0} end
 local stored = cjson.decode(current)
 if stored.phase == 'done' then return {0} end
-local amount = tonumber(stored.reservedUsd) or 0
-if amount ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -amount) end
+local amount = (tonumber(stored.reservedUsd) or 0) - (tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'))
+if amount > 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', string.format('%.17g', -amount)) end
+redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return {1, current}
@@ -248,12 +279,13 @@ return redis.call('HINCRBY', KEYS[1], 'segments', 1)
 /** The scripts above as ioredis commands (defined once per connection by RunStore). */
 export type RunScripts = {
   bunchRecordTerminal(meta: string, done: string, records: string, ...args: string[]): Promise<[number, number, number]>;
+  bunchRecordShardItem(meta: string, done: string, records: string, shards: string, shardReleased: string, ...args: string[]): Promise<[number, number, number]>;
   bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
   bunchNextSegment(meta: string): Promise<number>;
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
-  bunchSettleShard(meta: string, shards: string, batches: string, shard: string, state: string): Promise<[number, string?]>;
+  bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;
   bunchReserveShard(meta: string, shards: string, shard: string, amount: string, limit: string, state: string): Promise<[number, string?]>;
   bunchWriteShardState(shards: string, shard: string, state: string): Promise<0 | 1 | 2>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;

@@ -17,6 +17,7 @@ import {
   RECORD_STORED_SEGMENT_LUA,
   RECORD_TERMINAL_LUA,
   RELEASE_CLAIM_AND_RECORD_LUA,
+  RECORD_SHARD_ITEM_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -110,7 +111,7 @@ export class RunStore {
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
-      redis.defineCommand('bunchSettleShard', { numberOfKeys: 3, lua: SETTLE_SHARD_LUA });
+      redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
       redis.defineCommand('bunchReserveShard', { numberOfKeys: 2, lua: RESERVE_SHARD_LUA });
       redis.defineCommand('bunchWriteShardState', { numberOfKeys: 1, lua: WRITE_SHARD_STATE_LUA });
       redis.defineCommand('bunchReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK_LUA });
@@ -118,6 +119,7 @@ export class RunStore {
       redis.defineCommand('bunchRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA });
       redis.defineCommand('bunchBeginDelivery', { numberOfKeys: 3, lua: BEGIN_DELIVERY_LUA });
       redis.defineCommand('bunchReleaseClaimAndRecord', { numberOfKeys: 4, lua: RELEASE_CLAIM_AND_RECORD_LUA });
+      redis.defineCommand('bunchRecordShardItem', { numberOfKeys: 5, lua: RECORD_SHARD_ITEM_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -327,7 +329,7 @@ export class RunStore {
     const keys = this.keys(runId);
     await this.redis
       .multi()
-      .del(keys.done, keys.records, keys.flushLock, keys.released)
+      .del(keys.done, keys.records, keys.flushLock, keys.released, keys.shardReleased)
       .expire(keys.meta, retainSeconds)
       .expire(keys.shards, retainSeconds)
       .exec();

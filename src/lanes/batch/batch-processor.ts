@@ -233,6 +233,7 @@ async function advance(ctx: ShardContext): Promise<Step> {
           logger: deps.logger,
           onRunComplete: deps.onRunComplete,
           ...(deps.tempRoot ? { tempRoot: deps.tempRoot } : {}),
+          ...(state.reservedUsd && state.items > 0 ? { shardShare: { shard: state.shard, amountUsd: state.reservedUsd / state.items } } : {}),
         });
       } catch (error) {
         // A result file that is gone (404) cannot be collected by retrying: its items move on.

@@ -19,6 +19,7 @@ import { readLines } from './read-lines.js';
 import { forgetTurns, saveTurn, storedTurnRecords } from '../sync/edit-conversation.js';
 import { codeForRpcStatus } from '../../gemini/rpc-status-code.js';
 import type { UpstreamBatch } from '../../gemini/upstream-batch.js';
+import type { ShardShare } from '../../runs/record-log.js';
 
 /** An item the batch did not finish: it moves on per `batch.onUnfinished` (salvage-items.ts). */
 export interface UnfinishedItem {
@@ -43,6 +44,11 @@ export interface CollectDeps {
    * time, 4K lines (20+ MB of base64, plus their decoded pixels) one at a time.
    */
   maxInFlightBytes?: number;
+  /**
+   * Each item's share of the shard's budget reservation, given back with its first record (when
+   * the shard reserved any): a big batch's recorded items are not counted both reserved and spent.
+   */
+  shardShare?: ShardShare;
 }
 
 export interface CollectOutcome {
@@ -169,9 +175,11 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
       outcome.unfinished.push({ target, code, message });
       return;
     }
+    // What the answer was billed at, once it could be read: an unusable answer was paid for too.
+    let costUsd: number | undefined;
     try {
       const parsed = parseGenerateResponse(line.response);
-      const costUsd = chargedUsd(config.pricing, 'batch', target.variant, parsed.usage, parsed.images.length);
+      costUsd = chargedUsd(config.pricing, 'batch', target.variant, parsed.usage, parsed.images.length);
       const turn = target.turn ?? 1;
       const steps = target.steps?.length ?? 0;
       if (turn <= steps) {
@@ -198,7 +206,7 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
         costUsd,
       });
       if (steps > 0) await forgetTurns(store, target, steps);
-      await recordItem(runs, store, runId, record, deps.onRunComplete);
+      await recordItem(runs, store, runId, record, deps.onRunComplete, deps.shardShare ? { shardShare: deps.shardShare } : {});
       outcome.succeeded += 1;
     } catch (error) {
       const failure = error instanceof BunchError ? error : new BunchError('E_INTERNAL', toErrorRecord(error).message, { cause: error });
@@ -208,10 +216,11 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
       // sent to the sync lane, where the same prompt would be paid for again to the same end.
       const record = baseRecord(target, 'batch', 'failed', new Date().toISOString());
       record.attempts = 1;
+      if (costUsd !== undefined) record.costUsd = costUsd;
       record.errorCode = failure.code;
       record.errorMessage = failure.message;
       if (failure.reason) record.finishReason = failure.reason;
-      await recordItem(runs, store, runId, record, deps.onRunComplete);
+      await recordItem(runs, store, runId, record, deps.onRunComplete, deps.shardShare ? { shardShare: deps.shardShare } : {});
       outcome.failed += 1;
     }
   };

@@ -24,9 +24,10 @@ describe('batch lane: per-item errors and failed batches', () => {
     expect(byTitle('garbled')).toMatchObject({ status: 'failed', lane: 'batch', errorCode: 'E_BAD_IMAGE' });
     expect(meta.counts).toEqual({ succeeded: 5, failed: 3, skipped: 0, cancelled: 0 });
     expect(meta.lanes).toEqual({ batch: 6, sync: 2 });
-    // Sync items at the full price, batch items at half.
+    // Sync items at the full price, batch items at half; an unusable answer was billed all the same.
     expect(byTitle('flaky')?.costUsd).toBeCloseTo(0.058, 10);
-    expect(meta.costUsd).toBeCloseTo(3 * 0.029 + 2 * 0.058, 6);
+    for (const fragment of ['unsafe', 'blank', 'garbled']) expect(byTitle(fragment)?.costUsd).toBeCloseTo(0.029, 10);
+    expect(meta.costUsd).toBeCloseTo(6 * 0.029 + 2 * 0.058, 6);
     expect(paidCalls(s).http).toBe(2);
     expect(shards).toHaveLength(1);
     expect(shards[0]).toMatchObject({ phase: 'done', upstreamState: 'SUCCEEDED', outcome: { succeeded: 3, failed: 3, spilled: 2 } });

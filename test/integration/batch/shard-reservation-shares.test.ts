@@ -1,0 +1,142 @@
+import { DelayedError } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBatchProcessor } from '../../../src/lanes/batch/batch-processor.js';
+import { readShardState, reserveShardBudget, settleShardState } from '../../../src/lanes/batch/shard-state.js';
+import type { ItemRecord } from '../../../src/runs/item-record.js';
+import type { RunStore } from '../../../src/runs/run-store.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { plannedBudgetShard } from './batch-harness.js';
+
+/**
+ * A batch shard reserves its items' budget before its batch is created, and its items' real costs
+ * are recorded one by one as its result file is collected. Each item's first record gives back the
+ * item's share of the reservation in the same step: otherwise, while a big batch is collected, the
+ * budget counts every recorded item twice (reserved with its shard, and spent), and a shard or a
+ * sync item reserving meanwhile stops the run with a false E_BUDGET.
+ */
+let stack: BunchStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+/** 4 items at the batch price of the emulator's pricing: what one shard reserves; a quarter an item. */
+const SHARD_USD = 0.116;
+const SHARE_USD = SHARD_USD / 4;
+/** plannedBudgetShard's budget.maxUsd. */
+const BUDGET_USD = 10;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A RunStore whose item records call `after` once each has been made. */
+function recordingThrough(runs: RunStore, after: () => Promise<void>): RunStore {
+  const wrap = (name: 'recordTerminal' | 'recordShardItem') => ({
+    value: async (...args: unknown[]) => {
+      const outcome = await (runs.records[name] as (...a: unknown[]) => Promise<unknown>).apply(runs.records, args);
+      await after();
+      return outcome;
+    },
+  });
+  const records = Object.create(runs.records, { recordTerminal: wrap('recordTerminal'), recordShardItem: wrap('recordShardItem') }) as RunStore['records'];
+  return Object.create(runs, { records: { value: records } }) as RunStore;
+}
+
+function itemRecord(index: number, costUsd: number): ItemRecord {
+  return {
+    index,
+    itemKey: `SKU-${index}`,
+    key: `SKU-${index}`,
+    variant: 'default',
+    rowNumber: index + 2,
+    status: 'succeeded',
+    lane: 'batch',
+    inputHash: `hash-${index}`,
+    model: 'gemini-3.1-flash-image-preview',
+    costUsd,
+    attempts: 1,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+describe('a collected item gives back its share of its shard reservation', () => {
+  it('while a batch is collected, the budget never counts an item both reserved and spent', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
+    const open = stack;
+    const { runId, shard, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open);
+    const seen: { recorded: number; reservedUsd: number }[] = [];
+    const after = async () => {
+      // One consistent look: what is reserved, against how many items are recorded.
+      const replies = (await open.plane.redis.multi().hget(runKey, 'reservedUsd').bitcount(`${runKey}:done`).exec()) ?? [];
+      const [reserved = 0, recorded = 0] = replies.map(([, value]) => Number(value ?? 0));
+      seen.push({ recorded, reservedUsd: reserved });
+    };
+    const processor = createBatchProcessor(deps(recordingThrough(runs, after)));
+    let result: string | undefined;
+    for (let round = 0; round < 200 && result === undefined; round += 1) {
+      try {
+        result = await processor(job, 'delivery');
+      } catch (error) {
+        if (!(error instanceof DelayedError)) throw error;
+        await sleep(50);
+      }
+    }
+    expect(result).toBe('collected');
+
+    expect(seen).toHaveLength(4);
+    for (const look of seen) {
+      // Held for the items not recorded yet, and no more (before: all of it until the shard settled).
+      expect(look.reservedUsd).toBeCloseTo(SHARD_USD - look.recorded * SHARE_USD, 9);
+    }
+    expect(Math.max(...seen.map((look) => look.recorded))).toBe(4);
+    // Settled: nothing left reserved, every item's real cost spent once.
+    const state = await readShardState(runs, runId, shard);
+    expect(state).toMatchObject({ phase: 'done', outcome: { succeeded: 4 } });
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    expect(Number(await open.plane.redis.hget(runKey, 'costUsd'))).toBeGreaterThan(0);
+    expect(await open.plane.redis.hlen(`${runKey}:shard-released`)).toBe(0);
+    await close();
+  });
+
+  it('a duplicate record gives nothing back twice, a share never goes past what the shard holds, and settling gives back the rest', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
+    const { runId, shard, runs, reservedUsd, close } = await plannedBudgetShard(stack);
+    const planned = await readShardState(runs, runId, shard);
+    if (!planned) throw new Error('no shard state');
+    expect(await reserveShardBudget(runs, runId, planned, SHARD_USD, BUDGET_USD)).toBe('reserved');
+    const share = { shard, amountUsd: SHARE_USD };
+
+    expect((await runs.records.recordShardItem(runId, itemRecord(0, 0.02), share)).recorded).toBe(true);
+    expect((await runs.records.recordShardItem(runId, itemRecord(0, 0.02), share)).recorded).toBe(false);
+    expect(await reservedUsd()).toBeCloseTo(SHARD_USD - SHARE_USD, 9);
+    // A share asked for beyond what is left gives back only what is left.
+    expect((await runs.records.recordShardItem(runId, itemRecord(1, 0.02), { shard, amountUsd: 1 })).recorded).toBe(true);
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+
+    const reserved = await readShardState(runs, runId, shard);
+    if (!reserved) throw new Error('no shard state');
+    expect(await settleShardState(runs, runId, { ...reserved, phase: 'done' })).toBeDefined();
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    // After the shard is settled its items give nothing back (it gave back all it held).
+    expect((await runs.records.recordShardItem(runId, itemRecord(2, 0.02), share)).recorded).toBe(true);
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    expect(Number(await stack.plane.redis.hget(`${stack.prefix}:run:{${runId}}`, 'costUsd'))).toBeCloseTo(0.06, 9);
+    await close();
+  });
+
+  it('settling a shard whose items gave back part of it gives back exactly the rest', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
+    const { runId, shard, runs, reservedUsd, close } = await plannedBudgetShard(stack);
+    const planned = await readShardState(runs, runId, shard);
+    if (!planned) throw new Error('no shard state');
+    expect(await reserveShardBudget(runs, runId, planned, SHARD_USD, BUDGET_USD)).toBe('reserved');
+    // Another run's reservation on the same meta would hide an over-release: hold one of our own.
+    expect(await runs.budget.reserve(runId, 1, BUDGET_USD)).toBe(true);
+    await runs.records.recordShardItem(runId, itemRecord(0, 0.02), { shard, amountUsd: SHARE_USD });
+    await runs.records.recordShardItem(runId, itemRecord(1, 0.02), { shard, amountUsd: SHARE_USD });
+    const reserved = await readShardState(runs, runId, shard);
+    if (!reserved) throw new Error('no shard state');
+    expect(await settleShardState(runs, runId, { ...reserved, phase: 'done' })).toBeDefined();
+    expect(await reservedUsd()).toBeCloseTo(1, 9);
+    await close();
+  });
+});
