@@ -3,6 +3,8 @@
  * redis-server and one emulator, file:// storage under a temp dir, numbers as ratios.
  *   --part zero|latency|memory|refs|scale   run only these parts (repeatable or comma-separated; default all)
  *   --json                       also print every number as one JSON document on stdout
+ *   --items N                    items per run of the zero part (default 400; more weighs each
+ *                                run's planning and finalize less, as a catalog-sized run does)
  * Environment (optional): BENCH_SYNC_PARTS (same as --part).
  * s3rver is not used: on this kind of machine it handles ~240 PUT/s and would measure itself.
  */
@@ -40,7 +42,7 @@ function selectedParts(values: string[]): Part[] {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { part: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } },
+    options: { part: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, items: { type: 'string' } },
   });
   const fromEnv = process.env.BENCH_SYNC_PARTS ? [process.env.BENCH_SYNC_PARTS] : [];
   const parts = selectedParts(values.part ?? fromEnv);
@@ -59,7 +61,9 @@ async function main(): Promise<void> {
   try {
     services = await startBenchServices();
     if (parts.includes('zero')) {
-      report.zeroLatency = await runZeroLatencyComparison(services, { items: 400, noopItems: 4000, concurrency: 16, repetitions: 9 });
+      const items = values.items === undefined ? 400 : Number(values.items);
+      if (!Number.isInteger(items) || items < 100) throw new Error(`--items must be a whole number of at least 100, got "${values.items}"`);
+      report.zeroLatency = await runZeroLatencyComparison(services, { items, noopItems: 4000, concurrency: 16, repetitions: 9 });
       console.log(`\n${formatZeroLatency(report.zeroLatency)}`);
     }
     if (parts.includes('latency')) {
