@@ -48,6 +48,15 @@ export class RunBatches {
   }
 
   /**
+   * Gives back what is left of a collected shard's reservation (RELEASE_SHARD_REST_LUA) before its
+   * unserved items move on and reserve their own. Returns the amount given back now.
+   */
+  async releaseRest(runId: string, shard: string): Promise<number> {
+    const keys = this.keys(runId);
+    return Number(await this.redis.bunchReleaseShardRest(keys.meta, keys.shards, keys.shardReleased, shard));
+  }
+
+  /**
    * Reserves `amountUsd` of the run's budget for a shard and writes `json` (its state holding the
    * reservation) in one step, once per shard: see RESERVE_SHARD_LUA.
    */

@@ -64,6 +64,28 @@ if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2
 end` + RECORD_TERMINAL_LUA;
 
 /**
+ * KEYS: meta, shards, shard-released
+ * ARGV: shard
+ * Gives back what is left of a shard's reservation once its batch has been collected: every item
+ * the batch billed is recorded (each gave back its share), so what the shard still holds is for
+ * items it did not serve, about to move on to a follow-up shard or the sync lane, which reserve
+ * their own. Counted as given back (settling gives back only the rest); nothing on a shard already
+ * done. Safe to repeat. Returns the amount given back now, as text.
+ */
+export const RELEASE_SHARD_REST_LUA = `
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return '0' end
+local stored = cjson.decode(current)
+if stored.phase == 'done' or type(stored.reservedUsd) ~= 'number' then return '0' end
+local rest = stored.reservedUsd - (tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'))
+if rest <= 0 then return '0' end
+local text = string.format('%.17g', rest)
+redis.call('HINCRBYFLOAT', KEYS[3], ARGV[1], text)
+redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', '-' .. text)
+return text
+`;
+
+/**
  * KEYS: meta
  * ARGV: total, rejectedCount
  * Returns 1 when every item is already terminal (the caller must finalize), else 0.
@@ -286,6 +308,7 @@ export type RunScripts = {
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;
+  bunchReleaseShardRest(meta: string, shards: string, shardReleased: string, shard: string): Promise<string>;
   bunchReserveShard(meta: string, shards: string, shard: string, amount: string, limit: string, state: string): Promise<[number, string?]>;
   bunchWriteShardState(shards: string, shard: string, state: string): Promise<0 | 1 | 2>;
   bunchReleaseLock(lock: string, token: string): Promise<number>;

@@ -18,6 +18,7 @@ import {
   RECORD_TERMINAL_LUA,
   RELEASE_CLAIM_AND_RECORD_LUA,
   RECORD_SHARD_ITEM_LUA,
+  RELEASE_SHARD_REST_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -120,6 +121,7 @@ export class RunStore {
       redis.defineCommand('bunchBeginDelivery', { numberOfKeys: 3, lua: BEGIN_DELIVERY_LUA });
       redis.defineCommand('bunchReleaseClaimAndRecord', { numberOfKeys: 4, lua: RELEASE_CLAIM_AND_RECORD_LUA });
       redis.defineCommand('bunchRecordShardItem', { numberOfKeys: 5, lua: RECORD_SHARD_ITEM_LUA });
+      redis.defineCommand('bunchReleaseShardRest', { numberOfKeys: 3, lua: RELEASE_SHARD_REST_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);

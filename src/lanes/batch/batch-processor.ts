@@ -246,6 +246,10 @@ async function advance(ctx: ShardContext): Promise<Step> {
       for (const target of targets.values()) {
         if (!collected?.answered.has(target.itemKey)) unfinished.push({ target, code: 'E_BATCH', message: unserved });
       }
+      // Every answer the batch billed is recorded now: what the shard still holds is for items it
+      // did not serve, given back before they move on and reserve their own (a resubmission, the
+      // sync lane), so they are never counted twice against the budget.
+      await runs.batches.releaseRest(runId, state.shard);
       const stop = (await runs.getControl(runId)).stop;
       const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
       await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());

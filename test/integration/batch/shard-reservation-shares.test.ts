@@ -97,6 +97,42 @@ describe('a collected item gives back its share of its shard reservation', () =>
     await close();
   });
 
+  it('what a collected shard still holds is given back before its unserved items move on to a new shard', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 60, outcome: 'expired' } } } });
+    const open = stack;
+    const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedBudgetShard(open, { onUnfinished: 'batch' });
+    const base = deps(runs);
+    // What the run holds reserved when the resubmission is handed to the batch queue.
+    const heldAtHandOver: number[] = [];
+    const batchQueue = Object.create(base.batchQueue, {
+      add: {
+        value: async (...args: Parameters<typeof base.batchQueue.add>) => {
+          heldAtHandOver.push(await reservedUsd());
+          return base.batchQueue.add(...args);
+        },
+      },
+    }) as typeof base.batchQueue;
+    const processor = createBatchProcessor({ ...base, batchQueue });
+    let result: string | undefined;
+    for (let round = 0; round < 200 && result === undefined; round += 1) {
+      try {
+        result = await processor(job, 'delivery');
+      } catch (error) {
+        if (!(error instanceof DelayedError)) throw error;
+        await sleep(50);
+      }
+    }
+    expect(result).toBe('collected');
+    // The batch expired unserved: nothing was billed, and the new shard reserves its own.
+    expect(heldAtHandOver).toHaveLength(1);
+    expect(heldAtHandOver[0]).toBeCloseTo(0, 9);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', upstreamState: 'EXPIRED', outcome: { resubmitted: 4 } });
+    expect(await readShardState(runs, runId, `${shard}-r1`)).toMatchObject({ phase: 'planned', items: 4 });
+    // Settling gave back nothing more: the run holds nothing for the finished shard.
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    await close();
+  });
+
   it('a duplicate record gives nothing back twice, a share never goes past what the shard holds, and settling gives back the rest', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
     const { runId, shard, runs, reservedUsd, close } = await plannedBudgetShard(stack);
