@@ -14,7 +14,7 @@
  *                                 `<index>:done` -> 1 once that release has finished
  *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
  *   <p>:run:{id}:shard-released   hash shard name -> the part of its budget reservation its
- *                                 collected items gave back already (until the shard is settled)
+ *                                 items gave back before it settled (expires with the run's meta)
  *   <p>:run:{id}:creating:<shard> string with TTL: the delivery creating that shard's batch now
  */
 export interface RunKeys {

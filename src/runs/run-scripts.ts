@@ -5,6 +5,31 @@
  * run is complete and must be finalized.
  */
 
+import { TERMINAL_RUN_STATUSES } from './run-config.js';
+
+/**
+ * A Lua function, `runIsFinal(meta)`: whether the run is finalized (its manifest written, its
+ * per-item state released). Written from TERMINAL_RUN_STATUSES, so the list is kept once.
+ */
+const RUN_IS_FINAL_LUA = `
+local function runIsFinal(meta)
+  local status = redis.call('HGET', meta, 'status')
+  return ${TERMINAL_RUN_STATUSES.map((status) => `status == '${status}'`).join(' or ')}
+end
+`;
+
+/**
+ * A Lua function, `ledgerFollowsMeta(ledger, meta)`: a shard's ledger of given-back shares expires
+ * with the run's meta once the run is finalized (its meta then has a TTL): a shard that settles
+ * after its run was finalized must not leave a key behind that nobody removes.
+ */
+const LEDGER_FOLLOWS_META_LUA = `
+local function ledgerFollowsMeta(ledger, meta)
+  local ttl = redis.call('PTTL', meta)
+  if ttl > 0 then redis.call('PEXPIRE', ledger, ttl) end
+end
+`;
+
 /**
  * KEYS: meta, done, records
  * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane, releaseReservedUsd
@@ -12,11 +37,15 @@
  * A budget reservation made for this call is released here, in the same step that adds the real
  * cost, so the two are never counted together (or the reservation forgotten) by another worker.
  * A run whose meta has no config was lost (FLUSHALL, a Redis without AOF restarted): a late
- * record must not bring back part of its state, keys nobody would ever remove.
+ * record must not bring back part of its state, keys nobody would ever remove. A run that is
+ * finalized has no `done` bitmap left to tell a duplicate by: every record then is one (a run is
+ * finalized only once all its items are terminal), and counting it would count an item twice and
+ * bring back the bitmap and the records without a TTL.
  */
-export const RECORD_TERMINAL_LUA = `
+export const RECORD_TERMINAL_LUA = `${RUN_IS_FINAL_LUA}
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return {-2, 0, 0} end
 if tonumber(ARGV[9]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[9])) end
+if runIsFinal(KEYS[1]) then return {-1, 0, 0} end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 1 then return {-1, 0, 0} end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
@@ -46,8 +75,8 @@ return {terminal, complete, redis.call('HLEN', KEYS[3])}
  * than the stored state holds and never once it is done; settling gives back the rest.
  */
 export const RECORD_SHARD_ITEM_LUA =
-  `
-if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2], ARGV[1]) == 0 then
+  `${RUN_IS_FINAL_LUA}${LEDGER_FOLLOWS_META_LUA}
+if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2], ARGV[1]) == 0 and not runIsFinal(KEYS[1]) then
   local shard = ARGV[#ARGV - 1]
   local current = redis.call('HGET', KEYS[4], shard)
   if current then
@@ -57,6 +86,7 @@ if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2
       local share = math.min(tonumber(ARGV[#ARGV]) or 0, stored.reservedUsd - released)
       if share > 0 then
         redis.call('HINCRBYFLOAT', KEYS[5], shard, string.format('%.17g', share))
+        ledgerFollowsMeta(KEYS[5], KEYS[1])
         redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', string.format('%.17g', -share))
       end
     end
@@ -72,7 +102,7 @@ end` + RECORD_TERMINAL_LUA;
  * their own. Counted as given back (settling gives back only the rest); nothing on a shard already
  * done. Safe to repeat. Returns the amount given back now, as text.
  */
-export const RELEASE_SHARD_REST_LUA = `
+export const RELEASE_SHARD_REST_LUA = `${LEDGER_FOLLOWS_META_LUA}
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return '0' end
 local stored = cjson.decode(current)
@@ -81,6 +111,7 @@ local rest = stored.reservedUsd - (tonumber(redis.call('HGET', KEYS[3], ARGV[1])
 if rest <= 0 then return '0' end
 local text = string.format('%.17g', rest)
 redis.call('HINCRBYFLOAT', KEYS[3], ARGV[1], text)
+ledgerFollowsMeta(KEYS[3], KEYS[1])
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', '-' .. text)
 return text
 `;

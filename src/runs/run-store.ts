@@ -331,9 +331,12 @@ export class RunStore {
     const keys = this.keys(runId);
     await this.redis
       .multi()
-      .del(keys.done, keys.records, keys.flushLock, keys.released, keys.shardReleased)
+      .del(keys.done, keys.records, keys.flushLock, keys.released)
       .expire(keys.meta, retainSeconds)
       .expire(keys.shards, retainSeconds)
+      // Kept while the shards are: one may settle after the run is finalized, and gives back
+      // only what its items did not give back already.
+      .expire(keys.shardReleased, retainSeconds)
       .exec();
   }
 

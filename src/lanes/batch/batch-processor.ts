@@ -282,6 +282,9 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   const message = reason ?? (stop ? `the run was stopped (${stop})` : 'the run deadline is too close for a batch');
   const items: UnfinishedItem[] = [...targets.values()].map((target: ItemTarget) => ({ target, code: 'E_BATCH', message }));
   if (!reason) state.cutShort = stop ? 'stop' : 'deadline';
+  // Its items move on and reserve their own (a new shard, the sync lane): what the shard holds is
+  // given back first, as settling would moments later, so they are not counted twice meanwhile.
+  await ctx.deps.runs.batches.releaseRest(config.runId, state.shard);
   const salvaged = await salvageItems(state, items, salvageDeps(ctx), { stop, pastDeadline: pastCutoff });
   await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
   state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };

@@ -1,6 +1,7 @@
 import { DelayedError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBatchProcessor } from '../../../src/lanes/batch/batch-processor.js';
+import { createBatchProcessor, type BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
+import { finalizeRun } from '../../../src/manifest/finalize-run.js';
 import { readShardState, reserveShardBudget, settleShardState } from '../../../src/lanes/batch/shard-state.js';
 import type { ItemRecord } from '../../../src/runs/item-record.js';
 import type { RunStore } from '../../../src/runs/run-store.js';
@@ -27,6 +28,33 @@ const SHARE_USD = SHARD_USD / 4;
 const BUDGET_USD = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Delivers the shard job until a delivery ends it (a poll later is a DelayedError); `crashes` counts other errors let through. */
+async function deliverUntilDone(processor: ReturnType<typeof createBatchProcessor>, job: Parameters<ReturnType<typeof createBatchProcessor>>[0], crashed?: (error: unknown) => boolean): Promise<string | undefined> {
+  for (let round = 0; round < 200; round += 1) {
+    try {
+      return await processor(job, 'delivery');
+    } catch (error) {
+      if (crashed?.(error)) continue;
+      if (!(error instanceof DelayedError)) throw error;
+      await sleep(50);
+    }
+  }
+  return undefined;
+}
+
+/** Deps whose generate queue calls `before` ahead of every enqueue (items spilled to the sync lane). */
+function spillingThrough(base: BatchProcessorDeps, before: () => Promise<void>): BatchProcessorDeps {
+  const generateQueue = Object.create(base.generateQueue, {
+    addBulk: {
+      value: async (...args: Parameters<typeof base.generateQueue.addBulk>) => {
+        await before();
+        return base.generateQueue.addBulk(...args);
+      },
+    },
+  }) as typeof base.generateQueue;
+  return { ...base, generateQueue };
+}
 
 /** A RunStore whose item records call `after` once each has been made. */
 function recordingThrough(runs: RunStore, after: () => Promise<void>): RunStore {
@@ -133,6 +161,94 @@ describe('a collected item gives back its share of its shard reservation', () =>
     await close();
   });
 
+  it('a shard that served some items and not others: shares for the served, the rest before the others spill to sync', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
+    const open = stack;
+    const titles = ['plain one', 'flaky [[emu:fail-first=1:503]]', 'garbled [[emu:bad-base64]]', 'plain two'];
+    const { runId, shard, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open, {}, (i) => titles[i - 1] as string);
+    const heldAtSpill: number[] = [];
+    const processor = createBatchProcessor(spillingThrough(deps(runs), async () => void heldAtSpill.push(await reservedUsd())));
+    expect(await deliverUntilDone(processor, job)).toBe('collected');
+    // Three answers recorded (one of them billed and unusable), one unserved spilled: nothing held
+    // for it when it reaches the sync lane, where it reserves its own (before: 0.029).
+    expect(heldAtSpill).toHaveLength(1);
+    expect(heldAtSpill[0]).toBeCloseTo(0, 9);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { succeeded: 2, failed: 1, spilled: 1 } });
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    expect(Number(await open.plane.redis.hget(runKey, 'costUsd'))).toBeCloseTo(3 * SHARE_USD, 9);
+    await close();
+  });
+
+  it('a shard salvaged whole gives back what it holds before its items spill to sync', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
+    const { runId, shard, runs, deps, job, reservedUsd, close } = await plannedBudgetShard(stack);
+    const planned = await readShardState(runs, runId, shard);
+    if (!planned) throw new Error('no shard state');
+    expect(await reserveShardBudget(runs, runId, planned, SHARD_USD, BUDGET_USD)).toBe('reserved');
+    const heldAtSpill: number[] = [];
+    // Its delivery comes back past the run's batch cutoff: no batch is created, the items go to sync.
+    const late = { ...spillingThrough(deps(runs), async () => void heldAtSpill.push(await reservedUsd())), now: () => Date.now() + 10 * 3600_000 };
+    expect(await deliverUntilDone(createBatchProcessor(late), job)).toBe('salvaged');
+    expect(heldAtSpill).toHaveLength(1);
+    expect(heldAtSpill[0]).toBeCloseTo(0, 9);
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done', outcome: { spilled: 4 } });
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    await close();
+  });
+
+  it('a run finalized before its last shard settles: the shard gives back only what its items did not', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
+    const open = stack;
+    const { runId, shard, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open);
+    const base = deps(runs);
+    // A finalize worker at hand: the last record finalizes the run before its shard settles.
+    const finalizing = { ...base, onRunComplete: async (id: string) => void (await finalizeRun(runs, (await base.contexts.get(id)).store, id)) };
+    expect(await deliverUntilDone(createBatchProcessor(finalizing), job)).toBe('collected');
+    expect((await runs.getMeta(runId))?.status).toBe('succeeded');
+    expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done' });
+    // Before: the ledger went with the run's item state and the shard gave all of it back again (-0.116).
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    // Nothing is left behind without a TTL.
+    expect(await open.plane.redis.ttl(`${runKey}:shard-released`)).not.toBe(-1);
+    await close();
+  });
+
+  it('a shard job delivered again after its run was finalized counts nothing twice and brings back no state', async () => {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 100 } } } });
+    const open = stack;
+    const { runId, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open);
+    // The delivery dies right after its last record finalized the run, before the shard settles.
+    let crash = true;
+    const crashing = Object.create(runs, {
+      batches: {
+        value: Object.create(runs.batches, {
+          releaseRest: {
+            value: async (...args: Parameters<RunStore['batches']['releaseRest']>) => {
+              if (crash) {
+                crash = false;
+                throw new Error('worker died');
+              }
+              return runs.batches.releaseRest(...args);
+            },
+          },
+        }),
+      },
+    }) as RunStore;
+    const base = deps(crashing);
+    const finalizing = { ...base, onRunComplete: async (id: string) => void (await finalizeRun(runs, (await base.contexts.get(id)).store, id)) };
+    let died = 0;
+    const result = await deliverUntilDone(createBatchProcessor(finalizing), job, (error) => error instanceof Error && error.message === 'worker died' && (died += 1) > 0);
+    expect(died).toBe(1);
+    expect(result).toBe('collected');
+    const meta = await open.plane.redis.hgetall(runKey);
+    // Before: the redelivery found no `done` bitmap and recorded all four again (terminal 8, cost doubled).
+    expect(meta).toMatchObject({ status: 'succeeded', terminal: '4', 'n:succeeded': '4' });
+    expect(Number(meta.costUsd)).toBeCloseTo(4 * SHARE_USD, 9);
+    expect(await reservedUsd()).toBeCloseTo(0, 9);
+    expect(await open.plane.redis.exists(`${runKey}:done`, `${runKey}:records`)).toBe(0);
+    await close();
+  });
+
   it('a duplicate record gives nothing back twice, a share never goes past what the shard holds, and settling gives back the rest', async () => {
     stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 60_000, runningMs: 60_000 } } } });
     const { runId, shard, runs, reservedUsd, close } = await plannedBudgetShard(stack);
@@ -150,7 +266,8 @@ describe('a collected item gives back its share of its shard reservation', () =>
 
     const reserved = await readShardState(runs, runId, shard);
     if (!reserved) throw new Error('no shard state');
-    expect(await settleShardState(runs, runId, { ...reserved, phase: 'done' })).toBeDefined();
+    // Settled with a final state that still names the reservation: only `done` keeps the next record from giving back a share.
+    expect(await runs.batches.settle(runId, shard, JSON.stringify({ ...reserved, phase: 'done' }))).toBeDefined();
     expect(await reservedUsd()).toBeCloseTo(0, 9);
     // After the shard is settled its items give nothing back (it gave back all it held).
     expect((await runs.records.recordShardItem(runId, itemRecord(2, 0.02), share)).recorded).toBe(true);
