@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RunKeys } from './run-keys.js';
+import type { ShardShare } from './record-log.js';
 import type { RunScripts } from './run-scripts.js';
 
 /**
@@ -21,6 +22,26 @@ export class RunBudget {
     const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'costUsd', String(amountUsd));
     if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
     await multi.exec();
+  }
+
+  /**
+   * Adds what a turn before the last of an item's multi-turn edit cost, once per item and turn
+   * (COMMIT_TURN_LUA): a result file collected again after a crash does not count it twice. With
+   * `share`, the item's share of its shard's reservation is given back in the same step.
+   */
+  async commitTurn(runId: string, turn: { index: number; turn: number }, amountUsd: number, share?: ShardShare): Promise<boolean> {
+    const keys = this.keys(runId);
+    const counted = await this.redis.bunchCommitTurn(
+      keys.meta,
+      keys.turnsPaid,
+      keys.shards,
+      keys.shardReleased,
+      `${turn.index}:${turn.turn}`,
+      String(amountUsd),
+      share?.shard ?? '',
+      String(share?.amountUsd ?? 0),
+    );
+    return counted === 1;
   }
 
   /**

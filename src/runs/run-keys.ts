@@ -15,6 +15,8 @@
  *   <p>:run:{id}:shards           hash shard name -> BatchShardState JSON (batch lane)
  *   <p>:run:{id}:shard-released   hash shard name -> the part of its budget reservation its
  *                                 items gave back before it settled (expires with the run's meta)
+ *   <p>:run:{id}:turns-paid       hash '<index>:<turn>' -> cost of a multi-turn edit's turn before
+ *                                 the last, counted once (batch lane)
  *   <p>:run:{id}:creating:<shard> string with TTL: the delivery creating that shard's batch now
  */
 export interface RunKeys {
@@ -26,6 +28,7 @@ export interface RunKeys {
   released: string;
   shards: string;
   shardReleased: string;
+  turnsPaid: string;
   creating(shard: string): string;
 }
 
@@ -40,6 +43,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     released: `${base}:released`,
     shards: `${base}:shards`,
     shardReleased: `${base}:shard-released`,
+    turnsPaid: `${base}:turns-paid`,
     creating: (shard) => `${base}:creating:${shard}`,
   };
 }

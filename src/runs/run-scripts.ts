@@ -31,6 +31,26 @@ end
 `;
 
 /**
+ * A Lua function, `giveBackShare(meta, shards, ledger, shard, share)`: gives back an item's share
+ * of its batch shard's reservation — never more than the stored state still holds beyond what its
+ * items gave back already, nothing once the shard is done — and notes it in the shard's ledger.
+ */
+const GIVE_BACK_SHARE_LUA = `${LEDGER_FOLLOWS_META_LUA}
+local function giveBackShare(meta, shards, ledger, shard, share)
+  local current = redis.call('HGET', shards, shard)
+  if not current then return end
+  local stored = cjson.decode(current)
+  if stored.phase == 'done' or type(stored.reservedUsd) ~= 'number' then return end
+  local released = tonumber(redis.call('HGET', ledger, shard) or '0')
+  local amount = math.min(tonumber(share) or 0, stored.reservedUsd - released)
+  if amount <= 0 then return end
+  redis.call('HINCRBYFLOAT', ledger, shard, string.format('%.17g', amount))
+  ledgerFollowsMeta(ledger, meta)
+  redis.call('HINCRBYFLOAT', meta, 'reservedUsd', string.format('%.17g', -amount))
+end
+`;
+
+/**
  * KEYS: meta, done, records
  * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane, releaseReservedUsd
  * Returns {terminalCount | -1 when duplicate | -2 when the run is gone, complete 0|1, recordsHashLength}
@@ -75,23 +95,26 @@ return {terminal, complete, redis.call('HLEN', KEYS[3])}
  * than the stored state holds and never once it is done; settling gives back the rest.
  */
 export const RECORD_SHARD_ITEM_LUA =
-  `${RUN_IS_FINAL_LUA}${LEDGER_FOLLOWS_META_LUA}
+  `${RUN_IS_FINAL_LUA}${GIVE_BACK_SHARE_LUA}
 if redis.call('HEXISTS', KEYS[1], 'config') == 1 and redis.call('GETBIT', KEYS[2], ARGV[1]) == 0 and not runIsFinal(KEYS[1]) then
-  local shard = ARGV[#ARGV - 1]
-  local current = redis.call('HGET', KEYS[4], shard)
-  if current then
-    local stored = cjson.decode(current)
-    if stored.phase ~= 'done' and type(stored.reservedUsd) == 'number' then
-      local released = tonumber(redis.call('HGET', KEYS[5], shard) or '0')
-      local share = math.min(tonumber(ARGV[#ARGV]) or 0, stored.reservedUsd - released)
-      if share > 0 then
-        redis.call('HINCRBYFLOAT', KEYS[5], shard, string.format('%.17g', share))
-        ledgerFollowsMeta(KEYS[5], KEYS[1])
-        redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', string.format('%.17g', -share))
-      end
-    end
-  end
+  giveBackShare(KEYS[1], KEYS[4], KEYS[5], ARGV[#ARGV - 1], ARGV[#ARGV])
 end` + RECORD_TERMINAL_LUA;
+
+/**
+ * KEYS: meta, turns-paid, shards, shard-released
+ * ARGV: '<index>:<turn>', costUsd, shard ('' for none), share
+ * Adds what a turn of a multi-turn edit before the last cost (a batch wave answered it; the next
+ * wave asks the next turn), once per item and turn: collecting a result file again after a crash
+ * must not count the turn twice. With a shard, the item's share of its reservation is given back
+ * in the same step. Nothing once the run is finalized. Returns 1 when counted now, else 0.
+ */
+export const COMMIT_TURN_LUA = `${RUN_IS_FINAL_LUA}${GIVE_BACK_SHARE_LUA}
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 or runIsFinal(KEYS[1]) then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+if tonumber(ARGV[2]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'costUsd', ARGV[2]) end
+if ARGV[3] ~= '' then giveBackShare(KEYS[1], KEYS[3], KEYS[4], ARGV[3], ARGV[4]) end
+return 1
+`;
 
 /**
  * KEYS: meta, shards, shard-released
@@ -339,6 +362,7 @@ export type RunScripts = {
   bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;
+  bunchCommitTurn(meta: string, turnsPaid: string, shards: string, shardReleased: string, field: string, cost: string, shard: string, share: string): Promise<number>;
   bunchReleaseShardRest(meta: string, shards: string, shardReleased: string, shard: string): Promise<string>;
   bunchReserveShard(meta: string, shards: string, shard: string, amount: string, limit: string, state: string): Promise<[number, string?]>;
   bunchWriteShardState(shards: string, shard: string, state: string): Promise<0 | 1 | 2>;

@@ -19,6 +19,7 @@ import {
   RELEASE_CLAIM_AND_RECORD_LUA,
   RECORD_SHARD_ITEM_LUA,
   RELEASE_SHARD_REST_LUA,
+  COMMIT_TURN_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -122,6 +123,7 @@ export class RunStore {
       redis.defineCommand('bunchReleaseClaimAndRecord', { numberOfKeys: 4, lua: RELEASE_CLAIM_AND_RECORD_LUA });
       redis.defineCommand('bunchRecordShardItem', { numberOfKeys: 5, lua: RECORD_SHARD_ITEM_LUA });
       redis.defineCommand('bunchReleaseShardRest', { numberOfKeys: 3, lua: RELEASE_SHARD_REST_LUA });
+      redis.defineCommand('bunchCommitTurn', { numberOfKeys: 4, lua: COMMIT_TURN_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -331,7 +333,7 @@ export class RunStore {
     const keys = this.keys(runId);
     await this.redis
       .multi()
-      .del(keys.done, keys.records, keys.flushLock, keys.released)
+      .del(keys.done, keys.records, keys.flushLock, keys.released, keys.turnsPaid)
       .expire(keys.meta, retainSeconds)
       .expire(keys.shards, retainSeconds)
       // Kept while the shards are: one may settle after the run is finalized, and gives back

@@ -187,7 +187,7 @@ function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: Colle
         const refusal = classifyResponse(parsed, { wantImage: true });
         if (refusal) throw refusal;
         await saveTurn({ store, target, runId, keepSteps: config.keepSteps ?? false, persist: (write) => write() }, turn, parsed, costUsd);
-        await runs.budget.commit(runId, costUsd, 0);
+        await runs.budget.commitTurn(runId, { index: target.index, turn }, costUsd, deps.shardShare);
         outcome.nextTurns.push(target);
         return;
       }

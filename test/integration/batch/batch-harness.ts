@@ -74,8 +74,13 @@ export function useBatchStack(): (emulator: EmulatorOptions) => Promise<BunchSta
  * given RunStore (one with a step replaced, to race something in); `job` is a delivery of the
  * shard's job whose move to delayed (to poll later) does nothing.
  */
-export async function plannedBudgetShard(open: BunchStack, batchOverrides: Record<string, unknown> = {}, titleOf?: (i: number) => string) {
-  const jobFile = await open.writeJob({ catalogCsv: productCsv(4, titleOf), job: { ...batchJob(batchOverrides), budget: { maxUsd: 10 } } });
+export async function plannedBudgetShard(
+  open: BunchStack,
+  batchOverrides: Record<string, unknown> = {},
+  titleOf?: (i: number) => string,
+  jobExtras: Record<string, unknown> = {},
+) {
+  const jobFile = await open.writeJob({ catalogCsv: productCsv(4, titleOf), job: { ...batchJob(batchOverrides), ...jobExtras, budget: { maxUsd: 10 } } });
   const started = await open.start(jobFile);
   const { runs, queues } = open.plane;
   const shard = Object.keys((await runs.getMeta(started.runId))?.shards ?? {})[0];
