@@ -20,7 +20,9 @@ const MANIFEST_BATCH_CHARS = 64 * 1024;
 /**
  * Writes `runs/<runId>/manifest.jsonl` (every item exactly once, then the rejected catalog rows)
  * and `summary.json`, then sets the run's final status. Safe to run twice: a run whose status is
- * already final is left alone, and a crash mid-way rewrites both files from the same records.
+ * already final is left alone (its item state released again, should a finalizer have died right
+ * before), and a crash mid-way rewrites both files from the same records. One finalizer at a time
+ * (a lock in Redis): a second one meanwhile gets FinalizerBusyError and asks again later.
  * Memory: records stream from storage segments and Redis; nothing holds the whole manifest.
  */
 export async function finalizeRun(
@@ -29,8 +31,28 @@ export async function finalizeRun(
   runId: string,
   logger?: Logger,
 ): Promise<RunSummary | undefined> {
+  const finalized = await runs.whileFinalizing(runId, async (lost) => ({ summary: await finalizeHeld(runs, store, runId, lost, logger) }));
+  if (!finalized) throw new FinalizerBusyError(runId);
+  return finalized.summary;
+}
+
+/** Another finalizer of the run holds its lock: ask again later (the finalize worker delays its job). */
+export class FinalizerBusyError extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} is being finalized by another worker`);
+    this.name = 'FinalizerBusyError';
+  }
+}
+
+async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, lost: AbortSignal, logger?: Logger): Promise<RunSummary | undefined> {
   const meta = await runs.getMeta(runId);
-  if (!meta || TERMINAL_RUN_STATUSES.includes(meta.status)) return undefined;
+  if (!meta) return undefined;
+  if (TERMINAL_RUN_STATUSES.includes(meta.status)) {
+    // A finalizer that died between the final status and releasing the run's item state left
+    // those keys without a TTL: releasing them again is what its redelivery owes.
+    await runs.releaseItemState(runId);
+    return undefined;
+  }
   await runs.setStatus(runId, 'finalizing');
   const objects = runObjectKeys(runId);
 
@@ -115,6 +137,9 @@ export async function finalizeRun(
     pointers.push(writeLatestPointer(store, { schemaVersion: 1, jobName: meta.config.jobName, runId, finishedAt: finishedAt.toISOString(), manifest: objects.manifest }));
   }
   await settleAll(pointers);
+  // A finalizer frozen past its lock lets another take over, which reads the records afresh; this
+  // one must not then declare the run final and drop the records under it.
+  if (lost.aborted) throw lost.reason;
   await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
   await runs.releaseItemState(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');

@@ -9,6 +9,7 @@
  *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time
+ *   <p>:run:{id}:finalize-lock    string with TTL: one finalizer at a time
  *   <p>:run:{id}:batches          set of shards holding an upstream batch slot (batch lane)
  *   <p>:run:{id}:released         hash hero index -> owner that releases its dependants (`from:`);
  *                                 `<index>:done` -> 1 once that release has finished
@@ -24,6 +25,7 @@ export interface RunKeys {
   done: string;
   records: string;
   flushLock: string;
+  finalizeLock: string;
   batches: string;
   released: string;
   shards: string;
@@ -39,6 +41,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     done: `${base}:done`,
     records: `${base}:records`,
     flushLock: `${base}:flush-lock`,
+    finalizeLock: `${base}:finalize-lock`,
     batches: `${base}:batches`,
     released: `${base}:released`,
     shards: `${base}:shards`,

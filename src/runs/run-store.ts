@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { whileLocked } from '../redis/while-locked.js';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -75,6 +76,9 @@ export interface RunMeta {
 }
 
 
+
+/** A finalizer's lock; renewed every third of it while it runs, so only a dead one's lapses. */
+const FINALIZE_LOCK_MS = 2 * 60_000;
 
 const KNOWN_META_FIELDS = new Set([
   'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext', 'pauses',
@@ -281,12 +285,24 @@ export class RunStore {
 
 
   /**
-   * True when every item is terminal but no finalizer has started: the one request to finalize
-   * was lost (a worker died between recording and requesting it). Callers request it again.
+   * True when every item is terminal and the run is not finalized: the one request to finalize was
+   * lost (a worker died between recording and requesting it), or a finalize job failed for good
+   * (storage down through all its attempts) and left the run `finalizing`. Callers request it
+   * again; a request while a finalize job is pending changes nothing.
    */
   async needsFinalize(runId: string): Promise<boolean> {
     const [planned, total, terminal, status] = await this.redis.hmget(this.keys(runId).meta, 'planned', 'total', 'terminal', 'status');
-    return planned === '1' && status === 'running' && total !== null && Number(terminal) >= Number(total);
+    return planned === '1' && (status === 'running' || status === 'finalizing') && total !== null && Number(terminal) >= Number(total);
+  }
+
+  /**
+   * Runs `work` as the run's only finalizer (a lock renewed while it runs; `lost` aborts should it
+   * be lost), or answers undefined without running it while another finalizer holds the lock: a
+   * finalize job BullMQ redelivered while its first delivery runs on must not write the manifest
+   * at the same time, nor after the first released the run's records.
+   */
+  whileFinalizing<T>(runId: string, work: (lost: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    return whileLocked(this.redis, this.keys(runId).finalizeLock, FINALIZE_LOCK_MS, work);
   }
 
 
