@@ -43,6 +43,11 @@ export class OutputClaims {
     return (await this.redis.bunchRenewClaim(this.key(identity), token, String(Math.ceil(ttlMs)))) === 1;
   }
 
+  /** Who holds the claim on an output now (their token), if anyone does. */
+  async holder(identity: OutputIdentity): Promise<string | undefined> {
+    return (await this.redis.get(this.key(identity))) ?? undefined;
+  }
+
   async release(identity: OutputIdentity, token: string): Promise<void> {
     await this.redis.bunchReleaseLock(this.key(identity), token);
   }

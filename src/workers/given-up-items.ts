@@ -14,6 +14,7 @@ import type { RunContextCache } from '../lanes/run-context-cache.js';
 import { failedRecord } from '../lanes/sync/failed-record.js';
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { releaseOf, SYNC_RELEASE_OWNER } from '../lanes/sync/generate-processor.js';
+import { heldForItem } from '../lanes/sync/held-claim.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { GivenUpHandling } from './sweep-given-up-jobs.js';
 
@@ -37,8 +38,25 @@ export interface GivenUpItems {
 export function givenUpItems(deps: GivenUpItemDeps): GivenUpItems {
   const { runs } = deps;
 
+  /**
+   * A delivery of this item may still be at work after BullMQ gave up on its job: one past its
+   * deadline gives its slot back (the job fails when that was its last attempt) and goes on with
+   * the call, holding the item's output claim. It records the item itself — with the paid output
+   * it stores — or, should its process die, its claim lapses within a TTL and a later sweep
+   * records the item failed. Recording it failed now would turn a paid, stored output away.
+   */
+  const stillAtWork = async (data: GenerateJobData): Promise<boolean> => {
+    const { store } = await deps.contexts.get(data.runId);
+    const holder = await runs.claims.holder({ markerUri: store.uriFor(data.markerKey), inputHash: data.inputHash });
+    return holder !== undefined && heldForItem(holder, data.runId, data.index);
+  };
+
   const record = async (job: Job<GenerateJobData>, code: ErrorCode, reason: string): Promise<void> => {
     if ((await job.getState()) !== 'failed' || (await runs.records.isTerminal(job.data.runId, job.data.index))) return;
+    if (await stillAtWork(job.data)) {
+      deps.logger.info({ runId: job.data.runId, item: job.data.itemKey }, 'a delivery of this item is still at work: it records the item (or a later sweep does)');
+      return;
+    }
     const { store } = await deps.contexts.get(job.data.runId);
     const message = redactSecrets(reason, [deps.apiKey]).slice(0, 300);
     const entry = failedRecord(job.data, { code, message }, job.attemptsStarted);
@@ -65,7 +83,8 @@ export function givenUpItems(deps: GivenUpItemDeps): GivenUpItems {
   };
 
   const sweep: GivenUpHandling<GenerateJobData> = {
-    unhandled: async (job) => !(await runs.records.isTerminal(job.data.runId, job.data.index)) || (await dependantsWait(job.data)),
+    unhandled: async (job) =>
+      (!(await runs.records.isTerminal(job.data.runId, job.data.index)) && !(await stillAtWork(job.data))) || (await dependantsWait(job.data)),
     handle: async (job) => {
       if (!(await runs.records.isTerminal(job.data.runId, job.data.index))) {
         await record(job, 'E_INTERNAL', `BullMQ failed this job and no record was made: ${job.failedReason ?? 'no reason given'}`);

@@ -35,6 +35,11 @@ export function claimToken(runId: string, index: number, delivery: number): stri
   return `${runId}/${index}/${delivery}@${WORKER_ID}`;
 }
 
+/** Whether a holder's token is one of this item's own deliveries (claimToken), any attempt. */
+export function heldForItem(token: string, runId: string, index: number): boolean {
+  return token.startsWith(`${runId}/${index}/`);
+}
+
 /** The run id inside a holder's token, for messages ("claimed by run …"). */
 export function holderRunId(token: string): string {
   return token.split('/')[0] ?? token;
