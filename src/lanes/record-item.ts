@@ -5,8 +5,6 @@ import type { ObjectStore } from '../storage/object-store.js';
 
 /** What a delivery settles in the same step as its record. */
 export interface RecordSettles {
-  /** The budget reserved for the item's call, released as its real cost is added. */
-  releaseReservedUsd?: number;
   /** The output claim the delivery holds, freed (only while it is still this token's). */
   claim?: ClaimRelease;
   /** The item's share of its batch shard's reservation, given back with its first record. */
@@ -28,7 +26,7 @@ export async function recordItem(
 ): Promise<RecordOutcome> {
   const outcome = settles.shardShare
     ? await runs.records.recordShardItem(runId, record, settles.shardShare)
-    : await runs.records.recordTerminal(runId, record, settles.releaseReservedUsd ?? 0, settles.claim);
+    : await runs.records.recordTerminal(runId, record, settles.claim);
   if (outcome.complete) await onRunComplete(runId);
   if (outcome.recorded && runs.records.shouldFlush(outcome)) await runs.records.flush(runId, store);
   return outcome;

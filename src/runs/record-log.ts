@@ -48,12 +48,12 @@ export class RecordLog {
   }
 
   /**
-   * `releaseReservedUsd`: a budget reservation made for this item's call, released atomically.
+   * Whatever budget is held for the item's call is given back in the same step (RECORD_TERMINAL_LUA).
    * `claim`: an output claim the delivery holds, freed in the same step (only while it is still
    * this token's); if the script never runs (Redis trouble) the claim expires on its own.
    */
-  async recordTerminal(runId: string, record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease): Promise<RecordOutcome> {
-    const [meta, done, records, ...args] = this.scriptArgs(runId, record, releaseReservedUsd);
+  async recordTerminal(runId: string, record: ItemRecord, claim?: ClaimRelease): Promise<RecordOutcome> {
+    const [meta, done, records, ...args] = this.scriptArgs(runId, record);
     const reply = claim
       ? await this.redis.bunchReleaseClaimAndRecord(meta, done, records, claim.key, ...args, claim.token)
       : await this.redis.bunchRecordTerminal(meta, done, records, ...args);
@@ -67,7 +67,7 @@ export class RecordLog {
    */
   async recordShardItem(runId: string, record: ItemRecord, share: ShardShare): Promise<RecordOutcome> {
     const keys = this.keys(runId);
-    const [meta, done, records, ...args] = this.scriptArgs(runId, record, 0);
+    const [meta, done, records, ...args] = this.scriptArgs(runId, record);
     const reply = await this.redis.bunchRecordShardItem(meta, done, records, keys.shards, keys.shardReleased, ...args, share.shard, String(share.amountUsd));
     return this.outcomeOf(record, reply);
   }
@@ -79,7 +79,7 @@ export class RecordLog {
   async recordTerminalMany(runId: string, records: readonly ItemRecord[]): Promise<RecordOutcome[]> {
     if (records.length === 0) return [];
     const pipeline = this.redis.pipeline() as unknown as RunScripts & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const record of records) void pipeline.bunchRecordTerminal(...this.scriptArgs(runId, record, 0));
+    for (const record of records) void pipeline.bunchRecordTerminal(...this.scriptArgs(runId, record));
     const answers = (await pipeline.exec()) ?? [];
     return records.map((record, i) => {
       const [error, reply] = answers[i] ?? [new Error('no reply from Redis')];
@@ -89,7 +89,7 @@ export class RecordLog {
   }
 
   /** KEYS and ARGV of RECORD_TERMINAL_LUA for one record. */
-  private scriptArgs(runId: string, record: ItemRecord, releaseReservedUsd: number): [string, string, string, ...string[]] {
+  private scriptArgs(runId: string, record: ItemRecord): [string, string, string, ...string[]] {
     const keys = this.keys(runId);
     return [
       keys.meta,
@@ -103,7 +103,6 @@ export class RecordLog {
       String(record.usage?.promptTokens ?? 0),
       String(record.usage?.outputTokens ?? 0),
       record.lane,
-      String(releaseReservedUsd),
     ];
   }
 

@@ -13,15 +13,28 @@ export class RunBudget {
     private readonly keys: (runId: string) => RunKeys,
   ) {}
 
-  async reserve(runId: string, amountUsd: number, limitUsd: number): Promise<boolean> {
-    return (await this.redis.bunchReserveBudget(this.keys(runId).meta, String(amountUsd), String(limitUsd))) === 1;
+  /**
+   * Reserves `amountUsd` within `limitUsd`. With `heldFor` (an item's index) the reservation is
+   * held for that item's call, and given back by whatever ends the call: settleCall when it is
+   * retried, the item's record otherwise — even when the delivery that reserved died.
+   */
+  async reserve(runId: string, amountUsd: number, limitUsd: number, heldFor?: number): Promise<boolean> {
+    return (await this.redis.bunchReserveBudget(this.keys(runId).meta, String(amountUsd), String(limitUsd), heldFor === undefined ? '' : String(heldFor))) === 1;
   }
 
-  /** Adds a paid call's cost to the run outside an item record, turning its reservation into spend. */
-  async commit(runId: string, amountUsd: number, reservedUsd: number): Promise<void> {
-    const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'costUsd', String(amountUsd));
-    if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
-    await multi.exec();
+  /**
+   * A call of item `index` that is retried: what was held for it is given back, and what it cost
+   * (`costUsd`: an answer came, paid though unusable) or may have cost (`uncertainUsd`: its outcome
+   * is unknown — the budget counts it as spent, the summary as the gap up to `costUpperBoundUsd`)
+   * is added, in one step.
+   */
+  async settleCall(runId: string, index: number, spent: { costUsd?: number; uncertainUsd?: number }): Promise<void> {
+    await this.redis.bunchSettleCall(this.keys(runId).meta, String(index), String(spent.costUsd ?? 0), String(spent.uncertainUsd ?? 0));
+  }
+
+  /** Gives back a reservation not held for an item (tests, and callers that reserved without an index). */
+  async release(runId: string, amountUsd: number): Promise<void> {
+    await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
   }
 
   /**
@@ -42,20 +55,5 @@ export class RunBudget {
       String(share?.amountUsd ?? 0),
     );
     return counted === 1;
-  }
-
-  /**
-   * A call whose outcome is unknown (timeout, dropped connection, cut-off answer) may have been
-   * billed: its price moves from reserved to `uncertainUsd`, which the budget counts as spent and
-   * the summary reports as the gap between cost and its upper bound.
-   */
-  async holdUncertain(runId: string, amountUsd: number, reservedUsd: number): Promise<void> {
-    const multi = this.redis.multi().hincrbyfloat(this.keys(runId).meta, 'uncertainUsd', String(amountUsd));
-    if (reservedUsd) multi.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-reservedUsd));
-    await multi.exec();
-  }
-
-  async release(runId: string, amountUsd: number): Promise<void> {
-    await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
   }
 }

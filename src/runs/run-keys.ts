@@ -5,7 +5,8 @@
  *   <p>:runs                      sorted set runId -> start time (for listing)
  *   <p>:given-up-sweep            string with TTL: the fleet process sweeping the failed sets now
  *   <p>:given-up-sweep:<queue>    JSON string: where that sweep stands in the queue's failed set
- *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts
+ *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts;
+ *                                 `held:<index>` -> the budget held for that item's sync call
  *   <p>:run:{id}:done             bitmap by item index: set once when the item turns terminal
  *   <p>:run:{id}:records          hash index -> ItemRecord JSON, until flushed to storage
  *   <p>:run:{id}:flush-lock       string with TTL: one flusher at a time

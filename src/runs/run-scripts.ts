@@ -19,6 +19,20 @@ end
 `;
 
 /**
+ * A Lua function, `releaseHeld(meta, index)`: gives back the budget held for an item's call (the
+ * meta field `held:<index>`, set when the call's reservation was made), whichever delivery of the
+ * item ends it: one that died after reserving leaves its reservation for the next to give back.
+ */
+const RELEASE_HELD_LUA = `
+local function releaseHeld(meta, index)
+  local held = redis.call('HGET', meta, 'held:' .. index)
+  if not held then return end
+  redis.call('HINCRBYFLOAT', meta, 'reservedUsd', -tonumber(held))
+  redis.call('HDEL', meta, 'held:' .. index)
+end
+`;
+
+/**
  * A Lua function, `ledgerFollowsMeta(ledger, meta)`: a shard's ledger of given-back shares expires
  * with the run's meta once the run is finalized (its meta then has a TTL): a shard that settles
  * after its run was finalized must not leave a key behind that nobody removes.
@@ -52,19 +66,21 @@ end
 
 /**
  * KEYS: meta, done, records
- * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane, releaseReservedUsd
+ * ARGV: index, recordJson, status, costUsd, errorCode|'', promptTokens, outputTokens, lane
  * Returns {terminalCount | -1 when duplicate | -2 when the run is gone, complete 0|1, recordsHashLength}
- * A budget reservation made for this call is released here, in the same step that adds the real
- * cost, so the two are never counted together (or the reservation forgotten) by another worker.
+ * The budget held for the item's call (RESERVE_BUDGET_LUA with its index) is given back here, in
+ * the same step that adds the real cost, so the two are never counted together; whichever record
+ * of the item comes, duplicates included (a delivery that died after reserving is followed by one
+ * that records the item from its marker, or by the sweep).
  * A run whose meta has no config was lost (FLUSHALL, a Redis without AOF restarted): a late
  * record must not bring back part of its state, keys nobody would ever remove. A run that is
  * finalized has no `done` bitmap left to tell a duplicate by: every record then is one (a run is
  * finalized only once all its items are terminal), and counting it would count an item twice and
  * bring back the bitmap and the records without a TTL.
  */
-export const RECORD_TERMINAL_LUA = `${RUN_IS_FINAL_LUA}
+export const RECORD_TERMINAL_LUA = `${RUN_IS_FINAL_LUA}${RELEASE_HELD_LUA}
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return {-2, 0, 0} end
-if tonumber(ARGV[9]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', -tonumber(ARGV[9])) end
+releaseHeld(KEYS[1], ARGV[1])
 if runIsFinal(KEYS[1]) then return {-1, 0, 0} end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 1 then return {-1, 0, 0} end
@@ -85,7 +101,7 @@ return {terminal, complete, redis.call('HLEN', KEYS[3])}
 
 /**
  * KEYS: meta, done, records, shards, shard-released
- * ARGV: those of RECORD_TERMINAL_LUA (releaseReservedUsd 0), then the shard's name and the item's
+ * ARGV: those of RECORD_TERMINAL_LUA, then the shard's name and the item's
  * share of the shard's reservation (the last two, whatever their number)
  * RECORD_TERMINAL_LUA for an item its batch shard collected: its first record also gives back the
  * item's share of the shard's reservation, in the step that adds its real cost. Without it a big
@@ -167,12 +183,30 @@ end
 
 /**
  * KEYS: meta
- * ARGV: amountUsd, limitUsd
- * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit.
+ * ARGV: amountUsd, limitUsd, item index ('' for none)
+ * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit. With an
+ * index the reservation is held for that item (`held:<index>`) until its call is settled
+ * (SETTLE_CALL_LUA) or the item recorded; one an earlier delivery left (it died) is given back first.
  */
-export const RESERVE_BUDGET_LUA = `${FITS_BUDGET_LUA}
+export const RESERVE_BUDGET_LUA = `${FITS_BUDGET_LUA}${RELEASE_HELD_LUA}
+if ARGV[3] ~= '' then releaseHeld(KEYS[1], ARGV[3]) end
 if not fitsBudget(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 0 end
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'held:' .. ARGV[3], ARGV[1]) end
+return 1
+`;
+
+/**
+ * KEYS: meta
+ * ARGV: item index, costUsd, uncertainUsd
+ * Settles an item's call that is retried: what was held for it is given back, and what the call
+ * cost (an answer, paid though unusable) or may have cost (an outcome unknown) is added. One step,
+ * so another worker never sees the call counted twice or not at all.
+ */
+export const SETTLE_CALL_LUA = `${RELEASE_HELD_LUA}
+releaseHeld(KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'costUsd', ARGV[2]) end
+if tonumber(ARGV[3]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'uncertainUsd', ARGV[3]) end
 return 1
 `;
 
@@ -359,7 +393,8 @@ export type RunScripts = {
   bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
   bunchNextSegment(meta: string): Promise<number>;
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
-  bunchReserveBudget(meta: string, amount: string, limit: string): Promise<number>;
+  bunchReserveBudget(meta: string, amount: string, limit: string, index: string): Promise<number>;
+  bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;
   bunchCommitTurn(meta: string, turnsPaid: string, shards: string, shardReleased: string, field: string, cost: string, shard: string, share: string): Promise<number>;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { whileLocked } from '../redis/while-locked.js';
+import { whileLocked } from './while-locked.js';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -21,6 +21,7 @@ import {
   RECORD_SHARD_ITEM_LUA,
   RELEASE_SHARD_REST_LUA,
   COMMIT_TURN_LUA,
+  SETTLE_CALL_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -128,6 +129,7 @@ export class RunStore {
       redis.defineCommand('bunchRecordShardItem', { numberOfKeys: 5, lua: RECORD_SHARD_ITEM_LUA });
       redis.defineCommand('bunchReleaseShardRest', { numberOfKeys: 3, lua: RELEASE_SHARD_REST_LUA });
       redis.defineCommand('bunchCommitTurn', { numberOfKeys: 4, lua: COMMIT_TURN_LUA });
+      redis.defineCommand('bunchSettleCall', { numberOfKeys: 1, lua: SETTLE_CALL_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -171,7 +173,7 @@ export class RunStore {
       if (name.startsWith('err:')) errors[name.slice(4) as ErrorCode] = Number(value);
       else if (name.startsWith('retry:')) retries[name.slice(6) as ErrorCode] = Number(value);
       else if (name.startsWith('lane:')) lanes[name.slice(5)] = Number(value);
-      else if (!name.startsWith('n:') && !KNOWN_META_FIELDS.has(name)) extra[name] = value;
+      else if (!name.startsWith('n:') && !name.startsWith('held:') && !KNOWN_META_FIELDS.has(name)) extra[name] = value;
     }
     const meta: RunMeta = {
       config: JSON.parse(fields.config) as RunConfig,

@@ -33,7 +33,7 @@ import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
 import { givenUpItems } from './given-up-items.js';
 import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
 import { redisSweepPlace } from './sweep-place.js';
-import { whileLocked } from '../redis/while-locked.js';
+import { whileLocked } from '../runs/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 

@@ -131,8 +131,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const attempt = Math.max(1, job.attemptsStarted - (data.waits ?? 0));
     const startedAt = new Date().toISOString();
     // The record carries the item's story so far (job.data is current after each updateData).
-    const finish = (record: ItemRecord, releaseReservedUsd = 0, claim?: ClaimRelease) =>
-      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, { releaseReservedUsd, claim });
+    // The record also gives back what the budget holds for the item's call (whoever reserved it).
+    const finish = (record: ItemRecord, claim?: ClaimRelease) =>
+      recordItem(runs, store, data.runId, withStory(record, job.data.history), deps.onRunComplete, claim ? { claim } : {});
 
     // A late duplicate after the manifest was written: the item is in it already.
     if (status && TERMINAL_RUN_STATUSES.includes(status)) {
@@ -199,7 +200,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       store: Awaited<ReturnType<RunContextCache['get']>>['store'];
       attempt: number;
       startedAt: string;
-      finish: (record: ItemRecord, releaseReservedUsd?: number, claim?: ClaimRelease) => Promise<unknown>;
+      finish: (record: ItemRecord, claim?: ClaimRelease) => Promise<unknown>;
       held: HeldClaim;
     },
   ): Promise<string> {
@@ -210,7 +211,7 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const calls = (data.steps?.length ?? 0) + 1;
     const estimate = estimatedCallUsd(config.pricing, 'sync', data.variant, config.wantImage);
     const reserved = config.budgetUsd === undefined ? 0 : roundUsd(estimate * calls);
-    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, reserved, config.budgetUsd))) {
+    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, reserved, config.budgetUsd, data.index))) {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';
@@ -285,9 +286,9 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       if (retryThroughQueue) {
         // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
         // run's total and against the budget; an unpaid attempt just gives its reservation back.
-        if (paid) await runs.budget.commit(data.runId, price, reserved);
-        else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, reserved);
-        else if (reserved) await runs.budget.release(data.runId, reserved);
+        if (paid) await runs.budget.settleCall(data.runId, data.index, { costUsd: price });
+        else if (mayHaveBeenBilled(failure)) await runs.budget.settleCall(data.runId, data.index, { uncertainUsd: estimate });
+        else if (reserved) await runs.budget.settleCall(data.runId, data.index, {});
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
           'retrying item',
@@ -322,11 +323,11 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       // A call that returned an answer was billed even if its outputs could not be used.
       if (paid) record.costUsd = price;
       // One whose outcome is unknown may have been: it stays counted against the budget.
-      else if (mayHaveBeenBilled(failure)) await runs.budget.holdUncertain(data.runId, estimate, 0);
+      else if (mayHaveBeenBilled(failure)) await runs.budget.settleCall(data.runId, data.index, { uncertainUsd: estimate });
     }
     // Outputs and marker are written (or the item failed): the claim has done its job. The record
     // frees it in the same round trip.
-    await finish(record, reserved, held.handOver());
+    await finish(record, held.handOver());
     return record.status;
   }
 }

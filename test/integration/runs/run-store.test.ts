@@ -195,20 +195,20 @@ describe('RunStore (real Redis)', () => {
     const identity = { markerUri: 'file:///out/S1/main.done.json', inputHash: 'h1' };
     const key = runs.claims.key(identity);
     expect((await runs.beginDelivery(runId, 0, { identity, token: 'mine', ttlMs: 10_000 })).claim).toEqual({ taken: true });
-    const outcome = await runs.records.recordTerminal(runId, record(0), 0, { key, token: 'mine' });
+    const outcome = await runs.records.recordTerminal(runId, record(0), { key, token: 'mine' });
     expect(outcome).toMatchObject({ recorded: true });
     expect(await redis.exists(key)).toBe(0);
     expect((await runs.getMeta(runId))?.counts.succeeded).toBe(1);
 
     // The claim expired and somebody else took it: a late record must not free theirs.
     await runs.claims.take(identity, 'theirs', 10_000);
-    const late = await runs.records.recordTerminal(runId, record(1), 0, { key, token: 'mine' });
+    const late = await runs.records.recordTerminal(runId, record(1), { key, token: 'mine' });
     expect(late).toMatchObject({ recorded: true });
     expect(await redis.get(key)).toBe('theirs');
     // A duplicate record still frees the delivery's own claim.
     await runs.claims.release(identity, 'theirs');
     await runs.claims.take(identity, 'again', 10_000);
-    expect(await runs.records.recordTerminal(runId, record(0), 0, { key, token: 'again' })).toMatchObject({ recorded: false });
+    expect(await runs.records.recordTerminal(runId, record(0), { key, token: 'again' })).toMatchObject({ recorded: false });
     expect(await redis.exists(key)).toBe(0);
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RELEASE_LOCK_LUA, RENEW_CLAIM_LUA } from '../runs/run-scripts.js';
-import { keepRenewed } from './keep-renewed.js';
+import { RELEASE_LOCK_LUA, RENEW_CLAIM_LUA } from './run-scripts.js';
+import { keepRenewed } from '../redis/keep-renewed.js';
 
 /**
  * Runs `work` while holding a Redis lock (SET NX PX `ttlMs`), and answers undefined without running

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { whileLocked } from '../../../src/redis/while-locked.js';
+import { whileLocked } from '../../../src/runs/while-locked.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
 
 let server: RedisHandle;
