@@ -1,7 +1,7 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { afterEach, expect } from 'vitest';
 import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
-import type { BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
+import type { BatchProcessorDeps, createBatchProcessor } from '../../../src/lanes/batch/batch-processor.js';
 import type { BatchJobData } from '../../../src/lanes/batch/batch-queue.js';
 import { RunContextCache } from '../../../src/lanes/run-context-cache.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
@@ -109,3 +109,44 @@ export async function plannedBudgetShard(
     },
   };
 }
+
+/**
+ * Delivers a shard job until a delivery ends it (a poll later throws DelayedError; the next delivery
+ * comes 50 ms on). `crashed` lets chosen errors through as a dead delivery's, delivered again at once.
+ */
+export async function deliverUntilDone(
+  processor: ReturnType<typeof createBatchProcessor>,
+  job: Job<BatchJobData>,
+  crashed?: (error: unknown) => boolean,
+): Promise<string | undefined> {
+  for (let round = 0; round < 200; round += 1) {
+    try {
+      return await processor(job, 'delivery');
+    } catch (error) {
+      if (crashed?.(error)) continue;
+      if (!(error instanceof DelayedError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return undefined;
+}
+
+/** A RunStore whose delivery dies (throws `worker died`) the first time it gives back a collected shard's rest. */
+export function dyingAtReleaseRest(runs: RunStore): { runs: RunStore; died: () => number } {
+  let died = 0;
+  const batches = Object.create(runs.batches, {
+    releaseRest: {
+      value: async (...args: Parameters<RunStore['batches']['releaseRest']>) => {
+        if (died === 0) {
+          died += 1;
+          throw new Error('worker died');
+        }
+        return runs.batches.releaseRest(...args);
+      },
+    },
+  }) as RunStore['batches'];
+  return { runs: Object.create(runs, { batches: { value: batches } }) as RunStore, died: () => died };
+}
+
+/** deliverUntilDone's `crashed` for dyingAtReleaseRest. */
+export const diedAtReleaseRest = (error: unknown): boolean => error instanceof Error && error.message === 'worker died';

@@ -1,4 +1,3 @@
-import { DelayedError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBatchProcessor, type BatchProcessorDeps } from '../../../src/lanes/batch/batch-processor.js';
 import { finalizeRun } from '../../../src/manifest/finalize-run.js';
@@ -6,7 +5,7 @@ import { readShardState, reserveShardBudget, settleShardState } from '../../../s
 import type { ItemRecord } from '../../../src/runs/item-record.js';
 import type { RunStore } from '../../../src/runs/run-store.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { plannedBudgetShard } from './batch-harness.js';
+import { deliverUntilDone, diedAtReleaseRest, dyingAtReleaseRest, plannedBudgetShard } from './batch-harness.js';
 
 /**
  * A batch shard reserves its items' budget before its batch is created, and its items' real costs
@@ -26,22 +25,6 @@ const SHARD_USD = 0.116;
 const SHARE_USD = SHARD_USD / 4;
 /** plannedBudgetShard's budget.maxUsd. */
 const BUDGET_USD = 10;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Delivers the shard job until a delivery ends it (a poll later is a DelayedError); `crashes` counts other errors let through. */
-async function deliverUntilDone(processor: ReturnType<typeof createBatchProcessor>, job: Parameters<ReturnType<typeof createBatchProcessor>>[0], crashed?: (error: unknown) => boolean): Promise<string | undefined> {
-  for (let round = 0; round < 200; round += 1) {
-    try {
-      return await processor(job, 'delivery');
-    } catch (error) {
-      if (crashed?.(error)) continue;
-      if (!(error instanceof DelayedError)) throw error;
-      await sleep(50);
-    }
-  }
-  return undefined;
-}
 
 /** Deps whose generate queue calls `before` ahead of every enqueue (items spilled to the sync lane). */
 function spillingThrough(base: BatchProcessorDeps, before: () => Promise<void>): BatchProcessorDeps {
@@ -99,16 +82,7 @@ describe('a collected item gives back its share of its shard reservation', () =>
       seen.push({ recorded, reservedUsd: reserved });
     };
     const processor = createBatchProcessor(deps(recordingThrough(runs, after)));
-    let result: string | undefined;
-    for (let round = 0; round < 200 && result === undefined; round += 1) {
-      try {
-        result = await processor(job, 'delivery');
-      } catch (error) {
-        if (!(error instanceof DelayedError)) throw error;
-        await sleep(50);
-      }
-    }
-    expect(result).toBe('collected');
+    expect(await deliverUntilDone(processor, job)).toBe('collected');
 
     expect(seen).toHaveLength(4);
     for (const look of seen) {
@@ -141,16 +115,7 @@ describe('a collected item gives back its share of its shard reservation', () =>
       },
     }) as typeof base.batchQueue;
     const processor = createBatchProcessor({ ...base, batchQueue });
-    let result: string | undefined;
-    for (let round = 0; round < 200 && result === undefined; round += 1) {
-      try {
-        result = await processor(job, 'delivery');
-      } catch (error) {
-        if (!(error instanceof DelayedError)) throw error;
-        await sleep(50);
-      }
-    }
-    expect(result).toBe('collected');
+    expect(await deliverUntilDone(processor, job)).toBe('collected');
     // The batch expired unserved: nothing was billed, and the new shard reserves its own.
     expect(heldAtHandOver).toHaveLength(1);
     expect(heldAtHandOver[0]).toBeCloseTo(0, 9);
@@ -218,28 +183,11 @@ describe('a collected item gives back its share of its shard reservation', () =>
     const open = stack;
     const { runId, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open);
     // The delivery dies right after its last record finalized the run, before the shard settles.
-    let crash = true;
-    const crashing = Object.create(runs, {
-      batches: {
-        value: Object.create(runs.batches, {
-          releaseRest: {
-            value: async (...args: Parameters<RunStore['batches']['releaseRest']>) => {
-              if (crash) {
-                crash = false;
-                throw new Error('worker died');
-              }
-              return runs.batches.releaseRest(...args);
-            },
-          },
-        }),
-      },
-    }) as RunStore;
-    const base = deps(crashing);
+    const dying = dyingAtReleaseRest(runs);
+    const base = deps(dying.runs);
     const finalizing = { ...base, onRunComplete: async (id: string) => void (await finalizeRun(runs, (await base.contexts.get(id)).store, id)) };
-    let died = 0;
-    const result = await deliverUntilDone(createBatchProcessor(finalizing), job, (error) => error instanceof Error && error.message === 'worker died' && (died += 1) > 0);
-    expect(died).toBe(1);
-    expect(result).toBe('collected');
+    expect(await deliverUntilDone(createBatchProcessor(finalizing), job, diedAtReleaseRest)).toBe('collected');
+    expect(dying.died()).toBe(1);
     const meta = await open.plane.redis.hgetall(runKey);
     // Before: the redelivery found no `done` bitmap and recorded all four again (terminal 8, cost doubled).
     expect(meta).toMatchObject({ status: 'succeeded', terminal: '4', 'n:succeeded': '4' });

@@ -1,10 +1,8 @@
-import { DelayedError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBatchProcessor } from '../../../src/lanes/batch/batch-processor.js';
 import { readShardState } from '../../../src/lanes/batch/shard-state.js';
-import type { RunStore } from '../../../src/runs/run-store.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
-import { plannedBudgetShard } from './batch-harness.js';
+import { deliverUntilDone, diedAtReleaseRest, dyingAtReleaseRest, plannedBudgetShard } from './batch-harness.js';
 
 /**
  * A multi-turn edit on the batch lane asks one turn per wave; a turn before the last is paid when
@@ -26,35 +24,9 @@ describe('a multi-turn edit turn collected twice', () => {
     const open = stack;
     const { runId, shard, runs, deps, job, runKey, reservedUsd, close } = await plannedBudgetShard(open, {}, undefined, { steps: ['Warmer light'] });
     // The first delivery dies after collecting, before it settles the shard; the job is delivered again.
-    let died = 0;
-    const dying = Object.create(runs, {
-      batches: {
-        value: Object.create(runs.batches, {
-          releaseRest: {
-            value: async (...args: Parameters<RunStore['batches']['releaseRest']>) => {
-              if (died === 0) {
-                died += 1;
-                throw new Error('worker died');
-              }
-              return runs.batches.releaseRest(...args);
-            },
-          },
-        }),
-      },
-    }) as RunStore;
-    const processor = createBatchProcessor(deps(dying));
-    let result: string | undefined;
-    for (let round = 0; round < 200 && result === undefined; round += 1) {
-      try {
-        result = await processor(job, 'delivery');
-      } catch (error) {
-        if (error instanceof Error && error.message === 'worker died') continue;
-        if (!(error instanceof DelayedError)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-    expect(died).toBe(1);
-    expect(result).toBe('collected');
+    const dying = dyingAtReleaseRest(runs);
+    expect(await deliverUntilDone(createBatchProcessor(deps(dying.runs)), job, diedAtReleaseRest)).toBe('collected');
+    expect(dying.died()).toBe(1);
     // Turn 1 of the four items, once (before: twice, 0.232).
     expect(Number(await open.plane.redis.hget(runKey, 'costUsd'))).toBeCloseTo(4 * TURN_USD, 9);
     expect(await readShardState(runs, runId, shard)).toMatchObject({ phase: 'done' });
