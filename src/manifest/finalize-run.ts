@@ -31,7 +31,7 @@ export async function finalizeRun(
   runId: string,
   logger?: Logger,
 ): Promise<RunSummary | undefined> {
-  const finalized = await runs.whileFinalizing(runId, async (lost) => ({ summary: await finalizeHeld(runs, store, runId, lost, logger) }));
+  const finalized = await runs.whileFinalizing(runId, async (_lost, token) => ({ summary: await finalizeHeld(runs, store, runId, token, logger) }));
   if (!finalized) throw new FinalizerBusyError(runId);
   return finalized.summary;
 }
@@ -44,7 +44,7 @@ export class FinalizerBusyError extends Error {
   }
 }
 
-async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, lost: AbortSignal, logger?: Logger): Promise<RunSummary | undefined> {
+async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, token: string, logger?: Logger): Promise<RunSummary | undefined> {
   const meta = await runs.getMeta(runId);
   if (!meta) return undefined;
   if (TERMINAL_RUN_STATUSES.includes(meta.status)) {
@@ -138,10 +138,9 @@ async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, l
   }
   await settleAll(pointers);
   // A finalizer frozen past its lock lets another take over, which reads the records afresh; this
-  // one must not then declare the run final and drop the records under it.
-  if (lost.aborted) throw lost.reason;
-  await runs.setStatus(runId, status, { finishedAt: finishedAt.toISOString() });
-  await runs.releaseItemState(runId);
+  // one must not then declare the run final and drop the records under it: the last step is made
+  // only while the lock is still this finalizer's (checked in the same script).
+  if (!(await runs.finishFinalizing(runId, token, status, finishedAt.toISOString()))) throw new FinalizerBusyError(runId);
   logger?.info({ runId, status, counts: summary.counts, costUsd: summary.costUsd }, 'run finalized');
   return summary;
 }

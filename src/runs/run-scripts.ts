@@ -156,6 +156,24 @@ return text
 `;
 
 /**
+ * KEYS: meta, finalize-lock, done, records, flush-lock, released, turns-paid, shards, shard-released
+ * ARGV: lock token, final status, finishedAt, retainSeconds
+ * The last step of finalizing, only while the caller still holds the finalize lock: the run's
+ * final status, its per-item state dropped, what is kept given a TTL. A finalizer whose lock
+ * lapsed (frozen past it) and went on must not drop the records under the one that took over.
+ * Returns 1 when done, 0 when the lock is not the caller's (nothing changed).
+ */
+export const FINISH_FINALIZE_LUA = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finishedAt', ARGV[3])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[8], ARGV[4])
+redis.call('EXPIRE', KEYS[9], ARGV[4])
+return 1
+`;
+
+/**
  * KEYS: meta
  * ARGV: total, rejectedCount
  * Returns 1 when every item is already terminal (the caller must finalize), else 0.
@@ -394,6 +412,7 @@ export type RunScripts = {
   bunchNextSegment(meta: string): Promise<number>;
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, amount: string, limit: string, index: string): Promise<number>;
+  bunchFinishFinalize(...keysAndArgs: string[]): Promise<number>;
   bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;

@@ -22,6 +22,7 @@ import {
   RELEASE_SHARD_REST_LUA,
   COMMIT_TURN_LUA,
   SETTLE_CALL_LUA,
+  FINISH_FINALIZE_LUA,
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
@@ -78,6 +79,8 @@ export interface RunMeta {
 
 
 
+/** How long a finalized run's meta (and shard states) stay for `status`. */
+const RETAIN_SECONDS = 30 * 24 * 3600;
 /** A finalizer's lock; renewed every third of it while it runs, so only a dead one's lapses. */
 const FINALIZE_LOCK_MS = 2 * 60_000;
 
@@ -130,6 +133,7 @@ export class RunStore {
       redis.defineCommand('bunchReleaseShardRest', { numberOfKeys: 3, lua: RELEASE_SHARD_REST_LUA });
       redis.defineCommand('bunchCommitTurn', { numberOfKeys: 4, lua: COMMIT_TURN_LUA });
       redis.defineCommand('bunchSettleCall', { numberOfKeys: 1, lua: SETTLE_CALL_LUA });
+      redis.defineCommand('bunchFinishFinalize', { numberOfKeys: 9, lua: FINISH_FINALIZE_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -303,8 +307,33 @@ export class RunStore {
    * finalize job BullMQ redelivered while its first delivery runs on must not write the manifest
    * at the same time, nor after the first released the run's records.
    */
-  whileFinalizing<T>(runId: string, work: (lost: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  whileFinalizing<T>(runId: string, work: (lost: AbortSignal, token: string) => Promise<T>): Promise<T | undefined> {
     return whileLocked(this.redis, this.keys(runId).finalizeLock, FINALIZE_LOCK_MS, work);
+  }
+
+  /**
+   * Finalizing's last step (FINISH_FINALIZE_LUA), only while `token` still holds the finalize lock:
+   * the final status set and the item state released as releaseItemState does. False when the
+   * lock is someone else's (nothing changed).
+   */
+  async finishFinalizing(runId: string, token: string, status: RunStatus, finishedAt: string, retainSeconds = RETAIN_SECONDS): Promise<boolean> {
+    const keys = this.keys(runId);
+    const done = await this.redis.bunchFinishFinalize(
+      keys.meta,
+      keys.finalizeLock,
+      keys.done,
+      keys.records,
+      keys.flushLock,
+      keys.released,
+      keys.turnsPaid,
+      keys.shards,
+      keys.shardReleased,
+      token,
+      status,
+      finishedAt,
+      String(retainSeconds),
+    );
+    return done === 1;
   }
 
 
@@ -347,7 +376,7 @@ export class RunStore {
   }
 
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */
-  async releaseItemState(runId: string, retainSeconds = 30 * 24 * 3600): Promise<void> {
+  async releaseItemState(runId: string, retainSeconds = RETAIN_SECONDS): Promise<void> {
     const keys = this.keys(runId);
     await this.redis
       .multi()
