@@ -56,5 +56,23 @@ describe('a call reservation held for its item', () => {
     // The held field is not part of the run's extras (`status` shows those).
     expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 0)).toBe(true);
     expect(Object.keys((await runs.getMeta(started.runId))?.extra ?? {}).filter((name) => name.startsWith('held:'))).toEqual([]);
+    // The delivery that reserved died after storing the outputs; its redelivery records the item
+    // from the marker (with the cost the marker names): the record gives back what is held.
+    await runs.records.recordTerminal(started.runId, {
+      index: 0,
+      itemKey: 'SKU-0001#default',
+      key: 'SKU-0001',
+      variant: 'default',
+      rowNumber: 2,
+      status: 'succeeded',
+      lane: 'sync',
+      inputHash: 'h0',
+      model: 'gemini-3.1-flash-image-preview',
+      costUsd: CALL_USD,
+      attempts: 1,
+      finishedAt: new Date().toISOString(),
+    });
+    expect(await reserved()).toBeCloseTo(0, 9);
+    expect(Number(await open.plane.redis.hget(metaKey, 'costUsd'))).toBeCloseTo(2 * CALL_USD, 9);
   });
 });
