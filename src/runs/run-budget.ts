@@ -32,11 +32,6 @@ export class RunBudget {
     await this.redis.bunchSettleCall(this.keys(runId).meta, String(index), String(spent.costUsd ?? 0), String(spent.uncertainUsd ?? 0));
   }
 
-  /** Gives back a reservation not held for an item (tests, and callers that reserved without an index). */
-  async release(runId: string, amountUsd: number): Promise<void> {
-    await this.redis.hincrbyfloat(this.keys(runId).meta, 'reservedUsd', String(-amountUsd));
-  }
-
   /**
    * Adds what a turn before the last of an item's multi-turn edit cost, once per item and turn
    * (COMMIT_TURN_LUA): a result file collected again after a crash does not count it twice. With

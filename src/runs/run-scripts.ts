@@ -156,20 +156,19 @@ return text
 `;
 
 /**
- * KEYS: meta, finalize-lock, done, records, flush-lock, released, turns-paid, shards, shard-released
- * ARGV: lock token, final status, finishedAt, retainSeconds
+ * KEYS: finalize-lock, the run's keys dropped once it is final, then those kept a while (meta first)
+ * ARGV: lock token, final status, finishedAt, retainSeconds, how many keys are dropped
  * The last step of finalizing, only while the caller still holds the finalize lock: the run's
  * final status, its per-item state dropped, what is kept given a TTL. A finalizer whose lock
  * lapsed (frozen past it) and went on must not drop the records under the one that took over.
  * Returns 1 when done, 0 when the lock is not the caller's (nothing changed).
  */
 export const FINISH_FINALIZE_LUA = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finishedAt', ARGV[3])
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[8], ARGV[4])
-redis.call('EXPIRE', KEYS[9], ARGV[4])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local dropped = tonumber(ARGV[5])
+redis.call('HSET', KEYS[2 + dropped], 'status', ARGV[2], 'finishedAt', ARGV[3])
+for i = 2, 1 + dropped do redis.call('DEL', KEYS[i]) end
+for i = 2 + dropped, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `;
 

@@ -81,6 +81,13 @@ export interface RunMeta {
 
 /** How long a finalized run's meta (and shard states) stay for `status`. */
 const RETAIN_SECONDS = 30 * 24 * 3600;
+/** A run's per-item state, dropped once its manifest is written. */
+const ITEM_STATE_KEYS = ['done', 'records', 'flushLock', 'released', 'turnsPaid'] as const;
+/**
+ * Kept a while after (meta first): `status` reads the meta, and a shard may settle after its run
+ * was finalized, giving back only what its items did not (its state and its shares ledger).
+ */
+const RETAINED_KEYS = ['meta', 'shards', 'shardReleased'] as const;
 /** A finalizer's lock; renewed every third of it while it runs, so only a dead one's lapses. */
 const FINALIZE_LOCK_MS = 2 * 60_000;
 
@@ -133,7 +140,7 @@ export class RunStore {
       redis.defineCommand('bunchReleaseShardRest', { numberOfKeys: 3, lua: RELEASE_SHARD_REST_LUA });
       redis.defineCommand('bunchCommitTurn', { numberOfKeys: 4, lua: COMMIT_TURN_LUA });
       redis.defineCommand('bunchSettleCall', { numberOfKeys: 1, lua: SETTLE_CALL_LUA });
-      redis.defineCommand('bunchFinishFinalize', { numberOfKeys: 9, lua: FINISH_FINALIZE_LUA });
+      redis.defineCommand('bunchFinishFinalize', { numberOfKeys: 1 + ITEM_STATE_KEYS.length + RETAINED_KEYS.length, lua: FINISH_FINALIZE_LUA });
     }
     const keysOf = (runId: string) => this.keys(runId);
     this.records = new RecordLog(this.redis, keysOf, flushThreshold);
@@ -318,21 +325,9 @@ export class RunStore {
    */
   async finishFinalizing(runId: string, token: string, status: RunStatus, finishedAt: string, retainSeconds = RETAIN_SECONDS): Promise<boolean> {
     const keys = this.keys(runId);
-    const done = await this.redis.bunchFinishFinalize(
-      keys.meta,
-      keys.finalizeLock,
-      keys.done,
-      keys.records,
-      keys.flushLock,
-      keys.released,
-      keys.turnsPaid,
-      keys.shards,
-      keys.shardReleased,
-      token,
-      status,
-      finishedAt,
-      String(retainSeconds),
-    );
+    const dropped = ITEM_STATE_KEYS.map((name) => keys[name]);
+    const kept = RETAINED_KEYS.map((name) => keys[name]);
+    const done = await this.redis.bunchFinishFinalize(keys.finalizeLock, ...dropped, ...kept, token, status, finishedAt, String(retainSeconds), String(dropped.length));
     return done === 1;
   }
 
@@ -378,15 +373,9 @@ export class RunStore {
   /** After the manifest is written: drop per-item state, keep the small meta hash for `status`. */
   async releaseItemState(runId: string, retainSeconds = RETAIN_SECONDS): Promise<void> {
     const keys = this.keys(runId);
-    await this.redis
-      .multi()
-      .del(keys.done, keys.records, keys.flushLock, keys.released, keys.turnsPaid)
-      .expire(keys.meta, retainSeconds)
-      .expire(keys.shards, retainSeconds)
-      // Kept while the shards are: one may settle after the run is finalized, and gives back
-      // only what its items did not give back already.
-      .expire(keys.shardReleased, retainSeconds)
-      .exec();
+    const multi = this.redis.multi().del(...ITEM_STATE_KEYS.map((name) => keys[name]));
+    for (const name of RETAINED_KEYS) multi.expire(keys[name], retainSeconds);
+    await multi.exec();
   }
 
   async listRuns(limit = 20): Promise<string[]> {

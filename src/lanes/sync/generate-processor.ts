@@ -286,9 +286,8 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
       if (retryThroughQueue) {
         // A paid answer we could not use (e.g. a broken image) still cost money: it counts in the
         // run's total and against the budget; an unpaid attempt just gives its reservation back.
-        if (paid) await runs.budget.settleCall(data.runId, data.index, { costUsd: price });
-        else if (mayHaveBeenBilled(failure)) await runs.budget.settleCall(data.runId, data.index, { uncertainUsd: estimate });
-        else if (reserved) await runs.budget.settleCall(data.runId, data.index, {});
+        const spent = paid ? { costUsd: price } : mayHaveBeenBilled(failure) ? { uncertainUsd: estimate } : undefined;
+        if (spent || reserved) await runs.budget.settleCall(data.runId, data.index, spent ?? {});
         deps.logger.warn(
           { runId: data.runId, item: data.itemKey, attempt, code: failure.code, retryAfterMs: failure.retryAfterMs },
           'retrying item',
