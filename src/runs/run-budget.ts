@@ -7,6 +7,8 @@ import type { RunScripts } from './run-scripts.js';
  * A run's budget: reservations taken atomically before money is committed (a Lua script, so
  * concurrent workers never overshoot `budget.maxUsd`), turned into spend or given back.
  */
+export type BudgetReservation = 'reserved' | 'over-budget' | 'terminal';
+
 export class RunBudget {
   constructor(
     private readonly redis: Redis & RunScripts,
@@ -14,12 +16,16 @@ export class RunBudget {
   ) {}
 
   /**
-   * Reserves `amountUsd` within `limitUsd`. With `heldFor` (an item's index) the reservation is
-   * held for that item's call, and given back by whatever ends the call: settleCall when it is
-   * retried, the item's record otherwise — even when the delivery that reserved died.
+   * Reserves `amountUsd` within `limitUsd` for a call of item `index`. The reservation is held for
+   * that item's call, and given back by whatever ends the call: settleCall when it is retried, the
+   * item's record otherwise — even when the delivery that reserved died. `terminal`: the item was
+   * recorded (or its run finalized) since the caller looked — nothing is reserved, and the call
+   * must not be made.
    */
-  async reserve(runId: string, amountUsd: number, limitUsd: number, heldFor?: number): Promise<boolean> {
-    return (await this.redis.bunchReserveBudget(this.keys(runId).meta, String(amountUsd), String(limitUsd), heldFor === undefined ? '' : String(heldFor))) === 1;
+  async reserve(runId: string, amountUsd: number, limitUsd: number, index: number): Promise<BudgetReservation> {
+    const keys = this.keys(runId);
+    const answer = await this.redis.bunchReserveBudget(keys.meta, keys.done, String(amountUsd), String(limitUsd), String(index));
+    return answer === 1 ? 'reserved' : answer === 2 ? 'terminal' : 'over-budget';
   }
 
   /**

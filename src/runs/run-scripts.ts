@@ -199,17 +199,22 @@ end
 `;
 
 /**
- * KEYS: meta
- * ARGV: amountUsd, limitUsd, item index ('' for none)
- * Reserves budget for one call. Returns 1 when reserved, 0 when it would exceed the limit. With an
- * index the reservation is held for that item (`held:<index>`) until its call is settled
- * (SETTLE_CALL_LUA) or the item recorded; one an earlier delivery left (it died) is given back first.
+ * KEYS: meta, done
+ * ARGV: amountUsd, limitUsd, item index
+ * Reserves budget for one call of an item. Returns 1 when reserved, 0 when it would exceed the
+ * limit, 2 when the item is terminal already (or its run finalized): another record of it landed
+ * after this delivery looked, so the call would be paid for nothing, and a reservation made now
+ * would be held until the run's meta expires should this delivery die (nothing records the item
+ * again to give it back). The reservation is held for the item (`held:<index>`) until its call is
+ * settled (SETTLE_CALL_LUA) or the item recorded; one an earlier delivery left (it died) is given
+ * back first.
  */
-export const RESERVE_BUDGET_LUA = `${FITS_BUDGET_LUA}${RELEASE_HELD_LUA}
-if ARGV[3] ~= '' then releaseHeld(KEYS[1], ARGV[3]) end
+export const RESERVE_BUDGET_LUA = `${FITS_BUDGET_LUA}${RELEASE_HELD_LUA}${RUN_IS_FINAL_LUA}
+releaseHeld(KEYS[1], ARGV[3])
+if runIsFinal(KEYS[1]) or redis.call('GETBIT', KEYS[2], ARGV[3]) == 1 then return 2 end
 if not fitsBudget(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 0 end
 redis.call('HINCRBYFLOAT', KEYS[1], 'reservedUsd', ARGV[1])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'held:' .. ARGV[3], ARGV[1]) end
+redis.call('HSET', KEYS[1], 'held:' .. ARGV[3], ARGV[1])
 return 1
 `;
 
@@ -410,7 +415,7 @@ export type RunScripts = {
   bunchMarkPlanned(meta: string, total: string, rejected: string): Promise<number>;
   bunchNextSegment(meta: string): Promise<number>;
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
-  bunchReserveBudget(meta: string, amount: string, limit: string, index: string): Promise<number>;
+  bunchReserveBudget(meta: string, done: string, amount: string, limit: string, index: string): Promise<number>;
   bunchFinishFinalize(...keysAndArgs: string[]): Promise<number>;
   bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;

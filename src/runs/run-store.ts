@@ -126,7 +126,7 @@ export class RunStore {
       redis.defineCommand('bunchMarkPlanned', { numberOfKeys: 1, lua: MARK_PLANNED_LUA });
       redis.defineCommand('bunchRecordStoredSegment', { numberOfKeys: 2, lua: RECORD_STORED_SEGMENT_LUA });
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
-      redis.defineCommand('bunchReserveBudget', { numberOfKeys: 1, lua: RESERVE_BUDGET_LUA });
+      redis.defineCommand('bunchReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
       redis.defineCommand('bunchReserveShard', { numberOfKeys: 2, lua: RESERVE_SHARD_LUA });

@@ -211,7 +211,10 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
     const calls = (data.steps?.length ?? 0) + 1;
     const estimate = estimatedCallUsd(config.pricing, 'sync', data.variant, config.wantImage);
     const reserved = config.budgetUsd === undefined ? 0 : roundUsd(estimate * calls);
-    if (config.budgetUsd !== undefined && !(await runs.budget.reserve(data.runId, reserved, config.budgetUsd, data.index))) {
+    const reservation = config.budgetUsd === undefined ? 'reserved' : await runs.budget.reserve(data.runId, reserved, config.budgetUsd, data.index);
+    // Another record of the item landed since this delivery looked: the call would be paid for nothing.
+    if (reservation === 'terminal') return 'duplicate';
+    if (reservation === 'over-budget') {
       if (await runs.requestStop(data.runId, 'E_BUDGET')) await deps.onRunStopped(data.runId, 'E_BUDGET');
       await finish(cancelledRecord(data, 'E_BUDGET', attempt - 1));
       return 'cancelled';

@@ -231,7 +231,7 @@ describe('a collected item gives back its share of its shard reservation', () =>
     if (!planned) throw new Error('no shard state');
     expect(await reserveShardBudget(runs, runId, planned, SHARD_USD, BUDGET_USD)).toBe('reserved');
     // Another run's reservation on the same meta would hide an over-release: hold one of our own.
-    expect(await runs.budget.reserve(runId, 1, BUDGET_USD)).toBe(true);
+    expect(await runs.budget.reserve(runId, 1, BUDGET_USD, 99)).toBe('reserved');
     await runs.records.recordShardItem(runId, itemRecord(0, 0.02), { shard, amountUsd: SHARE_USD });
     await runs.records.recordShardItem(runId, itemRecord(1, 0.02), { shard, amountUsd: SHARE_USD });
     const reserved = await readShardState(runs, runId, shard);

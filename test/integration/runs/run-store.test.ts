@@ -292,8 +292,9 @@ describe('RunStore (real Redis)', () => {
   it('reserves budget atomically: concurrent reservations never exceed the limit', async () => {
     const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
     await runs.createRun(config('run-c'));
-    const granted = await Promise.all(Array.from({ length: 50 }, () => runs.budget.reserve('run-c', 0.1, 1)));
-    expect(granted.filter(Boolean)).toHaveLength(10);
+    const granted = await Promise.all(Array.from({ length: 50 }, (_, index) => runs.budget.reserve('run-c', 0.1, 1, index)));
+    expect(granted.filter((answer) => answer === 'reserved')).toHaveLength(10);
+    expect(granted.filter((answer) => answer === 'over-budget')).toHaveLength(40);
   });
 });
 

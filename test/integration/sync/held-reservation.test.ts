@@ -23,7 +23,7 @@ describe('a call reservation held for its item', () => {
     const open = stack;
     const started = await open.start(await open.writeJob({ catalogCsv: productCsv(3), job: { budget: { maxUsd: 10 } } }));
     // A delivery of item 0 reserved its call and died before it could record or give it back.
-    expect(await open.plane.runs.budget.reserve(started.runId, CALL_USD, 10, 0)).toBe(true);
+    expect(await open.plane.runs.budget.reserve(started.runId, CALL_USD, 10, 0)).toBe('reserved');
     await open.startWorkers();
     const meta = await open.waitForRun(started.runId);
     expect(meta.status).toBe('succeeded');
@@ -40,8 +40,8 @@ describe('a call reservation held for its item', () => {
     const metaKey = `${open.prefix}:run:{${started.runId}}`;
     const reserved = async () => Number((await open.plane.redis.hget(metaKey, 'reservedUsd')) ?? 0);
     // Two deliveries of item 1 reserve in turn (the first died): one reservation held, not two.
-    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 1)).toBe(true);
-    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 1)).toBe(true);
+    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 1)).toBe('reserved');
+    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 1)).toBe('reserved');
     expect(await reserved()).toBeCloseTo(CALL_USD, 9);
     // Its call answered unusably and is retried: the reservation becomes the cost, once.
     await runs.budget.settleCall(started.runId, 1, { costUsd: CALL_USD });
@@ -49,12 +49,12 @@ describe('a call reservation held for its item', () => {
     expect(await reserved()).toBeCloseTo(0, 9);
     expect(Number(await open.plane.redis.hget(metaKey, 'costUsd'))).toBeCloseTo(CALL_USD, 9);
     // A call whose outcome is unknown: counted as uncertain, the reservation given back.
-    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 2)).toBe(true);
+    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 2)).toBe('reserved');
     await runs.budget.settleCall(started.runId, 2, { uncertainUsd: CALL_USD });
     expect(await reserved()).toBeCloseTo(0, 9);
     expect(Number(await open.plane.redis.hget(metaKey, 'uncertainUsd'))).toBeCloseTo(CALL_USD, 9);
     // The held field is not part of the run's extras (`status` shows those).
-    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 0)).toBe(true);
+    expect(await runs.budget.reserve(started.runId, CALL_USD, 10, 0)).toBe('reserved');
     expect(Object.keys((await runs.getMeta(started.runId))?.extra ?? {}).filter((name) => name.startsWith('held:'))).toEqual([]);
     // The delivery that reserved died after storing the outputs; its redelivery records the item
     // from the marker (with the cost the marker names): the record gives back what is held.
