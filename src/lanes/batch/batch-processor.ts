@@ -24,6 +24,9 @@
  *       sync, resubmitted, or failed per batch.onUnfinished; cancelled if the run was stopped)
  *       ──► done (slot and budget reservation given back once, atomically with the final state)
  * A step interrupted by a crash is repeated by the next delivery; each step is idempotent.
+ * Given up on (its job failed for good, or the Batch API kept failing past the deadline): its
+ * batch is cancelled, what the batch served collected if it can be read and has ended, and every
+ * other unfinished item salvaged.
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, type Queue } from 'bullmq';
@@ -220,59 +223,69 @@ async function advance(ctx: ShardContext): Promise<Step> {
       return { kind: 'later', delayMs: pollDelay(state.polls, config.batch.pollIntervalMs, batchCutoff(config) - ctx.now()) };
     }
 
-    case 'collecting': {
-      const batch = ctx.batch ?? (await getBatch(client, state.upstream as string));
-      const targets = await loadShardTargets(ctx.store, runId, state.shard);
-      let collected: CollectOutcome | undefined;
-      try {
-        collected = await collectBatchResults(batch, targets, {
-          runs,
-          store: ctx.store,
-          config,
-          client,
-          logger: deps.logger,
-          onRunComplete: deps.onRunComplete,
-          ...(deps.tempRoot ? { tempRoot: deps.tempRoot } : {}),
-          ...(state.reservedUsd && state.items > 0 ? { shardShare: { shard: state.shard, amountUsd: state.reservedUsd / state.items } } : {}),
-        });
-      } catch (error) {
-        // A result file that is gone (404) cannot be collected by retrying: its items move on.
-        if (!(error instanceof BunchError) || error.retryable) throw error;
-        state.error = `${error.code}: ${error.message}`.slice(0, 300);
-        deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch results could not be collected');
-      }
-      const unserved = `not served by batch ${batch.name} (${batch.state}${batch.error ? `, rpc code ${batch.error.code}: ${(batch.error.message ?? '').slice(0, 200)}` : ''})`;
-      const unfinished: UnfinishedItem[] = [...(collected?.unfinished ?? [])];
-      for (const target of targets.values()) {
-        if (!collected?.answered.has(target.itemKey)) unfinished.push({ target, code: 'E_BATCH', message: unserved });
-      }
-      // Every answer the batch billed is recorded now: what the shard still holds is for items it
-      // did not serve, given back before they move on and reserve their own (a resubmission, the
-      // sync lane), so they are never counted twice against the budget.
-      await runs.batches.releaseRest(runId, state.shard);
-      const stop = (await runs.getControl(runId)).stop;
-      const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
-      await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
-      await writeNextTurnShards(state.shard, collected?.nextTurns ?? [], salvageDeps(ctx), ctx.now());
-      state.outcome = {
-        succeeded: collected?.succeeded ?? 0,
-        failed: (collected?.failed ?? 0) + salvaged.failed,
-        skipped: collected?.skipped ?? 0,
-        spilled: salvaged.spilled,
-        resubmitted: salvaged.resubmitted,
-        cancelled: salvaged.cancelled,
-      };
-      // Done: the job's loop settles it (slot and budget reservation given back once).
-      state.phase = 'done';
-      deps.logger.info({ runId, shard: state.shard, upstream: batch.name, state: batch.state, ...state.outcome }, 'batch collected');
-      return { kind: 'finished', result: 'collected' };
-    }
+    case 'collecting':
+      return collectShard(ctx, ctx.batch ?? (await getBatch(client, state.upstream as string)));
 
     default: {
       const unreachable: never = state.phase;
       throw new BunchError('E_INTERNAL', `unknown shard phase ${String(unreachable)}`);
     }
   }
+}
+
+/**
+ * The batch has ended: its results (file or inline) are streamed into the run — served items
+ * stored and recorded (paid results are kept whatever the batch's final state) — and the rest is
+ * salvaged per the job's policy. The shard ends done.
+ */
+async function collectShard(ctx: ShardContext, batch: UpstreamBatch): Promise<Step> {
+  const { deps, config, state } = ctx;
+  const { runs, client } = deps;
+  const runId = config.runId;
+  const targets = await loadShardTargets(ctx.store, runId, state.shard);
+  let collected: CollectOutcome | undefined;
+  try {
+    collected = await collectBatchResults(batch, targets, {
+      runs,
+      store: ctx.store,
+      config,
+      client,
+      logger: deps.logger,
+      onRunComplete: deps.onRunComplete,
+      ...(deps.tempRoot ? { tempRoot: deps.tempRoot } : {}),
+      ...(state.reservedUsd && state.items > 0 ? { shardShare: { shard: state.shard, amountUsd: state.reservedUsd / state.items } } : {}),
+    });
+  } catch (error) {
+    // A result file that is gone (404) cannot be collected by retrying: its items move on.
+    if (!(error instanceof BunchError) || error.retryable) throw error;
+    state.error = `${error.code}: ${error.message}`.slice(0, 300);
+    deps.logger.error({ runId, shard: state.shard, code: error.code }, 'batch results could not be collected');
+  }
+  const unserved = `not served by batch ${batch.name} (${batch.state}${batch.error ? `, rpc code ${batch.error.code}: ${(batch.error.message ?? '').slice(0, 200)}` : ''})`;
+  const unfinished: UnfinishedItem[] = [...(collected?.unfinished ?? [])];
+  for (const target of targets.values()) {
+    if (!collected?.answered.has(target.itemKey)) unfinished.push({ target, code: 'E_BATCH', message: unserved });
+  }
+  // Every answer the batch billed is recorded now: what the shard still holds is for items it
+  // did not serve, given back before they move on and reserve their own (a resubmission, the
+  // sync lane), so they are never counted twice against the budget.
+  await runs.batches.releaseRest(runId, state.shard);
+  const stop = (await runs.getControl(runId)).stop;
+  const salvaged = await salvageItems(state, unfinished, salvageDeps(ctx), { stop, pastDeadline: state.cutShort === 'deadline' });
+  await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
+  await writeNextTurnShards(state.shard, collected?.nextTurns ?? [], salvageDeps(ctx), ctx.now());
+  state.outcome = {
+    succeeded: collected?.succeeded ?? 0,
+    failed: (collected?.failed ?? 0) + salvaged.failed,
+    skipped: collected?.skipped ?? 0,
+    spilled: salvaged.spilled,
+    resubmitted: salvaged.resubmitted,
+    cancelled: salvaged.cancelled,
+  };
+  // Done: the job's loop settles it (slot and budget reservation given back once).
+  state.phase = 'done';
+  deps.logger.info({ runId, shard: state.shard, upstream: batch.name, state: batch.state, ...state.outcome }, 'batch collected');
+  return { kind: 'finished', result: 'collected' };
 }
 
 /** No batch will serve this shard (stopped, too late, refused): every item moves on now. */
@@ -475,6 +488,32 @@ async function giveUpOnShard(ctx: ShardContext, reason: string): Promise<Step> {
       deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel an abandoned batch upstream'),
     );
   }
+  if (state.upstream && (state.phase === 'submitted' || state.phase === 'collecting')) {
+    const collected = await collectBeforeGivingUp(ctx, state.upstream);
+    if (collected) return collected;
+  }
   const stop = (await deps.runs.getControl(config.runId)).stop;
   return salvageWholeShard(ctx, stop, false, reason);
+}
+
+/**
+ * What the batch served was billed: once it has ended (a cancel ends a running batch with what it
+ * served so far) its answers are collected like any batch's, and only the items it did not serve
+ * move on — rather than all of them, to be paid for again on the sync lane. Best effort: a batch
+ * that cannot be read (the Batch API down may be why the shard is given up) or has not ended yet
+ * leaves every unfinished item to move on as before; what was recorded before a failure stays.
+ */
+async function collectBeforeGivingUp(ctx: ShardContext, upstream: string): Promise<Step | undefined> {
+  const { deps, config, state } = ctx;
+  try {
+    const batch = await getBatch(deps.client, upstream);
+    if (!batch.terminal) return undefined;
+    state.upstreamState = batch.state;
+    state.stats = batch.stats;
+    state.phase = 'collecting';
+    return await collectShard(ctx, batch);
+  } catch (error) {
+    deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not collect what an abandoned batch served: its items move on');
+    return undefined;
+  }
 }
