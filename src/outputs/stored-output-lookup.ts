@@ -11,6 +11,7 @@ import type { OutputMarker } from './output-marker.js';
 import { entryOutputKeys, markerOfEntry, type StoredIndexEntry } from './stored-index-entry.js';
 import { readStoredIndexPointer } from './stored-index-pointer.js';
 import { readStoredOutput } from './store-item-output.js';
+import { staleOutputs } from './stale-outputs.js';
 
 /** Where runs keep their own files (manifests, record segments, galleries): never outputs. */
 const RUN_FILES_PREFIX = 'runs/';
@@ -58,8 +59,11 @@ export interface LookupOptions {
  *     is generated again (a listing that merely missed a key costs requests, never a paid call);
  *   - its marker was not listed: not stored (no request; should a listing miss a marker, the
  *     worker's own marker read before the call still finds it);
- *   - otherwise (a changed or new row whose marker exists): read the marker, as without an index.
- * Without a listing (LIST refused, storage trouble) every item falls back to its marker read.
+ *   - otherwise (a changed or new row whose marker exists, an item a retry made): read the
+ *     marker and HEAD its outputs, as when the index disagrees.
+ * A HEAD also tells an output made for another input (a key template without `{{hash}}`: a row
+ * that changed A → B → A finds A's marker beside B's image): stale like a missing one.
+ * Without a listing (LIST refused, storage trouble) every item falls back to the checked marker read.
  */
 export class StoredOutputLookup {
   private constructor(
@@ -124,7 +128,7 @@ export class StoredOutputLookup {
 
   async markerOf(item: ItemTarget): Promise<OutputMarker | undefined> {
     const presence = this.presence;
-    if (!presence) return this.readMarker(item);
+    if (!presence) return this.readChecked(item);
     const number = this.index?.numberOf(item.itemKey);
     const entry = number === undefined ? undefined : this.index?.entryAt(number, item.itemKey);
     if (number !== undefined && entry && entry.inputHash === item.inputHash) {
@@ -138,7 +142,9 @@ export class StoredOutputLookup {
       this.stats.notListed += 1;
       return undefined;
     }
-    return this.readMarker(item);
+    // A marker the index does not vouch for (a changed row flipping back, an item a retry made,
+    // no index at all) is checked against its outputs like one the index disagrees with.
+    return this.readChecked(item);
   }
 
   async close(): Promise<void> {
@@ -163,19 +169,20 @@ export class StoredOutputLookup {
     return readStoredOutput(this.store, item);
   }
 
-  /** The marker, only if every output it names is there (HEAD each); a lying marker is removed. */
+  /**
+   * The marker, only if every output it names is there and was made for its input (HEAD each,
+   * stale-outputs.ts); a lying marker is removed.
+   */
   private async readChecked(item: ItemTarget): Promise<OutputMarker | undefined> {
     const marker = await this.readMarker(item);
     if (!marker) return undefined;
-    const outputs = [marker.image?.key, marker.caption?.key].filter((key): key is string => key !== undefined);
-    this.stats.outputChecks += outputs.length;
-    const found = await Promise.all(outputs.map((key) => this.store.head(key)));
-    const missing = outputs.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return marker;
+    const { checked, stale } = await staleOutputs(this.store, marker);
+    this.stats.outputChecks += checked;
+    if (stale.length === 0) return marker;
     this.stats.staleMarkers += 1;
     if (this.options.repair) {
       await this.store.delete(item.markerKey);
-      this.options.logger?.warn({ itemKey: item.itemKey, missing }, 'stored output is gone: its marker is removed and the item generated again');
+      this.options.logger?.warn({ itemKey: item.itemKey, stale }, 'a stored output is gone or was made for another input: its marker is removed and the item generated again');
     }
     return undefined;
   }
@@ -193,7 +200,13 @@ interface Presence {
 function checkedPresence(existsSync: (key: string) => boolean, stats: LookupStats): Presence {
   const exists = (key: string) => {
     stats.existsChecks += 1;
-    return existsSync(key);
+    try {
+      return existsSync(key);
+    } catch {
+      // A key the store refuses (a hand-edited index: `../x`, not a string): the entry vouches for
+      // nothing, and the item's own marker decides — as on S3, where such a key is never listed.
+      return false;
+    }
   };
   return { marker: exists, outputs: (entry) => entryOutputKeys(entry).every(exists) };
 }

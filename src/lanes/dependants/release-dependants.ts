@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { OutputMarker } from '../../outputs/output-marker.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import { baseRecord, readStoredOutput, recordFromMarker } from '../../outputs/store-item-output.js';
+import { staleOutputs } from '../../outputs/stale-outputs.js';
 import { completeDependant } from '../../plan/complete-dependant.js';
 import type { GenerateContentRequest } from '../../gemini/generate-content-request.js';
 import type { StoredReference } from '../../references/item-reference.js';
@@ -81,7 +82,7 @@ async function releaseClaimed(deps: ReleaseDependantsDeps, runId: string, hero: 
   const toRoute: SyncWork[] = [];
   for (const work of dependants) {
     const completed = completeDependant(work.target, work.request as unknown as GenerateContentRequest, heroImage);
-    const stored = await readStoredOutput(deps.store, completed.target);
+    const stored = await storedAndStanding(deps.store, completed.target);
     if (stored) {
       await recordItem(deps.runs, deps.store, runId, recordFromMarker(completed.target, stored, 'skipped', deps.lane, 0, runId), deps.onRunComplete);
     } else {
@@ -123,4 +124,17 @@ function endedRecord(target: ItemTarget, lane: Lane, status: 'failed' | 'cancell
   if (code !== undefined) record.errorCode = code;
   record.errorMessage = message;
   return record;
+}
+
+/**
+ * A variant's marker, only if its outputs are still there and made for its input (planning checks
+ * a hero's the same way): a marker whose output is gone is removed, so the variant is made again
+ * rather than skipped with a manifest line naming nothing.
+ */
+async function storedAndStanding(store: ObjectStore, target: ItemTarget): Promise<OutputMarker | undefined> {
+  const marker = await readStoredOutput(store, target);
+  if (!marker) return undefined;
+  if ((await staleOutputs(store, marker)).stale.length === 0) return marker;
+  await store.delete(target.markerKey);
+  return undefined;
 }

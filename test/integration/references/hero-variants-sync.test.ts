@@ -123,12 +123,26 @@ describe('hero → variants on the sync lane', () => {
     expect(await store.head(hero.image!.key)).toBeDefined();
   });
 
-  it('a stored hero whose image was deleted fails its variants with E_DEPENDENCY instead of stopping the run (no stored-output index)', async () => {
+  it('a stored hero whose image was deleted is made again without a stored-output index too (its marker is checked against its outputs)', async () => {
     // No index tells planning what should be stored (outputs of a version before the index, say).
     const { jobFile, first, store, hero } = await storedHeroWithImageDeleted('out-deleted');
     const jobName = (await stack.plane.runs.getMeta(first.runId))!.config.jobName;
     expect(await store.head(storedIndexPointerKey(jobName))).toBeDefined();
     await store.delete(storedIndexPointerKey(jobName));
+
+    const again = await stack.start(jobFile);
+    const meta = await stack.waitForRun(again.runId);
+    // Before: the hero skipped on its marker alone, its variants failed E_DEPENDENCY (0 / 2 / 4).
+    expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 5, cancelled: 0 });
+    const lines = items(await stack.readManifest(store, again.runId));
+    expect(lines.filter((line) => line.status === 'succeeded').map((line) => line.itemKey)).toEqual(['D1#main']);
+    expect(await store.head(hero.image!.key)).toBeDefined();
+  });
+
+  it('a stored hero whose image was altered fails its variants with E_DEPENDENCY instead of stopping the run', async () => {
+    const { jobFile, store, hero } = await storedHeroWithImageDeleted('out-altered');
+    // Other bytes under the hero's key, still labelled with its input: only the marker's hash tells.
+    await store.put(hero.image!.key, Buffer.from('not the image its marker names'), { contentType: 'image/png', metadata: { inputhash: hero.inputHash } });
 
     const again = await stack.start(jobFile);
     const meta = await stack.waitForRun(again.runId);
@@ -138,7 +152,7 @@ describe('hero → variants on the sync lane', () => {
       ['D1#banner', 'D1#story'].map((itemKey) => [
         itemKey,
         'E_DEPENDENCY',
-        `it is made from variant "main" of this row, whose stored image ${hero.image!.key} is missing`,
+        `it is made from variant "main" of this row, whose stored image ${hero.image!.key} no longer matches the hash its marker recorded`,
       ]),
     );
   });
