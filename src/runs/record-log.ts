@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BunchError } from '../errors/bunch-error.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ItemRecord } from './item-record.js';
+import { TERMINAL_RUN_STATUSES, type RunStatus } from './run-config.js';
 import { runObjectKeys, type RunKeys } from './run-keys.js';
 import type { RunScripts } from './run-scripts.js';
 
@@ -114,8 +115,8 @@ export class RecordLog {
   /**
    * Records written straight to a storage segment, then counted (planning's skips): no record
    * passes through Redis, which keeps only the bits and counters. The segment is written before
-   * the bits are set, so a crash in between leaves records nobody counted (the finalizer reads
-   * each index once) but never a counted item without its record. Only for records with nothing
+   * the bits are set, so a crash in between leaves records nobody counted (`read` passes over
+   * records whose bit is not set) but never a counted item without its record. Only for records with nothing
    * to add to the run's cost, tokens or errors, all of one status and lane.
    */
   async recordInSegment(runId: string, store: ObjectStore, records: readonly ItemRecord[]): Promise<{ added: number; complete: boolean }> {
@@ -204,8 +205,15 @@ export class RecordLog {
     } while (cursor !== '0');
     for (const record of inRedis) if (seen.add(record.index)) yield record;
 
-    const [config, segmentCount] = await this.redis.hmget(this.keys(runId).meta, 'config', 'segments');
+    const [config, segmentCount, status] = await this.redis.hmget(this.keys(runId).meta, 'config', 'segments', 'status');
     if (!config) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
+    // Planning writes its skips' segment before it counts them: one whose count never came
+    // (planning broke off in between) holds records of items the run does not count. Only items
+    // whose terminal bit is set are the run's (one read of the bitmap: 125 KB for a million items).
+    // A finalized run has no bitmap left (its segments were all counted by then); a run that has
+    // not counted an item yet has none either, and every segment line of it is uncounted.
+    const final = TERMINAL_RUN_STATUSES.includes(status as RunStatus);
+    const done = final ? undefined : ((await this.redis.getBuffer(this.keys(runId).done)) ?? Buffer.alloc(0));
     const objects = runObjectKeys(runId);
     for (let seq = 1; seq <= Number(segmentCount ?? 0); seq += 1) {
       const body = await store.get(objects.segment(seq));
@@ -213,10 +221,17 @@ export class RecordLog {
       for (const line of body.toString('utf8').split('\n')) {
         if (!line) continue;
         const record = JSON.parse(line) as ItemRecord;
+        if (done && !bitIsSet(done, record.index)) continue;
         if (seen.add(record.index)) yield record;
       }
     }
   }
+}
+
+/** A Redis bitmap's bit (SETBIT numbers bits from the most significant of the first byte). */
+function bitIsSet(bitmap: Buffer, index: number): boolean {
+  const byte = index >> 3;
+  return byte < bitmap.length && (((bitmap[byte] as number) >> (7 - (index & 7))) & 1) === 1;
 }
 
 /** A growable bitmap of item indexes. */

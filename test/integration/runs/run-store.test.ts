@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../src/storage/local-object-store.js';
 import type { ItemRecord } from '../../../src/runs/item-record.js';
 import type { RunConfig } from '../../../src/runs/run-config.js';
-import { runKeys } from '../../../src/runs/run-keys.js';
+import { runKeys, runObjectKeys } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import { SkipSegments } from '../../../src/lanes/skip-segments.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
@@ -104,6 +104,29 @@ describe('RunStore (real Redis)', () => {
     expect(indexes.sort((a, b) => a - b)).toEqual(Array.from({ length: 302 }, (_, i) => i));
     await expect(runs.records.recordInSegment('no-such-run', store, skipped(0, 1))).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     expect(await redis.exists(runKeys(prefix, 'no-such-run').meta)).toBe(0);
+  });
+
+  it('a segment written whose count never came (planning broke off in between) adds no records to the manifest', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix);
+    const store = new LocalObjectStore({ root: dir.path });
+    const runId = 'run-uncounted';
+    await runs.createRun(config(runId));
+    // What recordInSegment does before its count: a segment number, then the segment written.
+    const keys = runKeys(prefix, runId);
+    const seq = await redis.hincrby(keys.meta, 'segments', 1);
+    await store.put(runObjectKeys(runId).segment(seq), [0, 1, 2].map((i) => JSON.stringify(record(i, 'skipped'))).join('\n') + '\n');
+    expect((await runs.getMeta(runId))?.segments).toBe(1);
+    const before: number[] = [];
+    for await (const r of runs.records.read(runId, store)) before.push(r.index);
+    expect(before).toEqual([]);
+    // Planning broke off: only what was counted is planned, and it is done.
+    await runs.records.recordTerminal(runId, record(3, 'succeeded'));
+    expect(await runs.markPlanned(runId, 1, 0)).toBe(true);
+    const indexes: number[] = [];
+    for await (const r of runs.records.read(runId, store)) indexes.push(r.index);
+    // Before: [0, 1, 2, 3] — three lines the counts (terminal 1, skipped 0) do not have.
+    expect(indexes).toEqual([3]);
   });
 
   it('SkipSegments writes segments while planning goes on: each skip counted once, completion told once, a failed write reported at flush', async () => {
