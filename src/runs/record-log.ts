@@ -213,7 +213,7 @@ export class RecordLog {
     // A finalized run has no bitmap left (its segments were all counted by then); a run that has
     // not counted an item yet has none either, and every segment line of it is uncounted.
     const final = TERMINAL_RUN_STATUSES.includes(status as RunStatus);
-    const done = final ? undefined : ((await this.redis.getBuffer(this.keys(runId).done)) ?? Buffer.alloc(0));
+    const done = final || Number(segmentCount ?? 0) === 0 ? undefined : ((await this.redis.getBuffer(this.keys(runId).done)) ?? Buffer.alloc(0));
     const objects = runObjectKeys(runId);
     for (let seq = 1; seq <= Number(segmentCount ?? 0); seq += 1) {
       const body = await store.get(objects.segment(seq));
