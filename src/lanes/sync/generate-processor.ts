@@ -296,6 +296,15 @@ export function createGenerateProcessor(deps: GenerateProcessorDeps) {
           'retrying item',
         );
         const step = { attempt, code: failure.code, latencyMs: Date.now() - callStartedAt, ...(failure.status ? { httpStatus: failure.status } : {}) };
+        // Stopped while this call ran: the item ends now. `bunch cancel` released the run's waiting
+        // jobs when it was asked; one delayed after that would wait out its backoff — or a daily
+        // quota's reset, hours — before it could be recorded, and the run with it.
+        const { stop } = await runs.getControl(data.runId);
+        if (stop) {
+          await job.updateData({ ...job.data, history: appendEntry(job.data.history, { ...step, outcome: 'cancelled', note: 'the run was stopped while this call ran' }) });
+          await finish(cancelledRecord(data, stop, attempt), held.handOver());
+          return 'cancelled';
+        }
         if (failure.code === 'E_RATE_LIMITED' && failure.retryAfterMs !== undefined) {
           if (failure.retryAfterMs <= (deps.queuePauseCapMs ?? QUEUE_PAUSE_CAP_MS)) {
             // Queue-wide pause: every worker of the fleet waits, not only this one (needs a limiter on the worker).
