@@ -1,3 +1,4 @@
+import { TERMINAL_RUN_STATUSES, type RunStatus } from '../runs/run-config.js';
 import type { RunStore } from '../runs/run-store.js';
 import { promoteDelayedJobs } from './sync/promote-delayed-jobs.js';
 import type { RunQueues } from './run-queues.js';
@@ -14,8 +15,13 @@ export async function cancelRun(
   runs: RunStore,
   queues: RunQueues,
   runId: string,
-): Promise<{ requested: boolean; promoted: number; batches: number }> {
+): Promise<{ requested: boolean; promoted: number; batches: number; ended?: RunStatus }> {
   const requested = await runs.requestStop(runId, 'E_CANCELLED');
+  if (!requested) {
+    // A run that has ended (or is being finalized) has nothing left to cancel, and takes no stop.
+    const status = (await runs.getControl(runId)).status;
+    if (status && (TERMINAL_RUN_STATUSES.includes(status) || status === 'finalizing')) return { requested, ended: status, promoted: 0, batches: 0 };
+  }
   const promoted = await promoteDelayedJobs(queues.generate, runId);
   const batches = await promoteDelayedJobs(queues.batch, runId);
   return { requested, promoted, batches };

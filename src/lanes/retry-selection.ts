@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { BunchError } from '../errors/bunch-error.js';
+import { isErrorCode } from '../errors/error-code.js';
 import type { ItemRecord } from '../runs/item-record.js';
 import { runObjectKeys } from '../runs/run-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -14,6 +15,21 @@ export interface RetryFilter {
 export interface RetrySelection {
   itemKeys: Set<string>;
   inputHashes: Map<string, string>;
+}
+
+/**
+ * `--codes E_UPSTREAM,E_TIMEOUT` as a set of error codes. A code that does not exist (a typo)
+ * or an empty list is refused with E_CONFIG: it would select nothing, and "nothing to retry"
+ * would read as a clean run.
+ */
+export function parseRetryCodes(text: string): ReadonlySet<string> {
+  const codes = text.split(',').map((code) => code.trim()).filter(Boolean);
+  if (codes.length === 0) throw new BunchError('E_CONFIG', '--codes names no error code (e.g. --codes E_UPSTREAM,E_TIMEOUT)');
+  const unknown = codes.filter((code) => !isErrorCode(code));
+  if (unknown.length > 0) {
+    throw new BunchError('E_CONFIG', `--codes: ${unknown.map((code) => JSON.stringify(code)).join(', ')} ${unknown.length === 1 ? 'is not an error code' : 'are not error codes'} (the error codes are listed in docs/ARCHITECTURE.md)`);
+  }
+  return new Set(codes);
 }
 
 /**

@@ -174,6 +174,20 @@ return 1
 
 /**
  * KEYS: meta
+ * ARGV: reason
+ * Asks the run to stop; the first reason wins. Returns 1 when this call set it, 0 when a reason
+ * was set before or the run is gone (no meta is made for it), 2 when the run has ended or is being
+ * finalized: a stop then would change what `status` reports without changing anything else (the
+ * summary is judged from what the finalizer read).
+ */
+export const REQUEST_STOP_LUA = `${RUN_IS_FINAL_LUA}
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return 0 end
+if runIsFinal(KEYS[1]) or redis.call('HGET', KEYS[1], 'status') == 'finalizing' then return 2 end
+return redis.call('HSETNX', KEYS[1], 'stop', ARGV[1])
+`;
+
+/**
+ * KEYS: meta
  * ARGV: total, rejectedCount
  * Returns 1 when every item is already terminal (the caller must finalize), else 0.
  */
@@ -417,6 +431,7 @@ export type RunScripts = {
   bunchRecordStoredSegment(meta: string, done: string, status: string, lane: string, ...indexes: string[]): Promise<[number, number]>;
   bunchReserveBudget(meta: string, done: string, amount: string, limit: string, index: string): Promise<number>;
   bunchFinishFinalize(...keysAndArgs: string[]): Promise<number>;
+  bunchRequestStop(meta: string, reason: string): Promise<number>;
   bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;

@@ -26,6 +26,7 @@ import {
   RELEASE_LOCK_LUA,
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
+  REQUEST_STOP_LUA,
   RESERVE_SHARD_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
@@ -126,6 +127,7 @@ export class RunStore {
       redis.defineCommand('bunchMarkPlanned', { numberOfKeys: 1, lua: MARK_PLANNED_LUA });
       redis.defineCommand('bunchRecordStoredSegment', { numberOfKeys: 2, lua: RECORD_STORED_SEGMENT_LUA });
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
+      redis.defineCommand('bunchRequestStop', { numberOfKeys: 1, lua: REQUEST_STOP_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
@@ -230,9 +232,12 @@ export class RunStore {
 
 
 
-  /** First stop reason wins: a cancel after an auth failure does not hide the auth failure. */
+  /**
+   * First stop reason wins: a cancel after an auth failure does not hide the auth failure. True
+   * when this call set it; a run that has ended (or is being finalized), or is gone, takes none.
+   */
   async requestStop(runId: string, reason: StopReason): Promise<boolean> {
-    return (await this.redis.hsetnx(this.keys(runId).meta, 'stop', reason)) === 1;
+    return (await this.redis.bunchRequestStop(this.keys(runId).meta, reason)) === 1;
   }
 
   /** What a worker checks before each item, in one round trip. */

@@ -18,9 +18,10 @@ export function registerCancelCommand(program: Command): void {
       try {
         if (!(await plane.runs.getMeta(runId))) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis`);
         const result = await cancelRun(plane.runs, plane.queues, runId);
-        process.stdout.write(
-          flags.json ? JSON.stringify({ runId, ...result }) + '\n' : `run ${runId}: cancel requested (${result.promoted} delayed retries and ${result.batches} batch shards released; workers cancel the upstream batches)\n`,
-        );
+        const text = result.ended
+          ? `run ${runId} has already ended (${result.ended}): nothing to cancel`
+          : `run ${runId}: cancel requested (${result.promoted} delayed retries and ${result.batches} batch shards released; workers cancel the upstream batches)`;
+        process.stdout.write(flags.json ? JSON.stringify({ runId, ...result }) + '\n' : text + '\n');
       } finally {
         await plane.close();
       }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BunchError } from '../../errors/bunch-error.js';
 import { createLogger } from '../../logging/create-logger.js';
+import { parseRetryCodes } from '../../lanes/retry-selection.js';
 import { startRetryRun } from '../../lanes/start-retry-run.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
@@ -40,7 +41,7 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
       try {
         const openStore = (url: string) => openObjectStore(url, { s3: settings.s3 });
         const filter = {
-          ...(flags.codes ? { codes: new Set(flags.codes.split(',').map((code) => code.trim()).filter(Boolean)) } : {}),
+          ...(flags.codes !== undefined ? { codes: parseRetryCodes(flags.codes) } : {}),
           ...(flags.keys ? { keys: await readKeys(flags.keys) } : {}),
         };
         const result = await startRetryRun(
