@@ -1,5 +1,5 @@
 import { shardStatesOf, type BatchShardState } from '../lanes/batch/shard-state.js';
-import type { RunMeta } from '../runs/run-store.js';
+import { plannerGone, type RunMeta } from '../runs/run-store.js';
 
 /** The human view of a run for `bunch status` and `bunch run --wait`. */
 export function describeRun(meta: RunMeta, now: Date = new Date()): string {
@@ -8,7 +8,7 @@ export function describeRun(meta: RunMeta, now: Date = new Date()): string {
   const rate = meta.terminal / (elapsedMs / 1000);
   const lines = [
     `run ${meta.config.runId} (${meta.config.jobName}, ${meta.config.model}): ${meta.status}${meta.stop ? ` — stopped: ${meta.stop}` : ''}`,
-    `  progress   ${meta.terminal}/${total ?? '?'}${meta.planned ? '' : ' (still planning)'}` +
+    `  progress   ${meta.terminal}/${total ?? '?'}${planningNote(meta, now)}` +
       `   succeeded ${meta.counts.succeeded}  failed ${meta.counts.failed}  skipped ${meta.counts.skipped}  cancelled ${meta.counts.cancelled}` +
       (meta.rejected ? `  rejected rows ${meta.rejected}` : ''),
     `  throughput ${rate.toFixed(2)} items/s over ${formatDuration(elapsedMs)}` + eta(meta, rate),
@@ -84,4 +84,12 @@ export function describeRunLine(meta: RunMeta, now: Date = new Date()): string {
     ` ok ${meta.counts.succeeded} failed ${meta.counts.failed} skipped ${meta.counts.skipped} cancelled ${meta.counts.cancelled}` +
     ` retries ${retries} ${rate.toFixed(2)}/s${eta(meta, rate)} $${meta.costUsd.toFixed(2)}`
   );
+}
+
+function planningNote(meta: RunMeta, now: Date): string {
+  if (meta.planned) return '';
+  if (plannerGone(meta, now.getTime())) {
+    return ` (planning stopped: its planner is gone since ${new Date(meta.plannerUntil as number).toISOString()}; the run will not finish by itself)`;
+  }
+  return ' (still planning)';
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { readCatalog } from '../catalog/read-catalog.js';
+import { keepRenewed } from '../redis/keep-renewed.js';
 import { BunchError, errorCodeOf } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import { rejectedLine } from '../manifest/rejected-line.js';
@@ -54,7 +55,16 @@ export interface StartRunOptions extends AutoLaneOptions {
   /** Only these items (`bunch retry`), and the run they come from. */
   select?: ItemSelection;
   parentRunId?: string;
+  /** How long the planner's lease on the run lasts without a renewal (default PLANNER_LEASE_MS). */
+  plannerLeaseMs?: number;
 }
+
+/**
+ * A planner renews its lease on the run it plans every quarter of this; one whose lease lapsed
+ * (its process died) no longer keeps the run active for its job's schedule. Generous against
+ * clock skew between the planner's machine and the one that reads the lease.
+ */
+export const PLANNER_LEASE_MS = 2 * 60_000;
 
 export interface StartedRun {
   runId: string;
@@ -126,6 +136,10 @@ async function planAndDispatch(
   }
   if (config.sync.globalConcurrency !== undefined) await queues.generate.setGlobalConcurrency(config.sync.globalConcurrency);
   await runs.setStatus(runId, 'running');
+  // While it plans, the planner renews its lease: a planner that died is told from a slow one.
+  const leaseMs = options.plannerLeaseMs ?? PLANNER_LEASE_MS;
+  await runs.holdPlannerLease(runId, Date.now() + leaseMs);
+  const stopRenewing = keepRenewed(() => runs.holdPlannerLease(runId, Date.now() + leaseMs), leaseMs / 4);
 
   const rejections = new RejectedLog(store, runId);
   const skips = new SkipSegments(runs, store, runId, onRunComplete);
@@ -256,6 +270,7 @@ async function planAndDispatch(
     await stopAfterPlanningFailure(deps, runId, error, enqueued + dependantsInSync + skipped + skips.recorded + dispatchedToBatch, rejections.count, onRunComplete);
     throw error;
   } finally {
+    stopRenewing();
     await lookup?.close();
     if (shardDir) await rm(shardDir, { recursive: true, force: true });
   }

@@ -188,6 +188,20 @@ return redis.call('HSETNX', KEYS[1], 'stop', ARGV[1])
 
 /**
  * KEYS: meta
+ * ARGV: until (epoch ms)
+ * The planner's lease on a run still being planned: renewed while it plans, so a planner that
+ * died (SIGKILLed `bunch run`, a worker firing a schedule) can be told from a slow one. Nothing
+ * once the run is planned or gone (no meta is made for it). Returns 1 when held.
+ */
+export const HOLD_PLANNER_LEASE_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'planned') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'plannerUntil', ARGV[1])
+return 1
+`;
+
+/**
+ * KEYS: meta
  * ARGV: total, rejectedCount
  * Returns 1 when every item is already terminal (the caller must finalize), else 0.
  */
@@ -432,6 +446,7 @@ export type RunScripts = {
   bunchReserveBudget(meta: string, done: string, amount: string, limit: string, index: string): Promise<number>;
   bunchFinishFinalize(...keysAndArgs: string[]): Promise<number>;
   bunchRequestStop(meta: string, reason: string): Promise<number>;
+  bunchHoldPlannerLease(meta: string, until: string): Promise<number>;
   bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;

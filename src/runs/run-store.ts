@@ -27,6 +27,7 @@ import {
   RENEW_CLAIM_LUA,
   RESERVE_BUDGET_LUA,
   REQUEST_STOP_LUA,
+  HOLD_PLANNER_LEASE_LUA,
   RESERVE_SHARD_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
@@ -49,6 +50,8 @@ export interface RunControl {
 
 export interface RunMeta {
   config: RunConfig;
+  /** Until when (epoch ms) the run's planner holds its lease; renewed while it plans. */
+  plannerUntil?: number;
   status: RunStatus;
   stop?: StopReason;
   planned: boolean;
@@ -94,7 +97,7 @@ const FINALIZE_LOCK_MS = 2 * 60_000;
 
 const KNOWN_META_FIELDS = new Set([
   'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext', 'pauses',
-  'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt',
+  'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt', 'plannerUntil',
 ]);
 
 /**
@@ -128,6 +131,7 @@ export class RunStore {
       redis.defineCommand('bunchRecordStoredSegment', { numberOfKeys: 2, lua: RECORD_STORED_SEGMENT_LUA });
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
       redis.defineCommand('bunchRequestStop', { numberOfKeys: 1, lua: REQUEST_STOP_LUA });
+      redis.defineCommand('bunchHoldPlannerLease', { numberOfKeys: 1, lua: HOLD_PLANNER_LEASE_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
@@ -212,6 +216,7 @@ export class RunStore {
     if (fields.feedChunks) meta.feed = { next: Number(fields.feedNext ?? 0), chunks: Number(fields.feedChunks) };
     if (fields.total !== undefined) meta.total = Number(fields.total);
     if (fields.plannedAt) meta.plannedAt = fields.plannedAt;
+    if (fields.plannerUntil) meta.plannerUntil = Number(fields.plannerUntil);
     if (fields.finishedAt) meta.finishedAt = fields.finishedAt;
     return meta;
   }
@@ -338,6 +343,14 @@ export class RunStore {
 
 
   /** Returns true when every item is already terminal, so the caller must finalize. */
+  /**
+   * Holds (or renews) the planner's lease on a run being planned until `untilMs`; false once the
+   * run is planned or gone. See plannerGone.
+   */
+  async holdPlannerLease(runId: string, untilMs: number): Promise<boolean> {
+    return (await this.redis.bunchHoldPlannerLease(this.keys(runId).meta, String(Math.round(untilMs)))) === 1;
+  }
+
   async markPlanned(runId: string, total: number, rejected: number): Promise<boolean> {
     const complete = await this.redis.bunchMarkPlanned(this.keys(runId).meta, String(total), String(rejected));
     await this.redis.hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString());
@@ -394,4 +407,13 @@ function controlOf(status: string | null, stop: string | null, quotaUntil: strin
   if (stop) control.stop = stop as StopReason;
   if (quotaUntil && Number.isFinite(Date.parse(quotaUntil))) control.quotaUntil = Date.parse(quotaUntil);
   return control;
+}
+
+/**
+ * A run whose planning stopped with its planner (the process died): not planned, and the lease
+ * the planner renews while it plans has lapsed. Such a run never completes by itself (its total
+ * is not known); it must not count as an active run of its job (a schedule's overlap rule).
+ */
+export function plannerGone(meta: Pick<RunMeta, 'planned' | 'plannerUntil' | 'status'>, nowMs: number): boolean {
+  return !meta.planned && meta.status === 'running' && meta.plannerUntil !== undefined && meta.plannerUntil < nowMs;
 }

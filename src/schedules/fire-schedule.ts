@@ -7,7 +7,7 @@ import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import type { RunQueues } from '../lanes/run-queues.js';
 import { startRun } from '../lanes/start-run.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
-import type { RunStore } from '../runs/run-store.js';
+import { plannerGone, type RunStore } from '../runs/run-store.js';
 import { loadJobFile } from '../spec/load-job-file.js';
 import { fetchJobSource } from './fetch-job-source.js';
 import { recordFiring, type ScheduledRunData } from './schedule-queue.js';
@@ -77,11 +77,16 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
   }
 }
 
-/** The id of a run of this job that has not ended, if any. */
+/**
+ * The id of a run of this job that has not ended, if any. A run whose planner died mid-planning
+ * never ends by itself: it does not count, or every later firing of the job would be skipped.
+ */
 async function activeRunOf(runs: RunStore, jobName: string): Promise<string | undefined> {
   for (const runId of await runs.listRuns(OVERLAP_LOOKBACK)) {
     const meta = await runs.getMeta(runId);
-    if (meta && meta.config.jobName === jobName && !TERMINAL_RUN_STATUSES.includes(meta.status)) return runId;
+    if (!meta || meta.config.jobName !== jobName || TERMINAL_RUN_STATUSES.includes(meta.status)) continue;
+    if (plannerGone(meta, Date.now())) continue;
+    return runId;
   }
   return undefined;
 }
