@@ -15,6 +15,8 @@ export interface RetryFilter {
 export interface RetrySelection {
   itemKeys: Set<string>;
   inputHashes: Map<string, string>;
+  /** Keys of the filter that name no item of the parent run (a typo, another job's key), sorted. */
+  notInParent: string[];
 }
 
 /**
@@ -43,11 +45,16 @@ export async function selectFromParent(store: ObjectStore, parentRunId: string, 
   if (!stream) {
     throw new BunchError('E_NOT_FOUND', `run ${parentRunId} has no manifest yet (it is still running, or its output location is elsewhere): retry it once it has ended`);
   }
-  const selection: RetrySelection = { itemKeys: new Set(), inputHashes: new Map() };
+  const selection: RetrySelection = { itemKeys: new Set(), inputHashes: new Map(), notInParent: [] };
+  const seenKeys = new Set<string>();
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
     if (!text) continue;
     const line = JSON.parse(text) as Omit<Partial<ItemRecord>, 'status'> & { status: string };
     if (line.status === 'rejected' || !line.itemKey || !line.inputHash) continue;
+    if (filter.keys) {
+      if (filter.keys.has(line.itemKey)) seenKeys.add(line.itemKey);
+      if (line.key !== undefined && filter.keys.has(line.key)) seenKeys.add(line.key);
+    }
     const chosen = filter.keys
       ? filter.keys.has(line.itemKey) || (line.key !== undefined && filter.keys.has(line.key))
       : (line.status === 'failed' || line.status === 'cancelled') && (!filter.codes || (line.errorCode !== undefined && filter.codes.has(line.errorCode)));
@@ -55,5 +62,6 @@ export async function selectFromParent(store: ObjectStore, parentRunId: string, 
     selection.itemKeys.add(line.itemKey);
     selection.inputHashes.set(line.itemKey, line.inputHash);
   }
+  if (filter.keys) selection.notInParent = [...filter.keys].filter((key) => !seenKeys.has(key)).sort();
   return selection;
 }

@@ -21,9 +21,10 @@ export interface RetryRunDeps {
   allowPrivateReferences?: boolean;
 }
 
+/** `notInParent`: keys asked for (`--keys`) that name no item of the parent run. */
 export type RetryRunResult =
-  | { parentRunId: string; selected: 0 }
-  | (StartedRun & { parentRunId: string; selected: number; changed: string[] });
+  | { parentRunId: string; selected: 0; notInParent: string[] }
+  | (StartedRun & { parentRunId: string; selected: number; changed: string[]; notInParent: string[] });
 
 export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, options: { filter?: RetryFilter; jobFile?: string } = {}): Promise<RetryRunResult> {
   const parent = await deps.runs.getMeta(parentRunId);
@@ -35,7 +36,8 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
   } finally {
     await store.close();
   }
-  if (selection.itemKeys.size === 0) return { parentRunId, selected: 0 };
+  const { notInParent } = selection;
+  if (selection.itemKeys.size === 0) return { parentRunId, selected: 0, notInParent };
   const job = await loadJobFile(options.jobFile ?? parent.config.jobFile);
   const changed: string[] = [];
   const started = await startRun(job, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
@@ -43,5 +45,5 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
     parentRunId,
     select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },
   });
-  return { ...started, parentRunId, selected: selection.itemKeys.size, changed };
+  return { ...started, parentRunId, selected: selection.itemKeys.size, changed, notInParent };
 }

@@ -49,15 +49,20 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
           parentRunId,
           { filter, ...(flags.job ? { jobFile: flags.job } : {}) },
         );
+        const notInParent = result.notInParent;
+        const unknownNote = notInParent.length
+          ? `\n${notInParent.length} key(s) not in run ${parentRunId}: ${notInParent.slice(0, 5).join(', ')}${notInParent.length > 5 ? ', …' : ''}`
+          : '';
         if (!('runId' in result)) {
-          print(flags.json, { parentRunId, selected: 0 }, () => `run ${parentRunId}: nothing to retry`);
+          print(flags.json, result, () => `run ${parentRunId}: nothing to retry${unknownNote}`);
           return;
         }
         const { changed } = result;
         const started = result;
-        const changedNote = changed.length
-          ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
-          : '';
+        const changedNote =
+          (changed.length
+            ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
+            : '') + unknownNote;
         if (!flags.wait) {
           print(flags.json, result, () => `run ${started.runId} started: retry of ${parentRunId}, ${started.items} items (${started.skipped} already stored)${changedNote}\nfollow it with: bunch status ${started.runId}`);
           return;

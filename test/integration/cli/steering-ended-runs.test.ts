@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { runCli } from '../../helpers/run-cli.js';
@@ -51,5 +52,20 @@ describe('steering a run that has ended', () => {
     const empty = await runCli(['retry', runId, '--codes', ','], env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('E_CONFIG');
+  });
+
+  it('retry --keys names the keys the parent run never had, instead of dropping them without a word', async () => {
+    const keysFile = `${stack.dir.path}/keys.txt`;
+    await writeFile(keysFile, ['SKU-0002', 'SKU-0099', 'SKU-0001#nope'].join('\n') + '\n');
+    const retried = await runCli(['retry', runId, '--keys', keysFile, '--json'], env);
+    expect(retried.code).toBe(0);
+    const result = JSON.parse(retried.stdout) as { selected: number; notInParent: string[]; runId: string };
+    // Before: selected 1, and the two unknown keys nowhere.
+    expect({ selected: result.selected, notInParent: result.notInParent }).toEqual({ selected: 1, notInParent: ['SKU-0001#nope', 'SKU-0099'] });
+    await stack.waitForRun(result.runId);
+    const none = `${stack.dir.path}/none.txt`;
+    await writeFile(none, 'SKU-0099\n');
+    const nothing = await runCli(['retry', runId, '--keys', none], env);
+    expect(nothing.stdout.trim()).toBe(`run ${runId}: nothing to retry\n1 key(s) not in run ${runId}: SKU-0099`);
   });
 });
