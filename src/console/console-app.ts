@@ -125,7 +125,8 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     if (!(await deps.runs.getMeta(id))) throw new BunchError('E_NOT_FOUND', `run ${id} is not known to this Redis`);
     const result = await cancelRun(deps.runs, deps.queues, id);
     deps.logger.info({ runId: id, ...result }, 'run cancelled from the console');
-    res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent('Cancel requested: queued items are recorded cancelled, calls in flight finish.')}`);
+    const message = result.ended ? `The run has already ended (${result.ended}): nothing to cancel.` : 'Cancel requested: queued items are recorded cancelled, calls in flight finish.';
+    res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent(message)}`);
   });
 
   app.post('/runs/:id/retry', async (req, res) => {
