@@ -19,6 +19,8 @@ export function createFinalizeWorker(options: {
   runs: RunStore;
   contexts: RunContextCache;
   generateQueue: Queue<GenerateJobData>;
+  /** Asks for a run's finalize (the feed records a stopped run's waiting items itself). */
+  onRunComplete(runId: string): Promise<void>;
   /** Where the gallery of a finalized run is asked for (report-worker.ts writes it). */
   reportQueue: Queue<ReportJobData>;
   logger: Logger;

@@ -151,6 +151,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     runs,
     contexts,
     generateQueue: queues.generate,
+    onRunComplete,
     reportQueue: queues.report,
     logger,
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? false,

@@ -1,6 +1,11 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
-import type { RunStore } from '../../runs/run-store.js';
-import { enqueueGenerateJobs } from '../enqueue-generate-jobs.js';
+import { baseRecord } from '../../outputs/store-item-output.js';
+import type { ItemTarget } from '../../plan/planned-item.js';
+import type { ItemRecord } from '../../runs/item-record.js';
+import type { RunStore, StopReason } from '../../runs/run-store.js';
+import { recordItems } from '../record-item.js';
+import { stopMessage } from '../stop-message.js';
+import { enqueueGenerateJobs, type SyncWork } from '../enqueue-generate-jobs.js';
 import type { RunContextCache } from '../run-context-cache.js';
 import type { FinalizeJobData, GenerateJobData } from './generate-job-data.js';
 import { DEFAULT_QUEUE_WINDOW, feedChunkItems, queuedJobs, readPlannedChunk } from './planned-feed.js';
@@ -32,6 +37,8 @@ export interface FeedDeps {
   runs: RunStore;
   contexts: RunContextCache;
   generateQueue: Queue<GenerateJobData>;
+  /** Asks for the run's finalize when a record completed it (the feed records a stopped run's items). */
+  onRunComplete(runId: string): Promise<void>;
   pollMs?: number;
 }
 
@@ -47,6 +54,17 @@ export async function feedRun(job: Job<FinalizeJobData>, token: string | undefin
   const window = config.sync.queueWindow ?? DEFAULT_QUEUE_WINDOW;
   const chunkItems = feedChunkItems(window);
   let { next, chunks } = await deps.runs.feedProgress(runId);
+  const { stop } = await deps.runs.getControl(runId);
+  if (stop) {
+    // Stopped: what still waits in storage is recorded cancelled here, a chunk per round trip,
+    // rather than queued for a worker to take each item only to record it cancelled.
+    for (; next < chunks; next += 1) {
+      const work = await readPlannedChunk(store, runId, next);
+      await recordItems(deps.runs, store, runId, cancelledRecords(work, stop), deps.onRunComplete);
+      await deps.runs.setFeedNext(runId, next + 1);
+    }
+    return 'cancelled';
+  }
   while (next < chunks) {
     const queued = await queuedJobs(deps.generateQueue);
     if (queued + chunkItems > window) break;
@@ -60,4 +78,11 @@ export async function feedRun(job: Job<FinalizeJobData>, token: string | undefin
     throw new DelayedError();
   }
   return 'fed';
+}
+
+/** A chunk's items, and the `from:` variants riding on them, recorded as never started. */
+function cancelledRecords(work: readonly SyncWork[], stop: StopReason): ItemRecord[] {
+  const at = new Date().toISOString();
+  const cancelled = (target: ItemTarget): ItemRecord => ({ ...baseRecord(target, 'sync', 'cancelled', at), attempts: 0, errorCode: stop, errorMessage: stopMessage(stop) });
+  return work.flatMap((unit) => [cancelled(unit.target), ...(unit.dependants ?? []).map((dependant) => cancelled(dependant.target))]);
 }
