@@ -11,6 +11,7 @@ import { parseOutputMarker, type OutputMarker } from './output-marker.js';
 import { parseStructuredCaption } from './caption-schema.js';
 import { summarizeGrounding } from './grounding-summary.js';
 import { itemFileKey } from './item-files.js';
+import { forgetReplacedInputs } from './forget-replaced-inputs.js';
 
 export interface StoreContext {
   runId: string;
@@ -51,11 +52,17 @@ export async function storeItemOutput(
   // Image, caption and extras are written at once (each put ends in an fsync on a local disk);
   // only the marker waits for all of them.
   const writes: Promise<unknown>[] = [];
+  let decoded: ReturnType<typeof decodeImage> | undefined;
   if (context.wantImage) {
     if (!part) throw new BunchError('E_NO_IMAGE', 'the response has no image part');
-    const decoded = decodeImage(part, target.expected);
+    decoded = decodeImage(part, target.expected);
+  }
+  const imageKey = decoded ? fillExtension(target.objectKey, decoded.ext) : undefined;
+  const writesCaption = context.wantText && text.length > 0;
+  await forgetReplacedInputs(store, target, [imageKey, writesCaption ? target.captionKey : undefined].filter((key): key is string => key !== undefined));
+  if (decoded && imageKey) {
     if (decoded.sizeWarning) warnings.push(decoded.sizeWarning);
-    const key = fillExtension(target.objectKey, decoded.ext);
+    const key = imageKey;
     writes.push(store.put(key, decoded.bytes, { contentType: decoded.mimeType, metadata }));
     image = {
       key,
@@ -68,7 +75,7 @@ export async function storeItemOutput(
     };
   }
   let caption: OutputMarker['caption'];
-  if (context.wantText && text.length > 0) {
+  if (writesCaption) {
     const bytes = Buffer.from(text, 'utf8');
     const contentType = structured === undefined ? 'text/plain; charset=utf-8' : 'application/json';
     writes.push(store.put(target.captionKey, bytes, { contentType, metadata }));

@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
+import { cancelRun } from '../../../src/lanes/cancel-run.js';
+import { waitFor } from '../../helpers/spawn-worker.js';
 import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 const items = (manifest: ManifestLine[]) => manifest.filter((line): line is ManifestItemLine => line.status !== 'rejected');
@@ -45,5 +47,31 @@ describe('a row flipping back to an earlier input under a key template without {
     // What the manifest says the stored image is must be what storage holds.
     expect({ status: n3.line.status, sha256: n3.line.image!.sha256 }).toEqual({ status: n3.line.status, sha256: actual });
     expect(n3.line.status).toBe('succeeded');
+  });
+
+  it('a stopped run that wrote another input over the keys leaves no marker vouching for the old one', async () => {
+    const outputUrl = `file://${stack.dir.path}/flip-stopped`;
+    const jobFile = await stack.writeJob({ catalogCsv: productCsv(3), outputUrl, job: { output: { url: outputUrl, key: '{{key}}/{{variant}}.{{ext}}' } } });
+    const job = await loadJobFile(jobFile);
+    const store = stack.storeFor(outputUrl);
+    const n1 = await stack.start(jobFile);
+    expect((await stack.waitForRun(n1.runId)).counts).toMatchObject({ succeeded: 3 });
+    const a = items(await stack.readManifest(store, n1.runId)).find((l) => l.key === 'SKU-0002')!;
+    // Night 2: row 2 changes (B is written over A's keys), then the run is cancelled while row 3's
+    // slow call runs: a stopped run does not move the job's stored-output index, which names A.
+    await writeFile(job.catalog.path, productCsv(3, (i) => (i === 2 ? 'Product 2, now in blue' : i === 3 ? 'Product 3 [[emu:latency=4000ms]]' : `Product ${i}`)));
+    const n2 = await stack.start(jobFile);
+    await waitFor(async () => ((await stack.plane.runs.getMeta(n2.runId))?.counts.succeeded ?? 0) >= 1, 20_000, 'row 2 made again');
+    expect((await cancelRun(stack.plane.runs, stack.plane.queues, n2.runId)).requested).toBe(true);
+    expect((await stack.waitForRun(n2.runId, 20_000)).status).toBe('cancelled');
+    // Night 3: row 2 is back to A. Its keys hold B's bytes: it must be made again, not skipped.
+    await writeFile(job.catalog.path, productCsv(3));
+    const n3 = await stack.start(jobFile);
+    await stack.waitForRun(n3.runId);
+    const line = items(await stack.readManifest(store, n3.runId)).find((l) => l.key === 'SKU-0002')!;
+    const bytes = (await store.get(line.image!.key))!;
+    // Before: skipped from the index, the manifest giving A's sha256 beside B's bytes.
+    expect({ status: line.status, sha256: line.image!.sha256 }).toEqual({ status: 'succeeded', sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(line.image!.sha256).toBe(a.image!.sha256);
   });
 });
