@@ -1,4 +1,4 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { errorCodeOf } from '../errors/bunch-error.js';
@@ -7,6 +7,7 @@ import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import type { RunQueues } from '../lanes/run-queues.js';
 import { startRun } from '../lanes/start-run.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
+import { newRunId } from '../runs/run-id.js';
 import { plannerGone, type RunStore } from '../runs/run-store.js';
 import { loadJobFile } from '../spec/load-job-file.js';
 import { fetchJobSource } from './fetch-job-source.js';
@@ -38,6 +39,8 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
   const name = job.repeatJobKey ?? job.name;
   const firedAt = job.timestamp;
   const source = await fetchJobSource(job.data.jobSource, deps.openStore);
+  /** The run this firing starts, once it knows the job's name; a failure after it exists is not retried. */
+  let runId: string | undefined;
   try {
     const resolved = await loadJobFile(source.file);
     const active = await activeRunOf(deps.runs, resolved.name);
@@ -56,21 +59,27 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
       deps.logger.warn({ schedule: name, activeRun: active }, 'scheduled run skipped: the previous run of the job is still active');
       return 'skipped';
     }
+    runId = newRunId(resolved.name);
     const started = await startRun(resolved, {
       runs: deps.runs,
       queues: deps.queues,
       openStore: deps.openStore,
       logger: deps.logger,
       ...(deps.preflight ? { preflight: deps.preflight } : {}),
-    });
+    }, { runId });
     await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'started', runId: started.runId });
     deps.logger.info({ schedule: name, runId: started.runId, items: started.items }, 'scheduled run started');
     return started.runId;
   } catch (error) {
     if (error instanceof DelayedError) throw error;
     const reason = `${errorCodeOf(error)}: ${redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 300)}`;
-    await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'failed', reason });
-    deps.logger.error({ schedule: name, reason }, 'scheduled run could not start');
+    // Planning failed after the run was created: that run is stopped and ends `aborted` on its
+    // own. Firing again would plan one more run of the same catalog per attempt; the schedule's
+    // next firing is the retry. Before the run exists (job source, preflight, Redis) it is retried.
+    const created = runId !== undefined && (await deps.runs.getMeta(runId).catch(() => undefined)) !== undefined;
+    await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'failed', ...(created ? { runId } : {}), reason });
+    deps.logger.error({ schedule: name, reason, ...(created ? { runId } : {}) }, 'scheduled run could not start');
+    if (created) throw new UnrecoverableError(reason);
     throw error;
   } finally {
     await source.cleanup();
