@@ -142,12 +142,39 @@ interface ResultLine {
 }
 
 function parseLine(text: string): ResultLine {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as ResultLine;
-    return value !== null && typeof value === 'object' ? value : { unreadable: 'not a JSON object' };
+    value = JSON.parse(text);
   } catch (error) {
     return { unreadable: error instanceof Error ? error.message : String(error) };
   }
+  return toResultLine(value);
+}
+
+/**
+ * A result line is the API's text, not ours: its shape is checked here, so a line with a numeric
+ * key or an error whose message is an object is one unplaced or failed item. Before, such a line
+ * threw a TypeError out of the collection; every delivery failed the same way, and once the shard
+ * was given up on, all its items — the served ones too — were paid for again on the sync lane.
+ */
+function toResultLine(value: unknown): ResultLine {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { unreadable: 'not a JSON object' };
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.key !== 'string') return { unreadable: raw.key === undefined ? 'no key' : `key is a ${typeof raw.key}, not a string` };
+  const line: ResultLine = { key: raw.key };
+  if (raw.response !== undefined) line.response = raw.response;
+  if (raw.error !== undefined && raw.error !== null) line.error = toRpcStatus(raw.error);
+  return line;
+}
+
+/** A google.rpc.Status as far as it can be read: a code only when it is a number, a message as text. */
+function toRpcStatus(value: unknown): { code?: number; message?: string } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { message: String(value) };
+  const raw = value as Record<string, unknown>;
+  const status: { code?: number; message?: string } = {};
+  if (typeof raw.code === 'number' && Number.isFinite(raw.code)) status.code = raw.code;
+  if (raw.message !== undefined) status.message = typeof raw.message === 'string' ? raw.message : JSON.stringify(raw.message) ?? String(raw.message);
+  return status;
 }
 
 function createLineHandler(targets: ReadonlyMap<string, ItemTarget>, deps: CollectDeps, outcome: CollectOutcome) {
