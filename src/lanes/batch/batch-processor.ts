@@ -15,7 +15,10 @@
  *       refused for good ──► every item salvaged (E_BATCH) ──► done
  *   submitted: GET the batch
  *       PENDING / RUNNING ──► poll again after a backing-off delay (from pollIntervalMs)
- *       run stopped, or past the deadline cutoff ──► POST :cancel, poll again soon
+ *       run stopped, or past the deadline cutoff ──► POST :cancel, poll again soon; the cancel is
+ *           sent again at most once a minute, and a batch not ended a grace period after the
+ *           first is no longer waited for: every item salvaged ──► done (cancel-wait.ts)
+ *           a batch adopted from an earlier run is never cancelled: every item salvaged ──► done
  *       SUCCEEDED / FAILED / CANCELLED / EXPIRED (BATCH_STATE_* or JOB_STATE_*) ──► collecting
  *       404 (deleted upstream) ──► collecting with no output
  *   collecting: results (file or inline) streamed into the run: served items stored and recorded
@@ -44,6 +47,7 @@ import type { GenerateJobData } from '../sync/generate-job-data.js';
 import { cancelBatch, getBatch, type BatchApiClient } from '../../gemini/batch-api.js';
 import { createShardBatch, findBatchByDisplayName } from './submit-shard.js';
 import { batchCutoff } from './batch-deadline.js';
+import { adoptedLeftReason, cancelWait, noteCancelSent } from './cancel-wait.js';
 import type { BatchJobData } from './batch-queue.js';
 import { collectBatchResults, type CollectOutcome, type UnfinishedItem } from './collect-results.js';
 import { releaseShardDependants } from './release-shard-dependants.js';
@@ -217,8 +221,22 @@ async function advance(ctx: ShardContext): Promise<Step> {
       }
       if (control.stop || pastCutoff) {
         state.cutShort ??= control.stop ? 'stop' : 'deadline';
-        await cancelBatch(client, name);
-        return { kind: 'later', delayMs: Math.min(config.batch.pollIntervalMs, 1000) };
+        if (state.adopted) {
+          // An earlier run's batch of the same content may still serve that run: never ours to
+          // cancel. This run no longer waits for it; its items move on (or are cancelled) now.
+          return salvageWholeShard(ctx, control.stop, pastCutoff, adoptedLeftReason(state, name));
+        }
+        const wait = cancelWait(state, config, ctx.now());
+        if (wait.kind === 'give-up') {
+          state.error = wait.reason.slice(0, 300);
+          deps.logger.warn({ runId, shard: state.shard, upstream: name, sent: state.cancel?.sent }, 'a cancelled batch did not end in time: its items move on without it');
+          return salvageWholeShard(ctx, control.stop, pastCutoff, wait.reason);
+        }
+        if (wait.kind === 'send') {
+          await cancelBatch(client, name);
+          noteCancelSent(state, ctx.now());
+        }
+        return { kind: 'later', delayMs: Math.max(10, Math.min(config.batch.pollIntervalMs, 1000, wait.untilGiveUpMs)) };
       }
       return { kind: 'later', delayMs: pollDelay(state.polls, config.batch.pollIntervalMs, batchCutoff(config) - ctx.now()) };
     }
@@ -483,7 +501,8 @@ async function giveUpOnShard(ctx: ShardContext, reason: string): Promise<Step> {
       state.phase = 'submitted';
     }
   }
-  if (state.upstream && state.phase === 'submitted') {
+  // A batch adopted from an earlier run may still serve that run: it is left alone.
+  if (state.upstream && state.phase === 'submitted' && !state.adopted) {
     await cancelBatch(deps.client, state.upstream).catch((error: unknown) =>
       deps.logger.warn({ runId: config.runId, shard: state.shard, err: error }, 'could not cancel an abandoned batch upstream'),
     );

@@ -41,6 +41,12 @@ export interface BatchShardState {
   retries: number;
   /** Why the shard was cut short: the run's deadline, or a stop request. */
   cutShort?: 'deadline' | 'stop';
+  /**
+   * When the shard first asked for its batch to be cancelled (ms since the epoch), when it last
+   * asked, and how often: a cancel is sent again at most once a minute, and a batch that has not
+   * ended a grace period after the first is no longer waited for (cancel-wait.ts).
+   */
+  cancel?: { firstAt: number; lastAt: number; sent: number };
   outcome?: ShardOutcome;
   error?: string;
   /** Budget reserved for this shard's items at the batch price; released when the shard is done. */
