@@ -87,7 +87,6 @@ export interface StartedRun {
   storage?: LookupStats;
 }
 
-
 /**
  * Starts a run: checks the model (deps.preflight), streams the catalog through planning, records items whose outputs already exist
  * in storage as `skipped` (nothing to pay for), enqueues the rest with deterministic job ids,
@@ -310,8 +309,6 @@ async function stopAfterPlanningFailure(
     deps.logger.error({ runId, err: cleanup }, 'could not mark the run stopped after its planning failed');
   }
 }
-
-
 
 /** Strict mode: read the catalog once without side effects and refuse the run if any row is bad. */
 async function assertNoRejectedRows(job: ResolvedJob, options: PlanItemsOptions): Promise<void> {

@@ -81,8 +81,6 @@ export interface RunMeta {
   shards: Record<string, string>;
 }
 
-
-
 /** How long a finalized run's meta (and shard states) stay for `status`. */
 const RETAIN_SECONDS = 30 * 24 * 3600;
 /** A run's per-item state, dropped once its manifest is written. */
@@ -233,10 +231,6 @@ export class RunStore {
     return (await this.redis.hget(this.keys(runId).meta, name)) ?? undefined;
   }
 
-
-
-
-
   /**
    * First stop reason wins: a cancel after an auth failure does not hide the auth failure. True
    * when this call set it; a run that has ended (or is being finalized), or is gone, takes none.
@@ -306,7 +300,6 @@ export class RunStore {
     await this.redis.hset(this.keys(runId).meta, 'quotaUntil', new Date(untilMs).toISOString());
   }
 
-
   /**
    * True when every item is terminal and the run is not finalized: the one request to finalize was
    * lost (a worker died between recording and requesting it), or a finalize job failed for good
@@ -341,8 +334,6 @@ export class RunStore {
     return done === 1;
   }
 
-
-  /** Returns true when every item is already terminal, so the caller must finalize. */
   /**
    * Holds (or renews) the planner's lease on a run being planned until `untilMs`; false once the
    * run is planned or gone. See plannerGone.
@@ -356,13 +347,6 @@ export class RunStore {
     await this.redis.hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString());
     return complete === 1;
   }
-
-
-
-
-
-
-
 
   /**
    * Claims the release of a hero's dependants (`from:` variants) for `owner`: the sync lane, a

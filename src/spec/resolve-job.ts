@@ -312,7 +312,6 @@ class JobResolver {
     return resolved;
   }
 
-
   private references(model: ImageModelInfo, catalog: ResolvedCatalog): ResolvedReferences | undefined {
     const options = this.options.references;
     if (options === undefined) return undefined;

@@ -29,7 +29,6 @@ export interface HoldClaimOptions {
   logger: Logger;
 }
 
-
 /** The token a claim is held with: which run, item and delivery, and which worker process. */
 export function claimToken(runId: string, index: number, delivery: number): string {
   return `${runId}/${index}/${delivery}@${WORKER_ID}`;
