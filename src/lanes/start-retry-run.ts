@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { BunchError } from '../errors/bunch-error.js';
-import type { RunStore } from '../runs/run-store.js';
+import { outputUrlOf } from '../runs/run-config-from-job.js';
+import { RETAIN_SECONDS, type RunMeta, type RunStore } from '../runs/run-store.js';
+import type { ResolvedJob } from '../spec/resolved-job.js';
 import { loadJobFile } from '../spec/load-job-file.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunQueues } from './run-queues.js';
@@ -28,8 +30,17 @@ export type RetryRunResult =
 
 export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, options: { filter?: RetryFilter; jobFile?: string } = {}): Promise<RetryRunResult> {
   const parent = await deps.runs.getMeta(parentRunId);
-  if (!parent) throw new BunchError('E_NOT_FOUND', `run ${parentRunId} is not known to this Redis`);
-  const store = deps.openStore(parent.config.outputUrl);
+  if (!parent && !options.jobFile) {
+    throw new BunchError(
+      'E_NOT_FOUND',
+      `run ${parentRunId} is not known to this Redis (a run's record is kept ${RETAIN_SECONDS / 86_400} days after it ends): give its job file with --job to retry it from the manifest in its output location`,
+    );
+  }
+  // A parent whose record has expired is found through the job file: its manifest lies where the
+  // job writes its outputs, and it is written only once the run has ended.
+  const job = options.jobFile ? await loadJobFile(options.jobFile) : undefined;
+  const outputUrl = parent?.config.outputUrl ?? outputUrlOf(job as ResolvedJob);
+  const store = deps.openStore(outputUrl);
   let selection;
   try {
     selection = await selectFromParent(store, parentRunId, options.filter ?? {});
@@ -38,9 +49,9 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
   }
   const { notInParent } = selection;
   if (selection.itemKeys.size === 0) return { parentRunId, selected: 0, notInParent };
-  const job = await loadJobFile(options.jobFile ?? parent.config.jobFile);
+  const planned = job ?? (await loadJobFile((parent as RunMeta).config.jobFile));
   const changed: string[] = [];
-  const started = await startRun(job, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
+  const started = await startRun(planned, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
     allowPrivateReferences: deps.allowPrivateReferences ?? false,
     parentRunId,
     select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },

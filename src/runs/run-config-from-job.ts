@@ -3,9 +3,14 @@ import type { ResolvedJob } from '../spec/resolved-job.js';
 import { systemInstructionOf } from '../plan/build-request.js';
 import type { RunConfig } from './run-config.js';
 
+/** Where a job's outputs, manifests and summaries go, as a URL (a directory as `file://`). */
+export function outputUrlOf(job: Pick<ResolvedJob, 'output'>): string {
+  return job.output.kind === 'file' ? pathToFileURL(job.output.dir).href : job.output.url;
+}
+
 /** Snapshot of a resolved job for its workers. Absolute output URL; no secrets exist in jobs. */
 export function runConfigFromJob(job: ResolvedJob, runId: string, now: Date): RunConfig {
-  const outputUrl = job.output.kind === 'file' ? pathToFileURL(job.output.dir).href : job.output.url;
+  const outputUrl = outputUrlOf(job);
   const config: RunConfig = {
     runId,
     jobName: job.name,

@@ -82,7 +82,7 @@ export interface RunMeta {
 }
 
 /** How long a finalized run's meta (and shard states) stay for `status`. */
-const RETAIN_SECONDS = 30 * 24 * 3600;
+export const RETAIN_SECONDS = 30 * 24 * 3600;
 /** A run's per-item state, dropped once its manifest is written. */
 const ITEM_STATE_KEYS = ['done', 'records', 'flushLock', 'released', 'turnsPaid'] as const;
 /**

@@ -29,7 +29,7 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
     .argument('<runId>', 'the run to retry (it must have ended)')
     .option('--codes <codes>', 'only items that failed with these codes, comma-separated (e.g. E_UPSTREAM,E_TIMEOUT)')
     .option('--keys <file>', 'only these items: a file with one item key (SKU-1#hero) or row key (SKU-1) per line')
-    .option('--job <file>', "the job file to plan from (default: the parent run's)")
+    .option('--job <file>', "the job file to plan from (default: the parent run's; needed once the parent's record has left Redis, 30 days after it ended)")
     .option('--wait', 'follow the new run until it ends; exit 0 only if it succeeded')
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')

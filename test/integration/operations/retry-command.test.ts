@@ -44,6 +44,45 @@ describe('bunch retry <runId>', () => {
     expect(paid(stack) - before).toBe(3);
 
     const unknown = await runCli(['retry', 'no-such-run'], env);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'bunch: E_NOT_FOUND: run no-such-run is not known to this Redis']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      2,
+      "bunch: E_NOT_FOUND: run no-such-run is not known to this Redis (a run's record is kept 30 days after it ends): give its job file with --job to retry it from the manifest in its output location",
+    ]);
+  });
+
+  it("retries a run whose record has left Redis from its manifest, given the job file", async () => {
+    stack = await startBunchStack({ concurrency: 4 });
+    await stack.startWorkers();
+    const csv = ['sku,title', 'P1,one', 'P2,"busy [[emu:fail-first=1:503]]"', 'P3,two'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+    const parent = await stack.start(jobFile);
+    expect((await stack.waitForRun(parent.runId)).counts).toEqual({ succeeded: 2, failed: 1, skipped: 0, cancelled: 0 });
+    // Thirty days on: every key of the parent's record has expired.
+    const keys = await stack.plane.redis.keys(`${stack.prefix}:run:{${parent.runId}}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await stack.plane.redis.del(...keys);
+    const env = { REDIS_URL: stack.redis.url, BUNCH_PREFIX: stack.prefix };
+    const before = paid(stack);
+
+    // Before: "run … is not known to this Redis", with or without --job.
+    const bare = await runCli(['retry', parent.runId], env);
+    expect([bare.code, bare.stderr.trim()]).toEqual([
+      2,
+      `bunch: E_NOT_FOUND: run ${parent.runId} is not known to this Redis (a run's record is kept 30 days after it ends): give its job file with --job to retry it from the manifest in its output location`,
+    ]);
+    const retried = await runCli(['retry', parent.runId, '--job', jobFile, '--wait', '--json'], env);
+    expect(retried.stderr).toBe('');
+    expect(retried.code).toBe(0);
+    const result = JSON.parse(retried.stdout) as { runId: string };
+    expect(result).toMatchObject({ parentRunId: parent.runId, selected: 1, items: 1, status: 'succeeded', counts: { succeeded: 1 } });
+    expect(paid(stack) - before).toBe(1);
+    const manifest = (await stack.readManifest(stack.storeFor(parent.outputUrl), result.runId)) as ManifestItemLine[];
+    expect(manifest.map((line) => line.key)).toEqual(['P2']);
+
+    // A job file whose output location holds no manifest of that run says so.
+    const elsewhere = await stack.writeJob({ catalogCsv: csv, job: { output: { url: 'file://elsewhere' } } });
+    const lost = await runCli(['retry', parent.runId, '--job', elsewhere], env);
+    expect(lost.code).toBe(2);
+    expect(lost.stderr.trim()).toBe(`bunch: E_NOT_FOUND: run ${parent.runId} has no manifest yet (it is still running, or its output location is elsewhere): retry it once it has ended`);
   });
 });
