@@ -12,6 +12,7 @@ import { parseStructuredCaption } from './caption-schema.js';
 import { summarizeGrounding } from './grounding-summary.js';
 import { itemFileKey } from './item-files.js';
 import { forgetReplacedInputs } from './forget-replaced-inputs.js';
+import { outputsAtPlannedKeys } from './outputs-at-planned-keys.js';
 
 export interface StoreContext {
   runId: string;
@@ -181,7 +182,7 @@ export async function readStoredOutput(store: ObjectStore, target: ItemTarget): 
   const body = await store.get(target.markerKey);
   if (!body) return undefined;
   const marker = parseOutputMarker(body);
-  return marker && marker.inputHash === target.inputHash ? marker : undefined;
+  return marker && marker.inputHash === target.inputHash && outputsAtPlannedKeys(marker, target) ? marker : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { outputsAtPlannedKeys } from './outputs-at-planned-keys.js';
 import type { Logger } from 'pino';
 import { errorCodeOf } from '../errors/bunch-error.js';
 import { RESULT_MARKER_PREFIX } from '../plan/item-identity.js';
@@ -131,7 +132,7 @@ export class StoredOutputLookup {
     if (!presence) return this.readChecked(item);
     const number = this.index?.numberOf(item.itemKey);
     const entry = number === undefined ? undefined : this.index?.entryAt(number, item.itemKey);
-    if (number !== undefined && entry && entry.inputHash === item.inputHash) {
+    if (number !== undefined && entry && entry.inputHash === item.inputHash && outputsAtPlannedKeys(entry, item)) {
       if (this.prefetched(number) || (presence.marker(item.markerKey) && presence.outputs(entry))) {
         this.stats.fromIndex += 1;
         return markerOfEntry(entry, (key) => this.store.uriFor(key));
