@@ -1,5 +1,6 @@
 import { shardStatesOf, type BatchShardState } from '../lanes/batch/shard-state.js';
-import { plannerGone, type RunMeta } from '../runs/run-store.js';
+import type { RunMeta } from '../runs/run-store.js';
+import { planningNote } from '../runs/planning-note.js';
 
 /** The human view of a run for `bunch status` and `bunch run --wait`. */
 export function describeRun(meta: RunMeta, now: Date = new Date()): string {
@@ -86,10 +87,3 @@ export function describeRunLine(meta: RunMeta, now: Date = new Date()): string {
   );
 }
 
-function planningNote(meta: RunMeta, now: Date): string {
-  if (meta.planned) return '';
-  if (plannerGone(meta, now.getTime())) {
-    return ` (planning stopped: its planner is gone since ${new Date(meta.plannerUntil as number).toISOString()}; the run will not finish by itself)`;
-  }
-  return ' (still planning)';
-}

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -13,7 +14,7 @@ import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { COOKIE, requireToken, sameOriginPosts, tokenMatches } from './console-auth.js';
+import { COOKIE, loopbackNamesOnly, requireToken, sameOriginChanges, tokenMatches } from './console-auth.js';
 import { consoleRegistry } from './console-metrics.js';
 import { escapeHtml, loginPage, runPage, runsPage } from './console-pages.js';
 import type { ThroughputSource } from './throughput-source.js';
@@ -58,8 +59,9 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     res.setHeader('referrer-policy', 'no-referrer');
     next();
   });
+  app.use(loopbackNamesOnly(deps.token));
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
-  app.use(sameOriginPosts);
+  app.use(sameOriginChanges);
 
   app.get('/login', (req, res) => {
     res.type('html').send(loginPage(safeNext(req.query['next']), false));
@@ -76,7 +78,10 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
   createBullBoard({
-    queues: [deps.queues.generate, deps.queues.batch, deps.queues.finalize, deps.queues.report, deps.scheduleQueue].map((queue) => new BullMQAdapter(queue)),
+    // Read-only: emptying, cleaning or removing bunch's jobs by hand would leave their runs
+    // short of their total for good (nothing puts a removed job back). Cancel and retry are the
+    // console's own buttons.
+    queues: [deps.queues.generate, deps.queues.batch, deps.queues.finalize, deps.queues.report, deps.scheduleQueue].map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'bunch queues' } },
   });
@@ -155,9 +160,16 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     assertStorableKey(key);
     const store = deps.openStore(meta.config.outputUrl);
     try {
-      const body = await store.get(key);
+      // Streamed: a gallery of 4K images open in a few tabs would otherwise hold every image whole.
+      const body = await store.getStream(key);
       if (!body) return res.status(404).type('text/plain').send('not found\n');
-      return res.type(type).send(body);
+      res.type(type);
+      // A store failing mid-way ends the response (the browser sees a broken image), not the process.
+      await pipeline(body, res).catch((error: unknown) => {
+        // The viewer going away mid-transfer is ordinary; the store failing is worth a line.
+        if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.logger.warn({ key, err: { message: (error as Error).message } }, 'console file transfer ended early');
+      });
+      return undefined;
     } finally {
       await store.close();
     }

@@ -1,6 +1,7 @@
 import { shardStatesOf } from '../lanes/batch/shard-state.js';
 import type { ScheduleInfo } from '../schedules/schedule-queue.js';
-import type { RunMeta } from '../runs/run-store.js';
+import { plannerGone, type RunMeta } from '../runs/run-store.js';
+import { planningNote } from '../runs/planning-note.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import { throughputSvg, type ThroughputPoint } from './throughput-chart.js';
 
@@ -75,7 +76,7 @@ export function runsPage(metas: RunMeta[], schedules: ScheduleInfo[]): string {
 <td>${escapeHtml(schedule.jobSource)}</td><td>${escapeHtml(schedule.overlap)}</td><td class="muted">${escapeHtml(schedule.next ?? '')}</td></tr>`,
     )
     .join('\n');
-  const active = metas.some((meta) => !TERMINAL_RUN_STATUSES.includes(meta.status));
+  const active = metas.some((meta) => !TERMINAL_RUN_STATUSES.includes(meta.status) && !plannerGone(meta, Date.now()));
   return page(
     'runs',
     `<h1>Runs</h1>
@@ -119,7 +120,7 @@ ${options.message ? `<p id="message">${escapeHtml(options.message)}</p>` : ''}
 <section><h2>Progress</h2>
 ${progress(meta)}
 <dl id="facts">
-<dt>items</dt><dd>${meta.terminal} of ${meta.total ?? '?'}${meta.planned ? '' : ' (still planning)'}</dd>
+<dt>items</dt><dd>${meta.terminal} of ${meta.total ?? '?'}${escapeHtml(planningNote(meta, new Date()))}</dd>
 <dt>succeeded</dt><dd>${meta.counts.succeeded}</dd><dt>failed</dt><dd>${meta.counts.failed}</dd>
 <dt>skipped</dt><dd>${meta.counts.skipped}</dd><dt>cancelled</dt><dd>${meta.counts.cancelled}</dd>
 ${meta.rejected ? `<dt>rejected rows</dt><dd>${meta.rejected}</dd>` : ''}
@@ -137,7 +138,8 @@ ${meta.stop ? `<dt>stopped</dt><dd>${escapeHtml(meta.stop)}</dd>` : ''}
 <section><h2>Throughput</h2>${throughputSvg(points, meta.total)}</section>
 <section><h2>Top errors</h2>${errors ? `<table id="errors"><tbody>${errors}</tbody></table>` : '<p class="muted">None.</p>'}</section>
 ${shards ? `<section><h2>Batches</h2><table id="batches"><thead><tr><th>shard</th><th>upstream</th><th>state</th><th>phase</th><th class="num">items</th></tr></thead><tbody>${shards}</tbody></table></section>` : ''}`,
-    finished ? {} : { refreshSeconds: 3 },
+    // A run whose planner is gone never finishes by itself: nothing to refresh for.
+    finished || plannerGone(meta, Date.now()) ? {} : { refreshSeconds: 3 },
   );
 }
 
