@@ -25,6 +25,7 @@ import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { BunchError } from '../errors/bunch-error.js';
 import { redactSecrets } from '../errors/redact-secrets.js';
 import { displayUrl } from './display-url.js';
+import { parseRetryAfterHeader } from '../gemini/retry-delay.js';
 import type { AddressPolicy, ReferenceFailureReason, ReferenceFetchLimits } from './reference-fetch-options.js';
 
 export interface FetchedBody {
@@ -119,8 +120,9 @@ async function follow(url: string, context: FetchContext): Promise<FetchedBody> 
       throw failure(`${where} was not found (HTTP ${status})`, 'not-found', { status });
     }
     if (status < 200 || status > 299) {
+      const retryAfterMs = parseRetryAfterHeader(headerText(response.headers['retry-after']));
       response.destroy();
-      throw failure(`${where} answered HTTP ${status}`, 'http-status', { status });
+      throw failure(`${where} answered HTTP ${status}`, 'http-status', { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     }
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > limits.maxBytes) {
@@ -266,7 +268,11 @@ function querySecrets(query: string): string[] {
   }
 }
 
-function failure(message: string, reason: ReferenceFailureReason, extra: { status?: number; cause?: unknown } = {}): BunchError {
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function failure(message: string, reason: ReferenceFailureReason, extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {}): BunchError {
   return new BunchError('E_REFERENCE', message, { reason, ...extra });
 }
 

@@ -81,11 +81,13 @@ export async function normalizeReference(bytes: Buffer, options: NormalizeOption
 }
 
 /**
- * Whether the original bytes can be sent as they are. An ICC profile alone may stay (it is colour,
+ * Whether the original bytes can be sent as they are (one frame). An ICC profile alone may stay (it is colour,
  * not personal data); CMYK JPEGs (common in print catalogs) are converted because decoders differ
  * on how they show them, and sharp's re-encode writes sRGB.
  */
 function needsTransform(metadata: Metadata, longestSide: number | undefined): boolean {
+  // An animated WebP is sent as its first frame, like a GIF: the model is asked about one picture.
+  if ((metadata.pages ?? 1) > 1) return true;
   if (longestSide !== undefined && Math.max(metadata.width, metadata.height) > longestSide) return true;
   if (metadata.orientation !== undefined && metadata.orientation !== 1) return true;
   if (metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined) return true;

@@ -17,14 +17,21 @@ export async function readLimited(stream: Readable, maxBytes: number, deadline: 
     }, remaining);
   });
   const read = (async () => {
-    for await (const chunk of stream) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      total += buffer.length;
-      if (total > maxBytes) {
-        stream.destroy();
-        throw new BunchError('E_REFERENCE', `reference ${what} is larger than ${maxBytes} bytes (references.maxBytes)`, { reason: 'too-large' });
+    try {
+      for await (const chunk of stream) {
+        const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        total += buffer.length;
+        if (total > maxBytes) {
+          stream.destroy();
+          throw new BunchError('E_REFERENCE', `reference ${what} is larger than ${maxBytes} bytes (references.maxBytes)`, { reason: 'too-large' });
+        }
+        chunks.push(buffer);
       }
-      chunks.push(buffer);
+    } catch (error) {
+      if (error instanceof BunchError) throw error;
+      // A connection reset mid-body, a folder opened as a file: the row's reference, not the run's trouble.
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BunchError('E_REFERENCE', `reference ${what} could not be read: ${message.slice(0, 200)}`, { reason: 'network', cause: error });
     }
     return Buffer.concat(chunks, total);
   })();

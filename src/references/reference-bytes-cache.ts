@@ -11,6 +11,8 @@ import { referenceObjectKey } from './reference-object-key.js';
  */
 export class ReferenceBytesCache {
   private readonly entries = new Map<string, Buffer>();
+  /** Reads under way: items of one product starting together share one read, not one each. */
+  private readonly reading = new Map<string, Promise<Buffer>>();
   private total = 0;
 
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
@@ -23,6 +25,20 @@ export class ReferenceBytesCache {
       this.entries.set(cacheKey, hit);
       return hit;
     }
+    let pending = this.reading.get(cacheKey);
+    if (!pending) {
+      pending = this.read(store, sha256)
+        .then((bytes) => {
+          this.remember(cacheKey, bytes);
+          return bytes;
+        })
+        .finally(() => this.reading.delete(cacheKey));
+      this.reading.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  private async read(store: ObjectStore, sha256: string): Promise<Buffer> {
     const key = referenceObjectKey(sha256);
     const bytes = await store.get(key);
     if (!bytes) {
@@ -34,12 +50,15 @@ export class ReferenceBytesCache {
     if (actual !== sha256) {
       throw new BunchError('E_STORAGE', `stored reference ${key} does not match its hash (got ${actual.slice(0, 12)}…)`, { retryable: false });
     }
-    this.remember(cacheKey, bytes);
     return bytes;
   }
 
   private remember(cacheKey: string, bytes: Buffer): void {
     if (bytes.length > this.maxBytes) return;
+    // Counted once per entry: before, a key remembered again (concurrent misses) was added to the
+    // total each time, until the cache evicted everything it was given and served nothing.
+    const previous = this.entries.get(cacheKey);
+    if (previous) this.total -= previous.length;
     this.entries.set(cacheKey, bytes);
     this.total += bytes.length;
     for (const [oldest, value] of this.entries) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BunchError, isBunchError } from '../errors/bunch-error.js';
 import type { ResolvedReferences } from './resolved-references.js';
@@ -74,7 +75,7 @@ export class ReferenceResolver {
 
   private async load(location: ReferenceLocation): Promise<StoredReference> {
     this.fetched += 1;
-    const raw = await this.fetchBytes(location);
+    const raw = await this.fetchWithRetries(location);
     // Tonight's photo is usually last night's: bytes already normalised with the same settings are
     // found by the hash of what was fetched, and cost one small read instead of a decode.
     const sourceKey = referenceSourceKey(createHash('sha256').update(raw).digest('hex'), normalizeSettings(this.deps.settings.longestSide));
@@ -117,6 +118,25 @@ export class ReferenceResolver {
     if (!complete) return undefined;
     const info = await this.deps.store.head(referenceObjectKey(known.sha256 as string));
     return info && info.size === known.bytes ? (known as StoredReference) : undefined;
+  }
+
+  /**
+   * A location's outcome is remembered for every row that names it — one photo may serve
+   * thousands of variant rows — so a passing failure (a reset connection, a 503 or 429 from a
+   * CDN under the run's burst) is tried again before it is remembered: twice, after 0.5 s and
+   * 2 s, or after what Retry-After asks (at most 10 s). Before, one blip rejected every row
+   * sharing the photo for the whole run. Local files are not tried again.
+   */
+  private async fetchWithRetries(location: ReferenceLocation): Promise<Buffer> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.fetchBytes(location);
+      } catch (error) {
+        if (location.kind === 'file' || attempt >= FETCH_ATTEMPTS || !isPassingFailure(error)) throw error;
+        const asked = (error as BunchError).retryAfterMs;
+        await sleep(asked !== undefined ? Math.min(asked, MAX_RETRY_AFTER_MS) : (RETRY_DELAYS_MS[attempt - 1] ?? 2000));
+      }
+    }
   }
 
   private async fetchBytes(location: ReferenceLocation): Promise<Buffer> {
@@ -173,7 +193,10 @@ export class ReferenceResolver {
       throw new BunchError('E_REFERENCE', `reference ${display} cannot be read (${code ?? 'error'})`, { reason, cause: error });
     }
     try {
-      const { size } = await handle.stat();
+      const info = await handle.stat();
+      // A folder opens fine on Linux and fails only when read.
+      if (!info.isFile()) throw new BunchError('E_REFERENCE', `reference ${display} is not a file (a folder?)`, { reason: 'bad-location' });
+      const { size } = info;
       if (size > limits.maxBytes) {
         throw new BunchError('E_REFERENCE', `reference ${display} is ${size} bytes, over ${limits.maxBytes} (references.maxBytes)`, { reason: 'too-large' });
       }
@@ -182,6 +205,19 @@ export class ReferenceResolver {
       await handle.close().catch(() => undefined);
     }
   }
+}
+
+/** Tries of one location, and the waits between them (unless the server asks for another). */
+const FETCH_ATTEMPTS = 3;
+const RETRY_DELAYS_MS = [500, 2000];
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** A failure that may pass: the connection, or an HTTP answer that means "not now" (408, 429, 5xx). */
+function isPassingFailure(error: unknown): boolean {
+  if (!isBunchError(error) || error.code !== 'E_REFERENCE') return false;
+  if (error.reason === 'network') return true;
+  const status = error.status ?? 0;
+  return error.reason === 'http-status' && (status === 408 || status === 429 || status >= 500);
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, display: string): Promise<T> {

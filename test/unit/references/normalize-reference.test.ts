@@ -243,6 +243,25 @@ describe('normalizeReference: re-encoding', () => {
     expect(await dimensions(result.bytes)).toEqual([90, 70]);
   });
 
+  it('sends an animated WebP as its first frame (before: all frames, unchanged)', async () => {
+    // Three 40x40 frames: blue, red, blue.
+    const strip = Buffer.alloc(40 * 120 * 3);
+    for (let pixel = 0; pixel < 40 * 120; pixel++) {
+      const red = pixel >= 40 * 40 && pixel < 80 * 40;
+      strip[pixel * 3] = red ? 255 : 0;
+      strip[pixel * 3 + 2] = red ? 0 : 255;
+    }
+    const input = await sharp(strip, { raw: { width: 40, height: 120, channels: 3, pageHeight: 40 } }).webp({ loop: 0, delay: [100, 100, 100], lossless: true }).toBuffer();
+    expect((await sharp(input).metadata()).pages).toBe(3);
+    const out = await normalizeReference(input, { longestSide: 2048 });
+    expect([out.transformed, out.mimeType, out.width, out.height]).toEqual([true, 'image/webp', 40, 40]);
+    const meta = await sharp(out.bytes).metadata();
+    expect(meta.pages ?? 1).toBe(1);
+    // The first frame is blue all over (the red frame is the second).
+    const { channels } = await sharp(out.bytes).stats();
+    expect([Math.round(channels[0]?.mean ?? -1), Math.round(channels[2]?.mean ?? -1)]).toEqual([0, 255]);
+  });
+
   it('converts an AVIF to a PNG, scaled down when needed', async () => {
     const input = await solid(400, 200).avif().toBuffer();
     expect(sniffImageType(input)).toBe('image/avif');
