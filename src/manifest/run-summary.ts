@@ -46,6 +46,9 @@ export function judgeRun(meta: RunMeta): RunStatus {
   // A rejected API key, or planning that broke off (catalog unreadable, storage or Redis down).
   if (meta.stop) return 'aborted';
   const total = meta.total ?? meta.terminal;
+  // Every row rejected (a placeholder typo, a wrong key column, a broken export): nothing was
+  // made, and a nightly cron must not read that as success.
+  if (total === 0 && meta.rejected > 0) return 'failed';
   const failed = meta.counts.failed + meta.counts.cancelled;
   const ratio = total === 0 ? 0 : failed / total;
   return ratio <= meta.config.maxFailedRatio ? 'succeeded' : 'failed';

@@ -33,6 +33,13 @@ describe('judgeRun', () => {
     expect(judgeRun(meta({ counts: { succeeded: 97, failed: 3, skipped: 0, cancelled: 0 } }))).toBe('failed');
   });
 
+  it('fails a run whose every row was rejected, and succeeds an empty catalog', () => {
+    const none = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+    expect(judgeRun(meta({ total: 0, terminal: 0, rejected: 5, counts: none }))).toBe('failed');
+    expect(judgeRun(meta({ total: 0, terminal: 0, rejected: 0, counts: none }))).toBe('succeeded');
+    expect(judgeRun(meta({ total: 1, terminal: 1, rejected: 5, counts: { ...none, succeeded: 1 } }))).toBe('succeeded');
+  });
+
   it('reports why a run stopped early', () => {
     expect(judgeRun(meta({ stop: 'E_CANCELLED' }))).toBe('cancelled');
     expect(judgeRun(meta({ stop: 'E_AUTH' }))).toBe('aborted');
