@@ -59,6 +59,9 @@ async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, t
   const rejectedByCode: Record<string, number> = {};
   // The catalog's keys as this run saw them (items and rejected rows with a key), for drift.
   const catalogKeys = new Set<string>();
+  // Rejected rows whose key could not be read (a malformed record, an empty key cell): any of
+  // them may be a product still listed, so drift is not reported rather than reported wrongly.
+  let unkeyedRejections = 0;
   // What this run leaves stored, for the next run to plan against (stored-output-lookup.ts).
   const storedIndex = new StoredIndexWriter(store, runId);
   async function* lines(): AsyncGenerator<string> {
@@ -86,8 +89,10 @@ async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, t
         rejectedByCode[code] = (rejectedByCode[code] ?? 0) + 1;
       }
       for (const line of text.split('\n')) {
-        const key = line ? (JSON.parse(line) as { key?: string }).key : undefined;
+        if (!line) continue;
+        const key = (JSON.parse(line) as { key?: string }).key;
         if (key) catalogKeys.add(key);
+        else unkeyedRejections += 1;
       }
       yield text;
     }
@@ -103,7 +108,9 @@ async function finalizeHeld(runs: RunStore, store: ObjectStore, runId: string, t
     if (Object.keys(rejectedByCode).length > 0) summary.rejectedByCode = rejectedByCode;
     // Drift against the job's last succeeded run; only a run that read its whole catalog can tell.
     const previous = meta.stop ? undefined : await readLatestPointer(store, meta.config.jobName);
-    if (previous && previous.runId !== runId) {
+    if (previous && previous.runId !== runId && unkeyedRejections > 0) {
+      summary.driftNotReported = `${unkeyedRejections} rejected row${unkeyedRejections === 1 ? '' : 's'} had no readable key (see the manifest's rejected lines); any of them may be a product still listed`;
+    } else if (previous && previous.runId !== runId) {
       summary.removedKeys = await writeRemovedKeys(store, previous, catalogKeys, runId);
       summary.comparedWithRun = previous.runId;
       if (summary.removedKeys > 0) summary.removed = store.uriFor(removedKeysObject(runId));

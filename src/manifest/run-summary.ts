@@ -35,6 +35,11 @@ export interface RunSummary {
   /** Catalog drift: keys in the job's last succeeded run (`comparedWithRun`) that this catalog no longer has. */
   removedKeys?: number;
   comparedWithRun?: string;
+  /**
+   * Why drift was not reported this run: rejected rows without a readable key (a malformed CSV
+   * record) might be listed products, and would show as removed — with their images to take down.
+   */
+  driftNotReported?: string;
   /** `runs/<runId>/removed.jsonl` when `removedKeys` > 0: each key and the outputs it had. */
   removed?: string;
 }

@@ -39,4 +39,24 @@ describe('catalog drift', () => {
     // The pointer moved on to the run that succeeded last.
     expect(JSON.parse((await store.get(latestPointerKey(name)))!.toString('utf8')).runId).toBe(second.runId);
   });
+  it('a malformed row (no readable key) is not reported removed: drift is left out, saying why', async () => {
+    stack = await startBunchStack();
+    await stack.startWorkers();
+    const outputUrl = `file://${path.join(stack.dir.path, 'out')}`;
+    const name = 'drift-malformed';
+    const first = await stack.start(await stack.writeJob({ catalogCsv: productCsv(3), outputUrl, job: { name } }));
+    await stack.waitForRun(first.runId);
+    const store = stack.storeFor(outputUrl);
+
+    // The second night SKU-0002's title gains an unquoted comma: its record has 3 fields, no key is read.
+    const csv = 'sku,title\nSKU-0001,"Product 1"\nSKU-0002,Product 2, large\nSKU-0003,"Product 3"\n';
+    const second = await stack.start(await stack.writeJob({ catalogCsv: csv, outputUrl, job: { name } }));
+    await stack.waitForRun(second.runId);
+    const summary = await stack.readSummary(store, second.runId);
+    // Before: removedKeys 1 and removed.jsonl naming SKU-0002, its images to take down.
+    expect(summary.rejectedRows).toBe(1);
+    expect(summary).not.toHaveProperty('removedKeys');
+    expect(summary.driftNotReported).toBe("1 rejected row had no readable key (see the manifest's rejected lines); any of them may be a product still listed");
+    expect(await store.get(removedKeysObject(second.runId))).toBeUndefined();
+  });
 });
