@@ -31,11 +31,20 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
     relax_quotes: true,
     skip_records_with_error: true,
     skip_empty_lines: true,
+    // Called as each record is parsed (before the loop below takes it): where the last good one
+    // ended, so a record whose quote never closes is reported where it starts, not at the end
+    // of the file where csv-parse gives up on it.
+    on_record: (record, context) => {
+      lastRecordEnd = context.lines;
+      return record;
+    },
   });
+  let lastRecordEnd = 0;
   const skipped: { line: number; reason: string }[] = [];
   parser.on('skip', (error: CsvError & { lines?: number }) => {
-    const rest = error.code === 'CSV_QUOTE_NOT_CLOSED' ? ' (a quote opened in this record is never closed; the rest of the file was read as one field)' : '';
-    skipped.push({ line: error.lines ?? 0, reason: `malformed CSV record: ${error.message}${rest}` });
+    const unclosed = error.code === 'CSV_QUOTE_NOT_CLOSED';
+    const rest = unclosed ? ' (a quote opened in this record is never closed; the rest of the file was read as one field)' : '';
+    skipped.push({ line: unclosed ? lastRecordEnd + 1 : (error.lines ?? 0), reason: `malformed CSV record: ${error.message}${rest}` });
   });
   const input = handle.createReadStream();
   const normaliser = new CrlfToLf();
@@ -89,8 +98,16 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
   if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
 }
 
+/**
+ * Line breaks inside a record's fields, as csv-parse counts lines: LF, and a lone CR (CRLF pairs
+ * were turned into LF before parsing, so any CR left is lone). Before, a lone CR inside a quoted
+ * field was not counted and every later row's line was one too high.
+ */
 function countLineBreaks(value: string): number {
   let count = 0;
-  for (let index = value.indexOf('\n'); index !== -1; index = value.indexOf('\n', index + 1)) count++;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code === 10 || code === 13) count++;
+  }
   return count;
 }

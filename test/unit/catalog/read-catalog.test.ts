@@ -157,8 +157,30 @@ describe('readCatalog: CSV', () => {
     const job = await jobWith('p.csv', 'sku,title\nA,One\nB,"never closed\nC,x\n');
     const events = summary(await collect(job));
     expect(events[0]).toEqual(['row', 1, 2, 'A', { sku: 'A', title: 'One' }]);
-    expect(events[1]).toEqual(['rejected', 2, expect.any(Number), undefined, expect.stringMatching(/^malformed CSV record: Quote Not Closed: .*the rest of the file was read as one field\)$/)]);
+    // Reported at line 3, where the record starts (before: at the end of the file).
+    expect(events[1]).toEqual(['rejected', 2, 3, undefined, expect.stringMatching(/^malformed CSV record: Quote Not Closed: .*the rest of the file was read as one field\)$/)]);
     expect(events).toHaveLength(2);
+  });
+
+  it('reports an unterminated quote where it opens in a long file, not at its end', async () => {
+    const rows = ['sku,title', 'A,one', 'B,"never closed'];
+    for (let i = 0; i < 1000; i++) rows.push(`K${i},t${i}`);
+    const events = summary(await collect(await jobWith('p.csv', `${rows.join('\n')}\n`)));
+    expect(events.map((event) => event.slice(0, 3))).toEqual([
+      ['row', 1, 2],
+      ['rejected', 2, 3],
+    ]);
+  });
+
+  it('counts a lone CR inside a quoted field as a line break, like csv-parse does', async () => {
+    const events = summary(await collect(await jobWith('p.csv', 'sku,title\nA,"line one\rline two"\nB,x\nC,y\n')));
+    // The CR counts as a line, as csv-parse (and most editors) count it; before, A was put at
+    // line 3, where its record ends.
+    expect(events.map((event) => event.slice(0, 4))).toEqual([
+      ['row', 1, 2, 'A'],
+      ['row', 2, 4, 'B'],
+      ['row', 3, 5, 'C'],
+    ]);
   });
 });
 
