@@ -166,7 +166,7 @@ describe('readCatalog: CSV', () => {
     const rows = ['sku,title', 'A,one', 'B,"never closed'];
     for (let i = 0; i < 1000; i++) rows.push(`K${i},t${i}`);
     const events = summary(await collect(await jobWith('p.csv', `${rows.join('\n')}\n`)));
-    expect(events.map((event) => event.slice(0, 3))).toEqual([
+    expect(events.map((event) => (event as unknown[]).slice(0, 3))).toEqual([
       ['row', 1, 2],
       ['rejected', 2, 3],
     ]);
@@ -176,7 +176,7 @@ describe('readCatalog: CSV', () => {
     const events = summary(await collect(await jobWith('p.csv', 'sku,title\nA,"line one\rline two"\nB,x\nC,y\n')));
     // The CR counts as a line, as csv-parse (and most editors) count it; before, A was put at
     // line 3, where its record ends.
-    expect(events.map((event) => event.slice(0, 4))).toEqual([
+    expect(events.map((event) => (event as unknown[]).slice(0, 4))).toEqual([
       ['row', 1, 2, 'A'],
       ['row', 2, 4, 'B'],
       ['row', 3, 5, 'C'],
