@@ -4,17 +4,20 @@
  * A shard's lines then name them as `fileData: {mimeType, fileUri}`. Uploaded files expire 48 h
  * after upload; each upload is remembered in the output store beside the reference
  * (`_bunch/refs/<sha256>.upload.json`, no secrets: name, uri, expiry, API base URL) and reused by
- * later shards and runs while it has at least `minRemainingMs` to live, then uploaded again.
+ * later shards and runs while it has at least `minRemainingMs` to live and the Files API still
+ * has it (one GET per image and shard), then uploaded again.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BunchError } from '../errors/bunch-error.js';
+import type { GeminiClient } from '../gemini/gemini-client.js';
 import type { GeminiFile, UploadOptions } from '../gemini/upload-resumable.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { referenceObjectKey, referenceUploadKey } from './reference-object-key.js';
 
 export interface ReferenceUploader {
   uploadResumable(filePath: string, options: UploadOptions): Promise<GeminiFile>;
+  request: GeminiClient['request'];
 }
 
 interface UploadRecord {
@@ -51,7 +54,7 @@ export async function uploadReferences(
   const result = new Map<string, { uri: string; mimeType: string }>();
   for (const sha256 of shas) {
     const known = await readRecord(store, sha256);
-    if (known && known.baseUrl === options.baseUrl && Date.parse(known.expiresAt) - now() >= minRemaining) {
+    if (known && known.baseUrl === options.baseUrl && Date.parse(known.expiresAt) - now() >= minRemaining && (await stillUpstream(client, known))) {
       result.set(sha256, { uri: known.uri, mimeType: known.mimeType });
       continue;
     }
@@ -81,12 +84,30 @@ export async function uploadReferences(
   return result;
 }
 
+/**
+ * Whether a remembered upload is still there: files are deleted by clean-ups, and a key of another
+ * project on the same endpoint cannot read them (404, or 403 "permission to access the File").
+ * Before, a gone file was named in every line of every shard, and each item failed E_REFERENCE
+ * until the record's expiry. Other failures (5xx, resets) are the shard step's to retry.
+ */
+async function stillUpstream(client: ReferenceUploader, known: UploadRecord): Promise<boolean> {
+  try {
+    await client.request<unknown>('GET', known.name, { timeoutMs: FILES_GET_TIMEOUT_MS });
+    return true;
+  } catch (error) {
+    if (error instanceof BunchError && (error.code === 'E_NOT_FOUND' || error.status === 403 || error.status === 404)) return false;
+    throw error;
+  }
+}
+
+const FILES_GET_TIMEOUT_MS = 60_000;
+
 async function readRecord(store: ObjectStore, sha256: string): Promise<UploadRecord | undefined> {
   const body = await store.get(referenceUploadKey(sha256));
   if (!body) return undefined;
   try {
     const record = JSON.parse(body.toString('utf8')) as Partial<UploadRecord>;
-    if (typeof record.uri === 'string' && typeof record.expiresAt === 'string' && typeof record.mimeType === 'string') return record as UploadRecord;
+    if (typeof record.name === 'string' && typeof record.uri === 'string' && typeof record.expiresAt === 'string' && typeof record.mimeType === 'string') return record as UploadRecord;
   } catch {
     // A damaged record only costs one more upload.
   }

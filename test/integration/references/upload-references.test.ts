@@ -59,6 +59,26 @@ describe('uploading references for the batch lane (Files API of the emulator)', 
     expect(await uploads()).toBe(3);
   });
 
+  it('uploads again when the remembered file is gone upstream, instead of naming a dead file in every line', async () => {
+    const bytes = await solidImage({ r: 4, g: 5, b: 6 });
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await store.put(referenceObjectKey(sha), bytes, { contentType: 'image/png' });
+    const client = createGeminiClient({ baseUrl: emulator.url, apiKey: 'upload-key' });
+    const first = (await uploadReferences(client, store, [sha], { dir: dir.path, baseUrl: emulator.url })).get(sha)?.uri as string;
+    const id = first.replace(/^.*\/files\//, '');
+    // A clean-up deleted it (or another project's key now sits on the same endpoint).
+    const deleted = await fetch(`${emulator.url}/v1beta/files/${id}`, { method: 'DELETE', headers: { 'x-goog-api-key': 'upload-key' } });
+    expect(deleted.status).toBe(200);
+
+    const next = (await uploadReferences(client, store, [sha], { dir: dir.path, baseUrl: emulator.url })).get(sha)?.uri as string;
+    // Before: the same, deleted URI (every batch line naming it failed E_REFERENCE).
+    expect(next).not.toBe(first);
+    const probe = await fetch(`${emulator.url}/v1beta/files/${next.replace(/^.*\/files\//, '')}`, { headers: { 'x-goog-api-key': 'upload-key' } });
+    expect(probe.status).toBe(200);
+    // And it is remembered: the next shard reuses it.
+    expect((await uploadReferences(client, store, [sha], { dir: dir.path, baseUrl: emulator.url })).get(sha)?.uri).toBe(next);
+  });
+
   it('names a reference missing from storage', async () => {
     const client = createGeminiClient({ baseUrl: emulator.url, apiKey: 'upload-key' });
     await expect(uploadReferences(client, store, ['f'.repeat(64)], { dir: dir.path, baseUrl: emulator.url })).rejects.toMatchObject({
