@@ -36,6 +36,8 @@ export interface ConsoleDeps {
   logger: Logger;
   /** Required when the console listens beyond loopback. */
   token?: string;
+  /** The origin users reach the console at through a proxy that rewrites Host (BUNCH_CONSOLE_ORIGIN). */
+  publicOrigin?: string;
   allowPrivateReferences?: boolean;
 }
 
@@ -61,7 +63,7 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   });
   app.use(loopbackNamesOnly(deps.token));
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
-  app.use(sameOriginChanges);
+  app.use(sameOriginChanges(deps.publicOrigin));
 
   app.get('/login', (req, res) => {
     res.type('html').send(loginPage(safeNext(req.query['next']), false));

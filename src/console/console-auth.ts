@@ -93,21 +93,24 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * header — which a page on another site cannot set.
  * Requests without Origin are not from a browser's cross-site form (curl, scripts) and pass.
  */
-export function sameOriginChanges(req: Request, res: Response, next: NextFunction): void {
-  if (SAFE_METHODS.has(req.method)) return next();
-  const origin = req.headers.origin;
-  const bearer = /^Bearer\s+\S/i.test(req.headers.authorization ?? '');
-  let refused: boolean;
-  if (origin === undefined) refused = req.headers['sec-fetch-site'] === 'cross-site' && !bearer;
-  // Our pages send `Referrer-Policy: no-referrer`, under which a browser sends `Origin: null` for
-  // their own forms too; those say `Sec-Fetch-Site: same-origin`, a sandboxed frame does not.
-  else if (origin === 'null') refused = !bearer && req.headers['sec-fetch-site'] !== 'same-origin';
-  else refused = originHost(origin) !== req.headers.host;
-  if (refused) {
-    res.status(403).type('text/plain').send('cross-site request refused\n');
-    return;
-  }
-  next();
+export function sameOriginChanges(publicOrigin?: string) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const origin = req.headers.origin;
+    const bearer = /^Bearer\s+\S/i.test(req.headers.authorization ?? '');
+    let refused: boolean;
+    if (origin === undefined) refused = req.headers['sec-fetch-site'] === 'cross-site' && !bearer;
+    // Our pages send `Referrer-Policy: no-referrer`, under which a browser sends `Origin: null` for
+    // their own forms too; those say `Sec-Fetch-Site: same-origin`, a sandboxed frame does not.
+    else if (origin === 'null') refused = !bearer && req.headers['sec-fetch-site'] !== 'same-origin';
+    // Behind a proxy that rewrites Host (nginx's default), the browser's Origin is the public one.
+    else refused = originHost(origin) !== req.headers.host && origin !== publicOrigin;
+    if (refused) {
+      res.status(403).type('text/plain').send('cross-site request refused\n');
+      return;
+    }
+    next();
+  };
 }
 
 function originHost(origin: string): string | undefined {

@@ -18,6 +18,11 @@ export interface ConsoleOptions {
   host: string;
   /** BUNCH_CONSOLE_TOKEN: required when `host` is not a loopback address. */
   token?: string | undefined;
+  /**
+   * BUNCH_CONSOLE_ORIGIN: the address users reach the console at through a proxy
+   * (`https://console.example.com`), accepted as the Origin of forms beside the Host header's.
+   */
+  publicOrigin?: string | undefined;
   openStore(url: string): ObjectStore;
   logger: Logger;
   allowPrivateReferences?: boolean;
@@ -37,6 +42,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     throw new BunchError('E_CONFIG', `the console listens on ${options.host}, beyond this machine: set BUNCH_CONSOLE_TOKEN (every request must then carry it), or listen on 127.0.0.1`);
   }
   if (token !== undefined && token.length < 16) throw new BunchError('E_CONFIG', 'BUNCH_CONSOLE_TOKEN must be at least 16 characters long');
+  const publicOrigin = options.publicOrigin === '' || options.publicOrigin === undefined ? undefined : parsePublicOrigin(options.publicOrigin);
   const { plane } = options;
   const scheduleQueue = openScheduleQueue(plane.redis, options.prefix);
   const throughput = new ThroughputSource(plane.runs, options.openStore);
@@ -49,6 +55,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     throughput,
     logger: options.logger,
     ...(token !== undefined ? { token } : {}),
+    ...(publicOrigin !== undefined ? { publicOrigin } : {}),
     allowPrivateReferences: options.allowPrivateReferences ?? false,
   });
   let server: Server;
@@ -76,4 +83,18 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       await scheduleQueue.close();
     },
   };
+}
+
+/** `https://console.example.com` as browsers send it in Origin: scheme, host and port, nothing else. */
+function parsePublicOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new BunchError('E_CONFIG', `BUNCH_CONSOLE_ORIGIN "${text.slice(0, 100)}" is not a URL (e.g. https://console.example.com)`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.username !== '') {
+    throw new BunchError('E_CONFIG', `BUNCH_CONSOLE_ORIGIN "${text.slice(0, 100)}" must be an origin: http(s)://host[:port], no path`);
+  }
+  return url.origin;
 }

@@ -37,6 +37,7 @@ export function registerServeCommand(program: Command): void {
           port,
           host: flags.host ?? '127.0.0.1',
           token: process.env.BUNCH_CONSOLE_TOKEN,
+          publicOrigin: process.env.BUNCH_CONSOLE_ORIGIN,
           openStore: (url) => openObjectStore(url, { s3: settings.s3 }),
           logger,
           allowPrivateReferences: settings.allowPrivateReferences,

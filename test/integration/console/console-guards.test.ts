@@ -97,6 +97,26 @@ describe('console guards', () => {
     expect((await stack.plane.runs.getMeta(runId))?.stop).toBe('E_CANCELLED');
   });
 
+  it('behind a proxy that rewrites Host, forms from BUNCH_CONSOLE_ORIGIN are accepted, others still refused', async () => {
+    const common = { plane: stack.plane, prefix: stack.prefix, port: 0, host: '127.0.0.1', openStore: stack.storeFor, logger: silentLogger(), sampleEveryMs: 60_000 };
+    const proxied = await startConsole({ ...common, token: TOKEN, publicOrigin: 'https://console.example.com' });
+    try {
+      const form = { method: 'POST', headers: { host: '127.0.0.1:8787', 'content-type': 'application/x-www-form-urlencoded' } };
+      // The login form as a browser sends it through nginx (Host rewritten to the upstream's).
+      const login = await send(`${proxied.url}/login`, { ...form, headers: { ...form.headers, origin: 'https://console.example.com' }, body: `token=${TOKEN}&next=%2F` });
+      // Before: 403 "cross-site request refused" for every form behind such a proxy, login included.
+      expect(login.status).toBe(303);
+      const elsewhere = await send(`${proxied.url}/login`, { ...form, headers: { ...form.headers, origin: 'https://evil.example' }, body: `token=${TOKEN}` });
+      expect(elsewhere).toEqual({ status: 403, body: 'cross-site request refused\n' });
+    } finally {
+      await proxied.close();
+    }
+    await expect(startConsole({ ...common, publicOrigin: 'https://console.example.com/path' })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: 'BUNCH_CONSOLE_ORIGIN "https://console.example.com/path" must be an origin: http(s)://host[:port], no path',
+    });
+  });
+
   it("bull-board is read-only: its Empty button cannot remove a run's queued jobs", async () => {
     const runId = await runningRun();
     const queue = encodeURIComponent(stack.plane.queues.generate.name);
