@@ -19,6 +19,7 @@ export class ThroughputSource {
   private readonly samples = new Map<string, ThroughputPoint[]>();
   private readonly finished = new Map<string, ThroughputPoint[]>();
   private timer: NodeJS.Timeout | undefined;
+  private sampling = false;
 
   constructor(
     private readonly runs: RunStore,
@@ -61,10 +62,30 @@ export class ThroughputSource {
     return points;
   }
 
-  private async sampleActive(): Promise<void> {
-    for (const id of await this.runs.listRuns(50)) {
-      const meta = await this.runs.getMeta(id);
-      if (meta) this.note(meta);
+  /** Runs whose samples are held now (the console's memory for charts of running runs). */
+  sampledRuns(): string[] {
+    return [...this.samples.keys()];
+  }
+
+  /**
+   * One look at the recent runs. A run that ended, or dropped out of the recent ones, lets go of
+   * its samples here: before, only a viewer opening its page after it ended did, and every run
+   * that finished unseen kept up to 720 points for the console's life. Overlapping looks (Redis
+   * slow past the interval) are skipped, not stacked.
+   */
+  async sampleActive(): Promise<void> {
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      const recent = new Set(await this.runs.listRuns(50));
+      for (const id of recent) {
+        const meta = await this.runs.getMeta(id);
+        if (meta && !TERMINAL_RUN_STATUSES.includes(meta.status)) this.note(meta);
+        else this.samples.delete(id);
+      }
+      for (const id of this.samples.keys()) if (!recent.has(id)) this.samples.delete(id);
+    } finally {
+      this.sampling = false;
     }
   }
 
