@@ -146,7 +146,9 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
       return res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent('Nothing to retry.')}`);
     }
     deps.logger.info({ runId: result.runId, parentRunId: id }, 'retry started from the console');
-    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.`)}`);
+    // As `bunch retry` says: items whose inputs changed since the parent are left out, and named.
+    const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${result.changed.slice(0, 5).join(', ')}${result.changed.length > 5 ? ', …' : ''}).` : '';
+    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.${changed}`)}`);
   });
 
   // A run's files under its output store, for its gallery: the gallery folder, and the images its
