@@ -147,8 +147,10 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     }
     deps.logger.info({ runId: result.runId, parentRunId: id }, 'retry started from the console');
     // As `bunch retry` says: items whose inputs changed since the parent are left out, and named.
-    const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${result.changed.slice(0, 5).join(', ')}${result.changed.length > 5 ? ', …' : ''}).` : '';
-    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.${changed}`)}`);
+    const few = (keys: string[]) => `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
+    const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${few(result.changed)}).` : '';
+    const missing = result.missing.length > 0 ? ` ${result.missing.length} left out: their row is not in the catalog any more (${few(result.missing)}).` : '';
+    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.${changed}${missing}`)}`);
   });
 
   // A run's files under its output store, for its gallery: the gallery folder, and the images its

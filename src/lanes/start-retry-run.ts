@@ -23,10 +23,14 @@ export interface RetryRunDeps {
   allowPrivateReferences?: boolean;
 }
 
-/** `notInParent`: keys asked for (`--keys`) that name no item of the parent run. */
+/**
+ * `notInParent`: keys asked for (`--keys`) that name no item of the parent run. `changed`: items
+ * left out because their inputs changed since; `missing`: items whose row the catalog no longer
+ * has (removed, its key edited, or a record that no longer parses to a key).
+ */
 export type RetryRunResult =
   | { parentRunId: string; selected: 0; notInParent: string[] }
-  | (StartedRun & { parentRunId: string; selected: number; changed: string[]; notInParent: string[] });
+  | (StartedRun & { parentRunId: string; selected: number; changed: string[]; missing: string[]; notInParent: string[] });
 
 export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, options: { filter?: RetryFilter; jobFile?: string } = {}): Promise<RetryRunResult> {
   const parent = await deps.runs.getMeta(parentRunId);
@@ -51,10 +55,11 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
   if (selection.itemKeys.size === 0) return { parentRunId, selected: 0, notInParent };
   const planned = job ?? (await loadJobFile((parent as RunMeta).config.jobFile));
   const changed: string[] = [];
+  const missing: string[] = [];
   const started = await startRun(planned, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
     allowPrivateReferences: deps.allowPrivateReferences ?? false,
     parentRunId,
-    select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey) },
+    select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey), onMissing: (itemKey) => void missing.push(itemKey) },
   });
-  return { ...started, parentRunId, selected: selection.itemKeys.size, changed, notInParent };
+  return { ...started, parentRunId, selected: selection.itemKeys.size, changed, missing: missing.sort(), notInParent };
 }

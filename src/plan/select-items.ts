@@ -7,6 +7,11 @@ export interface ItemSelection {
   inputHashes?: ReadonlyMap<string, string>;
   /** Told of each selected item whose inputs changed since (catalog or job file edited). */
   onChanged?(itemKey: string, before: string, now: string): void;
+  /**
+   * Told, once planning has read the whole catalog, of each selected item whose row it did not
+   * find: removed from the catalog, its key edited, or a record that no longer parses to a key.
+   */
+  onMissing?(itemKey: string): void;
 }
 
 /**
@@ -34,13 +39,24 @@ export async function* selectItems(events: AsyncIterable<PlanEvent>, selection: 
     selection.onChanged?.(item.itemKey, before, item.inputHash);
     return true;
   };
+  const foundRows = new Set<string>();
   for await (const event of events) {
     if (event.kind === 'rejected') {
-      if (event.rejection.key !== undefined && selectedRows.has(event.rejection.key)) yield event;
+      if (event.rejection.key !== undefined && selectedRows.has(event.rejection.key)) {
+        foundRows.add(event.rejection.key);
+        yield event;
+      }
       continue;
     }
     if (row.length > 0 && row[0]!.rowKey !== event.item.rowKey) yield* flush();
-    if (selectedRows.has(event.item.rowKey)) row.push(event.item);
+    if (selectedRows.has(event.item.rowKey)) {
+      foundRows.add(event.item.rowKey);
+      row.push(event.item);
+    }
   }
   yield* flush();
+  // Not silently lost: a selected item whose row is not in the catalog any more is named.
+  for (const itemKey of selection.itemKeys) {
+    if (!foundRows.has(itemKey.slice(0, itemKey.lastIndexOf('#')))) selection.onMissing?.(itemKey);
+  }
 }

@@ -57,12 +57,14 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
           print(flags.json, result, () => `run ${parentRunId}: nothing to retry${unknownNote}`);
           return;
         }
-        const { changed } = result;
+        const { changed, missing } = result;
         const started = result;
         const changedNote =
           (changed.length
-            ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
-            : '') + unknownNote;
+            ? `\n${changed.length} item(s) left out: their inputs changed since run ${parentRunId} (${firstFew(changed)})`
+            : '') +
+          (missing.length ? `\n${missing.length} item(s) left out: their row is not in the catalog any more, or no longer reads to its key (${firstFew(missing)})` : '') +
+          unknownNote;
         if (!flags.wait) {
           print(flags.json, result, () => `run ${started.runId} started: retry of ${parentRunId}, ${started.items} items (${started.skipped} already stored)${changedNote}\nfollow it with: bunch status ${started.runId}`);
           return;
@@ -91,4 +93,8 @@ async function readKeys(file: string): Promise<Set<string>> {
 
 function print(json: boolean | undefined, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
+}
+
+function firstFew(keys: readonly string[]): string {
+  return `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
 }

@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ManifestItemLine } from '../../../src/manifest/manifest-line.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { loadJobFile } from '../../../src/spec/load-job-file.js';
 
 let stack: BunchStack | undefined;
 afterEach(async () => {
@@ -84,5 +86,24 @@ describe('bunch retry <runId>', () => {
     const lost = await runCli(['retry', parent.runId, '--job', elsewhere], env);
     expect(lost.code).toBe(2);
     expect(lost.stderr.trim()).toBe(`bunch: E_NOT_FOUND: run ${parent.runId} has no manifest yet (it is still running, or its output location is elsewhere): retry it once it has ended`);
+  });
+  it('names failed items whose row is gone from the catalog or no longer reads to its key', async () => {
+    stack = await startBunchStack({ concurrency: 4 });
+    await stack.startWorkers();
+    const fail = '[[emu:fail-first=1:500]]';
+    const csv = ['sku,title', `P1,"one ${fail}"`, `P2,"two ${fail}"`, `P3,"three ${fail}"`, 'P4,four'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+    const parent = await stack.start(jobFile);
+    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ succeeded: 1, failed: 3 });
+    // P2's row gains an unquoted comma (no key can be read from it); P3 is delisted.
+    await writeFile((await loadJobFile(jobFile)).catalog.path, ['sku,title', `P1,"one ${fail}"`, 'P2,two, large', 'P4,four'].join('\n'));
+    const env = { REDIS_URL: stack.redis.url, BUNCH_PREFIX: stack.prefix };
+
+    const retried = await runCli(['retry', parent.runId], env);
+    expect(retried.code).toBe(0);
+    // Before: P2 and P3 vanished from the retry without a word.
+    expect(retried.stdout).toContain('\n2 item(s) left out: their row is not in the catalog any more, or no longer reads to its key (P2#main, P3#main)\n');
+    const json = await runCli(['retry', parent.runId, '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ selected: 3, items: 1, missing: ['P2#main', 'P3#main'], changed: [] });
   });
 });
