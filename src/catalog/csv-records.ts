@@ -6,7 +6,9 @@
  *   `err.lines`; those become malformed records, the parse continues.
  * - `relax_quotes: true`: a stray quote (`B,"bad"quote`) is kept as literal text. Without it
  *   csv-parse stays inside the "quoted field" to the end of the file and every later row is lost
- *   in one skipped record; a row with an odd value is the lesser harm, and it stays visible.
+ *   in one skipped record; a row with an odd value is the lesser harm, and it stays visible. A
+ *   field that OPENS with a quote never closed runs into the next rows; that record is rejected
+ *   when one of its inner lines reads like a row (swallowedRecordLine).
  * - `relax_column_count: true`: we compare field counts with the header ourselves and reject the
  *   record with a reason, instead of csv-parse failing or silently padding.
  * Errors csv-parse cannot skip end the read with E_CATALOG_FILE and the line.
@@ -81,6 +83,16 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
         };
         continue;
       }
+      const swallowed = swallowedRecordLine(record, delimiter);
+      if (swallowed !== undefined) {
+        yield {
+          kind: 'malformed',
+          rowNumber,
+          line,
+          reason: `a quoted field runs over ${breaks} line break${breaks === 1 ? '' : 's'} and its line ${line + swallowed} reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)`,
+        };
+        continue;
+      }
       const values = new Map<string, string>();
       header.forEach((name, index) => values.set(name, record[index] ?? ''));
       yield { kind: 'record', rowNumber, line, values };
@@ -96,6 +108,26 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
   }
   yield* takeSkipped(Number.POSITIVE_INFINITY);
   if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
+}
+
+/**
+ * A stray opening quote (`SKU-2,"Product 2` with no closing quote) makes csv-parse read on into
+ * the next lines until some quote closes the field — typically the next row's own quoted value
+ * (`SKU-3,"Product 3"`), so the merged record has the right field count and SKU-3 vanished
+ * without a rejection. Inside a real multi-line value a line break followed, on that line, by
+ * the delimiter and then a quote (`…\nSKU-3,"Product…`) is where a record of its own begins.
+ * Returns how many lines into the record that line is, if one is found.
+ */
+function swallowedRecordLine(record: string[], delimiter: string): number | undefined {
+  let linesBefore = 0;
+  for (const value of record) {
+    const lines = value.split(/\r|\n/);
+    for (let index = 1; index < lines.length; index++) {
+      if ((lines[index] as string).includes(`${delimiter}"`)) return linesBefore + index;
+    }
+    linesBefore += lines.length - 1;
+  }
+  return undefined;
 }
 
 /**

@@ -172,6 +172,32 @@ describe('readCatalog: CSV', () => {
     ]);
   });
 
+  it('rejects a record a stray opening quote ran into the next row, instead of losing that row silently', async () => {
+    const csv = 'sku,title\nSKU-1,"Product 1"\nSKU-2,"Product 2 stray\nSKU-3,"Product 3"\nSKU-4,"Product 4"\n';
+    const events = summary(await collect(await jobWith('p.csv', csv)));
+    // Before: SKU-2 planned with the title `Product 2 stray\nSKU-3,"Product 3`, SKU-3 gone without a word.
+    expect(events).toEqual([
+      ['row', 1, 2, 'SKU-1', { sku: 'SKU-1', title: 'Product 1' }],
+      [
+        'rejected',
+        2,
+        3,
+        undefined,
+        'a quoted field runs over 1 line break and its line 4 reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)',
+      ],
+      ['row', 3, 5, 'SKU-4', { sku: 'SKU-4', title: 'Product 4' }],
+    ]);
+  });
+
+  it('keeps a real multi-line value, commas and quotes inside it included', async () => {
+    const csv = 'sku,title\nA,"Soft cotton,\nmachine washable, size ""M"""\nB,x\n';
+    const events = summary(await collect(await jobWith('p.csv', csv)));
+    expect(events).toEqual([
+      ['row', 1, 2, 'A', { sku: 'A', title: 'Soft cotton,\nmachine washable, size "M"' }],
+      ['row', 2, 4, 'B', { sku: 'B', title: 'x' }],
+    ]);
+  });
+
   it('counts a lone CR inside a quoted field as a line break, like csv-parse does', async () => {
     const events = summary(await collect(await jobWith('p.csv', 'sku,title\nA,"line one\rline two"\nB,x\nC,y\n')));
     // The CR counts as a line, as csv-parse (and most editors) count it; before, A was put at
