@@ -15,6 +15,9 @@ import { PROMPT_SHOWN_CHARS, type PlanEvent, type PlannedItem } from './planned-
 import { compileTemplate, renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
 import { assertSafeObjectKey, safeKeySegment } from './safe-key-segment.js';
 
+/** Where bunch keeps each run's manifest and summary, in every output location. */
+const RUNS_PREFIX = 'runs/';
+
 /**
  * Rendered prompts travel in BullMQ job data (Redis) and batch shards; a catalog field of
  * megabytes would bloat both for a request that makes no sense anyway.
@@ -246,6 +249,11 @@ function planOne(
   }
   if (objectKey.startsWith(RESERVED_KEY_PREFIX)) {
     return rejection(job, row, variant.name, `object key "${objectKey}" falls under the reserved prefix "${RESERVED_KEY_PREFIX}"`);
+  }
+  // A row whose key (or another field) is literally `runs` would write among the runs' manifests
+  // and summaries (the job file's template is checked for this; a row's values are checked here).
+  if (objectKey.startsWith(RUNS_PREFIX)) {
+    return rejection(job, row, variant.name, `object key "${objectKey}" falls under "${RUNS_PREFIX}", where bunch keeps its runs' manifests and summaries`);
   }
   const itemKey = `${row.key}#${variant.name}`;
   const item: PlannedItem = {

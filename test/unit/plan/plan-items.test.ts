@@ -124,6 +124,18 @@ describe('planItems', () => {
     ]);
   });
 
+  it("rejects a row whose values put its output under runs/, beside the runs' manifests", async () => {
+    const events = await plan([row(1, 'runs', { title: 'T' }), row(2, 'runsX', { title: 'T' })], {
+      variants: undefined,
+      output: { url: 'file://out', key: '{{key}}/{{variant}}.{{ext}}' },
+    });
+    // Before: `runs/main.{{ext}}`, planned and written among the run records.
+    expect(events.map((e) => (e.kind === 'item' ? e.item.objectKey : e.rejection.reason))).toEqual([
+      'object key "runs/main.{{ext}}" falls under "runs/", where bunch keeps its runs\' manifests and summaries',
+      'runsX/main.{{ext}}',
+    ]);
+  });
+
   it('carries the prompt for the manifest, cut to 300 characters; the request has it whole', async () => {
     const title = 'Oak Chair '.repeat(40).trim();
     const [hero] = await plan([row(1, 'CH/1', { title })]);
