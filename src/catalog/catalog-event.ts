@@ -1,3 +1,4 @@
+import type { ReferenceFailureReason } from '../references/reference-fetch-options.js';
 /** What reading a catalog produces: valid rows, and rows set aside with the reason. Nothing is dropped silently. */
 export interface CatalogRow {
   /** 1-based ordinal of the record among the file's data records (CSV header and blank lines excluded). */
@@ -40,6 +41,8 @@ export interface RowRejection {
    */
   code: 'E_CATALOG_ROW' | 'E_REFERENCE' | 'E_CONTEXT_LIMIT';
   reason: string;
+  /** For E_REFERENCE from a fetch or a decode: its stable tag (`not-found`, `timeout`, …), to group rejected rows by. */
+  referenceFailure?: ReferenceFailureReason;
 }
 
 export type CatalogEvent = { kind: 'row'; row: CatalogRow } | { kind: 'rejected'; rejection: RowRejection };

@@ -20,6 +20,8 @@ export interface ManifestRejectedLine {
   field?: string;
   errorCode: 'E_CATALOG_ROW' | 'E_REFERENCE' | 'E_CONTEXT_LIMIT';
   errorMessage: string;
+  /** E_REFERENCE: why the reference could not be used, as a stable tag (`not-found`, `blocked-address`, `timeout`, …). */
+  errorReason?: string;
 }
 
 export type ManifestLine = ManifestItemLine | ManifestRejectedLine;

@@ -15,5 +15,6 @@ export function rejectedLine(runId: string, rejection: RowRejection): ManifestRe
   };
   if (rejection.key !== undefined) line.key = rejection.key;
   if (rejection.field !== undefined) line.field = rejection.field;
+  if (rejection.referenceFailure !== undefined) line.errorReason = rejection.referenceFailure;
   return line;
 }

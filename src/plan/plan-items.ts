@@ -4,6 +4,7 @@ import { findImageModel } from '../gemini/model-catalog.js';
 import type { ItemReference } from '../references/item-reference.js';
 import type { ReferenceOutcome } from '../references/reference-resolver.js';
 import type { ReferenceLocation } from '../references/reference-location.js';
+import type { ReferenceFailureReason } from '../references/reference-fetch-options.js';
 import { limitKindOf, referenceLimitsOf, type ReferenceLimits } from '../references/reference-limits.js';
 import { rowReferenceLocations, type RowReferenceLocation } from './row-reference-locations.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
@@ -103,7 +104,7 @@ class RowPlanner {
     const resolver = this.options.references;
     if (!settings || !resolver || !this.limits) return this.planVariants(row, []);
     const named = rowReferenceLocations(row, settings, this.referenceTemplates);
-    if (!named.ok) return [this.referenceRejection(row, named.reason, named.field)];
+    if (!named.ok) return [this.referenceRejection(row, named.reason, named.field, 'bad-location')];
     const chosen = this.withinLimits(named.locations);
     if ('reason' in chosen) return [this.referenceRejection(row, chosen.reason, chosen.field)];
     const outcomes = await Promise.all(chosen.map(({ location }) => resolver.resolve(location)));
@@ -111,7 +112,7 @@ class RowPlanner {
     const shas = new Set<string>();
     for (const [i, outcome] of outcomes.entries()) {
       const { location, role, field } = chosen[i] as RowReferenceLocation;
-      if (!outcome.ok) return [this.referenceRejection(row, outcome.error.message, field)];
+      if (!outcome.ok) return [this.referenceRejection(row, outcome.error.message, field, outcome.error.reason as ReferenceFailureReason | undefined)];
       // Two locations of the same photo (a CDN cache-buster, a copy in two columns) are sent once.
       if (shas.has(outcome.reference.sha256)) continue;
       shas.add(outcome.reference.sha256);
@@ -175,7 +176,7 @@ class RowPlanner {
     return events;
   }
 
-  private referenceRejection(row: CatalogRow, reason: string, field: string): PlanEvent {
+  private referenceRejection(row: CatalogRow, reason: string, field: string, referenceFailure?: ReferenceFailureReason): PlanEvent {
     return {
       kind: 'rejected',
       rejection: {
@@ -186,6 +187,7 @@ class RowPlanner {
         field,
         code: 'E_REFERENCE',
         reason,
+        ...(referenceFailure !== undefined ? { referenceFailure } : {}),
       },
     };
   }

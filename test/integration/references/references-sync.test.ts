@@ -128,6 +128,16 @@ describe('reference images on the sync lane, fetched from a real HTTP server and
       X6: ['E_REFERENCE', 'photo', `reference ${direct}/shared/red.png names 127.0.0.1 (loopback); refused by the address guard (allow it with references.allowHosts)`],
       X7: ['E_REFERENCE', 'photo', `reference "../../etc/passwd" is outside the catalog's directory; local references must sit in or below it`],
     });
+    // Each with its stable tag, to group rejected rows by.
+    expect(Object.fromEntries(rejected(manifest).map((line) => [line.key, line.errorReason]))).toEqual({
+      X1: 'not-found',
+      X2: 'unsupported-type',
+      X3: 'too-large',
+      X4: 'timeout',
+      X5: 'blocked-address',
+      X6: 'blocked-address',
+      X7: 'bad-location',
+    });
     // Signed URLs are secrets: no query string anywhere in what the run wrote.
     expect(JSON.stringify(manifest)).not.toContain('s3cretsig');
 
