@@ -85,11 +85,26 @@ function bad(url: string, reason: string): BunchError {
   return new BunchError('E_CONFIG', `Redis URL ${maskRedisUrl(url)} is not usable: ${reason}`);
 }
 
-/** The URL with its password (and a sentinel password) replaced by ***, for messages and logs. */
+/**
+ * The URL with its passwords replaced by ***, for messages and logs: the userinfo's (up to the
+ * LAST "@" of the authority — ioredis takes `redis://:p@ss@host` as password `p@ss`), and
+ * `password` / `sentinelPassword` query parameters (ioredis reads query parameters as options).
+ */
 export function maskRedisUrl(url: string): string {
-  return url
-    .replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
-    .replace(/([?&]sentinelPassword=)[^&#]*/i, '$1***');
+  const scheme = /^[a-z+]+:\/\//i.exec(url)?.[0] ?? '';
+  const rest = url.slice(scheme.length);
+  const authorityEnd = rest.search(/[/?#]/);
+  const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
+  const at = authority.lastIndexOf('@');
+  let masked = url;
+  if (at !== -1) {
+    const userinfo = authority.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    const shownUser = colon === -1 ? '' : `${userinfo.slice(0, colon)}:`;
+    // A userinfo without ":" is a password alone to ioredis (redis://secret@host): masked too.
+    masked = `${scheme}${shownUser}***${rest.slice(at)}`;
+  }
+  return masked.replace(/([?&](?:sentinelPassword|password)=)[^&#]*/gi, '$1***');
 }
 
 /** True when a key prefix carries a hash tag (`{…}`): every key of bunch then lives in one slot. */

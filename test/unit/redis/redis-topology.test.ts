@@ -71,6 +71,11 @@ describe('maskRedisUrl and hasHashTag', () => {
     expect(maskRedisUrl('rediss+cluster://u:pw@a:1,b:2')).toBe('rediss+cluster://u:***@a:1,b:2');
     expect(maskRedisUrl('redis+sentinel://s:1/m?sentinelPassword=x&db=1')).toBe('redis+sentinel://s:1/m?sentinelPassword=***&db=1');
     expect(maskRedisUrl('redis://h:1')).toBe('redis://h:1');
+    // Before: `redis://:***@ss@h:1` (the end of the password shown) and the query left as it was.
+    expect(maskRedisUrl('redis://:p@ss@h:1/0')).toBe('redis://:***@h:1/0');
+    expect(maskRedisUrl('redis://h:1/0?password=topsecret&db=2')).toBe('redis://h:1/0?password=***&db=2');
+    expect(maskRedisUrl('redis://secret@h:1')).toBe('redis://***@h:1');
+    expect(maskRedisUrl('redis://h:1/0?x=a@b')).toBe('redis://h:1/0?x=a@b');
   });
 
   it('knows a hash-tagged prefix', () => {
