@@ -380,8 +380,9 @@ export class RunStore {
     await multi.exec();
   }
 
-  async listRuns(limit = 20): Promise<string[]> {
-    return this.redis.zrevrange(runIndexKey(this.prefix), 0, limit - 1);
+  /** Run ids, newest first: `limit` of them after skipping `offset`. */
+  async listRuns(limit = 20, offset = 0): Promise<string[]> {
+    return this.redis.zrevrange(runIndexKey(this.prefix), offset, offset + limit - 1);
   }
 }
 

@@ -7,11 +7,11 @@ import type { ObjectStoreOpener } from '../lanes/run-context-cache.js';
 import type { RunQueues } from '../lanes/run-queues.js';
 import { startRun } from '../lanes/start-run.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
-import { newRunId } from '../runs/run-id.js';
+import { mayBeRunOf, newRunId } from '../runs/run-id.js';
 import { plannerGone, type RunStore } from '../runs/run-store.js';
 import { loadJobFile } from '../spec/load-job-file.js';
 import { fetchJobSource } from './fetch-job-source.js';
-import { recordFiring, type ScheduledRunData } from './schedule-queue.js';
+import { recordFiring, scheduleExists, type ScheduledRunData } from './schedule-queue.js';
 
 export interface FireScheduleDeps {
   redis: Redis;
@@ -25,8 +25,8 @@ export interface FireScheduleDeps {
   queueRecheckMs?: number;
 }
 
-/** Runs of a job this recent are looked at for overlap (the run index is newest first). */
-const OVERLAP_LOOKBACK = 50;
+/** Run ids read from the run index at a time, looking for an active run of a job. */
+const RUN_INDEX_PAGE = 1000;
 /** A `queue` firing gives up (and is recorded skipped) after waiting this long. */
 const QUEUE_WAIT_LIMIT_MS = 12 * 3600_000;
 
@@ -37,7 +37,14 @@ const QUEUE_WAIT_LIMIT_MS = 12 * 3600_000;
  */
 export async function fireSchedule(job: Job<ScheduledRunData>, token: string | undefined, deps: FireScheduleDeps): Promise<string> {
   const name = job.repeatJobKey ?? job.name;
-  const firedAt = job.timestamp;
+  // When the firing was due. BullMQ stamps a scheduler's job with the time it was made — when the
+  // previous firing started, a day early for a daily schedule — and keeps the slot in prevMillis.
+  const firedAt = (job.opts as { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
+  if (!(await scheduleExists(deps.redis, deps.prefix, name))) {
+    await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason: 'the schedule was removed' });
+    deps.logger.info({ schedule: name }, 'a firing of a removed schedule starts nothing');
+    return 'skipped';
+  }
   const source = await fetchJobSource(job.data.jobSource, deps.openStore);
   /** The run this firing starts, once it knows the job's name; a failure after it exists is not retried. */
   let runId: string | undefined;
@@ -89,13 +96,20 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
 /**
  * The id of a run of this job that has not ended, if any. A run whose planner died mid-planning
  * never ends by itself: it does not count, or every later firing of the job would be skipped.
+ * Every run of the index is looked at (ids first, a page at a time; the meta only of ids shaped
+ * like this job's): a long run of the job may have any number of other jobs' runs after it.
+ * Before, only the 50 newest runs of all jobs were, and a busy fleet started a second nightly.
  */
 async function activeRunOf(runs: RunStore, jobName: string): Promise<string | undefined> {
-  for (const runId of await runs.listRuns(OVERLAP_LOOKBACK)) {
-    const meta = await runs.getMeta(runId);
-    if (!meta || meta.config.jobName !== jobName || TERMINAL_RUN_STATUSES.includes(meta.status)) continue;
-    if (plannerGone(meta, Date.now())) continue;
-    return runId;
+  for (let offset = 0; ; offset += RUN_INDEX_PAGE) {
+    const ids = await runs.listRuns(RUN_INDEX_PAGE, offset);
+    for (const runId of ids) {
+      if (!mayBeRunOf(runId, jobName)) continue;
+      const meta = await runs.getMeta(runId);
+      if (!meta || meta.config.jobName !== jobName || TERMINAL_RUN_STATUSES.includes(meta.status)) continue;
+      if (plannerGone(meta, Date.now())) continue;
+      return runId;
+    }
+    if (ids.length < RUN_INDEX_PAGE) return undefined;
   }
-  return undefined;
 }

@@ -39,7 +39,10 @@ export async function upsertSchedule(queue: Queue<ScheduledRunData>, spec: Sched
   if ((spec.cron === undefined) === (spec.everyMs === undefined)) {
     throw new BunchError('E_CONFIG', 'a schedule needs exactly one of --cron "<pattern>" or --every <duration>');
   }
-  const repeat = spec.cron !== undefined ? { pattern: spec.cron, ...(spec.tz ? { tz: spec.tz } : {}) } : { every: spec.everyMs! };
+  // Without --tz a cron pattern is read in UTC, as `schedule add --help` and `schedule list` say:
+  // left to cron-parser it would be each host's own zone (the CLI's for the first firing, each
+  // worker's after that).
+  const repeat = spec.cron !== undefined ? { pattern: spec.cron, tz: spec.tz ?? 'UTC' } : { every: spec.everyMs! };
   try {
     await queue.upsertJobScheduler(spec.name, repeat, {
       name: SCHEDULED_RUN,
@@ -71,6 +74,16 @@ export async function listSchedules(queue: Queue<ScheduledRunData>): Promise<Sch
 
 export async function removeSchedule(queue: Queue<ScheduledRunData>, name: string): Promise<boolean> {
   return queue.removeJobScheduler(name);
+}
+
+/**
+ * Whether a schedule still exists. `schedule remove` deletes the scheduler and its next firing;
+ * a firing already waiting (queued behind a run, or between retries) is not removed with it, and
+ * asks this before it starts anything.
+ */
+export async function scheduleExists(redis: Redis, prefix: string, name: string): Promise<boolean> {
+  // BullMQ keeps a queue's job schedulers in the sorted set `<prefix>:<queue>:repeat`.
+  return (await redis.zscore(`${prefix}:${SCHEDULE_QUEUE}:repeat`, name)) !== null;
 }
 
 /** Where each schedule's firings are kept (newest first, the last 50). */

@@ -1,0 +1,84 @@
+/**
+ * A daily schedule with `--overlap queue`: its firing is made when the previous one starts, a
+ * day before it is due; the 12 h it may wait behind an active run count from when it is due.
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker, type Job } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/logging/create-logger.js';
+import { createRedisConnection } from '../../../src/redis/redis-connection.js';
+import { fireSchedule } from '../../../src/schedules/fire-schedule.js';
+import { openScheduleQueue, readFirings, SCHEDULE_QUEUE, upsertSchedule, type ScheduledRunData } from '../../../src/schedules/schedule-queue.js';
+import { openObjectStore } from '../../../src/storage/open-object-store.js';
+import { productCsv, startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+
+let stack: BunchStack | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const undo of cleanups.splice(0).reverse()) await undo().catch(() => undefined);
+  await stack?.stop();
+  stack = undefined;
+});
+
+describe('overlap queue on a daily schedule', () => {
+  it('queues the firing behind the active run instead of skipping it at once', async () => {
+    stack = await startBunchStack();
+    const jobFile = await stack.writeJob({ catalogCsv: productCsv(2) });
+    // The previous night's run is still going (no workers: it stays running).
+    const active = await stack.start(jobFile);
+    expect((await stack.plane.runs.getMeta(active.runId))?.status).toBe('running');
+
+    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
+    cleanups.push(() => queue.close());
+    await upsertSchedule(queue, { name: 'nightly', jobSource: jobFile, cron: '0 0 2 * * *', tz: 'UTC', overlap: 'queue' });
+    const [pending] = await queue.getDelayed();
+    expect(pending?.repeatJobKey).toBe('nightly');
+    // BullMQ creates a scheduler's next job when the current one starts (job-scheduler.ts
+    // getNextJobOpts: timestamp = now, delay = until the slot): a daily job is created ~24 h
+    // before it is due. Make this one look like that, then let it come due now.
+    const prefixKey = `${stack.prefix}:${SCHEDULE_QUEUE}:${pending!.id}`;
+    await stack.plane.redis.hset(prefixKey, 'timestamp', String(Date.now() - 24 * 3600_000 + 5000));
+    await pending!.promote();
+
+    const connection = createRedisConnection(stack.redis.url, 'worker');
+    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
+    cleanups.push(async () => { await manual.close(true); connection.disconnect(); });
+    const token = randomUUID();
+    const job = (await manual.getNextJob(token)) as Job<ScheduledRunData>;
+    expect(job.id).toBe(pending!.id);
+
+    const outcome = await fireSchedule(job, token, {
+      redis: stack.plane.redis,
+      prefix: stack.prefix,
+      runs: stack.plane.runs,
+      queues: stack.plane.queues,
+      openStore: (url) => openObjectStore(url),
+      logger: silentLogger(),
+      queueRecheckMs: 200,
+    }).catch((error: Error) => `threw ${error.name}`);
+
+    const [firing] = await readFirings(stack.plane.redis, stack.prefix, 'nightly', 1);
+    // Fired on time, first look at the active run: `queue` must wait for it (up to 12 h).
+    // Before: the wait was measured from job.timestamp (when the job was made, ~24 h earlier) → skipped.
+    expect(firing?.outcome).toBe('queued');
+    expect(outcome).toBe('threw DelayedError');
+  });
+
+  it('(control) BullMQ stamps a scheduler job with the time it was created, not the slot it fires for', async () => {
+    stack = await startBunchStack();
+    const jobFile = await stack.writeJob({ catalogCsv: productCsv(1) });
+    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
+    cleanups.push(() => queue.close());
+    await upsertSchedule(queue, { name: 'every13h', jobSource: jobFile, everyMs: 13 * 3600_000, overlap: 'queue' });
+    const connection = createRedisConnection(stack.redis.url, 'worker');
+    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
+    cleanups.push(async () => { await manual.close(true); connection.disconnect(); });
+    const first = (await manual.getNextJob(randomUUID())) as Job<ScheduledRunData>; // an `every` scheduler fires at once
+    expect(first.repeatJobKey).toBe('every13h');
+    const [next] = await queue.getDelayed();
+    // The next firing, due in ~13 h, already carries timestamp = now: at its slot fire-schedule.ts
+    // computes waitedMs = Date.now() - job.timestamp ≈ 13 h > QUEUE_WAIT_LIMIT_MS (12 h).
+    expect(Math.abs(next!.timestamp - Date.now())).toBeLessThan(5000);
+    expect(next!.delay).toBeGreaterThan(12 * 3600_000);
+  });
+});
