@@ -41,6 +41,7 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
   // previous firing started, a day early for a daily schedule — and keeps the slot in prevMillis.
   const firedAt = (job.opts as { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
   if (!(await scheduleExists(deps.redis, deps.prefix, name))) {
+    await leaveQueueSeat(deps, name, job);
     await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason: 'the schedule was removed' });
     deps.logger.info({ schedule: name }, 'a firing of a removed schedule starts nothing');
     return 'skipped';
@@ -48,6 +49,8 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
   const source = await fetchJobSource(job.data.jobSource, deps.openStore);
   /** The run this firing starts, once it knows the job's name; a failure after it exists is not retried. */
   let runId: string | undefined;
+  /** This delivery moved the firing to wait again (it keeps its seat in the queue). */
+  let waitsOn = false;
   try {
     const resolved = await loadJobFile(source.file);
     const active = await activeRunOf(deps.runs, resolved.name);
@@ -55,6 +58,14 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
       const waitedMs = Date.now() - firedAt;
       if (job.data.overlap === 'queue' && waitedMs < QUEUE_WAIT_LIMIT_MS) {
         if (!job.data.queuedBehind) {
+          const waiting = await takeQueueSeat(deps, name, job);
+          if (waiting !== undefined) {
+            // One firing waits per schedule: every tick of a long run queueing its own would start
+            // that many runs back to back once it ends.
+            const reason = `firing ${waiting} is already queued behind run ${active} of ${resolved.name}`;
+            await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason });
+            return 'skipped';
+          }
           await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'queued', reason: `run ${active} of ${resolved.name} is still active` });
           await job.updateData({ ...job.data, queuedBehind: active });
         }
@@ -78,7 +89,10 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
     deps.logger.info({ schedule: name, runId: started.runId, items: started.items }, 'scheduled run started');
     return started.runId;
   } catch (error) {
-    if (error instanceof DelayedError) throw error;
+    if (error instanceof DelayedError) {
+      waitsOn = true;
+      throw error;
+    }
     const reason = `${errorCodeOf(error)}: ${redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 300)}`;
     // Planning failed after the run was created: that run is stopped and ends `aborted` on its
     // own. Firing again would plan one more run of the same catalog per attempt; the schedule's
@@ -89,8 +103,29 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
     if (created) throw new UnrecoverableError(reason);
     throw error;
   } finally {
+    // A firing that leaves the queue (started, skipped, failed) gives its seat to the next.
+    if (!waitsOn) await leaveQueueSeat(deps, name, job).catch(() => undefined);
     await source.cleanup();
   }
+}
+
+/** The one firing of a schedule that may wait behind an active run: a key naming its job. */
+function queueSeatKey(prefix: string, name: string): string {
+  return `${prefix}:schedule:${name}:waiting`;
+}
+
+/** Takes the schedule's waiting seat for this firing; answers the job holding it when another does. */
+async function takeQueueSeat(deps: FireScheduleDeps, name: string, job: Job<ScheduledRunData>): Promise<string | undefined> {
+  const key = queueSeatKey(deps.prefix, name);
+  // Outlives the longest wait, so a seat of a firing that vanished (removed by hand) frees itself.
+  if ((await deps.redis.set(key, String(job.id), 'PX', QUEUE_WAIT_LIMIT_MS + 3600_000, 'NX')) === 'OK') return undefined;
+  const holder = await deps.redis.get(key);
+  return holder === null || holder === String(job.id) ? undefined : holder;
+}
+
+async function leaveQueueSeat(deps: FireScheduleDeps, name: string, job: Job<ScheduledRunData>): Promise<void> {
+  if (job.data.overlap !== 'queue') return;
+  await deps.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, queueSeatKey(deps.prefix, name), String(job.id));
 }
 
 /**

@@ -3,7 +3,7 @@
  * day before it is due; the 12 h it may wait behind an active run count from when it is due.
  */
 import { randomUUID } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/logging/create-logger.js';
 import { createRedisConnection } from '../../../src/redis/redis-connection.js';
@@ -80,5 +80,46 @@ describe('overlap queue on a daily schedule', () => {
     // computes waitedMs = Date.now() - job.timestamp ≈ 13 h > QUEUE_WAIT_LIMIT_MS (12 h).
     expect(Math.abs(next!.timestamp - Date.now())).toBeLessThan(5000);
     expect(next!.delay).toBeGreaterThan(12 * 3600_000);
+  });
+  it('lets one firing of a schedule wait at a time: the next tick is skipped, naming the waiting one', async () => {
+    stack = await startBunchStack();
+    const jobFile = await stack.writeJob({ catalogCsv: productCsv(2) });
+    const active = await stack.start(jobFile);
+    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
+    cleanups.push(() => queue.close());
+    // An `every` schedule fires at once; taking that firing makes the next one (an hour away).
+    await upsertSchedule(queue, { name: 'hourly', jobSource: jobFile, everyMs: 3600_000, overlap: 'queue' });
+    const connection = createRedisConnection(stack.redis.url, 'worker');
+    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
+    cleanups.push(async () => {
+      await manual.close(true);
+      connection.disconnect();
+    });
+    const deps = {
+      redis: stack.plane.redis,
+      prefix: stack.prefix,
+      runs: stack.plane.runs,
+      queues: stack.plane.queues,
+      openStore: (url: string) => openObjectStore(url),
+      logger: silentLogger(),
+      queueRecheckMs: 60_000,
+    };
+    const firstToken = randomUUID();
+    const first = (await manual.getNextJob(firstToken)) as Job<ScheduledRunData>;
+    await expect(fireSchedule(first, firstToken, deps)).rejects.toBeInstanceOf(DelayedError);
+
+    // The next tick comes due while the run still goes and the first firing still waits.
+    const next = (await queue.getDelayed()).find((job) => job.id !== first.id);
+    await next!.promote();
+    const nextToken = randomUUID();
+    const second = (await manual.getNextJob(nextToken)) as Job<ScheduledRunData>;
+    expect(second.id).toBe(next!.id);
+    // Before: queued too — and each tick of a long run started one more run back to back after it.
+    expect(await fireSchedule(second, nextToken, deps)).toBe('skipped');
+    const firings = await readFirings(stack.plane.redis, stack.prefix, 'hourly', 5);
+    expect(firings.map((firing) => [firing.outcome, firing.reason])).toEqual([
+      ['skipped', `firing ${first.id} is already queued behind run ${active.runId} of ${(await stack.plane.runs.getMeta(active.runId))?.config.jobName}`],
+      ['queued', `run ${active.runId} of ${(await stack.plane.runs.getMeta(active.runId))?.config.jobName} is still active`],
+    ]);
   });
 });
