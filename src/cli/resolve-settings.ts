@@ -98,8 +98,10 @@ function gatewaysFromEnv(env: Readonly<Record<string, string | undefined>>): Gat
   const mode = env.BUNCH_OPENAI_MODE || 'images';
   if (mode !== 'images' && mode !== 'chat') throw new BunchError('E_CONFIG', `BUNCH_OPENAI_MODE must be images or chat, got ${JSON.stringify(mode)}`);
   return {
-    openai: { baseUrl: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || fallbackKey, mode },
-    anthropic: { baseUrl: env.ANTHROPIC_BASE_URL || undefined, apiKey: env.ANTHROPIC_API_KEY || fallbackKey },
+    // The Gemini key stands in only for a gateway named by its base URL (one key on all of a
+    // gateway's protocols): without one the SDK would send it to api.openai.com or api.anthropic.com.
+    openai: { baseUrl: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || (env.OPENAI_BASE_URL ? fallbackKey : undefined), mode },
+    anthropic: { baseUrl: env.ANTHROPIC_BASE_URL || undefined, apiKey: env.ANTHROPIC_API_KEY || (env.ANTHROPIC_BASE_URL ? fallbackKey : undefined) },
   };
 }
 

@@ -7,6 +7,7 @@
  *   (data URLs), an extension to OpenAI's schema.
  * The system instruction leads the prompt on the Images API (it has no system role).
  */
+import { sniffImageType } from '../references/sniff-image-type.js';
 import OpenAI, { toFile } from 'openai';
 import type { ChatCompletionContentPart, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { BunchError } from '../errors/bunch-error.js';
@@ -59,8 +60,12 @@ async function viaImages(client: OpenAI, model: string, request: PortableRequest
           },
           { signal, timeout },
         );
-  const mimeType = MIME_BY_FORMAT[answer.output_format ?? 'png'] ?? 'image/png';
-  const images = (answer.data ?? []).flatMap((entry) => (entry.b64_json ? [{ mimeType, base64: entry.b64_json }] : []));
+  // Without output_format (Google's compatibility layer, most gateways) the bytes say what they
+  // are: a JPEG labelled PNG failed as E_BAD_IMAGE after being paid for twice.
+  const declared = answer.output_format ? MIME_BY_FORMAT[answer.output_format] : undefined;
+  const images = (answer.data ?? []).flatMap((entry) =>
+    entry.b64_json ? [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }] : [],
+  );
   return gatewayAnswer({
     images,
     text: '',

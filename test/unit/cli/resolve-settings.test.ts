@@ -62,3 +62,18 @@ describe('resolveSettings: flag → environment → job file → default', () =>
     expect(requireApiKey(resolveSettings({}, { GOOGLE_API_KEY: 'k' }))).toBe('k');
   });
 });
+
+describe('gateway keys', () => {
+  it('lends the Gemini key only to a gateway named by its base URL', () => {
+    // Before: with only GEMINI_API_KEY set, a protocol: openai job sent it to api.openai.com.
+    expect(resolveSettings({}, { GEMINI_API_KEY: 'google-key' }).gateways).toEqual({
+      openai: { baseUrl: undefined, apiKey: undefined, mode: 'images' },
+      anthropic: { baseUrl: undefined, apiKey: undefined },
+    });
+    expect(resolveSettings({}, { GEMINI_API_KEY: 'google-key', OPENAI_BASE_URL: 'https://gw.example/v1', ANTHROPIC_BASE_URL: 'https://gw.example' }).gateways).toEqual({
+      openai: { baseUrl: 'https://gw.example/v1', apiKey: 'google-key', mode: 'images' },
+      anthropic: { baseUrl: 'https://gw.example', apiKey: 'google-key' },
+    });
+    expect(resolveSettings({}, { GEMINI_API_KEY: 'google-key', OPENAI_API_KEY: 'openai-key' }).gateways.openai.apiKey).toBe('openai-key');
+  });
+});
