@@ -9,7 +9,7 @@ import { BunchError, isBunchError } from '../errors/bunch-error.js';
 import { galleryKeys } from '../gallery/gallery-keys.js';
 import { cancelRun } from '../lanes/cancel-run.js';
 import type { RunQueues } from '../lanes/run-queues.js';
-import { startRetryRun } from '../lanes/start-retry-run.js';
+import { firstFew, startRetryRun } from '../lanes/start-retry-run.js';
 import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
@@ -147,9 +147,8 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     }
     deps.logger.info({ runId: result.runId, parentRunId: id }, 'retry started from the console');
     // As `bunch retry` says: items whose inputs changed since the parent are left out, and named.
-    const few = (keys: string[]) => `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
-    const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${few(result.changed)}).` : '';
-    const missing = result.missing.length > 0 ? ` ${result.missing.length} left out: their row is not in the catalog any more (${few(result.missing)}).` : '';
+    const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${firstFew(result.changed)}).` : '';
+    const missing = result.missing.length > 0 ? ` ${result.missing.length} left out: their row is not in the catalog any more (${firstFew(result.missing)}).` : '';
     return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.${changed}${missing}`)}`);
   });
 

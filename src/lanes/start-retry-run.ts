@@ -63,3 +63,8 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
   });
   return { ...started, parentRunId, selected: selection.itemKeys.size, changed, missing: missing.sort(), notInParent };
 }
+
+/** The first few keys of a list for a message (`A, B, C, D, E, …`). */
+export function firstFew(keys: readonly string[]): string {
+  return `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
+}

@@ -2,7 +2,7 @@ import { EXTENSION_PLACEHOLDER, HASH_PLACEHOLDER } from '../plan/item-identity.j
 import type { ItemTarget } from '../plan/planned-item.js';
 
 /** Extensions an image output can be stored under (decode-image.ts's formats). */
-const IMAGE_EXTENSIONS = '(?:png|jpg|webp)';
+const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['png', 'jpg', 'webp']);
 
 /**
  * Whether an item's stored outputs lie at the keys it is planned to write now. The marker and
@@ -16,19 +16,28 @@ export function outputsAtPlannedKeys(
   stored: { image?: { key: string } | undefined; caption?: { key: string } | undefined },
   target: Pick<ItemTarget, 'objectKey' | 'captionKey'>,
 ): boolean {
-  if (stored.image && !keyPattern(target.objectKey).test(stored.image.key)) return false;
-  if (stored.caption && !keyPattern(target.captionKey).test(stored.caption.key)) return false;
+  if (stored.image && !atPlannedKey(stored.image.key, target.objectKey)) return false;
+  if (stored.caption && !atPlannedKey(stored.caption.key, target.captionKey)) return false;
   return true;
 }
 
-/** A planned key as a pattern: `{{ext}}` any image extension, `{{hash}}` (a dependant's, filled later) any hash. */
-function keyPattern(planned: string): RegExp {
-  const escaped = planned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const ext = escapeOf(EXTENSION_PLACEHOLDER);
-  const hash = escapeOf(HASH_PLACEHOLDER);
-  return new RegExp(`^${escaped.replaceAll(ext, IMAGE_EXTENSIONS).replaceAll(hash, '[0-9a-f]{12}')}$`);
+/**
+ * Whether a stored key is the planned one, `{{ext}}` standing for any image extension. Planning
+ * asks this of every row a night skips (a million on a big catalog): the usual key — one `{{ext}}`,
+ * its hash filled — is compared as strings; only a dependant's (`{{hash}}` filled later) needs a pattern.
+ */
+function atPlannedKey(key: string, planned: string): boolean {
+  if (!planned.includes('{{')) return key === planned;
+  const parts = planned.split(EXTENSION_PLACEHOLDER);
+  if (parts.length === 2 && !planned.includes(HASH_PLACEHOLDER)) {
+    const [before, after] = parts as [string, string];
+    if (key.length <= before.length + after.length || !key.startsWith(before) || !key.endsWith(after)) return false;
+    return IMAGE_EXTENSIONS.has(key.slice(before.length, key.length - after.length));
+  }
+  const pattern = parts.map((part) => part.split(HASH_PLACEHOLDER).map(escapeRegExp).join('[0-9a-f]{12}')).join(`(?:${[...IMAGE_EXTENSIONS].join('|')})`);
+  return new RegExp(`^${pattern}$`).test(key);
 }
 
-function escapeOf(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

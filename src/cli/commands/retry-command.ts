@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BunchError } from '../../errors/bunch-error.js';
 import { createLogger } from '../../logging/create-logger.js';
 import { parseRetryCodes } from '../../lanes/retry-selection.js';
-import { startRetryRun } from '../../lanes/start-retry-run.js';
+import { firstFew, startRetryRun } from '../../lanes/start-retry-run.js';
 import { requestFinalize } from '../../lanes/run-queues.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { openControlPlane } from '../control-plane.js';
@@ -51,7 +51,7 @@ export function registerRetryCommand(program: Command, setExitCode: (code: numbe
         );
         const notInParent = result.notInParent;
         const unknownNote = notInParent.length
-          ? `\n${notInParent.length} key(s) not in run ${parentRunId}: ${notInParent.slice(0, 5).join(', ')}${notInParent.length > 5 ? ', …' : ''}`
+          ? `\n${notInParent.length} key(s) not in run ${parentRunId}: ${firstFew(notInParent)}`
           : '';
         if (!('runId' in result)) {
           print(flags.json, result, () => `run ${parentRunId}: nothing to retry${unknownNote}`);
@@ -93,8 +93,4 @@ async function readKeys(file: string): Promise<Set<string>> {
 
 function print(json: boolean | undefined, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
-}
-
-function firstFew(keys: readonly string[]): string {
-  return `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
 }
