@@ -8,7 +8,7 @@ export function stopMessage(reason: StopReason): string {
     case 'E_AUTH':
       return 'the run stopped because the API key was rejected';
     case 'E_PRECONDITION':
-      return 'the run stopped because the API refused the project (FAILED_PRECONDITION: region or billing)';
+      return 'the run stopped because the API refused the project (FAILED_PRECONDITION: region or billing, or no credit left)';
     case 'E_MODEL_NOT_FOUND':
       return 'the run stopped because the model does not exist or is not available to this API key';
     case 'E_BUDGET':

@@ -8,11 +8,15 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ModelCaller } from '../lanes/model-caller.js';
 import { portableRequest } from './request-content.js';
-import { callWithDeadline, gatewayAnswer } from './sdk-call.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
+import { cappedFetch } from './capped-fetch.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer } from './sdk-call.js';
 
 export interface AnthropicCallerOptions {
   apiKey: string;
   baseUrl?: string | undefined;
+  /** The answer's body cap (default 64 MiB, as the Gemini-native client): larger is E_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
 }
 
 /** The answer's budget: one image and a caption; the Messages API requires a bound. */
@@ -25,7 +29,12 @@ interface AnswerBlock {
 }
 
 export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCaller {
-  const client = new Anthropic({ apiKey: options.apiKey, maxRetries: 0, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}) });
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    fetch: cappedFetch(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES),
+    ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+  });
   return {
     generateContent(model, body, call) {
       const request = portableRequest(body);
@@ -41,9 +50,17 @@ export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCal
           { type: 'text', text: request.prompt },
         ];
         const answer = await client.messages.create(
-          { model, max_tokens: MAX_TOKENS, ...(request.system ? { system: request.system } : {}), messages: [{ role: 'user', content }] },
+          {
+            model,
+            max_tokens: MAX_TOKENS,
+            ...(request.system ? { system: request.system } : {}),
+            // The Messages API has no seed: job validation refuses one for this protocol.
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            messages: [{ role: 'user', content }],
+          },
           { signal, timeout: call.timeoutMs },
         );
+        if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.content)) throw malformedAnswer('anthropic', 'no content list');
         const blocks = answer.content as unknown as AnswerBlock[];
         const refused = (answer.stop_reason as string) === 'refusal';
         const images = refused
@@ -56,8 +73,9 @@ export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCal
           images,
           text,
           finishReason: refused ? 'SAFETY' : 'STOP',
-          inputTokens: answer.usage.input_tokens,
-          outputTokens: answer.usage.output_tokens,
+          // Some gateways leave usage out; a flat price (pricing.usdPerImage) does not need it.
+          inputTokens: answer.usage?.input_tokens ?? 0,
+          outputTokens: answer.usage?.output_tokens ?? 0,
           responseId: answer.id,
           modelVersion: answer.model,
         });

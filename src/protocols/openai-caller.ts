@@ -14,12 +14,17 @@ import { BunchError } from '../errors/bunch-error.js';
 import type { ModelCaller } from '../lanes/model-caller.js';
 import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { portableRequest, type PortableRequest } from './request-content.js';
-import { callWithDeadline, gatewayAnswer } from './sdk-call.js';
+import type { InlineImage } from '../gemini/parse-generate-response.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
+import { cappedFetch } from './capped-fetch.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer } from './sdk-call.js';
 
 export interface OpenAiCallerOptions {
   apiKey: string;
   baseUrl?: string | undefined;
   mode: 'images' | 'chat';
+  /** The answer's body cap (default 64 MiB, as the Gemini-native client): larger is E_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
 }
 
 const MIME_BY_FORMAT: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
@@ -27,15 +32,41 @@ const EXT_BY_MIME: Readonly<Record<string, string>> = { 'image/png': 'png', 'ima
 
 export function createOpenAiCaller(options: OpenAiCallerOptions): ModelCaller {
   // maxRetries 0: the lanes retry (with the run's backoff, attempts and rate-limit pauses).
-  const client = new OpenAI({ apiKey: options.apiKey, maxRetries: 0, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}) });
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    fetch: cappedFetch(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES),
+    ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+  });
   return {
     generateContent(model, body, call) {
       const request = portableRequest(body);
+      const viaImagesApi = options.mode === 'images' && request.wantImage;
+      // The Images API has neither: sending the request without them would draw something else
+      // than the inputHash (which covers them) says — refused before any call, so nothing is paid.
+      if (viaImagesApi && (request.temperature !== undefined || request.seed !== undefined)) {
+        return Promise.reject(
+          new BunchError(
+            'E_BAD_REQUEST',
+            'generation.temperature and generation.seed cannot be sent through the OpenAI Images API (BUNCH_OPENAI_MODE=images); use BUNCH_OPENAI_MODE=chat or drop them',
+          ),
+        );
+      }
       return callWithDeadline({ protocol: 'openai', timeoutMs: call.timeoutMs, signal: call.signal, secrets: [options.apiKey] }, (signal) =>
-        options.mode === 'images' && request.wantImage ? viaImages(client, model, request, signal, call.timeoutMs) : viaChat(client, model, request, signal, call.timeoutMs),
+        viaImagesApi ? viaImages(client, model, request, signal, call.timeoutMs) : viaChat(client, model, request, signal, call.timeoutMs),
       );
     },
   };
+}
+
+/**
+ * An image the answer links to instead of carrying: paid for, and not fetched (an address a worker
+ * should not follow blindly). Its query is left out of the message: signed links carry a credential.
+ */
+function hostedImage(url: string): InlineImage {
+  const plain = URL.canParse(url) ? (({ origin, pathname, search }) => `${origin}${pathname}${search ? '?…' : ''}`)(new URL(url)) : 'an unreadable URL';
+  const shown = plain.length > 100 ? `${plain.slice(0, 100)}…` : plain;
+  return { mimeType: 'image/png', base64: '', problem: `the gateway answered the image as a hosted URL (${shown}), not base64 data` };
 }
 
 function leadingSystem(request: PortableRequest): string {
@@ -62,10 +93,12 @@ async function viaImages(client: OpenAI, model: string, request: PortableRequest
         );
   // Without output_format (Google's compatibility layer, most gateways) the bytes say what they
   // are: a JPEG labelled PNG failed as E_BAD_IMAGE after being paid for twice.
+  if (typeof answer !== 'object' || answer === null || (answer.data !== undefined && !Array.isArray(answer.data))) throw malformedAnswer('openai', 'no data list');
   const declared = answer.output_format ? MIME_BY_FORMAT[answer.output_format] : undefined;
-  const images = (answer.data ?? []).flatMap((entry) =>
-    entry.b64_json ? [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }] : [],
-  );
+  const images = (answer.data ?? []).flatMap((entry): InlineImage[] => {
+    if (entry.b64_json) return [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }];
+    return entry.url ? [hostedImage(entry.url)] : [];
+  });
   return gatewayAnswer({
     images,
     text: '',
@@ -89,16 +122,22 @@ async function viaChat(client: OpenAI, model: string, request: PortableRequest, 
   // `modalities: ['image', 'text']` is how image gateways are asked to draw (an extension: the
   // SDK's type only knows text and audio); a text-only job asks for words alone.
   const modalities = (request.wantImage ? ['image', 'text'] : ['text']) as OpenAI.ChatCompletionCreateParams['modalities'];
-  const answer = await client.chat.completions.create({ model, messages, n: 1, modalities }, { signal, timeout });
+  const sampling = {
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.seed !== undefined ? { seed: request.seed } : {}),
+  };
+  const answer = await client.chat.completions.create({ model, messages, n: 1, modalities, ...sampling }, { signal, timeout });
+  if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.choices)) throw malformedAnswer('openai', 'no choices list');
   const choice = answer.choices[0];
   const message = choice?.message as (OpenAI.ChatCompletionMessage & { images?: ChatImage[] }) | undefined;
-  const images = (message?.images ?? []).flatMap((image) => {
-    const match = /^data:([^;,]+);base64,(.*)$/s.exec(image.image_url?.url ?? '');
-    return match?.[1] && match[2] !== undefined ? [{ mimeType: match[1], base64: match[2] }] : [];
+  if (message?.images !== undefined && !Array.isArray(message.images)) throw malformedAnswer('openai', 'message.images is not a list');
+  const images = (message?.images ?? []).flatMap((image): InlineImage[] => {
+    const url = image?.image_url?.url ?? '';
+    const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+    if (match?.[1] && match[2] !== undefined) return [{ mimeType: match[1], base64: match[2] }];
+    if (/^https?:\/\//i.test(url)) return [hostedImage(url)];
+    return [{ mimeType: 'image/png', base64: '', problem: 'an image of the chat answer is neither a base64 data URL nor a hosted URL' }];
   });
-  if (images.length === 0 && (message?.images?.length ?? 0) > 0) {
-    throw new BunchError('E_MALFORMED_RESPONSE', 'the chat answer carries images that are not base64 data URLs');
-  }
   return gatewayAnswer({
     images,
     text: typeof message?.content === 'string' ? message.content : '',

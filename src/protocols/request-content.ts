@@ -3,7 +3,8 @@ import type { GenerateContentRequest } from '../gemini/generate-content-request.
 
 /**
  * What a gateway protocol can carry of a Gemini request: the prompt, the system instruction, the
- * inline reference images and whether an image is wanted. Validation (spec/capability-checks.ts)
+ * inline reference images, whether an image is wanted, and the sampling settings (temperature,
+ * seed) for the callers to send or refuse — never to drop, since the inputHash covers them. Validation (spec/capability-checks.ts)
  * already refused jobs that need more (imageConfig, grounding, thinking, turns, structured output),
  * so anything else here is a programming error, not a user's.
  */
@@ -12,6 +13,8 @@ export interface PortableRequest {
   system: string | undefined;
   images: { mimeType: string; data: string }[];
   wantImage: boolean;
+  temperature: number | undefined;
+  seed: number | undefined;
 }
 
 export function portableRequest(body: object): PortableRequest {
@@ -30,5 +33,7 @@ export function portableRequest(body: object): PortableRequest {
     system: system === undefined || system.trim() === '' ? undefined : system,
     images,
     wantImage: request.generationConfig.responseModalities.includes('IMAGE'),
+    temperature: request.generationConfig.temperature,
+    seed: request.generationConfig.seed,
   };
 }

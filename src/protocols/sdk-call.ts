@@ -1,4 +1,5 @@
-import type { ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
+import { BunchError } from '../errors/bunch-error.js';
+import type { InlineImage, ParsedGenerateResponse } from '../gemini/parse-generate-response.js';
 import { classifySdkError } from './sdk-error.js';
 
 export interface SdkCallOptions {
@@ -40,7 +41,8 @@ export async function callWithDeadline(
 
 /** A ParsedGenerateResponse from what a gateway protocol answered (no thoughts, no signatures: those are Gemini-native). */
 export function gatewayAnswer(answer: {
-  images: { mimeType: string; base64: string }[];
+  /** An image the answer names but does not carry (a hosted URL) has `problem`: paid for, unusable (E_BAD_IMAGE). */
+  images: InlineImage[];
   text: string;
   finishReason: string;
   inputTokens: number;
@@ -50,7 +52,7 @@ export function gatewayAnswer(answer: {
 }): ParsedGenerateResponse {
   const turn: ParsedGenerateResponse['turn'] = [
     ...(answer.text ? [{ text: answer.text }] : []),
-    ...answer.images.map((image) => ({ inlineData: { mimeType: image.mimeType, data: image.base64 } })),
+    ...answer.images.flatMap((image) => (image.problem === undefined ? [{ inlineData: { mimeType: image.mimeType, data: image.base64 } }] : [])),
   ];
   return {
     images: answer.images,
@@ -62,4 +64,14 @@ export function gatewayAnswer(answer: {
     ...(answer.responseId ? { responseId: answer.responseId } : {}),
     ...(answer.modelVersion ? { modelVersion: answer.modelVersion } : {}),
   };
+}
+
+/**
+ * A 200 answer that is not the shape the protocol promises (a proxy's page parsed as JSON, a
+ * gateway's own envelope): the call reached the server and may have been billed, and asking
+ * again may well work (retryable; billing-uncertainty.ts keeps its price reserved).
+ */
+export function malformedAnswer(protocol: 'openai' | 'anthropic', what: string): BunchError {
+  const name = protocol === 'openai' ? 'OpenAI-compatible' : 'Claude-compatible';
+  return new BunchError('E_MALFORMED_RESPONSE', `${name} answer has an unexpected shape: ${what}`);
 }

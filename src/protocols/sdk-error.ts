@@ -7,10 +7,12 @@
  *   403 with any other body (a WAF or proxy page)  → E_GATEWAY_BLOCKED
  *   404                                            → E_MODEL_NOT_FOUND (the model is the only variable)
  *   408, 504, the client's timeout, our deadline   → E_TIMEOUT
+ *   429 with OpenAI's `insufficient_quota`          → E_PRECONDITION (no credit left: waiting will not help; stops the run)
  *   429                                            → E_RATE_LIMITED, with the retry-after delay
  *   5xx, Anthropic's 529 (overloaded)              → E_UPSTREAM
  *   other 4xx                                      → E_BAD_REQUEST
  *   connection failures                            → E_NETWORK;  the caller's abort → E_CANCELLED
+ *   a body over the cap (capped-fetch.ts)          → E_RESPONSE_TOO_LARGE, as raised
  *
  * Both SDKs (Stainless-generated) share the error family: `APIError` with `status`, `headers` and
  * `error` (the parsed JSON body, or undefined when the body was not JSON, whose text is then in
@@ -63,7 +65,7 @@ function httpCode(status: number, error: SdkApiError): ErrorCode {
   if (status === 403) return error.error !== undefined ? 'E_AUTH' : 'E_GATEWAY_BLOCKED';
   if (status === 404) return 'E_MODEL_NOT_FOUND';
   if (status === 408 || status === 504) return 'E_TIMEOUT';
-  if (status === 429) return 'E_RATE_LIMITED';
+  if (status === 429) return body?.code === 'insufficient_quota' ? 'E_PRECONDITION' : 'E_RATE_LIMITED';
   if (status >= 500) return 'E_UPSTREAM';
   return 'E_BAD_REQUEST';
 }
@@ -80,6 +82,8 @@ export function classifySdkError(error: unknown, context: SdkFailureContext): Bu
   }
   if (error instanceof OpenAI.APIConnectionError || error instanceof Anthropic.APIConnectionError) {
     const cause = (error as { cause?: unknown }).cause;
+    // Our own fetch refused the answer (capped-fetch.ts); the SDK wrapped that as a connection error.
+    if (cause instanceof BunchError) return cause;
     const detail = cause instanceof Error ? cause.message : error.message;
     return new BunchError('E_NETWORK', `${name} connection failed: ${clean(detail, context.secrets)}`, { cause: error });
   }
@@ -87,7 +91,7 @@ export function classifySdkError(error: unknown, context: SdkFailureContext): Bu
     const status = error.status;
     const code = httpCode(status, error);
     const message = clean(apiMessage(error) ?? error.message, context.secrets);
-    const retryAfterMs = status === 429 ? retryAfterOf(error, context.now) : undefined;
+    const retryAfterMs = code === 'E_RATE_LIMITED' ? retryAfterOf(error, context.now) : undefined;
     return new BunchError(code, `${name} API answered HTTP ${status}: ${message}`, {
       cause: error,
       status,

@@ -35,3 +35,19 @@ export function firstNativeOnlyUse(options: ParsedJobOptions): NativeOnlyUse | u
 export function nativeOnlyMessage(protocol: string, capability: string): string {
   return `${capability} needs the Gemini-native endpoint (protocol: gemini); the ${protocol} protocol does not carry it`;
 }
+
+/**
+ * Sampling settings a protocol cannot carry as asked. They are never dropped (the inputHash
+ * covers them, so a dropped seed would be a different image under the same hash): the Messages
+ * API has no seed and takes temperature 0–1. (The OpenAI Images API has neither; whether a worker
+ * uses it is its BUNCH_OPENAI_MODE, so that refusal is the caller's, before any call.)
+ */
+export function uncarriedSampling(options: ParsedJobOptions, protocol: 'openai' | 'anthropic'): { field: FieldPath; message: string } | undefined {
+  if (protocol !== 'anthropic') return undefined;
+  const generation = options.generation;
+  if (generation?.seed !== undefined) return { field: ['generation', 'seed'], message: 'the anthropic protocol (Messages API) has no seed' };
+  if (generation?.temperature !== undefined && generation.temperature > 1) {
+    return { field: ['generation', 'temperature'], message: `the anthropic protocol (Messages API) takes a temperature from 0 to 1, got ${generation.temperature}` };
+  }
+  return undefined;
+}

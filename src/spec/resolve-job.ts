@@ -23,7 +23,7 @@ import { jobOptionsSchema, type ParsedJobOptions } from './job-options-schema.js
 import type { ResolvedReferences, ResolvedReferenceSource } from '../references/resolved-references.js';
 import { parseByteSize } from './parse-byte-size.js';
 import { parseDuration } from './parse-duration.js';
-import { firstNativeOnlyUse, nativeOnlyMessage } from './capability-checks.js';
+import { firstNativeOnlyUse, nativeOnlyMessage, uncarriedSampling } from './capability-checks.js';
 import { jsonSchemaProblem } from '../gemini/response-json-schema.js';
 import { DEFAULT_REFERENCE_FETCH_LIMITS } from '../references/reference-fetch-options.js';
 import { defaultReferenceLongestSide } from '../references/default-longest-side.js';
@@ -393,6 +393,8 @@ class JobResolver {
     if (protocol === 'gemini') return protocol;
     const use = firstNativeOnlyUse(this.options);
     if (use) this.fail(use.field, nativeOnlyMessage(protocol, use.capability));
+    const sampling = uncarriedSampling(this.options, protocol);
+    if (sampling) this.fail(sampling.field, sampling.message);
     return protocol;
   }
 

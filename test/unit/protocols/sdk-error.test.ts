@@ -90,4 +90,26 @@ describe('classifySdkError', () => {
     expect(classifySdkError(ours, openai)).toBe(ours);
     expect(classified(new SyntaxError('Unexpected token < in JSON'), openai)).toMatchObject({ code: 'E_MALFORMED_RESPONSE' });
   });
+
+  it("OpenAI's insufficient_quota 429 (no credit left) is E_PRECONDITION, which stops the run, not a rate limit to wait out", () => {
+    const broke = OpenAI.APIError.generate(
+      429,
+      { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', code: 'insufficient_quota' } },
+      undefined,
+      headers({ 'retry-after': '20' }),
+    );
+    expect(classified(broke, openai)).toEqual({
+      code: 'E_PRECONDITION',
+      message: 'OpenAI-compatible API answered HTTP 429: You exceeded your current quota, please check your plan and billing details.',
+      status: 429,
+      retryAfterMs: undefined,
+      reason: undefined,
+    });
+  });
+
+  it('a BunchError our fetch raised inside the SDK (the body cap) comes out as itself', () => {
+    const ours = new BunchError('E_RESPONSE_TOO_LARGE', 'response body is larger than the cap');
+    expect(classifySdkError(new OpenAI.APIConnectionError({ message: 'Connection error.', cause: ours }), openai)).toBe(ours);
+    expect(classifySdkError(new Anthropic.APIConnectionError({ message: 'Connection error.', cause: ours }), anthropic)).toBe(ours);
+  });
 });

@@ -159,6 +159,8 @@ describe('resolveJob', () => {
     [{ protocol: 'openai', caption: { schema: { type: 'object' } } }, 'field `caption.schema`: structured captions (responseJsonSchema) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
     [{ protocol: 'anthropic', lane: 'batch' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the anthropic protocol does not carry it'],
     [{ protocol: 'openai', lane: 'auto' }, 'field `lane`: the batch lane (Gemini Batch API) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
+    [{ protocol: 'anthropic', generation: { seed: 7 } }, 'field `generation.seed`: the anthropic protocol (Messages API) has no seed'],
+    [{ protocol: 'anthropic', generation: { temperature: 1.5 } }, 'field `generation.temperature`: the anthropic protocol (Messages API) takes a temperature from 0 to 1, got 1.5'],
     [{ protocol: 'claude' }, 'field `protocol`: Invalid option'],
     [{ protocol: 'openai', steps: ['warmer light'] }, 'field `steps`: multi-turn edit steps (thought signatures) needs the Gemini-native endpoint (protocol: gemini); the openai protocol does not carry it'],
     [{ steps: ['warmer light {{oops'] }, 'field `steps[0]`: unclosed "{{"'],
