@@ -83,6 +83,8 @@ export interface RunMeta {
 
 /** How long a finalized run's meta (and shard states) stay for `status`. */
 export const RETAIN_SECONDS = 30 * 24 * 3600;
+/** The run index keeps runs started within twice the retention: a run's meta lives RETAIN_SECONDS after it ends, and runs rarely last longer than that. */
+const INDEX_KEEP_MS = 2 * RETAIN_SECONDS * 1000;
 /** A run's per-item state, dropped once its manifest is written. */
 const ITEM_STATE_KEYS = ['done', 'records', 'flushLock', 'released', 'turnsPaid'] as const;
 /**
@@ -165,6 +167,9 @@ export class RunStore {
       .multi()
       .hset(keys.meta, 'status', 'planning', 'startedAt', config.createdAt, 'terminal', '0')
       .zadd(runIndexKey(this.prefix), Date.parse(config.createdAt), config.runId)
+      // Entries of runs Redis has long let go of (meta kept RETAIN_SECONDS after a run ends): the
+      // index would otherwise grow by one per run forever, and the overlap check pages through it.
+      .zremrangebyscore(runIndexKey(this.prefix), '-inf', `(${Date.parse(config.createdAt) - INDEX_KEEP_MS}`)
       .exec();
   }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../src/storage/local-object-store.js';
 import type { ItemRecord } from '../../../src/runs/item-record.js';
 import type { RunConfig } from '../../../src/runs/run-config.js';
-import { runKeys, runObjectKeys } from '../../../src/runs/run-keys.js';
+import { runIndexKey, runKeys, runObjectKeys } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import { SkipSegments } from '../../../src/lanes/skip-segments.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
@@ -79,6 +79,18 @@ describe('RunStore (real Redis)', () => {
     expect(meta.counts).toEqual({ succeeded: 2, failed: 0, skipped: 1, cancelled: 0 });
     expect(meta.costUsd).toBeCloseTo(0.116, 9);
     expect(await runs.records.recordTerminalMany(runId, [])).toEqual([]);
+  });
+
+  it('trims the run index of runs older than twice the retention when a run is created (before: one entry per run forever)', async () => {
+    const prefix = `rs${randomBytes(3).toString('hex')}`;
+    const runs = new RunStore(redis, prefix, 100);
+    const day = 24 * 3600 * 1000;
+    const index = runIndexKey(prefix);
+    // Runs long gone from Redis (their meta expired 30 days after they ended), and one still within reach.
+    await redis.zadd(index, String(Date.now() - 400 * day), 'ancient', String(Date.now() - 61 * day), 'old', String(Date.now() - 59 * day), 'recent');
+    await runs.createRun(config('run-new'));
+    expect(await redis.zrange(index, '0', '-1')).toEqual(['recent', 'run-new']);
+    expect(await runs.listRuns(10)).toEqual(['run-new', 'recent']);
   });
 
   it('counts records written straight to a segment once, keeps none of them in Redis, and refuses records with a cost', async () => {
