@@ -57,15 +57,17 @@ export async function fireSchedule(job: Job<ScheduledRunData>, token: string | u
     if (active) {
       const waitedMs = Date.now() - firedAt;
       if (job.data.overlap === 'queue' && waitedMs < QUEUE_WAIT_LIMIT_MS) {
+        // Taken again at every look, not only the first: a delivery that failed (and is retried
+        // by BullMQ) gave its seat up, and another tick may have queued meanwhile.
+        const waiting = await takeQueueSeat(deps, name, job);
+        if (waiting !== undefined) {
+          // One firing waits per schedule: every tick of a long run queueing its own would start
+          // that many runs back to back once it ends.
+          const reason = `firing ${waiting} is already queued behind run ${active} of ${resolved.name}`;
+          await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason });
+          return 'skipped';
+        }
         if (!job.data.queuedBehind) {
-          const waiting = await takeQueueSeat(deps, name, job);
-          if (waiting !== undefined) {
-            // One firing waits per schedule: every tick of a long run queueing its own would start
-            // that many runs back to back once it ends.
-            const reason = `firing ${waiting} is already queued behind run ${active} of ${resolved.name}`;
-            await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'skipped', reason });
-            return 'skipped';
-          }
           await recordFiring(deps.redis, deps.prefix, name, { at: new Date().toISOString(), outcome: 'queued', reason: `run ${active} of ${resolved.name} is still active` });
           await job.updateData({ ...job.data, queuedBehind: active });
         }

@@ -3,6 +3,7 @@
  * day before it is due; the 12 h it may wait behind an active run count from when it is due.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/logging/create-logger.js';
@@ -121,5 +122,55 @@ describe('overlap queue on a daily schedule', () => {
       ['skipped', `firing ${first.id} is already queued behind run ${active.runId} of ${(await stack.plane.runs.getMeta(active.runId))?.config.jobName}`],
       ['queued', `run ${active.runId} of ${(await stack.plane.runs.getMeta(active.runId))?.config.jobName} is still active`],
     ]);
+  });
+
+  it('a waiting firing whose delivery failed and is retried does not wait beside a tick that queued meanwhile', async () => {
+    stack = await startBunchStack();
+    const jobFile = await stack.writeJob({ catalogCsv: productCsv(2) });
+    const active = await stack.start(jobFile);
+    const jobName = (await stack.plane.runs.getMeta(active.runId))!.config.jobName;
+    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
+    cleanups.push(() => queue.close());
+    await upsertSchedule(queue, { name: 'hourly', jobSource: jobFile, everyMs: 3600_000, overlap: 'queue' });
+    const connection = createRedisConnection(stack.redis.url, 'worker');
+    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
+    cleanups.push(async () => {
+      await manual.close(true);
+      connection.disconnect();
+    });
+    const deps = {
+      redis: stack.plane.redis,
+      prefix: stack.prefix,
+      runs: stack.plane.runs,
+      queues: stack.plane.queues,
+      openStore: (url: string) => openObjectStore(url),
+      logger: silentLogger(),
+      queueRecheckMs: 60_000,
+    };
+    const firstToken = randomUUID();
+    const first = (await manual.getNextJob(firstToken)) as Job<ScheduledRunData>;
+    await expect(fireSchedule(first, firstToken, deps)).rejects.toBeInstanceOf(DelayedError);
+
+    // Its next look fails (the job file is being rewritten): the delivery throws, BullMQ will retry it.
+    const good = await readFile(jobFile, 'utf8');
+    await writeFile(jobFile, 'name: [unclosed\n');
+    await first.promote();
+    const again = (await manual.getNextJob(firstToken)) as Job<ScheduledRunData>;
+    expect(again.id).toBe(first.id);
+    await expect(fireSchedule(again, firstToken, deps)).rejects.toMatchObject({ code: 'E_JOB_FILE' });
+    await writeFile(jobFile, good);
+
+    // Meanwhile the next tick comes due and queues (the failed delivery had given the seat up).
+    const next = (await queue.getDelayed()).find((job) => job.id !== first.id);
+    await next!.promote();
+    const nextToken = randomUUID();
+    const second = (await manual.getNextJob(nextToken)) as Job<ScheduledRunData>;
+    await expect(fireSchedule(second, nextToken, deps)).rejects.toBeInstanceOf(DelayedError);
+
+    // The retried delivery of the first firing (still active under its token) must not wait as well.
+    // Before: it skipped the seat because it had queued once, and two firings waited for the run.
+    expect(await fireSchedule(again, firstToken, deps)).toBe('skipped');
+    const [latest] = await readFirings(stack.plane.redis, stack.prefix, 'hourly', 1);
+    expect([latest?.outcome, latest?.reason]).toEqual(['skipped', `firing ${second.id} is already queued behind run ${active.runId} of ${jobName}`]);
   });
 });
