@@ -131,6 +131,7 @@ ${retries ? `<dt>retries</dt><dd>${retries}${meta.pauses ? `; queue paused by a 
 <dt>model</dt><dd>${escapeHtml(meta.config.model)}</dd>
 <dt>output</dt><dd id="output">${escapeHtml(meta.config.outputUrl)}</dd>
 ${meta.extra.parentRunId ? `<dt>retry of</dt><dd><a href="/runs/${encodeURIComponent(meta.extra.parentRunId)}">${escapeHtml(meta.extra.parentRunId)}</a></dd>` : ''}
+${meta.extra.retryLeftOut ? `<dt>left out</dt><dd id="left-out">${escapeHtml(meta.extra.retryLeftOut)}</dd>` : ''}
 ${meta.stop ? `<dt>stopped</dt><dd>${escapeHtml(meta.stop)}</dd>` : ''}
 </dl>
 <p>${actions} ${options.hasGallery ? `<a id="gallery" href="/runs/${link}/files/runs/${link}/gallery/index.html">Open the gallery</a>` : ''} <a href="/queues">Queues (bull-board)</a></p>

@@ -28,6 +28,8 @@ export interface ConsoleOptions {
   allowPrivateReferences?: boolean;
   /** How often running runs are sampled for their throughput chart (default 5 s). */
   sampleEveryMs?: number;
+  /** How long the Retry button waits for planning before it answers with the new run's page (default 3 s). */
+  retryAnswerWithinMs?: number;
 }
 
 export interface RunningConsole {
@@ -47,6 +49,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const scheduleQueue = openScheduleQueue(plane.redis, options.prefix);
   const throughput = new ThroughputSource(plane.runs, options.openStore);
   throughput.start(options.sampleEveryMs);
+  // Retries still being planned after their button answered: closing waits for them, or their
+  // runs would be left half planned (a planner that died).
+  const planning = new Set<Promise<unknown>>();
   const app = createConsoleApp({
     runs: plane.runs,
     queues: plane.queues,
@@ -57,6 +62,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     ...(token !== undefined ? { token } : {}),
     ...(publicOrigin !== undefined ? { publicOrigin } : {}),
     allowPrivateReferences: options.allowPrivateReferences ?? false,
+    ...(options.retryAnswerWithinMs !== undefined ? { retryAnswerWithinMs: options.retryAnswerWithinMs } : {}),
+    planning,
   });
   let server: Server;
   try {
@@ -80,6 +87,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await Promise.allSettled([...planning]);
       await scheduleQueue.close();
     },
   };

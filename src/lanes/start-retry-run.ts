@@ -32,7 +32,11 @@ export type RetryRunResult =
   | { parentRunId: string; selected: 0; notInParent: string[] }
   | (StartedRun & { parentRunId: string; selected: number; changed: string[]; missing: string[]; notInParent: string[] });
 
-export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, options: { filter?: RetryFilter; jobFile?: string } = {}): Promise<RetryRunResult> {
+export async function startRetryRun(
+  deps: RetryRunDeps,
+  parentRunId: string,
+  options: { filter?: RetryFilter; jobFile?: string; onCreated?: (runId: string) => void } = {},
+): Promise<RetryRunResult> {
   const parent = await deps.runs.getMeta(parentRunId);
   if (!parent && !options.jobFile) {
     throw new BunchError(
@@ -59,6 +63,7 @@ export async function startRetryRun(deps: RetryRunDeps, parentRunId: string, opt
   const started = await startRun(planned, { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger }, {
     allowPrivateReferences: deps.allowPrivateReferences ?? false,
     parentRunId,
+    ...(options.onCreated ? { onCreated: options.onCreated } : {}),
     select: { ...selection, onChanged: (itemKey) => void changed.push(itemKey), onMissing: (itemKey) => void missing.push(itemKey) },
   });
   return { ...started, parentRunId, selected: selection.itemKeys.size, changed, missing: missing.sort(), notInParent };

@@ -57,6 +57,8 @@ export interface StartRunOptions extends AutoLaneOptions {
   parentRunId?: string;
   /** How long the planner's lease on the run lasts without a renewal (default PLANNER_LEASE_MS). */
   plannerLeaseMs?: number;
+  /** Told once the run exists in Redis (before planning): a caller may show it while it is planned. */
+  onCreated?: (runId: string) => void;
 }
 
 /**
@@ -129,6 +131,7 @@ async function planAndDispatch(
 
   await runs.createRun(config);
   if (options.parentRunId) await runs.setExtra(runId, 'parentRunId', options.parentRunId);
+  options.onCreated?.(runId);
   if (config.sync.requestsPerMinute !== undefined) {
     // Queue-wide: the quota belongs to the API key, which every run on this queue shares.
     await queues.generate.setGlobalRateLimit(config.sync.requestsPerMinute, 60_000);

@@ -33,4 +33,43 @@ describe("the console's retry message", () => {
     // Before: "Retry of …: 1 items." with nothing about P2.
     expect(message).toBe(`Retry of ${parent.runId}: 1 items. 1 left out: their inputs changed since (P2#main).`);
   });
+
+  it('answers with the new run while a long planning goes on, and names what was left out on its page when it ends', async () => {
+    const patient = await startConsole({
+      plane: stack.plane,
+      prefix: stack.prefix,
+      port: 0,
+      host: '127.0.0.1',
+      openStore: stack.storeFor,
+      logger: silentLogger(),
+      sampleEveryMs: 60_000,
+      retryAnswerWithinMs: 0,
+    });
+    try {
+      const csv = ['sku,title', 'Q1,"uno [[emu:fail-first=1:500]]"', 'Q2,"dos [[emu:fail-first=1:500]]"'].join('\n');
+      const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+      const parent = await stack.start(jobFile);
+      expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 2 });
+      // Q2 edited, and the catalog grown by 20,000 new products: planning the retry reads them all.
+      const more = Array.from({ length: 20_000 }, (_, i) => `N${i},new ${i}`);
+      await writeFile((await loadJobFile(jobFile)).catalog.path, [csv.replace('dos [[emu:fail-first=1:500]]', 'dos, edited'), ...more].join('\n'));
+
+      const answer = await fetch(`${patient.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: patient.url } });
+      expect(answer.status).toBe(303);
+      const location = new URL(answer.headers.get('location') as string, patient.url);
+      const retryId = decodeURIComponent(location.pathname.split('/').pop()!);
+      // Before: the request waited for the whole planning (a big catalog outlasts a proxy's timeout).
+      expect(location.searchParams.get('message')).toBe(`Retry of ${parent.runId} is being planned; items left out, if any, are named on this page once it is.`);
+      expect((await stack.plane.runs.getMeta(retryId))?.extra.parentRunId).toBe(parent.runId);
+
+      const retry = await stack.waitForRun(retryId);
+      expect([retry.total, retry.counts.succeeded]).toEqual([1, 1]);
+      const leftOut = '1 left out: their inputs changed since (Q2#main).';
+      for (let tries = 0; (await stack.plane.runs.getMeta(retryId))?.extra.retryLeftOut !== leftOut && tries < 100; tries += 1) await new Promise((r) => setTimeout(r, 50));
+      const page = await (await fetch(`${patient.url}/runs/${retryId}`)).text();
+      expect(page).toContain(`<dt>left out</dt><dd id="left-out">${leftOut}</dd>`);
+    } finally {
+      await patient.close();
+    }
+  });
 });
