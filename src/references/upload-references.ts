@@ -40,6 +40,11 @@ export interface UploadReferencesOptions {
   now?: () => number;
   minRemainingMs?: number;
   timeoutMs?: number;
+  /**
+   * Where images missing from storage are told (sha256 → why) instead of failing the whole call:
+   * a batch shard then leaves out only the lines that name them.
+   */
+  missing?: Map<string, string>;
 }
 
 /** sha256 → the Files API URI (and type) to put in `fileData`. */
@@ -60,7 +65,12 @@ export async function uploadReferences(
     }
     const key = referenceObjectKey(sha256);
     const [bytes, info] = await Promise.all([store.get(key), store.head(key)]);
-    if (!bytes) throw new BunchError('E_REFERENCE', `reference image ${key} is missing from storage`, { reason: 'not-found' });
+    if (!bytes) {
+      const why = `reference image ${key} is missing from storage`;
+      if (!options.missing) throw new BunchError('E_REFERENCE', why, { reason: 'not-found' });
+      options.missing.set(sha256, why);
+      continue;
+    }
     const mimeType = info?.contentType ?? 'application/octet-stream';
     const file = path.join(options.dir, `ref-${sha256}`);
     await writeFile(file, bytes);

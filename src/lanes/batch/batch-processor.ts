@@ -294,7 +294,7 @@ async function collectShard(ctx: ShardContext, batch: UpstreamBatch): Promise<St
   await writeNextTurnShards(state.shard, collected?.nextTurns ?? [], salvageDeps(ctx), ctx.now());
   state.outcome = {
     succeeded: collected?.succeeded ?? 0,
-    failed: (collected?.failed ?? 0) + salvaged.failed,
+    failed: (collected?.failed ?? 0) + salvaged.failed + (state.failedForReferences ?? 0),
     skipped: collected?.skipped ?? 0,
     spilled: salvaged.spilled,
     resubmitted: salvaged.resubmitted,
@@ -318,7 +318,7 @@ async function salvageWholeShard(ctx: ShardContext, stop: StopReason | undefined
   await ctx.deps.runs.batches.releaseRest(config.runId, state.shard);
   const salvaged = await salvageItems(state, items, salvageDeps(ctx), { stop, pastDeadline: pastCutoff });
   await releaseShardDependants(state.shard, salvageDeps(ctx), ctx.now());
-  state.outcome = { succeeded: 0, failed: salvaged.failed, skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
+  state.outcome = { succeeded: 0, failed: salvaged.failed + (state.failedForReferences ?? 0), skipped: 0, spilled: salvaged.spilled, resubmitted: salvaged.resubmitted, cancelled: salvaged.cancelled };
   state.phase = 'done';
   return { kind: 'finished', result: 'salvaged' };
 }
@@ -385,7 +385,7 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
     return { kind: 'next' };
   }
   if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
-  let created: UpstreamBatch;
+  let created: UpstreamBatch | undefined;
   try {
     created = await createShardBatch(client, ctx.store, {
       runId,
@@ -394,6 +394,8 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
       displayName: state.displayName,
       tempRoot: deps.tempRoot,
       beforeCreate,
+      // Recorded before the batch exists: a redelivery finds them terminal whatever it uploads.
+      onLeftOut: (left) => failLeftOutItems(ctx, left),
     });
   } catch (error) {
     if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
@@ -405,10 +407,29 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
     }
     throw error;
   }
+  // Every item named a reference that is gone: they are failed, and there is nothing to submit.
+  if (!created) return salvageWholeShard(ctx, undefined, false, 'every item of the shard names a reference image missing from storage');
   state.upstream = created.name;
   state.upstreamState = created.state;
   state.phase = 'submitted';
   return { kind: 'later', delayMs: config.batch.pollIntervalMs };
+}
+
+/**
+ * Items left out of the shard's batch because a reference image they name is missing from storage
+ * fail E_REFERENCE now, without a call (salvageItems records a code no retry can fix as failed,
+ * whatever the job's policy); the rest of the shard goes on as a batch at the batch price.
+ */
+async function failLeftOutItems(ctx: ShardContext, left: ReadonlyMap<string, string>): Promise<void> {
+  const targets = await loadShardTargets(ctx.store, ctx.config.runId, ctx.state.shard);
+  const items: UnfinishedItem[] = [];
+  for (const [itemKey, message] of left) {
+    const target = targets.get(itemKey);
+    if (target) items.push({ target, code: 'E_REFERENCE', message });
+  }
+  const failed = await salvageItems(ctx.state, items, salvageDeps(ctx));
+  ctx.state.failedForReferences = (ctx.state.failedForReferences ?? 0) + failed.failed;
+  ctx.deps.logger.warn({ runId: ctx.config.runId, shard: ctx.state.shard, items: items.length }, 'items naming a missing reference image left out of the batch');
 }
 
 /** A finished shard gives back its concurrency slot and its budget reservation (costs are recorded per item). */

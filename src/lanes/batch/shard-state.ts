@@ -48,6 +48,8 @@ export interface BatchShardState {
    */
   cancel?: { firstAt: number; lastAt: number; sent: number };
   outcome?: ShardOutcome;
+  /** Items failed E_REFERENCE at submission (a reference image missing from storage), left out of the batch. */
+  failedForReferences?: number;
   error?: string;
   /** Budget reserved for this shard's items at the batch price; released when the shard is done. */
   reservedUsd?: number;

@@ -44,7 +44,9 @@ const ADOPTABLE_STATES = new Set(['PENDING', 'RUNNING', 'SUCCEEDED']);
 
 /**
  * Uploads the shard's requests file (copied from the run's object store to a temp file, reference
- * placeholders swapped for Files API URIs of the uploaded images) and creates the batch.
+ * placeholders swapped for Files API URIs of the uploaded images) and creates the batch. Items
+ * whose reference image is missing from storage are left out and told to `onLeftOut` before the
+ * batch is created; when that leaves nothing, no batch is created (undefined).
  */
 export async function createShardBatch(
   client: BatchApiClient,
@@ -57,8 +59,10 @@ export async function createShardBatch(
     tempRoot?: string | undefined;
     /** Runs right before the create call (after every upload); may throw to create nothing. */
     beforeCreate?: (() => Promise<void>) | undefined;
+    /** Items left out of the batch (itemKey → why), before it is created. */
+    onLeftOut?: ((left: ReadonlyMap<string, string>) => Promise<void>) | undefined;
   },
-): Promise<UpstreamBatch> {
+): Promise<UpstreamBatch | undefined> {
   const key = runObjectKeys(options.runId).batchRequests(options.shard);
   const source = await store.getStream(key);
   if (!source) throw new BunchError('E_STORAGE', `batch shard ${options.shard} has no requests file (${key})`, { retryable: false });
@@ -71,8 +75,10 @@ export async function createShardBatch(
       await untilClosed(out);
       throw error;
     });
-    const file = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
-    return await createBatchFromFile(client, file, { model: options.model, displayName: options.displayName, beforeCreate: options.beforeCreate });
+    const uploaded = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
+    if (uploaded.left.size > 0) await options.onLeftOut?.(uploaded.left);
+    if (uploaded.lines === 0) return undefined;
+    return await createBatchFromFile(client, uploaded.file, { model: options.model, displayName: options.displayName, beforeCreate: options.beforeCreate });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -28,8 +28,8 @@ describe('reference placeholders in a stored batch shard', () => {
     const uploads: string[] = [];
     // Only uploadResumable can be reached by this code; anything else would be a bug here.
     const client = { uploadResumable: async (file: string) => void uploads.push(file) } as unknown as BatchApiClient;
-    const file = await withUploadedReferences(client, store, stored, path.join(dir.path, 'out.jsonl'), dir.path);
-    expect(file).toBe(stored);
+    const { file, left, lines } = await withUploadedReferences(client, store, stored, path.join(dir.path, 'out.jsonl'), dir.path);
+    expect([file, left.size, lines]).toEqual([stored, 0, 1]);
     expect(uploads).toEqual([]);
     expect(await readFile(file, 'utf8')).toBe(line + '\n');
   });

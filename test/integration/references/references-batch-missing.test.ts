@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { referenceObjectKey } from '../../../src/references/reference-object-key.js';
+import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
+import { solidImage } from '../../helpers/image-server.js';
+import { batchJob, finishBatchRun, paidCalls } from '../batch/batch-harness.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A reference image stored at planning and gone from storage by the time its shard is submitted
+ * (deleted by a clean-up, a lifecycle rule): only the items naming it fail, and the rest of the
+ * shard is still made as a batch. Before, the whole shard was refused and every other item moved
+ * to the sync lane, paid at the full price.
+ */
+describe('a batch shard whose reference image went missing from storage', () => {
+  let stack: BunchStack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  async function plannedWithPhotos(rowsWithLost: string[], rowsWithKept: string[]) {
+    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 60 } } } });
+    const lost = await solidImage({ r: 200, g: 40, b: 40 });
+    const kept = await solidImage({ r: 40, g: 40, b: 200 });
+    await writeFile(path.join(stack.dir.path, 'lost.png'), lost);
+    await writeFile(path.join(stack.dir.path, 'kept.png'), kept);
+    const csv = ['sku,title,photo', ...rowsWithLost.map((sku) => `${sku},Item ${sku},lost.png`), ...rowsWithKept.map((sku) => `${sku},Item ${sku},kept.png`)].join('\n');
+    const outputUrl = `file://${path.join(stack.dir.path, 'out')}`;
+    const jobFile = await stack.writeJob({
+      catalogCsv: csv,
+      outputUrl,
+      job: { ...batchJob({ maxRequestsPerBatch: 10 }), references: { sources: ['photo'] } },
+    });
+    // Planned with no worker running: the shard waits to be submitted.
+    const started = await stack.start(jobFile);
+    const items = rowsWithLost.length + rowsWithKept.length;
+    expect(started).toMatchObject({ items, lane: 'batch', batched: items, shards: 1 });
+    const store = stack.storeFor(outputUrl);
+    expect(await store.delete(referenceObjectKey(sha256(lost)))).toBeUndefined();
+    expect(await store.get(referenceObjectKey(sha256(lost)))).toBeUndefined();
+    if (rowsWithKept.length > 0) expect(await store.get(referenceObjectKey(sha256(kept)))).toBeDefined();
+    await stack.startWorkers();
+    return { started, outputUrl, lostKey: referenceObjectKey(sha256(lost)) };
+  }
+
+  it('fails the items naming it E_REFERENCE without a call and makes the others in the batch', async () => {
+    const { started, outputUrl, lostKey } = await plannedWithPhotos(['L1', 'L2'], ['K1', 'K2', 'K3', 'K4']);
+    const { meta, manifest, shards } = await finishBatchRun(stack!, started.runId, outputUrl, 6);
+    expect(meta.counts).toEqual({ succeeded: 4, failed: 2, skipped: 0, cancelled: 0 });
+    // Before: { http: 4, batch: 0 } — the whole shard refused, the four others paid at full price.
+    expect(paidCalls(stack!)).toEqual({ http: 0, batch: 4 });
+    expect(stack!.emulator.requestLog.count({ route: 'generateContent' })).toBe(0);
+    const byKey = new Map(manifest.map((line) => [line.key, line]));
+    for (const key of ['L1', 'L2']) {
+      expect(byKey.get(key)).toMatchObject({ status: 'failed', lane: 'batch', errorCode: 'E_REFERENCE', errorMessage: `reference image ${lostKey} is missing from storage` });
+    }
+    for (const key of ['K1', 'K2', 'K3', 'K4']) expect(byKey.get(key)).toMatchObject({ status: 'succeeded', lane: 'batch' });
+    expect(meta.costUsd).toBeCloseTo(4 * 0.058 * 0.5, 9);
+    expect(shards.map((shard) => [shard.shard, shard.phase, shard.outcome?.succeeded, shard.outcome?.failed, shard.outcome?.spilled])).toEqual([['s0001', 'done', 4, 2, 0]]);
+  });
+
+  it('submits no batch when every item names it', async () => {
+    const { started, outputUrl } = await plannedWithPhotos(['L1', 'L2', 'L3'], []);
+    const { meta, shards } = await finishBatchRun(stack!, started.runId, outputUrl, 3);
+    expect(meta.counts).toEqual({ succeeded: 0, failed: 3, skipped: 0, cancelled: 0 });
+    expect(meta.errors).toEqual({ E_REFERENCE: 3 });
+    expect(paidCalls(stack!)).toEqual({ http: 0, batch: 0 });
+    expect(stack!.emulator.requestLog.count({ route: 'batchGenerateContent' })).toBe(0);
+    expect(shards.map((shard) => [shard.phase, shard.upstream, shard.outcome?.failed])).toEqual([['done', undefined, 3]]);
+  });
+});
