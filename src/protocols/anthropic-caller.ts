@@ -10,7 +10,7 @@ import type { ModelCaller } from '../lanes/model-caller.js';
 import { portableRequest } from './request-content.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
 import { cappedFetch } from './capped-fetch.js';
-import { callWithDeadline, gatewayAnswer, malformedAnswer } from './sdk-call.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer } from './sdk-call.js';
 
 export interface AnthropicCallerOptions {
   apiKey: string;
@@ -60,24 +60,30 @@ export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCal
           },
           { signal, timeout: call.timeoutMs },
         );
-        if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.content)) throw malformedAnswer('anthropic', 'no content list');
-        const blocks = answer.content as unknown as AnswerBlock[];
-        const refused = (answer.stop_reason as string) === 'refusal';
-        const images = refused
-          ? []
-          : blocks.flatMap((block) =>
-              block.type === 'image' && block.source?.type === 'base64' && block.source.data ? [{ mimeType: block.source.media_type ?? 'image/png', base64: block.source.data }] : [],
-            );
-        const text = refused ? '' : blocks.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
-        return gatewayAnswer({
-          images,
-          text,
-          finishReason: refused ? 'SAFETY' : 'STOP',
-          // Some gateways leave usage out; a flat price (pricing.usdPerImage) does not need it.
-          inputTokens: answer.usage?.input_tokens ?? 0,
-          outputTokens: answer.usage?.output_tokens ?? 0,
-          responseId: answer.id,
-          modelVersion: answer.model,
+        return readAnswer('anthropic', () => {
+          if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.content)) throw malformedAnswer('anthropic', 'no content list');
+          const blocks = answer.content as unknown as (AnswerBlock | null)[];
+          if (blocks.some((block) => typeof block !== 'object' || block === null)) throw malformedAnswer('anthropic', 'a content block is not an object');
+          const usable = blocks as AnswerBlock[];
+          const refused = (answer.stop_reason as string) === 'refusal';
+          const images = refused
+            ? []
+            : usable.flatMap((block) =>
+                block.type === 'image' && block.source?.type === 'base64' && typeof block.source.data === 'string' && block.source.data !== ''
+                  ? [{ mimeType: typeof block.source.media_type === 'string' ? block.source.media_type : 'image/png', base64: block.source.data }]
+                  : [],
+              );
+          const text = refused ? '' : usable.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
+          return gatewayAnswer({
+            images,
+            text,
+            finishReason: refused ? 'SAFETY' : 'STOP',
+            // Some gateways leave usage out; a flat price (pricing.usdPerImage) does not need it.
+            inputTokens: answer.usage?.input_tokens ?? 0,
+            outputTokens: answer.usage?.output_tokens ?? 0,
+            responseId: answer.id,
+            modelVersion: answer.model,
+          });
         });
       });
     },

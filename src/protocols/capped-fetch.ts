@@ -28,6 +28,11 @@ export function cappedFetch(maxBytes: number, base: typeof fetch = fetch): typeo
         },
       }),
     );
-    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+    // Response refuses a status outside 200–599 (a gateway's 600): built as 599, the real one put back,
+    // so the SDK still classifies it by status (not as a connection failure, which counts as maybe billed).
+    const inRange = response.status >= 200 && response.status <= 599;
+    const wrapped = new Response(counted, { status: inRange ? response.status : 599, statusText: response.statusText, headers: response.headers });
+    if (!inRange) Object.defineProperty(wrapped, 'status', { value: response.status });
+    return wrapped;
   };
 }

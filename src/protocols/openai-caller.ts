@@ -17,7 +17,7 @@ import { portableRequest, type PortableRequest } from './request-content.js';
 import type { InlineImage } from '../gemini/parse-generate-response.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
 import { cappedFetch } from './capped-fetch.js';
-import { callWithDeadline, gatewayAnswer, malformedAnswer } from './sdk-call.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer } from './sdk-call.js';
 
 export interface OpenAiCallerOptions {
   apiKey: string;
@@ -93,18 +93,25 @@ async function viaImages(client: OpenAI, model: string, request: PortableRequest
         );
   // Without output_format (Google's compatibility layer, most gateways) the bytes say what they
   // are: a JPEG labelled PNG failed as E_BAD_IMAGE after being paid for twice.
-  if (typeof answer !== 'object' || answer === null || (answer.data !== undefined && !Array.isArray(answer.data))) throw malformedAnswer('openai', 'no data list');
-  const declared = answer.output_format ? MIME_BY_FORMAT[answer.output_format] : undefined;
-  const images = (answer.data ?? []).flatMap((entry): InlineImage[] => {
-    if (entry.b64_json) return [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }];
-    return entry.url ? [hostedImage(entry.url)] : [];
-  });
-  return gatewayAnswer({
-    images,
-    text: '',
-    finishReason: 'STOP',
-    inputTokens: answer.usage?.input_tokens ?? 0,
-    outputTokens: answer.usage?.output_tokens ?? 0,
+  return readAnswer('openai', () => {
+    if (typeof answer !== 'object' || answer === null || (answer.data !== undefined && !Array.isArray(answer.data))) throw malformedAnswer('openai', 'no data list');
+    const declared = answer.output_format ? MIME_BY_FORMAT[answer.output_format] : undefined;
+    const images = (answer.data ?? []).flatMap((entry): InlineImage[] => {
+      if (typeof entry !== 'object' || entry === null) throw malformedAnswer('openai', 'an entry of data is not an object');
+      if (typeof entry.b64_json === 'string' && entry.b64_json !== '') {
+        return [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }];
+      }
+      if (typeof entry.url === 'string' && entry.url !== '') return [hostedImage(entry.url)];
+      // Paid for, and unusable: fails as a broken image would (charged, asked for at most twice).
+      return entry.b64_json !== undefined && entry.b64_json !== null ? [{ mimeType: 'image/png', base64: '', problem: 'an image of the answer has b64_json that is not base64 text' }] : [];
+    });
+    return gatewayAnswer({
+      images,
+      text: '',
+      finishReason: 'STOP',
+      inputTokens: answer.usage?.input_tokens ?? 0,
+      outputTokens: answer.usage?.output_tokens ?? 0,
+    });
   });
 }
 
@@ -127,24 +134,26 @@ async function viaChat(client: OpenAI, model: string, request: PortableRequest, 
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
   };
   const answer = await client.chat.completions.create({ model, messages, n: 1, modalities, ...sampling }, { signal, timeout });
-  if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.choices)) throw malformedAnswer('openai', 'no choices list');
-  const choice = answer.choices[0];
-  const message = choice?.message as (OpenAI.ChatCompletionMessage & { images?: ChatImage[] }) | undefined;
-  if (message?.images !== undefined && !Array.isArray(message.images)) throw malformedAnswer('openai', 'message.images is not a list');
-  const images = (message?.images ?? []).flatMap((image): InlineImage[] => {
-    const url = image?.image_url?.url ?? '';
-    const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-    if (match?.[1] && match[2] !== undefined) return [{ mimeType: match[1], base64: match[2] }];
-    if (/^https?:\/\//i.test(url)) return [hostedImage(url)];
-    return [{ mimeType: 'image/png', base64: '', problem: 'an image of the chat answer is neither a base64 data URL nor a hosted URL' }];
-  });
-  return gatewayAnswer({
-    images,
-    text: typeof message?.content === 'string' ? message.content : '',
-    finishReason: choice?.finish_reason === 'content_filter' ? 'SAFETY' : 'STOP',
-    inputTokens: answer.usage?.prompt_tokens ?? 0,
-    outputTokens: answer.usage?.completion_tokens ?? 0,
-    responseId: answer.id,
-    modelVersion: answer.model,
+  return readAnswer('openai', () => {
+    if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.choices)) throw malformedAnswer('openai', 'no choices list');
+    const choice = answer.choices[0];
+    const message = choice?.message as (OpenAI.ChatCompletionMessage & { images?: ChatImage[] }) | undefined;
+    if (message?.images !== undefined && !Array.isArray(message.images)) throw malformedAnswer('openai', 'message.images is not a list');
+    const images = (message?.images ?? []).flatMap((image): InlineImage[] => {
+      const url = typeof image?.image_url?.url === 'string' ? image.image_url.url : '';
+      const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+      if (match?.[1] && match[2] !== undefined) return [{ mimeType: match[1], base64: match[2] }];
+      if (/^https?:\/\//i.test(url)) return [hostedImage(url)];
+      return [{ mimeType: 'image/png', base64: '', problem: 'an image of the chat answer is neither a base64 data URL nor a hosted URL' }];
+    });
+    return gatewayAnswer({
+      images,
+      text: typeof message?.content === 'string' ? message.content : '',
+      finishReason: choice?.finish_reason === 'content_filter' ? 'SAFETY' : 'STOP',
+      inputTokens: answer.usage?.prompt_tokens ?? 0,
+      outputTokens: answer.usage?.completion_tokens ?? 0,
+      responseId: answer.id,
+      modelVersion: answer.model,
+    });
   });
 }

@@ -54,8 +54,11 @@ export function gatewayAnswer(answer: {
     ...(answer.text ? [{ text: answer.text }] : []),
     ...answer.images.flatMap((image) => (image.problem === undefined ? [{ inlineData: { mimeType: image.mimeType, data: image.base64 } }] : [])),
   ];
+  // The answer's image is the first one: a usable image goes before one it only links to (a
+  // hosted preview beside the base64 must not fail the item). The count, which prices it, stays.
+  const images = [...answer.images.filter((image) => image.problem === undefined), ...answer.images.filter((image) => image.problem !== undefined)];
   return {
-    images: answer.images,
+    images,
     thoughts: { texts: [], images: [] },
     turn,
     text: answer.text,
@@ -74,4 +77,18 @@ export function gatewayAnswer(answer: {
 export function malformedAnswer(protocol: 'openai' | 'anthropic', what: string): BunchError {
   const name = protocol === 'openai' ? 'OpenAI-compatible' : 'Claude-compatible';
   return new BunchError('E_MALFORMED_RESPONSE', `${name} answer has an unexpected shape: ${what}`);
+}
+
+/**
+ * Reads an answer the SDK parsed: any slip on an unexpected shape inside it (a null entry, a
+ * number where a string belongs) is E_MALFORMED_RESPONSE, not a TypeError that would pass for a
+ * failed connection.
+ */
+export function readAnswer<T>(protocol: 'openai' | 'anthropic', read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof BunchError) throw error;
+    throw malformedAnswer(protocol, error instanceof Error ? error.message : String(error));
+  }
 }

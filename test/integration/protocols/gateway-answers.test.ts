@@ -88,6 +88,49 @@ describe('gateway answers the protocol does not promise', () => {
     expect(response.images.map((image) => image.problem)).toEqual(['the gateway answered the image as a hosted URL (https://cdn.gateway.example/i.png), not base64 data']);
   });
 
+  it('a usable base64 image is the answer even when a hosted preview comes first', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    handler = json(chatAnswer([{ type: 'image_url', image_url: { url: 'https://cdn.gateway.example/preview.png' } }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }]));
+    const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat' });
+    const { response } = await chat.generateContent('m', request(), { timeoutMs: 5000 });
+    expect(response.images.map((image) => [image.base64 === png, image.problem === undefined])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
+    handler = json({ created: 1, data: [{ url: 'https://cdn.gateway.example/i.png' }, { b64_json: png }] });
+    const images = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'images' });
+    expect((await images.generateContent('m', request(), { timeoutMs: 5000 })).response.images[0]?.base64).toBe(png);
+  });
+
+  it('an entry of the wrong shape inside the answer is E_MALFORMED_RESPONSE too', async () => {
+    const images = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'images' });
+    handler = json({ created: 1, data: [null] });
+    expect(await failureOf(images.generateContent('m', request(), { timeoutMs: 5000 }))).toMatchObject({
+      code: 'E_MALFORMED_RESPONSE',
+      message: 'OpenAI-compatible answer has an unexpected shape: an entry of data is not an object',
+    });
+    handler = json({ created: 1, data: [{ b64_json: 42 }] });
+    expect((await images.generateContent('m', request(), { timeoutMs: 5000 })).response.images.map((image) => image.problem)).toEqual([
+      'an image of the answer has b64_json that is not base64 text',
+    ]);
+    handler = json({ id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [null], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } });
+    const claude = createAnthropicCaller({ apiKey: 'k', baseUrl: base });
+    expect(await failureOf(claude.generateContent('m', request(), { timeoutMs: 5000 }))).toMatchObject({
+      code: 'E_MALFORMED_RESPONSE',
+      message: 'Claude-compatible answer has an unexpected shape: a content block is not an object',
+    });
+  });
+
+  it('a status beyond 599 is still classified by its status, not as a failed connection', async () => {
+    handler = (_req, _body, res) => {
+      res.writeHead(600, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"gateway overloaded"}}');
+    };
+    const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat' });
+    const failure = await failureOf(chat.generateContent('m', request(), { timeoutMs: 5000 }));
+    expect([failure.code, failure.status, failure.message]).toEqual(['E_UPSTREAM', 600, 'OpenAI-compatible API answered HTTP 600: gateway overloaded']);
+  });
+
   it('an answer of the wrong shape is E_MALFORMED_RESPONSE, not a network failure', async () => {
     handler = json({ result: 'ok' });
     const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat' });
