@@ -161,8 +161,14 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
         },
       },
     );
-    // Settled here or in the background below; never an unhandled rejection in between.
-    planning.catch(() => undefined);
+    // Settled here or in the background below; never an unhandled rejection in between. Kept
+    // where close() looks from the start: a console stopped within the answer window must wait too.
+    const tracked = planning.then(
+      () => undefined,
+      () => undefined,
+    );
+    deps.planning?.add(tracked);
+    void tracked.finally(() => deps.planning?.delete(tracked));
     const within = deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), within)));

@@ -72,4 +72,34 @@ describe("the console's retry message", () => {
       await patient.close();
     }
   });
+
+  it('stopping the console while a retry plans (inside the answer window) waits for that planning', async () => {
+    const stopping = await startConsole({
+      plane: stack.plane,
+      prefix: stack.prefix,
+      port: 0,
+      host: '127.0.0.1',
+      openStore: stack.storeFor,
+      logger: silentLogger(),
+      sampleEveryMs: 60_000,
+      retryAnswerWithinMs: 30_000,
+    });
+    const csv = ['sku,title', 'R1,"tres [[emu:fail-first=1:500]]"'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+    const parent = await stack.start(jobFile);
+    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 1 });
+    const more = Array.from({ length: 60_000 }, (_, i) => `M${i},more ${i}`);
+    await writeFile((await loadJobFile(jobFile)).catalog.path, [csv, ...more].join('\n'));
+    const answer = fetch(`${stopping.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: stopping.url } }).catch(() => undefined);
+    let retryId: string | undefined;
+    for (let tries = 0; tries < 400 && !retryId; tries += 1) {
+      for (const id of await stack.plane.runs.listRuns(10)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parent.runId) retryId = id;
+      if (!retryId) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(retryId).toBeDefined();
+    await stopping.close();
+    // Before: close() returned at once and the run was left half planned (its planner went on unowned).
+    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(true);
+    await answer;
+  });
 });
