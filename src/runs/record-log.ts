@@ -142,6 +142,21 @@ export class RecordLog {
     return (await this.redis.getbit(this.keys(runId).done, index)) === 1;
   }
 
+  /** Which of these items already have a terminal record, in one round trip (a pipeline of GETBIT). */
+  async terminalOf(runId: string, indexes: readonly number[]): Promise<Set<number>> {
+    if (indexes.length === 0) return new Set();
+    const done = this.keys(runId).done;
+    const pipeline = this.redis.pipeline();
+    for (const index of indexes) pipeline.getbit(done, index);
+    const answers = (await pipeline.exec()) ?? [];
+    const terminal = new Set<number>();
+    answers.forEach(([error, bit], i) => {
+      if (error) throw error;
+      if (bit === 1) terminal.add(indexes[i] as number);
+    });
+    return terminal;
+  }
+
   shouldFlush(outcome: RecordOutcome): boolean {
     return outcome.recordsInRedis >= this.flushThreshold;
   }

@@ -385,6 +385,11 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
     return { kind: 'next' };
   }
   if (control.stop || pastCutoff) return salvageWholeShard(ctx, control.stop, pastCutoff);
+  // Items an earlier delivery already failed (a reference image gone) are not sent now, even if the
+  // image is back: they would be made and billed, and their records could not count it.
+  const targets = await loadShardTargets(ctx.store, runId, state.shard);
+  const terminal = await runs.records.terminalOf(runId, [...targets.values()].map((target) => target.index));
+  const done = new Set([...targets.values()].filter((target) => terminal.has(target.index)).map((target) => target.itemKey));
   let created: UpstreamBatch | undefined;
   try {
     created = await createShardBatch(client, ctx.store, {
@@ -394,8 +399,9 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
       displayName: state.displayName,
       tempRoot: deps.tempRoot,
       beforeCreate,
-      // Recorded before the batch exists: a redelivery finds them terminal whatever it uploads.
+      // Recorded before the batch exists: a redelivery finds them terminal and leaves them out.
       onLeftOut: (left) => failLeftOutItems(ctx, left),
+      done,
     });
   } catch (error) {
     if (error instanceof BunchError && !error.retryable && error.code !== 'E_STORAGE') {
@@ -407,8 +413,8 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
     }
     throw error;
   }
-  // Every item named a reference that is gone: they are failed, and there is nothing to submit.
-  if (!created) return salvageWholeShard(ctx, undefined, false, 'every item of the shard names a reference image missing from storage');
+  // Every item is recorded already (failed: a reference image gone): there is nothing to submit.
+  if (!created) return salvageWholeShard(ctx, undefined, false, 'every item of the shard was recorded before its batch was made (a reference image missing from storage)');
   state.upstream = created.name;
   state.upstreamState = created.state;
   state.phase = 'submitted';

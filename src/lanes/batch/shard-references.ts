@@ -32,15 +32,18 @@ export async function withUploadedReferences(
   stored: string,
   rewritten: string,
   tempDir: string,
+  /** Items already recorded (failed by an earlier delivery of this shard): never sent, nor their images uploaded. */
+  done: ReadonlySet<string> = new Set(),
 ): Promise<UploadedShardFile> {
   const shas = new Set<string>();
   let count = 0;
+  const isDone = (line: string) => done.size > 0 && done.has((JSON.parse(line) as { key: string }).key);
   for await (const line of lines(stored)) {
-    if (line === '') continue;
+    if (line === '' || isDone(line)) continue;
     count += 1;
     for (const match of line.matchAll(PLACEHOLDER)) shas.add(match[1] as string);
   }
-  if (shas.size === 0) return { file: stored, left: new Map(), lines: count };
+  if (shas.size === 0 && done.size === 0) return { file: stored, left: new Map(), lines: count };
   const missing = new Map<string, string>();
   const uris = await uploadReferences(client, store, shas, { dir: tempDir, baseUrl: client.config?.baseUrl ?? '', missing });
   const out = createWriteStream(rewritten);
@@ -51,7 +54,7 @@ export async function withUploadedReferences(
   const left = new Map<string, string>();
   let kept = 0;
   for await (const line of lines(stored)) {
-    if (line === '') continue;
+    if (line === '' || isDone(line)) continue;
     const gone = missing.size === 0 ? undefined : [...line.matchAll(PLACEHOLDER)].map((match) => missing.get(match[1] as string)).find((why) => why !== undefined);
     if (gone !== undefined) {
       left.set((JSON.parse(line) as { key: string }).key, gone);

@@ -61,6 +61,8 @@ export async function createShardBatch(
     beforeCreate?: (() => Promise<void>) | undefined;
     /** Items left out of the batch (itemKey → why), before it is created. */
     onLeftOut?: ((left: ReadonlyMap<string, string>) => Promise<void>) | undefined;
+    /** Items already recorded (by an earlier delivery of this shard): left out of the upload. */
+    done?: ReadonlySet<string> | undefined;
   },
 ): Promise<UpstreamBatch | undefined> {
   const key = runObjectKeys(options.runId).batchRequests(options.shard);
@@ -75,7 +77,7 @@ export async function createShardBatch(
       await untilClosed(out);
       throw error;
     });
-    const uploaded = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir);
+    const uploaded = await withUploadedReferences(client, store, copied, path.join(dir, `${options.shard}.jsonl`), dir, options.done);
     if (uploaded.left.size > 0) await options.onLeftOut?.(uploaded.left);
     if (uploaded.lines === 0) return undefined;
     return await createBatchFromFile(client, uploaded.file, { model: options.model, displayName: options.displayName, beforeCreate: options.beforeCreate });

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createBatchFromFile } from '../../../src/gemini/batch-api.js';
+import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
 import { referenceObjectKey } from '../../../src/references/reference-object-key.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { solidImage } from '../../helpers/image-server.js';
@@ -22,8 +24,9 @@ describe('a batch shard whose reference image went missing from storage', () => 
     stack = undefined;
   });
 
-  async function plannedWithPhotos(rowsWithLost: string[], rowsWithKept: string[]) {
-    stack = await startBunchStack({ emulator: { profile: { batch: { pendingMs: 20, runningMs: 60 } } } });
+  async function plannedWithPhotos(rowsWithLost: string[], rowsWithKept: string[], options: { maxActiveBatches?: number; beforeWorkers?: () => Promise<void> } = {}) {
+    const batch = { pendingMs: options.maxActiveBatches ? 1500 : 20, runningMs: 60, ...(options.maxActiveBatches ? { maxActiveBatches: options.maxActiveBatches } : {}) };
+    stack = await startBunchStack({ emulator: { profile: { batch } } });
     const lost = await solidImage({ r: 200, g: 40, b: 40 });
     const kept = await solidImage({ r: 40, g: 40, b: 200 });
     await writeFile(path.join(stack.dir.path, 'lost.png'), lost);
@@ -43,8 +46,9 @@ describe('a batch shard whose reference image went missing from storage', () => 
     expect(await store.delete(referenceObjectKey(sha256(lost)))).toBeUndefined();
     expect(await store.get(referenceObjectKey(sha256(lost)))).toBeUndefined();
     if (rowsWithKept.length > 0) expect(await store.get(referenceObjectKey(sha256(kept)))).toBeDefined();
+    await options.beforeWorkers?.();
     await stack.startWorkers();
-    return { started, outputUrl, lostKey: referenceObjectKey(sha256(lost)) };
+    return { started, outputUrl, store, lost, lostKey: referenceObjectKey(sha256(lost)) };
   }
 
   it('fails the items naming it E_REFERENCE without a call and makes the others in the batch', async () => {
@@ -71,5 +75,32 @@ describe('a batch shard whose reference image went missing from storage', () => 
     expect(paidCalls(stack!)).toEqual({ http: 0, batch: 0 });
     expect(stack!.emulator.requestLog.count({ route: 'batchGenerateContent' })).toBe(0);
     expect(shards.map((shard) => [shard.phase, shard.upstream, shard.outcome?.failed])).toEqual([['done', undefined, 3]]);
+  });
+
+  it('a redelivery after a failed create does not send the items already failed, though their image is back', async () => {
+    // One batch at a time upstream, taken by another batch of the key for 1.5 s: the shard's first
+    // create answers 429 after its left-out items were recorded, and a later delivery creates it.
+    const occupy = async () => {
+      const client = createGeminiClient({ baseUrl: stack!.emulator.url, apiKey: stack!.emulator.apiKey ?? 'unused' });
+      const occupant = path.join(stack!.dir.path, 'occupant.jsonl');
+      await writeFile(occupant, JSON.stringify({ key: 'x', request: { contents: [{ role: 'user', parts: [{ text: 'occupant' }] }] } }) + '\n');
+      await createBatchFromFile(client, occupant, { model: 'gemini-3.1-flash-image-preview', displayName: 'occupant' });
+    };
+    const { started, outputUrl, store, lost, lostKey } = await plannedWithPhotos(['L1', 'L2'], ['K1', 'K2'], { maxActiveBatches: 1, beforeWorkers: occupy });
+    for (let tries = 0; tries < 300 && (await stack!.plane.runs.getMeta(started.runId))?.errors.E_REFERENCE !== 2; tries += 1) await new Promise((r) => setTimeout(r, 10));
+    const mid = (await stack!.plane.runs.getMeta(started.runId))!;
+    const shard = JSON.parse(Object.values(mid.shards)[0]!) as { phase: string; upstream?: string };
+    expect([shard.phase, shard.upstream]).toEqual(['submitting', undefined]);
+    // The photo is stored again meanwhile (another run of a catalog naming it).
+    await store.put(lostKey, lost);
+    const { meta, manifest } = await finishBatchRun(stack!, started.runId, outputUrl, 4);
+    expect(meta.counts).toEqual({ succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
+    // The occupant, K1 and K2. Before: 5 — L1 and L2 were made and billed, and left out of the run's cost.
+    expect(paidCalls(stack!)).toEqual({ http: 0, batch: 3 });
+    expect(manifest.filter((line) => line.status === 'failed').map((line) => [line.key, line.errorCode]).sort()).toEqual([
+      ['L1', 'E_REFERENCE'],
+      ['L2', 'E_REFERENCE'],
+    ]);
+    expect(meta.costUsd).toBeCloseTo(2 * 0.058 * 0.5, 9);
   });
 });
