@@ -5,6 +5,11 @@ import { silentLogger } from '../../../src/logging/create-logger.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
+/** A console on a free loopback port over the stack's Redis and stores. */
+function consoleOn(stack: BunchStack, options: { retryAnswerWithinMs?: number } = {}): Promise<RunningConsole> {
+  return startConsole({ plane: stack.plane, prefix: stack.prefix, port: 0, host: '127.0.0.1', openStore: stack.storeFor, logger: silentLogger(), sampleEveryMs: 60_000, ...options });
+}
+
 /** The console's Retry button says what `bunch retry` says: items left out because their inputs changed. */
 describe("the console's retry message", () => {
   let stack: BunchStack;
@@ -12,7 +17,7 @@ describe("the console's retry message", () => {
   beforeAll(async () => {
     stack = await startBunchStack({ concurrency: 2 });
     await stack.startWorkers();
-    open = await startConsole({ plane: stack.plane, prefix: stack.prefix, port: 0, host: '127.0.0.1', openStore: stack.storeFor, logger: silentLogger(), sampleEveryMs: 60_000 });
+    open = await consoleOn(stack);
   });
   afterAll(async () => {
     await open?.close();
@@ -35,16 +40,7 @@ describe("the console's retry message", () => {
   });
 
   it('answers with the new run while a long planning goes on, and names what was left out on its page when it ends', async () => {
-    const patient = await startConsole({
-      plane: stack.plane,
-      prefix: stack.prefix,
-      port: 0,
-      host: '127.0.0.1',
-      openStore: stack.storeFor,
-      logger: silentLogger(),
-      sampleEveryMs: 60_000,
-      retryAnswerWithinMs: 0,
-    });
+    const patient = await consoleOn(stack, { retryAnswerWithinMs: 0 });
     try {
       const csv = ['sku,title', 'Q1,"uno [[emu:fail-first=1:500]]"', 'Q2,"dos [[emu:fail-first=1:500]]"'].join('\n');
       const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
@@ -74,16 +70,7 @@ describe("the console's retry message", () => {
   });
 
   it('stopping the console while a retry plans (inside the answer window) waits for that planning', async () => {
-    const stopping = await startConsole({
-      plane: stack.plane,
-      prefix: stack.prefix,
-      port: 0,
-      host: '127.0.0.1',
-      openStore: stack.storeFor,
-      logger: silentLogger(),
-      sampleEveryMs: 60_000,
-      retryAnswerWithinMs: 30_000,
-    });
+    const stopping = await consoleOn(stack, { retryAnswerWithinMs: 30_000 });
     const csv = ['sku,title', 'R1,"tres [[emu:fail-first=1:500]]"'].join('\n');
     const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
     const parent = await stack.start(jobFile);

@@ -21,6 +21,32 @@ afterEach(async () => {
   stack = undefined;
 });
 
+/**
+ * An hourly `--overlap queue` schedule of the job and a worker that takes its firings by hand
+ * (an `every` schedule fires at once; taking that firing makes the next one, an hour away).
+ */
+async function hourlyQueueSchedule(open: BunchStack, jobFile: string) {
+  const queue = openScheduleQueue(open.plane.redis, open.prefix);
+  cleanups.push(() => queue.close());
+  await upsertSchedule(queue, { name: 'hourly', jobSource: jobFile, everyMs: 3600_000, overlap: 'queue' });
+  const connection = createRedisConnection(open.redis.url, 'worker');
+  const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: open.prefix });
+  cleanups.push(async () => {
+    await manual.close(true);
+    connection.disconnect();
+  });
+  const deps = {
+    redis: open.plane.redis,
+    prefix: open.prefix,
+    runs: open.plane.runs,
+    queues: open.plane.queues,
+    openStore: (url: string) => openObjectStore(url),
+    logger: silentLogger(),
+    queueRecheckMs: 60_000,
+  };
+  return { queue, manual, deps };
+}
+
 describe('overlap queue on a daily schedule', () => {
   it('queues the firing behind the active run instead of skipping it at once', async () => {
     stack = await startBunchStack();
@@ -86,25 +112,7 @@ describe('overlap queue on a daily schedule', () => {
     stack = await startBunchStack();
     const jobFile = await stack.writeJob({ catalogCsv: productCsv(2) });
     const active = await stack.start(jobFile);
-    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
-    cleanups.push(() => queue.close());
-    // An `every` schedule fires at once; taking that firing makes the next one (an hour away).
-    await upsertSchedule(queue, { name: 'hourly', jobSource: jobFile, everyMs: 3600_000, overlap: 'queue' });
-    const connection = createRedisConnection(stack.redis.url, 'worker');
-    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
-    cleanups.push(async () => {
-      await manual.close(true);
-      connection.disconnect();
-    });
-    const deps = {
-      redis: stack.plane.redis,
-      prefix: stack.prefix,
-      runs: stack.plane.runs,
-      queues: stack.plane.queues,
-      openStore: (url: string) => openObjectStore(url),
-      logger: silentLogger(),
-      queueRecheckMs: 60_000,
-    };
+    const { queue, manual, deps } = await hourlyQueueSchedule(stack, jobFile);
     const firstToken = randomUUID();
     const first = (await manual.getNextJob(firstToken)) as Job<ScheduledRunData>;
     await expect(fireSchedule(first, firstToken, deps)).rejects.toBeInstanceOf(DelayedError);
@@ -129,24 +137,7 @@ describe('overlap queue on a daily schedule', () => {
     const jobFile = await stack.writeJob({ catalogCsv: productCsv(2) });
     const active = await stack.start(jobFile);
     const jobName = (await stack.plane.runs.getMeta(active.runId))!.config.jobName;
-    const queue = openScheduleQueue(stack.plane.redis, stack.prefix);
-    cleanups.push(() => queue.close());
-    await upsertSchedule(queue, { name: 'hourly', jobSource: jobFile, everyMs: 3600_000, overlap: 'queue' });
-    const connection = createRedisConnection(stack.redis.url, 'worker');
-    const manual = new Worker<ScheduledRunData>(SCHEDULE_QUEUE, null, { connection, prefix: stack.prefix });
-    cleanups.push(async () => {
-      await manual.close(true);
-      connection.disconnect();
-    });
-    const deps = {
-      redis: stack.plane.redis,
-      prefix: stack.prefix,
-      runs: stack.plane.runs,
-      queues: stack.plane.queues,
-      openStore: (url: string) => openObjectStore(url),
-      logger: silentLogger(),
-      queueRecheckMs: 60_000,
-    };
+    const { queue, manual, deps } = await hourlyQueueSchedule(stack, jobFile);
     const firstToken = randomUUID();
     const first = (await manual.getNextJob(firstToken)) as Job<ScheduledRunData>;
     await expect(fireSchedule(first, firstToken, deps)).rejects.toBeInstanceOf(DelayedError);
