@@ -10,7 +10,7 @@ import type { ModelCaller } from '../lanes/model-caller.js';
 import { portableRequest } from './request-content.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
 import { cappedFetch } from './capped-fetch.js';
-import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer } from './sdk-call.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer, tokenCount } from './sdk-call.js';
 
 export interface AnthropicCallerOptions {
   apiKey: string;
@@ -79,8 +79,8 @@ export function createAnthropicCaller(options: AnthropicCallerOptions): ModelCal
             text,
             finishReason: refused ? 'SAFETY' : 'STOP',
             // Some gateways leave usage out; a flat price (pricing.usdPerImage) does not need it.
-            inputTokens: answer.usage?.input_tokens ?? 0,
-            outputTokens: answer.usage?.output_tokens ?? 0,
+            inputTokens: tokenCount('anthropic', answer.usage?.input_tokens),
+            outputTokens: tokenCount('anthropic', answer.usage?.output_tokens),
             responseId: answer.id,
             modelVersion: answer.model,
           });

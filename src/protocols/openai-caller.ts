@@ -17,7 +17,7 @@ import { portableRequest, type PortableRequest } from './request-content.js';
 import type { InlineImage } from '../gemini/parse-generate-response.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../gemini/bounded-body.js';
 import { cappedFetch } from './capped-fetch.js';
-import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer } from './sdk-call.js';
+import { callWithDeadline, gatewayAnswer, malformedAnswer, readAnswer, tokenCount } from './sdk-call.js';
 
 export interface OpenAiCallerOptions {
   apiKey: string;
@@ -57,6 +57,17 @@ export function createOpenAiCaller(options: OpenAiCallerOptions): ModelCaller {
       );
     },
   };
+}
+
+/** `data:image/png[;param=value…];base64,<data>` (RFC 2397, parameters allowed, any case). */
+const DATA_URL = /^data:([^;,]+)(?:;[^;,]*)*?;base64,(.*)$/is;
+
+/** An answer's image given by URL: a base64 data URL is the image; a hosted link is paid for and unusable. */
+function imageAtUrl(url: string): InlineImage {
+  const match = DATA_URL.exec(url);
+  if (match?.[1] && match[2] !== undefined) return { mimeType: match[1].toLowerCase(), base64: match[2] };
+  if (/^https?:\/\//i.test(url)) return hostedImage(url);
+  return { mimeType: 'image/png', base64: '', problem: 'an image of the answer is neither a base64 data URL nor a hosted URL' };
 }
 
 /**
@@ -101,7 +112,7 @@ async function viaImages(client: OpenAI, model: string, request: PortableRequest
       if (typeof entry.b64_json === 'string' && entry.b64_json !== '') {
         return [{ mimeType: declared ?? sniffImageType(Buffer.from(entry.b64_json.slice(0, 64), 'base64')) ?? 'image/png', base64: entry.b64_json }];
       }
-      if (typeof entry.url === 'string' && entry.url !== '') return [hostedImage(entry.url)];
+      if (typeof entry.url === 'string' && entry.url !== '') return [imageAtUrl(entry.url)];
       // Paid for, and unusable: fails as a broken image would (charged, asked for at most twice).
       return entry.b64_json !== undefined && entry.b64_json !== null ? [{ mimeType: 'image/png', base64: '', problem: 'an image of the answer has b64_json that is not base64 text' }] : [];
     });
@@ -109,8 +120,8 @@ async function viaImages(client: OpenAI, model: string, request: PortableRequest
       images,
       text: '',
       finishReason: 'STOP',
-      inputTokens: answer.usage?.input_tokens ?? 0,
-      outputTokens: answer.usage?.output_tokens ?? 0,
+      inputTokens: tokenCount('openai', answer.usage?.input_tokens),
+      outputTokens: tokenCount('openai', answer.usage?.output_tokens),
     });
   });
 }
@@ -140,18 +151,14 @@ async function viaChat(client: OpenAI, model: string, request: PortableRequest, 
     const message = choice?.message as (OpenAI.ChatCompletionMessage & { images?: ChatImage[] }) | undefined;
     if (message?.images !== undefined && !Array.isArray(message.images)) throw malformedAnswer('openai', 'message.images is not a list');
     const images = (message?.images ?? []).flatMap((image): InlineImage[] => {
-      const url = typeof image?.image_url?.url === 'string' ? image.image_url.url : '';
-      const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-      if (match?.[1] && match[2] !== undefined) return [{ mimeType: match[1], base64: match[2] }];
-      if (/^https?:\/\//i.test(url)) return [hostedImage(url)];
-      return [{ mimeType: 'image/png', base64: '', problem: 'an image of the chat answer is neither a base64 data URL nor a hosted URL' }];
+      return [imageAtUrl(typeof image?.image_url?.url === 'string' ? image.image_url.url : '')];
     });
     return gatewayAnswer({
       images,
       text: typeof message?.content === 'string' ? message.content : '',
       finishReason: choice?.finish_reason === 'content_filter' ? 'SAFETY' : 'STOP',
-      inputTokens: answer.usage?.prompt_tokens ?? 0,
-      outputTokens: answer.usage?.completion_tokens ?? 0,
+      inputTokens: tokenCount('openai', answer.usage?.prompt_tokens),
+      outputTokens: tokenCount('openai', answer.usage?.completion_tokens),
       responseId: answer.id,
       modelVersion: answer.model,
     });

@@ -92,3 +92,15 @@ export function readAnswer<T>(protocol: 'openai' | 'anthropic', read: () => T): 
     throw malformedAnswer(protocol, error instanceof Error ? error.message : String(error));
   }
 }
+
+/**
+ * A token count from a gateway's usage: absent is 0 (some leave usage out; a flat price needs
+ * none), digits as text are read as the native path reads int64s, anything else is a malformed
+ * answer — never a string to be summed by concatenation.
+ */
+export function tokenCount(protocol: 'openai' | 'anthropic', value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
+  throw malformedAnswer(protocol, `a token count is ${JSON.stringify(value).slice(0, 40)}`);
+}

@@ -131,6 +131,43 @@ describe('gateway answers the protocol does not promise', () => {
     expect([failure.code, failure.status, failure.message]).toEqual(['E_UPSTREAM', 600, 'OpenAI-compatible API answered HTTP 600: gateway overloaded']);
   });
 
+  it('a data URL is the image wherever it comes (Images API url, media-type parameters); token counts must be counts', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    handler = json({ created: 1, data: [{ url: `data:image/png;base64,${png}` }] });
+    const images = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'images' });
+    // Before: "hosted URL (null…)", paid twice and failed.
+    expect((await images.generateContent('m', request(), { timeoutMs: 5000 })).response.images).toEqual([{ mimeType: 'image/png', base64: png }]);
+    handler = json(chatAnswer([{ type: 'image_url', image_url: { url: `DATA:Image/PNG;charset=binary;BASE64,${png}` } }]));
+    const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat' });
+    expect((await chat.generateContent('m', request(), { timeoutMs: 5000 })).response.images).toEqual([{ mimeType: 'image/png', base64: png }]);
+    handler = json({ ...chatAnswer([]), usage: { prompt_tokens: '10', completion_tokens: 1290 } });
+    expect((await chat.generateContent('m', request(), { timeoutMs: 5000 })).response.usage).toMatchObject({ promptTokens: 10, outputTokens: 1290, totalTokens: 1300 });
+    handler = json({ ...chatAnswer([]), usage: { prompt_tokens: 'ten', completion_tokens: 1290 } });
+    expect(await failureOf(chat.generateContent('m', request(), { timeoutMs: 5000 }))).toMatchObject({
+      code: 'E_MALFORMED_RESPONSE',
+      message: 'OpenAI-compatible answer has an unexpected shape: a token count is "ten"',
+    });
+  });
+
+  it('an error answer keeps its status whatever its size: only its head is read', async () => {
+    const page = `<html><body><h1>Service unavailable</h1>${'x'.repeat(4000)}</body></html>`;
+    handler = (_req, _body, res) => {
+      res.writeHead(503, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+      res.end(page);
+    };
+    const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat', maxResponseBytes: 1024 });
+    const failure = await failureOf(chat.generateContent('m', request(), { timeoutMs: 5000 }));
+    // Before: E_RESPONSE_TOO_LARGE, no status, not retried and counted as maybe billed.
+    expect([failure.code, failure.status, failure.retryable]).toEqual(['E_UPSTREAM', 503, true]);
+    handler = (_req, _body, res) => {
+      const body = JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', pad: 'y'.repeat(4000) } });
+      res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': '3' });
+      res.end(body);
+    };
+    const limited = await failureOf(chat.generateContent('m', request(), { timeoutMs: 5000 }));
+    expect([limited.code, limited.status, limited.retryAfterMs, limited.message]).toEqual(['E_RATE_LIMITED', 429, 3000, 'OpenAI-compatible API answered HTTP 429: Rate limit reached']);
+  });
+
   it('an answer of the wrong shape is E_MALFORMED_RESPONSE, not a network failure', async () => {
     handler = json({ result: 'ok' });
     const chat = createOpenAiCaller({ apiKey: 'k', baseUrl: `${base}/v1`, mode: 'chat' });
