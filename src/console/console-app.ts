@@ -5,11 +5,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { BunchError, isBunchError, toErrorRecord } from '../errors/bunch-error.js';
+import { BunchError, isBunchError } from '../errors/bunch-error.js';
 import { galleryKeys } from '../gallery/gallery-keys.js';
 import { cancelRun } from '../lanes/cancel-run.js';
+import { retryFromConsole } from './console-retry.js';
 import type { RunQueues } from '../lanes/run-queues.js';
-import { firstFew, startRetryRun } from '../lanes/start-retry-run.js';
 import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
@@ -39,17 +39,11 @@ export interface ConsoleDeps {
   /** The origin users reach the console at through a proxy that rewrites Host (BUNCH_CONSOLE_ORIGIN). */
   publicOrigin?: string;
   allowPrivateReferences?: boolean;
-  /**
-   * How long the Retry button waits for the retry to be planned (default 3 s). A big catalog plans
-   * for longer than a browser or proxy waits: past this the button answers with the new run's
-   * page while planning goes on, and the items left out are noted on that page when it ends.
-   */
+  /** How long the Retry button waits for the retry to be planned (console-retry.ts; default 3 s). */
   retryAnswerWithinMs?: number;
-  /** Where retries still planning after their answer are kept (the console's close waits for them). */
+  /** Retries being planned (from the click on): the console's close waits for them. */
   planning?: Set<Promise<unknown>>;
 }
-
-const RETRY_ANSWER_WITHIN_MS = 3000;
 
 const FILE_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -147,58 +141,7 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   });
 
   app.post('/runs/:id/retry', async (req, res) => {
-    const id = req.params.id;
-    let created: string | undefined;
-    let onCreated: () => void = () => undefined;
-    const whenCreated = new Promise<void>((resolve) => (onCreated = resolve));
-    const planning = startRetryRun(
-      { runs: deps.runs, queues: deps.queues, openStore: deps.openStore, logger: deps.logger, allowPrivateReferences: deps.allowPrivateReferences ?? false },
-      id,
-      {
-        onCreated: (runId) => {
-          created = runId;
-          onCreated();
-        },
-      },
-    );
-    // Settled here or in the background below; never an unhandled rejection in between. Kept
-    // where close() looks from the start: a console stopped within the answer window must wait too.
-    const tracked = planning.then(
-      () => undefined,
-      () => undefined,
-    );
-    deps.planning?.add(tracked);
-    void tracked.finally(() => deps.planning?.delete(tracked));
-    const within = deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), within)));
-    // Answered when planning ends, or once the run exists and the wait is over — whichever is later
-    // of the two: a run that was not created yet has no page to show.
-    const first = await Promise.race([planning, Promise.all([whenCreated, late]).then(() => 'late' as const)]).finally(() => clearTimeout(timer));
-    if (first === 'late' && created) {
-      const runId = created;
-      deps.logger.info({ runId, parentRunId: id }, 'retry started from the console; planning goes on');
-      const background = planning
-        .then(
-          async (result) => {
-            const note = 'runId' in result ? leftOutNote(result) : '';
-            if (note) await deps.runs.setExtra(runId, 'retryLeftOut', note.trim());
-          },
-          // startRun has stopped the run (it ends `aborted`); the page shows that.
-          (error: unknown) => deps.logger.error({ runId, parentRunId: id, err: toErrorRecord(error) }, 'retry planning failed'),
-        )
-        .catch((error: unknown) => deps.logger.warn({ runId, err: toErrorRecord(error) }, 'retry note not saved'))
-        .finally(() => deps.planning?.delete(background));
-      deps.planning?.add(background);
-      const message = `Retry of ${id} is being planned; items left out, if any, are named on this page once it is.`;
-      return res.redirect(303, `/runs/${encodeURIComponent(runId)}?message=${encodeURIComponent(message)}`);
-    }
-    const result = await planning;
-    if (!('runId' in result)) {
-      return res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent('Nothing to retry.')}`);
-    }
-    deps.logger.info({ runId: result.runId, parentRunId: id }, 'retry started from the console');
-    return res.redirect(303, `/runs/${encodeURIComponent(result.runId)}?message=${encodeURIComponent(`Retry of ${id}: ${result.items} items.${leftOutNote(result)}`)}`);
+    res.redirect(303, await retryFromConsole(deps, req.params.id));
   });
 
   // A run's files under its output store, for its gallery: the gallery folder, and the images its
@@ -242,9 +185,3 @@ function safeNext(value: unknown): string {
   return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/';
 }
 
-/** As `bunch retry` says: items whose inputs changed since the parent, or whose row is gone, are left out and named. */
-function leftOutNote(result: { changed: readonly string[]; missing: readonly string[] }): string {
-  const changed = result.changed.length > 0 ? ` ${result.changed.length} left out: their inputs changed since (${firstFew(result.changed)}).` : '';
-  const missing = result.missing.length > 0 ? ` ${result.missing.length} left out: their row is not in the catalog any more (${firstFew(result.missing)}).` : '';
-  return `${changed}${missing}`;
-}
