@@ -59,13 +59,14 @@ function apiMessage(error: SdkApiError): string | undefined {
 }
 
 function httpCode(status: number, error: SdkApiError): ErrorCode {
-  const body = error.error as { code?: unknown } | undefined;
+  const body = error.error as { code?: unknown; type?: unknown } | undefined;
   if (status === 400 && body?.code === 'content_policy_violation') return 'E_SAFETY_BLOCKED';
   if (status === 401) return 'E_AUTH';
   if (status === 403) return error.error !== undefined ? 'E_AUTH' : 'E_GATEWAY_BLOCKED';
   if (status === 404) return 'E_MODEL_NOT_FOUND';
   if (status === 408 || status === 504) return 'E_TIMEOUT';
-  if (status === 429) return body?.code === 'insufficient_quota' ? 'E_PRECONDITION' : 'E_RATE_LIMITED';
+  // OpenAI sends both fields; some gateways copy only the type.
+  if (status === 429) return body?.code === 'insufficient_quota' || body?.type === 'insufficient_quota' ? 'E_PRECONDITION' : 'E_RATE_LIMITED';
   if (status >= 500) return 'E_UPSTREAM';
   return 'E_BAD_REQUEST';
 }

@@ -107,6 +107,13 @@ describe('classifySdkError', () => {
     });
   });
 
+  it('a gateway that copies only the insufficient_quota type (code null) is read the same', () => {
+    const broke = OpenAI.APIError.generate(429, { error: { message: 'No credit left', type: 'insufficient_quota', code: null } }, undefined, headers());
+    expect(classified(broke, openai).code).toBe('E_PRECONDITION');
+    const limited = OpenAI.APIError.generate(429, { error: { message: 'Slow down', type: 'requests', code: null } }, undefined, headers());
+    expect(classified(limited, openai).code).toBe('E_RATE_LIMITED');
+  });
+
   it('a BunchError our fetch raised inside the SDK (the body cap) comes out as itself', () => {
     const ours = new BunchError('E_RESPONSE_TOO_LARGE', 'response body is larger than the cap');
     expect(classifySdkError(new OpenAI.APIConnectionError({ message: 'Connection error.', cause: ours }), openai)).toBe(ours);
