@@ -48,9 +48,10 @@ describe.each([
     expect(a1.meta.counts).toMatchObject({ succeeded: 3 });
     const b1 = await run(jobB);
     expect(b1.meta.counts).toMatchObject({ succeeded: 3 });
-    // B really replaced A's images at the shared keys.
-    expect(b1.manifest[0]!.image!.key).toBe(a1.manifest[0]!.image!.key);
-    expect(b1.manifest[0]!.image!.sha256).not.toBe(a1.manifest[0]!.image!.sha256);
+    // B really replaced A's images at the shared keys (manifest lines are in the order items ended).
+    const imageOf = (manifest: ManifestItemLine[], key: string) => manifest.find((line) => line.key === key)!.image!;
+    expect(imageOf(b1.manifest, 'SKU-0001').key).toBe(imageOf(a1.manifest, 'SKU-0001').key);
+    expect(imageOf(b1.manifest, 'SKU-0001').sha256).not.toBe(imageOf(a1.manifest, 'SKU-0001').sha256);
 
     const a2 = await run(jobA);
     expect(a2.meta.counts).toMatchObject({ succeeded: 3, skipped: 0 });
