@@ -400,7 +400,7 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
       tempRoot: deps.tempRoot,
       beforeCreate,
       // Recorded before the batch exists: a redelivery finds them terminal and leaves them out.
-      onLeftOut: (left) => failLeftOutItems(ctx, left),
+      onLeftOut: (left) => failLeftOutItems(ctx, targets, left),
       done,
     });
   } catch (error) {
@@ -426,8 +426,7 @@ async function submitShard(ctx: ShardContext, control: RunControl, pastCutoff: b
  * fail E_REFERENCE now, without a call (salvageItems records a code no retry can fix as failed,
  * whatever the job's policy); the rest of the shard goes on as a batch at the batch price.
  */
-async function failLeftOutItems(ctx: ShardContext, left: ReadonlyMap<string, string>): Promise<void> {
-  const targets = await loadShardTargets(ctx.store, ctx.config.runId, ctx.state.shard);
+async function failLeftOutItems(ctx: ShardContext, targets: ReadonlyMap<string, ItemTarget>, left: ReadonlyMap<string, string>): Promise<void> {
   const items: UnfinishedItem[] = [];
   for (const [itemKey, message] of left) {
     const target = targets.get(itemKey);
