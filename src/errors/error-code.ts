@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   E_CONFIG: { retryable: false },
   E_BUDGET: { retryable: false },
   E_CANCELLED: { retryable: false },
+  /** The process planning the run died (its lease lapsed): a fleet stopped the run with what it had handed out. */
+  E_PLANNER_GONE: { retryable: false },
   E_STORAGE: { retryable: true },
   E_UNSAFE_KEY: { retryable: false },
   E_BATCH: { retryable: false },

@@ -141,7 +141,10 @@ async function planAndDispatch(
   // While it plans, the planner renews its lease: a planner that died is told from a slow one.
   const leaseMs = options.plannerLeaseMs ?? PLANNER_LEASE_MS;
   await runs.holdPlannerLease(runId, Date.now() + leaseMs);
-  const stopRenewing = keepRenewed(() => runs.holdPlannerLease(runId, Date.now() + leaseMs), leaseMs / 4);
+  // A lease lost while planning (this process stalled past it, and a fleet ended the planning:
+  // adopt-orphaned-runs.ts) ends planning here: the run has its total and is stopped.
+  let leaseLost = false;
+  const stopRenewing = keepRenewed(() => runs.holdPlannerLease(runId, Date.now() + leaseMs), leaseMs / 4, () => (leaseLost = true));
 
   const rejections = new RejectedLog(store, runId);
   const skips = new SkipSegments(runs, store, runId, onRunComplete);
@@ -152,6 +155,15 @@ async function planAndDispatch(
   let dependantsInSync = 0;
   /** Items in shards handed to the batch queue, dependants included (an open shard's are not dispatched yet). */
   let dispatchedToBatch = 0;
+
+  // What a fleet ends the run with should this process die: noted after each dispatched chunk, so
+  // it never counts more than was handed out (adopt-orphaned-runs.ts).
+  const noteProgress = () =>
+    runs.notePlanningProgress(runId, {
+      dispatched: enqueued + dependantsInSync + skipped + skips.recorded + dispatchedToBatch,
+      rejectedStored: rejections.stored,
+      rejectedParts: rejections.parts,
+    });
 
   // A chunk is dispatched as one: stored items are recorded skipped (their dependants completed
   // and sent on), the rest routed to the lane.
@@ -175,6 +187,7 @@ async function planAndDispatch(
       skipped += released.recorded;
     }
     await route(toRoute);
+    await noteProgress();
   };
 
   // Lane dispatch. `auto` holds back up to `autoBatchMinItems` items still to generate: reaching
@@ -242,6 +255,7 @@ async function planAndDispatch(
         continue;
       }
       items += step.items;
+      if (leaseLost) throw new BunchError('E_PLANNER_GONE', 'planning stopped: this planner lost its lease on the run (it stalled past it) and a worker fleet ended the run');
       await dispatching;
       dispatching = dispatch(step.stored, step.generate);
       // Awaited at the next chunk or after the loop; until then a failure must not go unhandled.
@@ -259,6 +273,7 @@ async function planAndDispatch(
       await runs.setFeedChunks(runId, feed.chunks);
       await requestFeed(queues.finalize, runId);
     }
+    await noteProgress();
   } catch (error) {
     // Planning broke off (catalog unreadable mid-way, storage or Redis down). Work already handed
     // out must not run on unsupervised: stop the run, count only what was dispatched, and let the

@@ -13,6 +13,8 @@ export function stopMessage(reason: StopReason): string {
       return 'the run stopped because the model does not exist or is not available to this API key';
     case 'E_BUDGET':
       return 'the run stopped because its budget was spent';
+    case 'E_PLANNER_GONE':
+      return 'the run stopped because the process planning it died before this item was generated';
     default:
       return `the run stopped because its planning failed (${reason})`;
   }

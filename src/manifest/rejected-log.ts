@@ -17,6 +17,8 @@ export class RejectedLog {
   private buffer: string[] = [];
   count = 0;
   parts = 0;
+  /** Lines in the parts written so far. */
+  stored = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -40,6 +42,7 @@ export class RejectedLog {
     const body = this.buffer.join('\n') + '\n';
     await this.store.put(rejectedPartKey(this.runId, this.parts), body, { contentType: 'application/x-ndjson' });
     this.parts += 1;
+    this.stored += this.buffer.length;
     this.buffer = [];
   }
 }

@@ -3,6 +3,8 @@
  * scripts that touch several of them work on Redis Cluster too.
  *
  *   <p>:runs                      sorted set runId -> start time (for listing)
+ *   <p>:runs:planning             set of runs created and not yet planned (a fleet ends those
+ *                                 whose planner died: lanes/adopt-orphaned-runs.ts)
  *   <p>:given-up-sweep            string with TTL: the fleet process sweeping the failed sets now
  *   <p>:given-up-sweep:<queue>    JSON string: where that sweep stands in the queue's failed set
  *   <p>:run:{id}                  hash: config JSON, status, counters, cost, error counts;
@@ -54,6 +56,10 @@ export function runKeys(prefix: string, runId: string): RunKeys {
 
 export function runIndexKey(prefix: string): string {
   return `${prefix}:runs`;
+}
+
+export function planningRunsKey(prefix: string): string {
+  return `${prefix}:runs:planning`;
 }
 
 /** String with TTL: the fleet process sweeping the failed sets now (workers/sweep-given-up-jobs.ts). */

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors/error-code.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ITEM_STATUSES, type ItemRecord, type ItemStatus } from './item-record.js';
 import type { RunConfig, RunStatus } from './run-config.js';
-import { runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
+import { planningRunsKey, runIndexKey, runKeys, runObjectKeys } from './run-keys.js';
 import { RecordLog } from './record-log.js';
 import { RunBatches } from './run-batches.js';
 import { RunBudget } from './run-budget.js';
@@ -28,6 +28,7 @@ import {
   RESERVE_BUDGET_LUA,
   REQUEST_STOP_LUA,
   HOLD_PLANNER_LEASE_LUA,
+  ADOPT_ORPHAN_LUA,
   RESERVE_SHARD_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
@@ -98,6 +99,7 @@ const FINALIZE_LOCK_MS = 2 * 60_000;
 const KNOWN_META_FIELDS = new Set([
   'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext', 'pauses',
   'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt', 'plannerUntil',
+  'dispatched', 'rejectedNoted', 'rejectedPartsNoted',
 ]);
 
 /**
@@ -132,6 +134,7 @@ export class RunStore {
       redis.defineCommand('bunchNextSegment', { numberOfKeys: 1, lua: NEXT_SEGMENT_LUA });
       redis.defineCommand('bunchRequestStop', { numberOfKeys: 1, lua: REQUEST_STOP_LUA });
       redis.defineCommand('bunchHoldPlannerLease', { numberOfKeys: 1, lua: HOLD_PLANNER_LEASE_LUA });
+      redis.defineCommand('bunchAdoptOrphan', { numberOfKeys: 1, lua: ADOPT_ORPHAN_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
@@ -167,6 +170,8 @@ export class RunStore {
       .multi()
       .hset(keys.meta, 'status', 'planning', 'startedAt', config.createdAt, 'terminal', '0')
       .zadd(runIndexKey(this.prefix), Date.parse(config.createdAt), config.runId)
+      // Looked at by the fleet's sweep until planned: a run whose planner dies is ended there.
+      .sadd(planningRunsKey(this.prefix), config.runId)
       // Entries of runs Redis has long let go of (meta kept RETAIN_SECONDS after a run ends): the
       // index would otherwise grow by one per run forever, and the overlap check pages through it.
       .zremrangebyscore(runIndexKey(this.prefix), '-inf', `(${Date.parse(config.createdAt) - INDEX_KEEP_MS}`)
@@ -347,10 +352,52 @@ export class RunStore {
     return (await this.redis.bunchHoldPlannerLease(this.keys(runId).meta, String(Math.round(untilMs)))) === 1;
   }
 
+  /**
+   * Marks the run planned with its total; true when every item is terminal already (the caller
+   * finalizes). Changes nothing on a run planned already (adopted by a fleet: adoptOrphan).
+   */
   async markPlanned(runId: string, total: number, rejected: number): Promise<boolean> {
     const complete = await this.redis.bunchMarkPlanned(this.keys(runId).meta, String(total), String(rejected));
-    await this.redis.hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString());
+    await this.redis.multi().hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString()).srem(planningRunsKey(this.prefix), runId).exec();
     return complete === 1;
+  }
+
+  /**
+   * What the planner has handed out so far (items queued, recorded or in dispatched batch shards)
+   * and the rejected rows already in storage: the total a fleet ends the run with should the
+   * planner die (adoptOrphan). Noted after each dispatched chunk, so it never counts more than
+   * was handed out.
+   */
+  async notePlanningProgress(runId: string, progress: { dispatched: number; rejectedStored: number; rejectedParts: number }): Promise<void> {
+    await this.redis.hset(
+      this.keys(runId).meta,
+      'dispatched', String(progress.dispatched),
+      'rejectedNoted', String(progress.rejectedStored),
+      'rejectedPartsNoted', String(progress.rejectedParts),
+    );
+  }
+
+  /** Runs created and not yet marked planned (or not yet looked at since). */
+  async planningRuns(): Promise<string[]> {
+    return this.redis.smembers(planningRunsKey(this.prefix));
+  }
+
+  /** Takes a run off the planning list (planned, adopted or gone). */
+  async forgetPlanning(runId: string): Promise<void> {
+    await this.redis.srem(planningRunsKey(this.prefix), runId);
+  }
+
+  /**
+   * Ends the planning of a run whose planner's lease lapsed before `nowMs` (ADOPT_ORPHAN_LUA):
+   * `gone` (no such run, or planned), `alive` (its planner still holds the lease), `adopted`, or
+   * `complete` (adopted, and every item it counts is terminal: finalize it).
+   */
+  async adoptOrphan(runId: string, nowMs: number, note: string): Promise<'gone' | 'alive' | 'adopted' | 'complete'> {
+    const reply = await this.redis.bunchAdoptOrphan(this.keys(runId).meta, String(nowMs), 'E_PLANNER_GONE', note);
+    if (reply === -1) return 'gone';
+    if (reply === 0) return 'alive';
+    if (reply === 2) return 'complete';
+    return 'adopted';
   }
 
   /**

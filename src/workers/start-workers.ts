@@ -16,6 +16,7 @@ import { RunContextCache, type ObjectStoreOpener } from '../lanes/run-context-ca
 import { createGenerateProcessor } from '../lanes/sync/generate-processor.js';
 import type { GenerateJobData } from '../lanes/sync/generate-job-data.js';
 import { promoteDelayedJobs } from '../lanes/sync/promote-delayed-jobs.js';
+import { adoptOrphanedRuns } from '../lanes/adopt-orphaned-runs.js';
 import { openRunQueues, requestFinalize } from '../lanes/run-queues.js';
 import { createRedisConnection, waitForRedis } from '../redis/redis-connection.js';
 import { createOutageReporter } from '../redis/outage-reporter.js';
@@ -221,12 +222,18 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const shardSweepOptions = { onJobError, graceMs: options.givenUpSweepGraceMs ?? SHARD_SWEEP_GRACE_MS };
   const generatePlace = redisSweepPlace(commandConnection, givenUpSweepPlaceKey(prefix, queues.generate.name));
   const batchPlace = redisSweepPlace(commandConnection, givenUpSweepPlaceKey(prefix, queues.batch.name));
-  const sweepFailedSets = async (signal: AbortSignal) =>
-    (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, place: generatePlace })) +
-    (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
-      unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
-      handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-    }, { ...shardSweepOptions, signal, place: batchPlace }));
+  // The same pass ends runs whose planner died mid-planning (adopt-orphaned-runs.ts): one process
+  // at a time, under the sweep's lock.
+  const sweepFailedSets = async (signal: AbortSignal): Promise<number> => {
+    await adoptOrphanedRuns(runs, queues, logger);
+    return (
+      (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, place: generatePlace })) +
+      (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
+        unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
+        handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
+      }, { ...shardSweepOptions, signal, place: batchPlace }))
+    );
+  };
   const sweep = new GivenUpSweep(
     // The lock is renewed while a pass runs (its cancel calls can take minutes); a pass whose lock
     // was lost stops after the job in hand, as one told to stop by close().

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBatchFromFile } from '../../../src/gemini/batch-api.js';
 import { createGeminiClient } from '../../../src/gemini/gemini-client.js';
+import { BunchError } from '../../../src/errors/bunch-error.js';
 import { referenceObjectKey } from '../../../src/references/reference-object-key.js';
+import type { ObjectStore } from '../../../src/storage/object-store.js';
+import { openObjectStore } from '../../../src/storage/open-object-store.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 import { solidImage } from '../../helpers/image-server.js';
 import { batchJob, finishBatchRun, paidCalls } from '../batch/batch-harness.js';
@@ -24,7 +27,18 @@ describe('a batch shard whose reference image went missing from storage', () => 
     stack = undefined;
   });
 
-  async function plannedWithPhotos(rowsWithLost: string[], rowsWithKept: string[], options: { maxActiveBatches?: number; beforeWorkers?: () => Promise<void> } = {}) {
+  async function plannedWithPhotos(
+    rowsWithLost: string[],
+    rowsWithKept: string[],
+    options: {
+      maxActiveBatches?: number;
+      beforeWorkers?: () => Promise<void>;
+      variants?: Record<string, unknown>[];
+      planned?: { items: number; batched: number };
+      /** The store the workers see (the same local directory, with a fault in front). */
+      workerStore?: (store: ObjectStore) => ObjectStore;
+    } = {},
+  ) {
     const batch = { pendingMs: options.maxActiveBatches ? 1500 : 20, runningMs: 60, ...(options.maxActiveBatches ? { maxActiveBatches: options.maxActiveBatches } : {}) };
     stack = await startBunchStack({ emulator: { profile: { batch } } });
     const lost = await solidImage({ r: 200, g: 40, b: 40 });
@@ -36,18 +50,18 @@ describe('a batch shard whose reference image went missing from storage', () => 
     const jobFile = await stack.writeJob({
       catalogCsv: csv,
       outputUrl,
-      job: { ...batchJob({ maxRequestsPerBatch: 10 }), references: { sources: ['photo'] } },
+      job: { ...batchJob({ maxRequestsPerBatch: 10 }), references: { sources: ['photo'] }, ...(options.variants ? { variants: options.variants } : {}) },
     });
     // Planned with no worker running: the shard waits to be submitted.
     const started = await stack.start(jobFile);
     const items = rowsWithLost.length + rowsWithKept.length;
-    expect(started).toMatchObject({ items, lane: 'batch', batched: items, shards: 1 });
+    expect(started).toMatchObject({ ...(options.planned ?? { items, batched: items }), lane: 'batch', shards: 1 });
     const store = stack.storeFor(outputUrl);
     expect(await store.delete(referenceObjectKey(sha256(lost)))).toBeUndefined();
     expect(await store.get(referenceObjectKey(sha256(lost)))).toBeUndefined();
     if (rowsWithKept.length > 0) expect(await store.get(referenceObjectKey(sha256(kept)))).toBeDefined();
     await options.beforeWorkers?.();
-    await stack.startWorkers();
+    await stack.startWorkers(options.workerStore ? { openStore: (url) => options.workerStore!(openObjectStore(url)) } : {});
     return { started, outputUrl, store, lost, lostKey: referenceObjectKey(sha256(lost)) };
   }
 
@@ -102,5 +116,52 @@ describe('a batch shard whose reference image went missing from storage', () => 
       ['L2', 'E_REFERENCE'],
     ]);
     expect(meta.costUsd).toBeCloseTo(2 * 0.058 * 0.5, 9);
+  });
+
+  it("fails a hero naming it E_REFERENCE and its `from:` variants E_DEPENDENCY, none of them called, while the other row's pair is made", async () => {
+    const variants = [{ name: 'hero' }, { name: 'story', from: 'hero', aspectRatio: '9:16', prompt: 'The same scene as a 9:16 story' }];
+    // Two rows, two variants each: the heroes are in the shard, each story rides on its hero.
+    const { started, outputUrl, lostKey } = await plannedWithPhotos(['L1'], ['K1'], { variants, planned: { items: 4, batched: 2 } });
+    const { meta, manifest } = await finishBatchRun(stack!, started.runId, outputUrl, 4);
+    expect(meta.counts).toEqual({ succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
+    expect(meta.errors).toEqual({ E_REFERENCE: 1, E_DEPENDENCY: 1 });
+    const line = (key: string, variant: string) => manifest.find((entry) => entry.key === key && entry.variant === variant);
+    expect(line('L1', 'hero')).toMatchObject({ status: 'failed', errorCode: 'E_REFERENCE', errorMessage: `reference image ${lostKey} is missing from storage`, costUsd: 0 });
+    expect(line('L1', 'story')).toMatchObject({
+      status: 'failed',
+      errorCode: 'E_DEPENDENCY',
+      errorMessage: 'it is made from variant "hero" of this row, which did not succeed',
+      costUsd: 0,
+      attempts: 0,
+    });
+    expect(line('K1', 'hero')).toMatchObject({ status: 'succeeded', lane: 'batch' });
+    expect(line('K1', 'story')).toMatchObject({ status: 'succeeded' });
+    // K1's hero in the first batch, K1's story after it (its wave); nothing for L1's pair.
+    expect(paidCalls(stack!).http + paidCalls(stack!).batch).toBe(2);
+  });
+
+  it('a storage blip while the shard reads the photo it still has is retried: the others are still made as a batch, only those naming the lost photo fail', async () => {
+    const keptKey = referenceObjectKey(sha256(await solidImage({ r: 40, g: 40, b: 200 })));
+    let blips = 0;
+    // The first read of the kept photo fails as an unreachable store does; every later one reads it.
+    const blipOnce = (store: ObjectStore): ObjectStore =>
+      Object.assign(Object.create(store) as ObjectStore, {
+        get: async (key: string) => {
+          if (key === keptKey && blips === 0) {
+            blips += 1;
+            throw new BunchError('E_STORAGE', `storage get ${key} failed: connect ECONNREFUSED`);
+          }
+          return store.get(key);
+        },
+      });
+    const { started, outputUrl, lostKey } = await plannedWithPhotos(['L1', 'L2'], ['K1', 'K2'], { workerStore: blipOnce });
+    const { meta, manifest } = await finishBatchRun(stack!, started.runId, outputUrl, 4);
+    expect(blips).toBe(1);
+    expect(meta.counts).toEqual({ succeeded: 2, failed: 2, skipped: 0, cancelled: 0 });
+    expect(meta.errors).toEqual({ E_REFERENCE: 2 });
+    expect(paidCalls(stack!)).toEqual({ http: 0, batch: 2 });
+    const byKey = new Map(manifest.map((line) => [line.key, line]));
+    for (const key of ['L1', 'L2']) expect(byKey.get(key)).toMatchObject({ status: 'failed', errorCode: 'E_REFERENCE', errorMessage: `reference image ${lostKey} is missing from storage` });
+    for (const key of ['K1', 'K2']) expect(byKey.get(key)).toMatchObject({ status: 'succeeded', lane: 'batch' });
   });
 });
