@@ -30,7 +30,16 @@ export interface ConsoleOptions {
   sampleEveryMs?: number;
   /** How long the Retry button waits for planning before it answers with the new run's page (default 3 s). */
   retryAnswerWithinMs?: number;
+  /**
+   * How long close() waits for retries still being planned (default 60 s). One still planning
+   * then is left to end with this process: the worker fleet ends its run with what it had handed
+   * out once its planner's lease lapses (adopt-orphaned-runs.ts).
+   */
+  closeWaitMs?: number;
 }
+
+/** close()'s default wait for retries still being planned. */
+export const CONSOLE_CLOSE_WAIT_MS = 60_000;
 
 export interface RunningConsole {
   url: string;
@@ -87,7 +96,16 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await Promise.allSettled([...planning]);
+      if (planning.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const waited = await Promise.race([
+          Promise.allSettled([...planning]).then(() => 'planned' as const),
+          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), options.closeWaitMs ?? CONSOLE_CLOSE_WAIT_MS))),
+        ]).finally(() => clearTimeout(timer));
+        if (waited === 'late') {
+          options.logger.warn({ plannings: planning.size }, 'stopping with retries still being planned: their runs are ended by the worker fleet once their planner\'s lease lapses');
+        }
+      }
       await scheduleQueue.close();
     },
   };

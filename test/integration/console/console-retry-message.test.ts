@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type RunningConsole } from '../../../src/console/start-console.js';
+import type { Logger } from 'pino';
 import { silentLogger } from '../../../src/logging/create-logger.js';
+import { capturedLogger } from '../../helpers/captured-logger.js';
 import { loadJobFile } from '../../../src/spec/load-job-file.js';
 import { startBunchStack, type BunchStack } from '../../helpers/bunch-stack.js';
 
 /** A console on a free loopback port over the stack's Redis and stores. */
-function consoleOn(stack: BunchStack, options: { retryAnswerWithinMs?: number } = {}): Promise<RunningConsole> {
+function consoleOn(stack: BunchStack, options: { retryAnswerWithinMs?: number; closeWaitMs?: number; logger?: Logger } = {}): Promise<RunningConsole> {
   return startConsole({ plane: stack.plane, prefix: stack.prefix, port: 0, host: '127.0.0.1', openStore: stack.storeFor, logger: silentLogger(), sampleEveryMs: 60_000, ...options });
 }
 
@@ -88,5 +90,33 @@ describe("the console's retry message", () => {
     // Before: close() returned at once and the run was left half planned (its planner went on unowned).
     expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(true);
     await answer;
+  });
+
+  it('stopping the console waits for such a planning no longer than its bound, and says what it left', async () => {
+    const log = capturedLogger();
+    const stopping = await consoleOn(stack, { retryAnswerWithinMs: 30_000, closeWaitMs: 100, logger: log.logger });
+    const csv = ['sku,title', 'S1,"cuatro [[emu:fail-first=1:500]]"'].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+    const parent = await stack.start(jobFile);
+    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 1 });
+    const more = Array.from({ length: 150_000 }, (_, i) => `T${i},more ${i}`);
+    await writeFile((await loadJobFile(jobFile)).catalog.path, [csv, ...more].join('\n'));
+    const answer = fetch(`${stopping.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: stopping.url } }).catch(() => undefined);
+    let retryId: string | undefined;
+    for (let tries = 0; tries < 400 && !retryId; tries += 1) {
+      for (const id of await stack.plane.runs.listRuns(10)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parent.runId) retryId = id;
+      if (!retryId) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(retryId).toBeDefined();
+    await stopping.close();
+    // Before: close() waited for the whole planning, however long the catalog.
+    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(false);
+    expect(log.lines('stopping with retries still being planned: their runs are ended by the worker fleet once their planner\'s lease lapses')).toEqual([
+      expect.objectContaining({ level: 40, plannings: 1 }),
+    ]);
+    await answer;
+    // This process lives on, so the planning ends here by itself.
+    for (let tries = 0; tries < 600 && !(await stack.plane.runs.getMeta(retryId!))?.planned; tries += 1) await new Promise((r) => setTimeout(r, 50));
+    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(true);
   });
 });
