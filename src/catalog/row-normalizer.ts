@@ -3,6 +3,9 @@ import type { CatalogEvent, NormalizedEvent, RowRejection, SourceRecord } from '
 import { catalogFileError } from './catalog-file-error.js';
 import { KeyIndex } from './key-index.js';
 
+/** Any character outside ASCII: only such keys can have two Unicode spellings. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
  * Turns source records into catalog rows: renames columns, forward-fills, trims, checks the key
  * (present, unique) and required fields. Stateful across rows (forward-fill needs the previous row,
@@ -69,9 +72,14 @@ export class RowNormalizer {
       if (image) return { kind: 'groupImage', image };
     }
     if (key === '') return this.reject(record, `no value in the key column \`${this.catalog.key}\``, { field: this.catalog.key });
-    const firstRow = this.firstRowOfKey.firstRowOrAdd(key, record.rowNumber);
+    // Keys spelt with other code points for the same characters (a precomposed "é" against "e" and
+    // a combining accent, as exports from different systems write them) look alike to everyone and
+    // share one path on a normalizing file system (macOS): they are one key, the second a duplicate.
+    const nonAscii = NON_ASCII.test(key);
+    const firstRow = this.firstRowOfKey.firstRowOrAdd(nonAscii ? key.normalize('NFC') : key, record.rowNumber);
     if (firstRow !== undefined) {
-      return this.reject(record, `duplicate key "${key}" (first seen in row ${firstRow})`, { key, field: this.catalog.key });
+      const compared = nonAscii ? '; keys are compared in Unicode NFC, so accents composed differently are the same key' : '';
+      return this.reject(record, `duplicate key "${key}" (first seen in row ${firstRow}${compared})`, { key, field: this.catalog.key });
     }
     for (const column of this.catalog.required) {
       if ((fields.get(column) ?? '') === '') return this.reject(record, `required field \`${column}\` is empty`, { key, field: column });

@@ -61,6 +61,19 @@ describe('readCatalog: CSV', () => {
     ]);
   });
 
+  it('counts a key spelt with a combining accent as the same key as its precomposed spelling', async () => {
+    // "Café" twice: "é" as one code point (NFC), then as "e" + U+0301 (NFD), as two exports write it.
+    const csv = 'sku,title\nCaf\u00e9-1,One\nCafe\u0301-1,Two\nCafe\u0301-2,Three\nCaf\u00e9-2,Four\nCafe-1,Five\n';
+    const job = await jobWith('p.csv', csv);
+    expect(summary(await collect(job))).toEqual([
+      ['row', 1, 2, 'Caf\u00e9-1', { sku: 'Caf\u00e9-1', title: 'One' }],
+      ['rejected', 2, 3, 'sku', 'duplicate key "Cafe\u0301-1" (first seen in row 1; keys are compared in Unicode NFC, so accents composed differently are the same key)'],
+      ['row', 3, 4, 'Cafe\u0301-2', { sku: 'Cafe\u0301-2', title: 'Three' }],
+      ['rejected', 4, 5, 'sku', 'duplicate key "Caf\u00e9-2" (first seen in row 3; keys are compared in Unicode NFC, so accents composed differently are the same key)'],
+      ['row', 5, 6, 'Cafe-1', { sku: 'Cafe-1', title: 'Five' }],
+    ]);
+  });
+
   it('uses the delimiter option and renames columns', async () => {
     const job = await jobWith('p.csv', 'SKU;Title;Price\nA;Chair;10,50\n', { key: 'sku', delimiter: ';', columns: { sku: 'SKU', title: 'Title' } });
     expect(summary(await collect(job))).toEqual([['row', 1, 2, 'A', { Price: '10,50', sku: 'A', title: 'Chair' }]]);
