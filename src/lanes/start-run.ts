@@ -129,7 +129,8 @@ async function planAndDispatch(
   const { runs, queues } = deps;
   const onRunComplete = (id: string) => requestFinalize(queues.finalize, id);
 
-  await runs.createRun(config);
+  const leaseMs = options.plannerLeaseMs ?? PLANNER_LEASE_MS;
+  await runs.createRun(config, Date.now() + leaseMs);
   if (options.parentRunId) await runs.setExtra(runId, 'parentRunId', options.parentRunId);
   options.onCreated?.(runId);
   if (config.sync.requestsPerMinute !== undefined) {
@@ -139,14 +140,14 @@ async function planAndDispatch(
   if (config.sync.globalConcurrency !== undefined) await queues.generate.setGlobalConcurrency(config.sync.globalConcurrency);
   await runs.setStatus(runId, 'running');
   // While it plans, the planner renews its lease: a planner that died is told from a slow one.
-  const leaseMs = options.plannerLeaseMs ?? PLANNER_LEASE_MS;
   await runs.holdPlannerLease(runId, Date.now() + leaseMs);
   // A lease lost while planning (this process stalled past it, and a fleet ended the planning:
   // adopt-orphaned-runs.ts) ends planning here: the run has its total and is stopped.
   let leaseLost = false;
   const stopRenewing = keepRenewed(() => runs.holdPlannerLease(runId, Date.now() + leaseMs), leaseMs / 4, () => (leaseLost = true));
 
-  const rejections = new RejectedLog(store, runId);
+  // Rejected rows written out so far: what the run lists should a fleet end it (adopt-orphaned-runs.ts).
+  const rejections = new RejectedLog(store, runId, undefined, (lines, parts) => runs.noteRejectedParts(runId, lines, parts));
   const skips = new SkipSegments(runs, store, runId, onRunComplete);
   let items = 0;
   let enqueued = 0;
@@ -155,15 +156,6 @@ async function planAndDispatch(
   let dependantsInSync = 0;
   /** Items in shards handed to the batch queue, dependants included (an open shard's are not dispatched yet). */
   let dispatchedToBatch = 0;
-
-  // What a fleet ends the run with should this process die: noted after each dispatched chunk, so
-  // it never counts more than was handed out (adopt-orphaned-runs.ts).
-  const noteProgress = () =>
-    runs.notePlanningProgress(runId, {
-      dispatched: enqueued + dependantsInSync + skipped + skips.recorded + dispatchedToBatch,
-      rejectedStored: rejections.stored,
-      rejectedParts: rejections.parts,
-    });
 
   // A chunk is dispatched as one: stored items are recorded skipped (their dependants completed
   // and sent on), the rest routed to the lane.
@@ -187,7 +179,6 @@ async function planAndDispatch(
       skipped += released.recorded;
     }
     await route(toRoute);
-    await noteProgress();
   };
 
   // Lane dispatch. `auto` holds back up to `autoBatchMinItems` items still to generate: reaching
@@ -255,13 +246,16 @@ async function planAndDispatch(
         continue;
       }
       items += step.items;
-      if (leaseLost) throw new BunchError('E_PLANNER_GONE', 'planning stopped: this planner lost its lease on the run (it stalled past it) and a worker fleet ended the run');
+      if (leaseLost) throw takenOver();
       await dispatching;
       dispatching = dispatch(step.stored, step.generate);
       // Awaited at the next chunk or after the loop; until then a failure must not go unhandled.
       dispatching.catch(() => undefined);
     }
     await dispatching;
+    // Before what cannot be taken back (the last shard, the feed): a fleet may have taken the run
+    // over while this process stalled, and then only its own count of what was handed out stands.
+    if (!(await runs.holdPlannerLease(runId, Date.now() + leaseMs))) throw takenOver();
     await skips.flush();
     if (lane === 'undecided') {
       lane = 'sync';
@@ -273,7 +267,6 @@ async function planAndDispatch(
       await runs.setFeedChunks(runId, feed.chunks);
       await requestFeed(queues.finalize, runId);
     }
-    await noteProgress();
   } catch (error) {
     // Planning broke off (catalog unreadable mid-way, storage or Redis down). Work already handed
     // out must not run on unsupervised: stop the run, count only what was dispatched, and let the
@@ -297,7 +290,9 @@ async function planAndDispatch(
 
   const rejectedParts = await rejections.close();
   if (rejectedParts > 0) await runs.setExtra(runId, 'rejectedParts', String(rejectedParts));
-  if (await runs.markPlanned(runId, items, rejections.count)) await onRunComplete(runId);
+  const planned = await runs.markPlanned(runId, items, rejections.count);
+  if (planned === 'taken-over') throw takenOver();
+  if (planned === 'complete') await onRunComplete(runId);
   const batched = writer?.items ?? 0;
   const shards = writer?.shards ?? 0;
   const referencesFetched = resolver?.fetched ?? 0;
@@ -319,8 +314,9 @@ async function stopAfterPlanningFailure(
   const code = errorCodeOf(error);
   try {
     await deps.runs.requestStop(runId, code);
-    await deps.runs.setExtra(runId, 'planningError', redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500));
-    if (await deps.runs.markPlanned(runId, dispatched, rejected)) await onRunComplete(runId);
+    // Taken over by a fleet: its note on the run stands.
+    if (code !== 'E_PLANNER_GONE') await deps.runs.setExtra(runId, 'planningError', redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 500));
+    if ((await deps.runs.markPlanned(runId, dispatched, rejected)) === 'complete') await onRunComplete(runId);
     deps.logger.error({ runId, code, dispatched }, 'planning failed: the run is stopped');
   } catch (cleanup) {
     // Redis itself may be what failed; the original error is the one to report.
@@ -342,4 +338,9 @@ async function assertNoRejectedRows(job: ResolvedJob, options: PlanItemsOptions)
     `strict mode: ${found.length} catalog row(s) rejected; first at ${where}: ${first.reason}`,
     { location: { file: first.file, line: first.line, ...(first.field ? { field: first.field } : {}) } },
   );
+}
+
+/** This planner lost the run to a fleet (its lease lapsed while it stalled: adopt-orphaned-runs.ts). */
+function takenOver(): BunchError {
+  return new BunchError('E_PLANNER_GONE', 'planning stopped: this planner stalled past its lease on the run, and a worker fleet took the run over (it ends with the items handed out so far)');
 }

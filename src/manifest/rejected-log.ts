@@ -24,6 +24,8 @@ export class RejectedLog {
     private readonly store: ObjectStore,
     private readonly runId: string,
     private readonly partLines: number = REJECTED_PART_LINES,
+    /** Told of every part written: the lines and parts written so far. */
+    private readonly onPart?: (lines: number, parts: number) => Promise<void>,
   ) {}
 
   async add(line: ManifestRejectedLine): Promise<void> {
@@ -44,5 +46,6 @@ export class RejectedLog {
     this.parts += 1;
     this.stored += this.buffer.length;
     this.buffer = [];
+    await this.onPart?.(this.stored, this.parts);
   }
 }

@@ -4,7 +4,7 @@ import { plannerGone, type RunMeta } from './run-store.js';
 export function planningNote(meta: RunMeta, now: Date): string {
   if (meta.planned) return '';
   if (plannerGone(meta, now.getTime())) {
-    return ` (planning stopped: its planner is gone since ${new Date(meta.plannerUntil as number).toISOString()}; a worker fleet ends the run with what it had handed out)`;
+    return ` (planning stopped: its planner is gone since ${new Date(meta.plannerUntil as number).toISOString()}; the worker fleet ends the run with the items it had handed out)`;
   }
   return ' (still planning)';
 }

@@ -195,7 +195,7 @@ return redis.call('HSETNX', KEYS[1], 'stop', ARGV[1])
  */
 export const HOLD_PLANNER_LEASE_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return 0 end
-if redis.call('HGET', KEYS[1], 'planned') == '1' then return 0 end
+if redis.call('HGET', KEYS[1], 'planned') == '1' or redis.call('HGET', KEYS[1], 'adopted') == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'plannerUntil', ARGV[1])
 return 1
 `;
@@ -203,12 +203,13 @@ return 1
 /**
  * KEYS: meta
  * ARGV: total, rejectedCount
- * Returns 1 when every item is already terminal (the caller must finalize), else 0.
+ * Returns 1 when every item is already terminal (the caller must finalize), 2 when a fleet took
+ * the run over (nothing changed), else 0.
  */
 export const MARK_PLANNED_LUA = `
--- Planned already: a fleet ended the planning of this run when its planner's lease lapsed
--- (ADOPT_ORPHAN_LUA); a planner that was only slow must not change the total it counted by.
-if redis.call('HGET', KEYS[1], 'planned') == '1' then return 0 end
+-- Taken over by a fleet when its planner's lease lapsed (ADOPT_ORPHAN_LUA): a planner that was
+-- only slow must not change how the run ends.
+if redis.call('HGET', KEYS[1], 'adopted') == '1' then return 2 end
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'rejected', ARGV[2], 'planned', '1')
 local terminal = tonumber(redis.call('HGET', KEYS[1], 'terminal') or '0')
 if terminal >= tonumber(ARGV[1]) then return 1 end
@@ -218,26 +219,41 @@ return 0
 /**
  * KEYS: meta
  * ARGV: now (epoch ms), stop reason, note
- * Ends the planning of a run whose planner is gone: status `running`, not planned, and the lease
- * its planner renews while it plans lapsed before `now`. The run is stopped (first reason wins) and
- * marked planned with what its planner noted as handed out (`dispatched`, `rejectedNoted` lines in
- * `rejectedPartsNoted` stored parts), so the items it did hand out are recorded as workers take
- * them and the run finalizes. Atomic: one fleet process adopts it, however many look.
- * Returns -1 when the run is gone or planned, 0 while its planner lives (or never took a lease),
- * 1 when adopted, 2 when adopted and every counted item is terminal already (finalize it now).
+ * Takes over a run whose planner is gone: status `planning` or `running`, not planned, and the
+ * lease its planner renews while it plans lapsed before `now`. The run is stopped (first reason
+ * wins) and marked `adopted`: from now on its planner can neither renew its lease nor mark it
+ * planned, and the fleet settles its total once no work of the run is left (SETTLE_ADOPTED_LUA).
+ * Atomic: one fleet process adopts it, however many look.
+ * Returns -1 when the run is gone or planned, 0 while its planner holds the lease, 1 when adopted
+ * now, 2 when adopted earlier (not settled yet).
  */
 export const ADOPT_ORPHAN_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return -1 end
-local meta = redis.call('HMGET', KEYS[1], 'planned', 'status', 'plannerUntil', 'dispatched', 'rejectedNoted', 'rejectedPartsNoted', 'terminal')
+local meta = redis.call('HMGET', KEYS[1], 'planned', 'status', 'plannerUntil', 'adopted')
 if meta[1] == '1' then return -1 end
-if meta[2] ~= 'running' then return 0 end
+if meta[4] == '1' then return 2 end
+if meta[2] ~= 'running' and meta[2] ~= 'planning' then return 0 end
 local untilMs = tonumber(meta[3] or '')
 if untilMs == nil or untilMs >= tonumber(ARGV[1]) then return 0 end
-local total = tonumber(meta[4] or '0')
 redis.call('HSETNX', KEYS[1], 'stop', ARGV[2])
-redis.call('HSET', KEYS[1], 'planningError', ARGV[3], 'total', tostring(total), 'rejected', meta[5] or '0', 'planned', '1')
-if tonumber(meta[6] or '0') > 0 then redis.call('HSET', KEYS[1], 'rejectedParts', meta[6]) end
-if tonumber(meta[7] or '0') >= total then return 2 end
+redis.call('HSET', KEYS[1], 'adopted', '1', 'status', 'running', 'planningError', ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: meta
+ * The adopted run's last step of planning, once none of its work is left anywhere: every item it
+ * handed out is recorded, so its total is what was recorded (and its rejected rows those its
+ * planner had written out). Returns 1 when every item is terminal (always: finalize it), -1 when
+ * the run is gone or planned already, 0 when it was not adopted.
+ */
+export const SETTLE_ADOPTED_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return -1 end
+local meta = redis.call('HMGET', KEYS[1], 'planned', 'adopted', 'terminal', 'rejectedNoted', 'rejectedPartsNoted')
+if meta[1] == '1' then return -1 end
+if meta[2] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'total', meta[3] or '0', 'rejected', meta[4] or '0', 'planned', '1')
+if tonumber(meta[5] or '0') > 0 then redis.call('HSET', KEYS[1], 'rejectedParts', meta[5]) end
 return 1
 `;
 
@@ -477,6 +493,7 @@ export type RunScripts = {
   bunchRequestStop(meta: string, reason: string): Promise<number>;
   bunchHoldPlannerLease(meta: string, until: string): Promise<number>;
   bunchAdoptOrphan(meta: string, now: string, reason: string, note: string): Promise<number>;
+  bunchSettleAdopted(meta: string): Promise<number>;
   bunchSettleCall(meta: string, index: string, costUsd: string, uncertainUsd: string): Promise<number>;
   bunchAcquireSlot(batches: string, shard: string, limit: string): Promise<number>;
   bunchSettleShard(meta: string, shards: string, batches: string, shardReleased: string, shard: string, state: string): Promise<[number, string?]>;

@@ -29,6 +29,7 @@ import {
   REQUEST_STOP_LUA,
   HOLD_PLANNER_LEASE_LUA,
   ADOPT_ORPHAN_LUA,
+  SETTLE_ADOPTED_LUA,
   RESERVE_SHARD_LUA,
   SETTLE_SHARD_LUA,
   TAKE_CLAIM_LUA,
@@ -99,7 +100,7 @@ const FINALIZE_LOCK_MS = 2 * 60_000;
 const KNOWN_META_FIELDS = new Set([
   'config', 'status', 'stop', 'planned', 'total', 'rejected', 'terminal', 'costUsd', 'reservedUsd', 'uncertainUsd', 'feedChunks', 'feedNext', 'pauses',
   'promptTokens', 'outputTokens', 'segments', 'startedAt', 'plannedAt', 'finishedAt', 'plannerUntil',
-  'dispatched', 'rejectedNoted', 'rejectedPartsNoted',
+  'adopted', 'rejectedNoted', 'rejectedPartsNoted', 'settleSeen',
 ]);
 
 /**
@@ -135,6 +136,7 @@ export class RunStore {
       redis.defineCommand('bunchRequestStop', { numberOfKeys: 1, lua: REQUEST_STOP_LUA });
       redis.defineCommand('bunchHoldPlannerLease', { numberOfKeys: 1, lua: HOLD_PLANNER_LEASE_LUA });
       redis.defineCommand('bunchAdoptOrphan', { numberOfKeys: 1, lua: ADOPT_ORPHAN_LUA });
+      redis.defineCommand('bunchSettleAdopted', { numberOfKeys: 1, lua: SETTLE_ADOPTED_LUA });
       redis.defineCommand('bunchReserveBudget', { numberOfKeys: 2, lua: RESERVE_BUDGET_LUA });
       redis.defineCommand('bunchAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
       redis.defineCommand('bunchSettleShard', { numberOfKeys: 4, lua: SETTLE_SHARD_LUA });
@@ -162,13 +164,18 @@ export class RunStore {
     return runKeys(this.prefix, runId);
   }
 
-  async createRun(config: RunConfig): Promise<void> {
+  /**
+   * Creates the run, `planning`, with its planner's lease until `plannerUntilMs` (see
+   * holdPlannerLease): a planner that dies before its first renewal is still told from a live one.
+   */
+  async createRun(config: RunConfig, plannerUntilMs?: number): Promise<void> {
     const keys = this.keys(config.runId);
     const created = await this.redis.hsetnx(keys.meta, 'config', JSON.stringify(config));
     if (created !== 1) throw new BunchError('E_CONFIG', `run ${config.runId} already exists`);
+    const lease = plannerUntilMs === undefined ? [] : ['plannerUntil', String(Math.round(plannerUntilMs))];
     await this.redis
       .multi()
-      .hset(keys.meta, 'status', 'planning', 'startedAt', config.createdAt, 'terminal', '0')
+      .hset(keys.meta, 'status', 'planning', 'startedAt', config.createdAt, 'terminal', '0', ...lease)
       .zadd(runIndexKey(this.prefix), Date.parse(config.createdAt), config.runId)
       // Looked at by the fleet's sweep until planned: a run whose planner dies is ended there.
       .sadd(planningRunsKey(this.prefix), config.runId)
@@ -353,51 +360,66 @@ export class RunStore {
   }
 
   /**
-   * Marks the run planned with its total; true when every item is terminal already (the caller
-   * finalizes). Changes nothing on a run planned already (adopted by a fleet: adoptOrphan).
+   * Marks the run planned with its total: `complete` when every item is terminal already (the
+   * caller finalizes), `taken-over` when a fleet adopted the run (its planner's lease had lapsed:
+   * adoptOrphan) and nothing changed, else `planned`.
    */
-  async markPlanned(runId: string, total: number, rejected: number): Promise<boolean> {
-    const complete = await this.redis.bunchMarkPlanned(this.keys(runId).meta, String(total), String(rejected));
+  async markPlanned(runId: string, total: number, rejected: number): Promise<'planned' | 'complete' | 'taken-over'> {
+    const reply = await this.redis.bunchMarkPlanned(this.keys(runId).meta, String(total), String(rejected));
+    if (reply === 2) return 'taken-over';
     await this.redis.multi().hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString()).srem(planningRunsKey(this.prefix), runId).exec();
-    return complete === 1;
+    return reply === 1 ? 'complete' : 'planned';
   }
 
   /**
-   * What the planner has handed out so far (items queued, recorded or in dispatched batch shards)
-   * and the rejected rows already in storage: the total a fleet ends the run with should the
-   * planner die (adoptOrphan). Noted after each dispatched chunk, so it never counts more than
-   * was handed out.
+   * The rejected rows written out so far (whole parts): what an adopted run lists, should its
+   * planner die before it writes the rest.
    */
-  async notePlanningProgress(runId: string, progress: { dispatched: number; rejectedStored: number; rejectedParts: number }): Promise<void> {
-    await this.redis.hset(
-      this.keys(runId).meta,
-      'dispatched', String(progress.dispatched),
-      'rejectedNoted', String(progress.rejectedStored),
-      'rejectedPartsNoted', String(progress.rejectedParts),
-    );
+  async noteRejectedParts(runId: string, lines: number, parts: number): Promise<void> {
+    await this.redis.hset(this.keys(runId).meta, 'rejectedNoted', String(lines), 'rejectedPartsNoted', String(parts));
   }
 
-  /** Runs created and not yet marked planned (or not yet looked at since). */
+  /** Runs created and not yet planned (or not yet looked at since). */
   async planningRuns(): Promise<string[]> {
     return this.redis.smembers(planningRunsKey(this.prefix));
   }
 
-  /** Takes a run off the planning list (planned, adopted or gone). */
+  /** Takes a run off the planning list (planned, settled or gone). */
   async forgetPlanning(runId: string): Promise<void> {
     await this.redis.srem(planningRunsKey(this.prefix), runId);
   }
 
   /**
-   * Ends the planning of a run whose planner's lease lapsed before `nowMs` (ADOPT_ORPHAN_LUA):
-   * `gone` (no such run, or planned), `alive` (its planner still holds the lease), `adopted`, or
-   * `complete` (adopted, and every item it counts is terminal: finalize it).
+   * Takes over a run whose planner's lease lapsed before `nowMs` (ADOPT_ORPHAN_LUA): `gone` (no
+   * such run, or planned), `alive` (its planner still holds the lease), `adopted` (now: the run is
+   * stopped `E_PLANNER_GONE`), or `settling` (adopted earlier, its total not settled yet).
    */
-  async adoptOrphan(runId: string, nowMs: number, note: string): Promise<'gone' | 'alive' | 'adopted' | 'complete'> {
+  async adoptOrphan(runId: string, nowMs: number, note: string): Promise<'gone' | 'alive' | 'adopted' | 'settling'> {
     const reply = await this.redis.bunchAdoptOrphan(this.keys(runId).meta, String(nowMs), 'E_PLANNER_GONE', note);
     if (reply === -1) return 'gone';
     if (reply === 0) return 'alive';
-    if (reply === 2) return 'complete';
-    return 'adopted';
+    return reply === 1 ? 'adopted' : 'settling';
+  }
+
+  /**
+   * Since when an adopted run has had no work left: `nowMs` is kept as that moment if none was
+   * kept; undefined forgets it (work showed up again) and answers undefined.
+   */
+  async quietSince(runId: string, nowMs: number | undefined): Promise<number | undefined> {
+    const key = this.keys(runId).meta;
+    if (nowMs === undefined) {
+      await this.redis.hdel(key, 'settleSeen');
+      return undefined;
+    }
+    await this.redis.hsetnx(key, 'settleSeen', String(nowMs));
+    return Number(await this.redis.hget(key, 'settleSeen'));
+  }
+
+  /** Settles an adopted run's total at what was recorded (SETTLE_ADOPTED_LUA); true when it did (finalize it). */
+  async settleAdopted(runId: string): Promise<boolean> {
+    const settled = (await this.redis.bunchSettleAdopted(this.keys(runId).meta)) === 1;
+    if (settled) await this.redis.multi().hset(this.keys(runId).meta, 'plannedAt', new Date().toISOString()).srem(planningRunsKey(this.prefix), runId).exec();
+    return settled;
   }
 
   /**
@@ -448,9 +470,10 @@ function controlOf(status: string | null, stop: string | null, quotaUntil: strin
 
 /**
  * A run whose planning stopped with its planner (the process died): not planned, and the lease
- * the planner renews while it plans has lapsed. Such a run never completes by itself (its total
- * is not known); it must not count as an active run of its job (a schedule's overlap rule).
+ * the planner renews while it plans has lapsed. The worker fleet ends such a run
+ * (adopt-orphaned-runs.ts); it must not count as an active run of its job meanwhile (a
+ * schedule's overlap rule).
  */
 export function plannerGone(meta: Pick<RunMeta, 'planned' | 'plannerUntil' | 'status'>, nowMs: number): boolean {
-  return !meta.planned && meta.status === 'running' && meta.plannerUntil !== undefined && meta.plannerUntil < nowMs;
+  return !meta.planned && (meta.status === 'running' || meta.status === 'planning') && meta.plannerUntil !== undefined && meta.plannerUntil < nowMs;
 }

@@ -32,7 +32,7 @@ import { createGenerateWorker } from './generate-worker.js';
 import { delay, InFlightJobs } from './in-flight-jobs.js';
 import { GIVEN_UP_SWEEP_MS, GivenUpSweep } from './given-up-sweep.js';
 import { givenUpItems } from './given-up-items.js';
-import { SHARD_SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
+import { SHARD_SWEEP_GRACE_MS, SWEEP_GRACE_MS, SWEEP_LOCK_MS, sweepGivenUpJobs } from './sweep-given-up-jobs.js';
 import { redisSweepPlace } from './sweep-place.js';
 import { whileLocked } from '../runs/while-locked.js';
 import { instrumentModelCalls } from '../metrics/instrument-model-calls.js';
@@ -225,7 +225,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // The same pass ends runs whose planner died mid-planning (adopt-orphaned-runs.ts): one process
   // at a time, under the sweep's lock.
   const sweepFailedSets = async (signal: AbortSignal): Promise<number> => {
-    await adoptOrphanedRuns(runs, queues, logger);
+    await adoptOrphanedRuns(commandConnection, runs, queues, logger, { quietMs: options.givenUpSweepGraceMs ?? SWEEP_GRACE_MS });
     return (
       (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, place: generatePlace })) +
       (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {

@@ -168,7 +168,7 @@ describe('console guards', () => {
     const meta = (await stack.plane.runs.getMeta(runId)) as RunMeta;
     const gone: RunMeta = { ...meta, planned: false, status: 'running', plannerUntil: Date.parse('2026-12-01T00:00:00Z') };
     const page = runPage(gone, [], { hasGallery: false });
-    expect(page).toContain('(planning stopped: its planner is gone since 2026-12-01T00:00:00.000Z; a worker fleet ends the run with what it had handed out)');
+    expect(page).toContain('(planning stopped: its planner is gone since 2026-12-01T00:00:00.000Z; the worker fleet ends the run with the items it had handed out)');
     expect(page).not.toContain('http-equiv="refresh"');
     expect(runsPage([gone], [])).not.toContain('http-equiv="refresh"');
     const planning: RunMeta = { ...gone, plannerUntil: Date.now() + 60_000 };

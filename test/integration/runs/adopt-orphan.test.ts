@@ -5,6 +5,7 @@ import { adoptOrphanedRuns } from '../../../src/lanes/adopt-orphaned-runs.js';
 import { openRunQueues, type RunQueues } from '../../../src/lanes/run-queues.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
 import type { RunConfig } from '../../../src/runs/run-config.js';
+import type { ItemRecord } from '../../../src/runs/item-record.js';
 import { planningRunsKey } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
@@ -27,9 +28,14 @@ function config(runId: string): RunConfig {
   };
 }
 
+function record(index: number): ItemRecord {
+  return { index, itemKey: `K${index}#main`, key: `K${index}`, variant: 'main', rowNumber: index + 1, status: 'succeeded', lane: 'sync', inputHash: 'h', model: 'm', costUsd: 0.058, attempts: 1, finishedAt: new Date().toISOString() };
+}
+
 /**
- * The planning runs list and ADOPT_ORPHAN_LUA against a real Redis: which runs a fleet ends, and
- * that a planner which was only slow cannot undo it.
+ * The planning runs list, ADOPT_ORPHAN_LUA and SETTLE_ADOPTED_LUA against a real Redis: which
+ * runs a fleet takes over, when it settles their total, and that a planner which was only slow
+ * cannot undo it.
  */
 describe('ending the planning of a run whose planner is gone (real Redis)', () => {
   let server: RedisHandle;
@@ -50,27 +56,32 @@ describe('ending the planning of a run whose planner is gone (real Redis)', () =
     await server?.stop();
   });
 
-  async function planningRun(name: string, leaseUntil: number | undefined): Promise<string> {
+  async function planningRun(name: string, leaseUntil: number): Promise<string> {
     const runId = `${name}-${randomBytes(3).toString('hex')}`;
-    await runs.createRun(config(runId));
+    await runs.createRun(config(runId), leaseUntil);
     await runs.setStatus(runId, 'running');
-    if (leaseUntil !== undefined) await runs.holdPlannerLease(runId, leaseUntil);
     return runId;
   }
 
-  it('adopts only runs whose lease lapsed, with the total and rejected rows their planner noted', async () => {
+  const adopt = (nowMs: number, quietMs = 0) => adoptOrphanedRuns(redis, runs, queues, silentLogger(), { nowMs, quietMs });
+
+  it('adopts only runs whose lease lapsed, and settles their total at what was recorded once no work is left', async () => {
     const now = Date.now();
     const dead = await planningRun('dead', now - 1);
-    await runs.notePlanningProgress(dead, { dispatched: 7, rejectedStored: 1000, rejectedParts: 1 });
-    const alive = await planningRun('alive', now + 60_000);
-    await runs.notePlanningProgress(alive, { dispatched: 3, rejectedStored: 0, rejectedParts: 0 });
+    await runs.noteRejectedParts(dead, 1000, 1);
+    await runs.records.recordTerminal(dead, record(0));
+    const alive = await planningRun('alive', now + 3_600_000);
     const planned = await planningRun('planned', now - 1);
     await runs.markPlanned(planned, 2, 0);
 
-    expect(await adoptOrphanedRuns(runs, queues, silentLogger(), now)).toEqual([dead]);
+    // The first look adopts it and finds nothing left: quiet since now; settled once quiet long enough.
+    expect(await adopt(now, 1000)).toEqual([]);
+    expect(await runs.getMeta(dead)).toMatchObject({ status: 'running', stop: 'E_PLANNER_GONE', planned: false });
+    expect(await adopt(now + 999, 1000)).toEqual([]);
+    expect(await adopt(now + 1000, 1000)).toEqual([dead]);
 
     const ended = await runs.getMeta(dead);
-    expect(ended).toMatchObject({ status: 'running', stop: 'E_PLANNER_GONE', planned: true, total: 7, rejected: 1000, terminal: 0 });
+    expect(ended).toMatchObject({ stop: 'E_PLANNER_GONE', planned: true, total: 1, terminal: 1, rejected: 1000 });
     expect(ended?.extra).toMatchObject({ rejectedParts: '1' });
     expect(ended?.extra.planningError).toBe(`planning stopped with its planner, whose lease lapsed before ${new Date(now).toISOString()}; the run ends with the items it had handed out`);
     // The live planner's run is untouched and still listed; the others are off the list.
@@ -79,24 +90,44 @@ describe('ending the planning of a run whose planner is gone (real Redis)', () =
     expect((await redis.smembers(planningRunsKey(prefix))).sort()).toEqual([alive]);
   });
 
-  it('a planner that was only slow cannot renew its lease nor change the total once its run was adopted', async () => {
+  it('is not settled while a job of the run waits in the queue, and the quiet time starts over when work shows up', async () => {
     const now = Date.now();
-    const slow = await planningRun('slow', now - 1);
-    await runs.notePlanningProgress(slow, { dispatched: 5, rejectedStored: 0, rejectedParts: 0 });
-    expect(await runs.adoptOrphan(slow, now, 'gone')).toBe('adopted');
-    // A second fleet process looking at the same moment finds nothing left to adopt.
-    expect(await runs.adoptOrphan(slow, now, 'gone')).toBe('gone');
-    expect(await runs.holdPlannerLease(slow, now + 60_000)).toBe(false);
-    expect(await runs.markPlanned(slow, 40, 3)).toBe(false);
-    expect(await runs.getMeta(slow)).toMatchObject({ planned: true, total: 5, rejected: 0, stop: 'E_PLANNER_GONE' });
+    const busy = await planningRun('busy', now - 1);
+    expect(await adopt(now)).toEqual([busy]);
+    const waiting = await planningRun('waiting', now - 1);
+    await queues.generate.add('generate', { runId: waiting } as never, { jobId: `${waiting}.0` });
+    expect(await adopt(now, 0)).toEqual([]);
+    expect(await adopt(now + 60_000, 0)).toEqual([]);
+    expect(await runs.getMeta(waiting)).toMatchObject({ planned: false, stop: 'E_PLANNER_GONE' });
+    await queues.generate.remove(`${waiting}.0`);
+    expect(await adopt(now + 60_001, 1000)).toEqual([]);
+    expect(await adopt(now + 61_001, 1000)).toEqual([waiting]);
+    expect(await runs.getMeta(waiting)).toMatchObject({ planned: true, total: 0 });
   });
 
-  it('a run whose counted items are all recorded already is ready to finalize at once', async () => {
+  it('a planner that was only slow cannot renew its lease nor mark the run planned once it was adopted', async () => {
     const now = Date.now();
-    const empty = await planningRun('empty', now - 1);
-    expect(await runs.adoptOrphan(empty, now, 'gone')).toBe('complete');
-    // Never took a lease (died between its creation and its first renewal): left alone.
-    const leaseless = await planningRun('leaseless', undefined);
+    const slow = await planningRun('slow', now - 1);
+    expect(await runs.adoptOrphan(slow, now, 'gone')).toBe('adopted');
+    // A second fleet process looking at the same moment finds it adopted already.
+    expect(await runs.adoptOrphan(slow, now, 'gone')).toBe('settling');
+    expect(await runs.holdPlannerLease(slow, now + 60_000)).toBe(false);
+    expect(await runs.markPlanned(slow, 40, 3)).toBe('taken-over');
+    expect(await runs.getMeta(slow)).toMatchObject({ planned: false, stop: 'E_PLANNER_GONE' });
+    expect(await runs.settleAdopted(slow)).toBe(true);
+    expect(await runs.getMeta(slow)).toMatchObject({ planned: true, total: 0, rejected: 0 });
+    expect(await runs.settleAdopted(slow)).toBe(false);
+  });
+
+  it('a run created with a lease that lapsed before any renewal is adopted, in status planning too', async () => {
+    const now = Date.now();
+    const runId = `early-${randomBytes(3).toString('hex')}`;
+    await runs.createRun(config(runId), now - 1);
+    expect(await runs.adoptOrphan(runId, now, 'gone')).toBe('adopted');
+    expect(await runs.getMeta(runId)).toMatchObject({ status: 'running', stop: 'E_PLANNER_GONE' });
+    // Created without a lease (not by a planner): never adopted.
+    const leaseless = `leaseless-${randomBytes(3).toString('hex')}`;
+    await runs.createRun(config(leaseless));
     expect(await runs.adoptOrphan(leaseless, now, 'gone')).toBe('alive');
   });
 });

@@ -67,7 +67,7 @@ describe('RunStore (real Redis)', () => {
     const runs = new RunStore(redis, prefix, 100);
     const runId = 'run-many';
     await runs.createRun(config(runId));
-    expect(await runs.markPlanned(runId, 3, 0)).toBe(false);
+    expect(await runs.markPlanned(runId, 3, 0)).toBe('planned');
     const outcomes = await runs.records.recordTerminalMany(runId, [record(0), record(1, 'skipped'), record(0, 'failed'), record(2)]);
     expect(outcomes.map((o) => [o.recorded, o.complete])).toEqual([
       [true, false],
@@ -107,7 +107,7 @@ describe('RunStore (real Redis)', () => {
     expect(await redis.hlen(runKeys(prefix, runId).records)).toBe(0);
     await expect(runs.records.recordInSegment(runId, store, [record(400, 'succeeded')])).rejects.toMatchObject({ code: 'E_INTERNAL' });
     await runs.records.recordTerminal(runId, record(301, 'succeeded'));
-    expect(await runs.markPlanned(runId, 302, 0)).toBe(true);
+    expect(await runs.markPlanned(runId, 302, 0)).toBe('complete');
     const meta = (await runs.getMeta(runId))!;
     expect(meta).toMatchObject({ terminal: 302, segments: 2 });
     expect(meta.counts).toEqual({ succeeded: 1, failed: 0, skipped: 301, cancelled: 0 });
@@ -134,7 +134,7 @@ describe('RunStore (real Redis)', () => {
     expect(before).toEqual([]);
     // Planning broke off: only what was counted is planned, and it is done.
     await runs.records.recordTerminal(runId, record(3, 'succeeded'));
-    expect(await runs.markPlanned(runId, 1, 0)).toBe(true);
+    expect(await runs.markPlanned(runId, 1, 0)).toBe('complete');
     const indexes: number[] = [];
     for await (const r of runs.records.read(runId, store)) indexes.push(r.index);
     // Before: [0, 1, 2, 3] — three lines the counts (terminal 1, skipped 0) do not have.
@@ -167,7 +167,7 @@ describe('RunStore (real Redis)', () => {
     };
     const runId = 'run-background';
     await runs.createRun(config(runId));
-    expect(await runs.markPlanned(runId, 7000, 0)).toBe(false);
+    expect(await runs.markPlanned(runId, 7000, 0)).toBe('planned');
     let completions = 0;
     const skips = new SkipSegments(runs, slow, runId, async () => void (completions += 1));
     await skips.add(skipped(0, 4500));
@@ -259,7 +259,7 @@ describe('RunStore (real Redis)', () => {
     let completions = 0;
     let maxInRedis = 0;
     for (let i = 0; i < total; i += 1) {
-      if (i === 1000) expect(await runs.markPlanned(runId, total, 7)).toBe(false);
+      if (i === 1000) expect(await runs.markPlanned(runId, total, 7)).toBe('planned');
       const status = i % 10 === 0 ? 'failed' : 'succeeded';
       const outcomes = await Promise.all([runs.records.recordTerminal(runId, record(i, status)), runs.records.recordTerminal(runId, record(i, 'cancelled'))]);
       expect(outcomes.filter((o) => o.recorded)).toHaveLength(1);
@@ -321,7 +321,7 @@ describe('RunStore (real Redis)', () => {
     const runs = new RunStore(redis, `rs${randomBytes(3).toString('hex')}`);
     await runs.createRun(config('run-b'));
     for (let i = 0; i < 3; i += 1) expect((await runs.records.recordTerminal('run-b', record(i, 'skipped'))).complete).toBe(false);
-    expect(await runs.markPlanned('run-b', 3, 0)).toBe(true);
+    expect(await runs.markPlanned('run-b', 3, 0)).toBe('complete');
   });
 
   it('reserves budget atomically: concurrent reservations never exceed the limit', async () => {
