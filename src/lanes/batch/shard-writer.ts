@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { BunchError } from '../../errors/bunch-error.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import { runObjectKeys } from '../../runs/run-keys.js';
@@ -65,8 +65,10 @@ export class ShardWriter {
     // The turn is part of the content: a later turn of a multi-turn edit is not the batch of turn 1.
     shard.digest.update(target.turn && target.turn > 1 ? `${target.itemKey}\n${target.inputHash}\n${target.turn}\n` : `${target.itemKey}\n${target.inputHash}\n`);
     this.items += 1;
-    await write(shard.requests, line);
-    await write(shard.targets, JSON.stringify(target) + '\n');
+    await this.failingAsStorage(async () => {
+      await write(shard.requests, line);
+      await write(shard.targets, JSON.stringify(target) + '\n');
+    });
     if (dependants && dependants.length > 0) {
       shard.dependants.push(JSON.stringify({ hero: target, dependants }));
       shard.dependantCount += dependants.length;
@@ -84,6 +86,16 @@ export class ShardWriter {
     this.current?.requests.destroy();
     this.current?.targets.destroy();
     this.current = undefined;
+  }
+
+  /** Runs a step on the temp files; a failure of either file is E_STORAGE (the first one kept). */
+  private async failingAsStorage(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.failure ??= error instanceof Error ? error : new Error(String(error));
+      this.throwIfFailed();
+    }
   }
 
   private throwIfFailed(): void {
@@ -116,7 +128,7 @@ export class ShardWriter {
     const shard = this.current;
     if (!shard) return;
     this.current = undefined;
-    await Promise.all([finish(shard.requests), finish(shard.targets)]);
+    await this.failingAsStorage(async () => void (await Promise.all([finish(shard.requests), finish(shard.targets)])));
     const keys = runObjectKeys(this.options.runId);
     const requestsPath = shard.requests.path as string;
     const targetsPath = shard.targets.path as string;
@@ -131,11 +143,27 @@ export class ShardWriter {
   }
 }
 
+/**
+ * Writes a line, waiting for 'drain' when the stream's buffer is full. A stream that failed (its
+ * file could not be opened or written) never drains: its error, or its closing, ends the wait.
+ */
 async function write(stream: WriteStream, text: string): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
+  if (stream.destroyed) throw stream.errored ?? new Error(`${String(stream.path)} was closed`);
+  if (stream.write(text)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', drained).off('error', settle).off('close', closed);
+      if (error) reject(error);
+      else resolve();
+    };
+    const drained = () => settle();
+    const closed = () => settle(stream.errored ?? new Error(`${String(stream.path)} was closed before it drained`));
+    stream.on('drain', drained).on('error', settle).on('close', closed);
+  });
 }
 
+/** Ends the stream and waits until its file is written, or rejects with its error (also one that came earlier). */
 async function finish(stream: WriteStream): Promise<void> {
   stream.end();
-  await once(stream, 'finish');
+  await finished(stream);
 }
