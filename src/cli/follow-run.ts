@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { RunMeta, RunStore } from '../runs/run-store.js';
 import { BunchError } from '../errors/bunch-error.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
+import { answerWithin } from '../redis/answer-within.js';
 
 /** Ten minutes: a Redis restart or failover takes seconds; longer is an outage worth reporting. */
 export const DEFAULT_OUTAGE_TOLERANCE_MS = 10 * 60_000;
+/** A poll not answered within this counts as Redis unreachable (a frozen Redis never answers). */
+export const POLL_ANSWER_MS = 10_000;
 
 /**
  * Follows a run until its status is final, drawing a progress bar on stderr when it is a
@@ -32,10 +35,13 @@ export async function followRun(
     onRedisTrouble?: (error: Error, downForMs: number) => void;
     /** Where giving up is logged (the outage itself is logged by the connection's outage reporter). */
     logger?: Logger;
+    /** How long one poll may wait for Redis before it counts as an outage (default POLL_ANSWER_MS). */
+    pollAnswerMs?: number;
   } = {},
 ): Promise<RunMeta> {
   const intervalMs = options.intervalMs ?? 500;
   const tolerance = options.outageToleranceMs ?? DEFAULT_OUTAGE_TOLERANCE_MS;
+  const pollAnswer = options.pollAnswerMs ?? POLL_ANSWER_MS;
   let downSince: number | undefined;
   const bar = options.progress
     ? new SingleBar(
@@ -48,12 +54,13 @@ export async function followRun(
   try {
     for (;;) {
       let meta: RunMeta | undefined;
+      const polledAt = Date.now();
       try {
-        meta = await runs.getMeta(runId);
+        meta = await answerWithin(runs.getMeta(runId), pollAnswer, `run ${runId}'s state`);
       } catch (error) {
-        // Redis restarting or failing over: keep following, within the tolerance.
+        // Redis restarting, failing over or frozen: keep following, within the tolerance.
         const now = Date.now();
-        downSince ??= now;
+        downSince ??= polledAt;
         const cause = error instanceof Error ? error : new Error(String(error));
         if (now - downSince > tolerance) {
           options.logger?.error(
@@ -85,10 +92,10 @@ export async function followRun(
         bar.update(meta.terminal, payload);
       }
       if (TERMINAL_RUN_STATUSES.includes(meta.status)) return meta;
-      if (options.requestFinalize && (await runs.needsFinalize(runId).catch(() => false))) {
+      if (options.requestFinalize && (await answerWithin(runs.needsFinalize(runId), pollAnswer, 'whether the run needs finalizing').catch(() => false))) {
         stuckPolls += 1;
         // A few polls of grace: normally the worker that recorded the last item asks at once.
-        if (stuckPolls === 4) await options.requestFinalize(runId).catch(() => (stuckPolls = 0));
+        if (stuckPolls === 4) await answerWithin(options.requestFinalize(runId), pollAnswer, 'a request to finalize').catch(() => (stuckPolls = 0));
       } else {
         stuckPolls = 0;
       }

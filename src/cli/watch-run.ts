@@ -1,7 +1,9 @@
 import { BunchError } from '../errors/bunch-error.js';
 import { TERMINAL_RUN_STATUSES } from '../runs/run-config.js';
 import type { RunMeta, RunStore } from '../runs/run-store.js';
+import { answerWithin } from '../redis/answer-within.js';
 import { describeRun, describeRunLine } from './describe-run.js';
+import { POLL_ANSWER_MS } from './follow-run.js';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -10,6 +12,8 @@ export interface WatchOptions {
   write(text: string): void;
   /** How long Redis may stay unreachable before giving up (the run goes on either way). */
   outageToleranceMs?: number;
+  /** How long one poll may wait for Redis before it counts as an outage (default 10 s). */
+  pollAnswerMs?: number;
 }
 
 /**
@@ -21,11 +25,13 @@ export async function watchRun(runs: RunStore, runId: string, options: WatchOpti
   let downSince: number | undefined;
   for (;;) {
     let meta: RunMeta | undefined;
+    const polledAt = Date.now();
     try {
-      meta = await runs.getMeta(runId);
+      meta = await answerWithin(runs.getMeta(runId), options.pollAnswerMs ?? POLL_ANSWER_MS, `run ${runId}'s state`);
       downSince = undefined;
     } catch (error) {
-      downSince ??= Date.now();
+      // Unreachable or frozen (no answer within the bound): the outage began when this poll did.
+      downSince ??= polledAt;
       if (Date.now() - downSince > tolerance) throw error;
       options.write(`${new Date().toISOString().slice(11, 19)} Redis unreachable for ${Math.round((Date.now() - downSince) / 1000)} s; the run continues on the workers\n`);
     }
