@@ -4,7 +4,7 @@ import { toErrorRecord } from '../errors/bunch-error.js';
 import type { RunStore } from '../runs/run-store.js';
 import { promoteDelayedJobs } from './sync/promote-delayed-jobs.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
-import { runWorkLeft } from './run-work-left.js';
+import { runWorkLeft, type FailedJobsCheck } from './run-work-left.js';
 
 export interface AdoptOptions {
   nowMs?: number;
@@ -13,7 +13,12 @@ export interface AdoptOptions {
    * gave up on just now is recorded by its worker's handler or the sweep within this.
    */
   quietMs: number;
+  /** Whether a job BullMQ failed for good still waits to be handled (the given-up sweep's own test). */
+  unhandledFailure?: FailedJobsCheck['unhandled'];
 }
+
+/** Failures of an adopted run looked at when judging whether work is left (older ones are the sweep's). */
+const FAILURES_LOOKED_BACK_MS = 60 * 60_000;
 
 /**
  * Ends runs whose planner died mid-planning (a `bunch run` killed, a worker that fired a schedule
@@ -38,7 +43,7 @@ export async function adoptOrphanedRuns(
   for (const runId of await runs.planningRuns()) {
     // One run that cannot be looked at (its meta damaged) never holds up the others, nor the rest of the sweep.
     try {
-      if (await adoptOne(redis, runs, queues, logger, runId, nowMs, options.quietMs)) settled.push(runId);
+      if (await adoptOne(redis, runs, queues, logger, runId, nowMs, options)) settled.push(runId);
     } catch (error) {
       logger.warn({ runId, err: toErrorRecord(error) }, 'could not look at a run being planned');
     }
@@ -54,7 +59,7 @@ async function adoptOne(
   logger: Logger,
   runId: string,
   nowMs: number,
-  quietMs: number,
+  options: AdoptOptions,
 ): Promise<boolean> {
   const note = `planning stopped with its planner, whose lease lapsed before ${new Date(nowMs).toISOString()}; the run ends with the items it had handed out`;
   const outcome = await runs.adoptOrphan(runId, nowMs, note);
@@ -67,9 +72,10 @@ async function adoptOne(
     const promoted = (await promoteDelayedJobs(queues.generate, runId)) + (await promoteDelayedJobs(queues.batch, runId));
     logger.warn({ runId, promoted }, 'a run\'s planner died mid-planning: the run is stopped and ends with the items it had handed out');
   }
-  const left = await runWorkLeft(redis, runs, queues, runId);
+  const failed = options.unhandledFailure ? { unhandled: options.unhandledFailure, sinceMs: nowMs - FAILURES_LOOKED_BACK_MS } : undefined;
+  const left = await runWorkLeft(redis, runs, queues, runId, failed);
   const quietSince = await runs.quietSince(runId, left === undefined ? nowMs : undefined);
-  if (quietSince === undefined || nowMs - quietSince < quietMs) return false;
+  if (quietSince === undefined || nowMs - quietSince < options.quietMs) return false;
   if (!(await runs.settleAdopted(runId))) return false;
   await requestFinalize(queues.finalize, runId);
   return true;

@@ -225,14 +225,17 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   // The same pass ends runs whose planner died mid-planning (adopt-orphaned-runs.ts): one process
   // at a time, under the sweep's lock.
   const sweepFailedSets = async (signal: AbortSignal): Promise<number> => {
-    await adoptOrphanedRuns(commandConnection, runs, queues, logger, { quietMs: options.givenUpSweepGraceMs ?? SWEEP_GRACE_MS });
-    return (
+    const handed =
       (await sweepGivenUpJobs(queues.generate, commandConnection, runs, givenUp.sweep, { ...sweepOptions, signal, place: generatePlace })) +
       (signal.aborted ? 0 : await sweepGivenUpJobs(queues.batch, commandConnection, runs, {
         unhandled: async (job) => ((await readShardState(runs, job.data.runId, job.data.shard))?.phase ?? 'done') !== 'done',
         handle: (job) => abandonShard(batchDeps, job.data.runId, job.data.shard, `BullMQ failed this shard job and it was not salvaged: ${job.failedReason ?? 'no reason given'}`),
-      }, { ...shardSweepOptions, signal, place: batchPlace }))
-    );
+      }, { ...shardSweepOptions, signal, place: batchPlace }));
+    // After the failed sets: what this pass recorded there counts before an adopted run is settled.
+    if (!signal.aborted) {
+      await adoptOrphanedRuns(commandConnection, runs, queues, logger, { quietMs: options.givenUpSweepGraceMs ?? SWEEP_GRACE_MS, unhandledFailure: givenUp.sweep.unhandled });
+    }
+    return handed;
   };
   const sweep = new GivenUpSweep(
     // The lock is renewed while a pass runs (its cancel calls can take minutes); a pass whose lock

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BunchError } from '../../../src/errors/bunch-error.js';
 import { startRun, type StartedRun } from '../../../src/lanes/start-run.js';
@@ -22,11 +23,11 @@ afterEach(async () => {
  * them is, and a planner that was only slow must not end it differently.
  */
 describe('a run whose planner stopped at an awkward moment', () => {
-  async function plannedUntilFrozen(csv: string, job: Record<string, unknown>, at: FreezeAt) {
+  async function plannedUntilFrozen(csv: string, job: Record<string, unknown>, at: FreezeAt, options: { fleetLater?: boolean } = {}) {
     stack = await startBunchStack({ concurrency: 4 });
     const open = stack;
     const jobFile = await open.writeJob({ catalogCsv: csv, job });
-    await open.startWorkers({ givenUpSweepMs: 200, givenUpSweepGraceMs: 300 });
+    if (!options.fleetLater) await open.startWorkers({ givenUpSweepMs: 200, givenUpSweepGraceMs: 300 });
     const planner = freezablePlanner(open.plane.runs, open.plane.queues, at);
     let runId: string | undefined;
     const planning: Promise<StartedRun | unknown> = startRun(
@@ -95,4 +96,50 @@ describe('a run whose planner stopped at an awkward moment', () => {
       expect([meta.total, meta.terminal]).toEqual([0, 0]);
     });
   }
+
+  /** A process that takes a job off a queue and fails it for good, then dies: nobody's `failed` handler records it. */
+  async function failedByADyingProcess(open: BunchStack, queueName: string): Promise<{ fail: () => Promise<string> }> {
+    const rogue = new Worker(queueName, null, { connection: { url: open.redis.url } as never, prefix: open.prefix, autorun: false });
+    const job = await rogue.getNextJob('rogue');
+    expect(job).toBeDefined();
+    return {
+      async fail() {
+        await job!.moveToFailed(new UnrecoverableError('the process holding this job died'), 'rogue');
+        await rogue.close(true);
+        return job!.id as string;
+      },
+    };
+  }
+
+  it('an item whose job BullMQ failed in a process that died is recorded before the run is settled', async () => {
+    const { open, runId, planner } = await plannedUntilFrozen(productCsv(3), {}, { afterAddBulks: 1 }, { fleetLater: true });
+    for (let tries = 0; tries < 300 && !planner.isFrozen(); tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const held = await failedByADyingProcess(open, open.plane.queues.generate.name);
+    await open.startWorkers({ givenUpSweepMs: 200, givenUpSweepGraceMs: 400 });
+    // The fleet took the run over and recorded the two other items cancelled; then the job fails.
+    for (let tries = 0; tries < 300; tries += 1) {
+      const meta = await open.plane.runs.getMeta(runId);
+      if (meta?.terminal === 2 && meta.stop === 'E_PLANNER_GONE') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const failedId = await held.fail();
+    // Watched closely until it ends (the settle and the sweep's record come within milliseconds).
+    for (let tries = 0; tries < 600 && (await open.plane.runs.getMeta(runId))?.status !== 'aborted'; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { meta, items } = await endedWithEveryItem(open, runId);
+    // Before: settled at 2 in the same sweep pass that then recorded the failed job's item (lost from the manifest).
+    expect([meta.total, meta.terminal]).toEqual([3, 3]);
+    const index = Number(failedId.split('.').pop());
+    expect(items.find((line) => line.index === index)).toMatchObject({ status: 'failed', errorCode: 'E_INTERNAL' });
+  });
+
+  it('a run whose feed job BullMQ failed for good is still ended, its waiting items recorded', async () => {
+    const { open, runId, planner } = await plannedUntilFrozen(productCsv(60), { sync: { queueWindow: 20 } }, { before: 'markPlanned' }, { fleetLater: true });
+    for (let tries = 0; tries < 300 && !planner.isFrozen(); tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const feed = await failedByADyingProcess(open, open.plane.queues.finalize.name);
+    await feed.fail();
+    await open.startWorkers({ givenUpSweepMs: 200, givenUpSweepGraceMs: 300 });
+    // Before: `running` for good (asking for the feed again is a no-op while its failed job is kept).
+    const { meta } = await endedWithEveryItem(open, runId);
+    expect([meta.total, meta.terminal]).toEqual([60, 60]);
+  });
 });
