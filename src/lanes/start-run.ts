@@ -141,8 +141,8 @@ async function planAndDispatch(
   await runs.setStatus(runId, 'running');
   // While it plans, the planner renews its lease: a planner that died is told from a slow one.
   await runs.holdPlannerLease(runId, Date.now() + leaseMs);
-  // A lease lost while planning (this process stalled past it, and a fleet ended the planning:
-  // adopt-orphaned-runs.ts) ends planning here: the run has its total and is stopped.
+  // A lease lost while planning (this process stalled past it, and a fleet took the run over:
+  // adopt-orphaned-runs.ts) ends planning here: the run is stopped, and the fleet ends it.
   let leaseLost = false;
   const stopRenewing = keepRenewed(() => runs.holdPlannerLease(runId, Date.now() + leaseMs), leaseMs / 4, () => (leaseLost = true));
 
@@ -254,7 +254,7 @@ async function planAndDispatch(
     }
     await dispatching;
     // Before what cannot be taken back (the last shard, the feed): a fleet may have taken the run
-    // over while this process stalled, and then only its own count of what was handed out stands.
+    // over while this process stalled, and then it ends the run with what was recorded.
     if (!(await runs.holdPlannerLease(runId, Date.now() + leaseMs))) throw takenOver();
     await skips.flush();
     if (lane === 'undecided') {
