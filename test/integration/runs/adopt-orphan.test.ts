@@ -4,33 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adoptOrphanedRuns } from '../../../src/lanes/adopt-orphaned-runs.js';
 import { openRunQueues, type RunQueues } from '../../../src/lanes/run-queues.js';
 import { silentLogger } from '../../../src/logging/create-logger.js';
-import type { RunConfig } from '../../../src/runs/run-config.js';
-import type { ItemRecord } from '../../../src/runs/item-record.js';
 import { planningRunsKey } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
+import { config, record } from '../../helpers/run-fixtures.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
-
-function config(runId: string): RunConfig {
-  return {
-    runId,
-    jobName: 'j',
-    jobFile: 'j.yaml',
-    model: 'gemini-3.1-flash-image-preview',
-    lane: 'sync',
-    outputUrl: 'file:///unused',
-    wantImage: true,
-    wantText: true,
-    sync: { timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 1, maxMs: 2, jitter: 0 } },
-    batch: { deadlineMs: 1, onUnfinished: 'sync', maxRequestsPerBatch: 1, maxConcurrentBatches: 1, pollIntervalMs: 1 },
-    pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
-    maxFailedRatio: 0.02,
-    createdAt: new Date().toISOString(),
-  };
-}
-
-function record(index: number): ItemRecord {
-  return { index, itemKey: `K${index}#main`, key: `K${index}`, variant: 'main', rowNumber: index + 1, status: 'succeeded', lane: 'sync', inputHash: 'h', model: 'm', costUsd: 0.058, attempts: 1, finishedAt: new Date().toISOString() };
-}
 
 /**
  * The planning runs list, ADOPT_ORPHAN_LUA and SETTLE_ADOPTED_LUA against a real Redis: which

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../src/storage/local-object-store.js';
 import type { ItemRecord } from '../../../src/runs/item-record.js';
-import type { RunConfig } from '../../../src/runs/run-config.js';
+import { config, record } from '../../helpers/run-fixtures.js';
 import { runIndexKey, runKeys, runObjectKeys } from '../../../src/runs/run-keys.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import { SkipSegments } from '../../../src/lanes/skip-segments.js';
@@ -11,41 +11,6 @@ import type { ObjectStore } from '../../../src/storage/object-store.js';
 import { BunchError } from '../../../src/errors/bunch-error.js';
 import { startRedis, type RedisHandle } from '../../helpers/start-redis.js';
 import { tempDir, type TempDir } from '../../helpers/temp-dir.js';
-
-function config(runId: string): RunConfig {
-  return {
-    runId,
-    jobName: 'j',
-    jobFile: 'j.yaml',
-    model: 'gemini-3.1-flash-image-preview',
-    lane: 'sync',
-    outputUrl: 'file:///unused',
-    wantImage: true,
-    wantText: true,
-    sync: { timeoutMs: 35_000, attempts: 5, backoff: { initialMs: 1, maxMs: 2, jitter: 0 } },
-    batch: { deadlineMs: 1, onUnfinished: 'sync', maxRequestsPerBatch: 1, maxConcurrentBatches: 1, pollIntervalMs: 1 },
-    pricing: { usdPerImage: 0.058, batchDiscount: 0.5 },
-    maxFailedRatio: 0.02,
-    createdAt: new Date().toISOString(),
-  };
-}
-
-function record(index: number, status: ItemRecord['status'] = 'succeeded'): ItemRecord {
-  return {
-    index,
-    itemKey: `K${index}#main`,
-    key: `K${index}`,
-    variant: 'main',
-    rowNumber: index + 1,
-    status,
-    lane: 'sync',
-    inputHash: 'h',
-    model: 'm',
-    costUsd: status === 'succeeded' ? 0.058 : 0,
-    attempts: 1,
-    finishedAt: new Date().toISOString(),
-  };
-}
 
 describe('RunStore (real Redis)', () => {
   let redisServer: RedisHandle;
