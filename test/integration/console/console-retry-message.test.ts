@@ -26,6 +26,28 @@ describe("the console's retry message", () => {
     await stack?.stop();
   });
 
+  /**
+   * A run with one failed item, its catalog then grown by `extraRows` new products, and Retry
+   * pressed on `on`: the retry's planning reads them all. Answers the retry run's id (once it
+   * exists) and the pending answer of the button.
+   */
+  async function retryOfGrownCatalog(on: RunningConsole, sku: string, extraRows: number): Promise<{ retryId: string; answer: Promise<unknown> }> {
+    const csv = ['sku,title', `${sku},"${sku.toLowerCase()} [[emu:fail-first=1:500]]"`].join('\n');
+    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
+    const parent = await stack.start(jobFile);
+    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 1 });
+    const more = Array.from({ length: extraRows }, (_, i) => `${sku}-${i},more ${i}`);
+    await writeFile((await loadJobFile(jobFile)).catalog.path, [csv, ...more].join('\n'));
+    const answer = fetch(`${on.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: on.url } }).catch(() => undefined);
+    let retryId: string | undefined;
+    for (let tries = 0; tries < 400 && !retryId; tries += 1) {
+      for (const id of await stack.plane.runs.listRuns(10)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parent.runId) retryId = id;
+      if (!retryId) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(retryId).toBeDefined();
+    return { retryId: retryId as string, answer };
+  }
+
   it('names the failed items left out because their rows changed since', async () => {
     const csv = ['sku,title', 'P1,"one [[emu:fail-first=1:500]]"', 'P2,"two [[emu:fail-first=1:500]]"', 'P3,three'].join('\n');
     const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
@@ -73,50 +95,26 @@ describe("the console's retry message", () => {
 
   it('stopping the console while a retry plans (inside the answer window) waits for that planning', async () => {
     const stopping = await consoleOn(stack, { retryAnswerWithinMs: 30_000 });
-    const csv = ['sku,title', 'R1,"tres [[emu:fail-first=1:500]]"'].join('\n');
-    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
-    const parent = await stack.start(jobFile);
-    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 1 });
-    const more = Array.from({ length: 60_000 }, (_, i) => `M${i},more ${i}`);
-    await writeFile((await loadJobFile(jobFile)).catalog.path, [csv, ...more].join('\n'));
-    const answer = fetch(`${stopping.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: stopping.url } }).catch(() => undefined);
-    let retryId: string | undefined;
-    for (let tries = 0; tries < 400 && !retryId; tries += 1) {
-      for (const id of await stack.plane.runs.listRuns(10)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parent.runId) retryId = id;
-      if (!retryId) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(retryId).toBeDefined();
+    const { retryId, answer } = await retryOfGrownCatalog(stopping, 'R1', 60_000);
     await stopping.close();
     // Before: close() returned at once and the run was left half planned (its planner went on unowned).
-    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(true);
+    expect((await stack.plane.runs.getMeta(retryId))?.planned).toBe(true);
     await answer;
   });
 
   it('stopping the console waits for such a planning no longer than its bound, and says what it left', async () => {
     const log = capturedLogger();
     const stopping = await consoleOn(stack, { retryAnswerWithinMs: 30_000, closeWaitMs: 100, logger: log.logger });
-    const csv = ['sku,title', 'S1,"cuatro [[emu:fail-first=1:500]]"'].join('\n');
-    const jobFile = await stack.writeJob({ catalogCsv: csv, job: { sync: { attempts: 1 } } });
-    const parent = await stack.start(jobFile);
-    expect((await stack.waitForRun(parent.runId)).counts).toMatchObject({ failed: 1 });
-    const more = Array.from({ length: 150_000 }, (_, i) => `T${i},more ${i}`);
-    await writeFile((await loadJobFile(jobFile)).catalog.path, [csv, ...more].join('\n'));
-    const answer = fetch(`${stopping.url}/runs/${parent.runId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: stopping.url } }).catch(() => undefined);
-    let retryId: string | undefined;
-    for (let tries = 0; tries < 400 && !retryId; tries += 1) {
-      for (const id of await stack.plane.runs.listRuns(10)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parent.runId) retryId = id;
-      if (!retryId) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(retryId).toBeDefined();
+    const { retryId, answer } = await retryOfGrownCatalog(stopping, 'S1', 150_000);
     await stopping.close();
     // Before: close() waited for the whole planning, however long the catalog.
-    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(false);
+    expect((await stack.plane.runs.getMeta(retryId))?.planned).toBe(false);
     expect(log.lines('stopping with retries still being planned: their runs are ended by the worker fleet once their planner\'s lease lapses')).toEqual([
       expect.objectContaining({ level: 40, plannings: 1 }),
     ]);
     await answer;
     // This process lives on, so the planning ends here by itself.
-    for (let tries = 0; tries < 600 && !(await stack.plane.runs.getMeta(retryId!))?.planned; tries += 1) await new Promise((r) => setTimeout(r, 50));
-    expect((await stack.plane.runs.getMeta(retryId!))?.planned).toBe(true);
+    for (let tries = 0; tries < 600 && !(await stack.plane.runs.getMeta(retryId))?.planned; tries += 1) await new Promise((r) => setTimeout(r, 50));
+    expect((await stack.plane.runs.getMeta(retryId))?.planned).toBe(true);
   });
 });
