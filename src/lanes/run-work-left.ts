@@ -1,7 +1,7 @@
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { shardStatesOf } from './batch/shard-state.js';
 import { enqueueShard } from './batch/batch-queue.js';
-import type { Job } from 'bullmq';
 import { feedJobId, requestFeed } from './sync/feed-job.js';
 import type { GenerateJobData } from './sync/generate-job-data.js';
 import type { RunQueues } from './run-queues.js';
@@ -11,14 +11,6 @@ import type { RunStore } from '../runs/run-store.js';
 const UNFINISHED_LISTS = ['wait', 'active', 'paused'] as const;
 const UNFINISHED_SETS = ['delayed', 'prioritized', 'waiting-children'] as const;
 
-/**
- * What of a run's work is still somewhere in the system, or undefined when none is: items
- * waiting in storage for the feed, batch shards not done, sync jobs of the run waiting, delayed or
- * running. An adopted run (adopt-orphaned-runs.ts) is settled only once nothing is left: every
- * item its planner handed out is then recorded. Work that should be moving and is not (a feed or
- * a shard whose job is gone, as when the planner died between writing a shard and queueing it)
- * is queued again on the way; their job ids make that a no-op when they exist.
- */
 export interface FailedJobsCheck {
   /** Whether BullMQ's verdict on this job still waits to be handled (item unrecorded, dependants not released). */
   unhandled(job: Job<GenerateJobData>): Promise<boolean>;
@@ -29,6 +21,14 @@ export interface FailedJobsCheck {
 /** Failed jobs looked at in one go: a run's recent failures, never a week of them. */
 const FAILED_LOOKED_AT = 5000;
 
+/**
+ * What of a run's work is still somewhere in the system, or undefined when none is: items
+ * waiting in storage for the feed, batch shards not done, sync jobs of the run waiting, delayed or
+ * running, and (with `failed`) the run's recent failures nobody handled yet. An adopted run (adopt-orphaned-runs.ts) is settled only once nothing is left: every
+ * item its planner handed out is then recorded. Work that should be moving and is not (a feed or
+ * a shard whose job is gone, as when the planner died between writing a shard and queueing it)
+ * is queued again on the way; their job ids make that a no-op when they exist.
+ */
 export async function runWorkLeft(
   redis: Redis,
   runs: RunStore,
