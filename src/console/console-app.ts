@@ -8,12 +8,13 @@ import type { Logger } from 'pino';
 import { BunchError, isBunchError } from '../errors/bunch-error.js';
 import { galleryKeys } from '../gallery/gallery-keys.js';
 import { cancelRun } from '../lanes/cancel-run.js';
-import { retryFromConsole } from './console-retry.js';
+import { RETRY_ANSWER_WITHIN_MS, retryFromConsole } from './console-retry.js';
 import type { RunQueues } from '../lanes/run-queues.js';
 import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { CONSOLE_ANSWER_MS, respondWithin } from './respond-within.js';
 import { COOKIE, loopbackNamesOnly, requireToken, sameOriginChanges, tokenMatches } from './console-auth.js';
 import { consoleRegistry } from './console-metrics.js';
 import { escapeHtml, loginPage, runPage, runsPage } from './console-pages.js';
@@ -43,6 +44,8 @@ export interface ConsoleDeps {
   retryAnswerWithinMs?: number;
   /** Retries being planned (from the click on): the console's close waits for them. */
   planning?: Set<Promise<unknown>>;
+  /** How long a request may wait for Redis or a store before it is answered 503 (respond-within.ts; default 10 s). */
+  answerWithinMs?: number;
 }
 
 const FILE_TYPES: Record<string, string> = {
@@ -65,6 +68,9 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     res.setHeader('referrer-policy', 'no-referrer');
     next();
   });
+  // Never shorter than the Retry button's own wait (plus its reads), which answers by itself.
+  const retryWaitMs = deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS;
+  app.use(respondWithin(Math.max(deps.answerWithinMs ?? CONSOLE_ANSWER_MS, retryWaitMs + 2000), deps.logger));
   app.use(loopbackNamesOnly(deps.token));
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(sameOriginChanges(deps.publicOrigin));
@@ -159,6 +165,11 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     try {
       // Streamed: a gallery of 4K images open in a few tabs would otherwise hold every image whole.
       const body = await store.getStream(key);
+      // Answered 503 meanwhile (respond-within.ts): nobody reads this stream; let its file go.
+      if (res.headersSent) {
+        body?.destroy();
+        return undefined;
+      }
       if (!body) return res.status(404).type('text/plain').send('not found\n');
       res.type(type);
       // A store failing mid-way ends the response (the browser sees a broken image), not the process.
@@ -173,6 +184,8 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // Answered already (503 by respond-within.ts while this handler waited): its late outcome has nobody to go to.
+    if (res.headersSent) return;
     const status = isBunchError(error, 'E_NOT_FOUND') ? 404 : isBunchError(error) && ['E_CONFIG', 'E_JOB_FILE', 'E_UNSAFE_KEY'].includes(error.code) ? 400 : 500;
     if (status === 500) deps.logger.error({ err: { message: (error as Error).message } }, 'console request failed');
     res.status(status).type('text/plain').send(`${isBunchError(error) ? `${error.code}: ` : ''}${(error as Error).message}\n`);

@@ -12,7 +12,7 @@ import { firstFew, startRetryRun } from '../lanes/start-retry-run.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-const RETRY_ANSWER_WITHIN_MS = 3000;
+export const RETRY_ANSWER_WITHIN_MS = 3000;
 
 export interface ConsoleRetryDeps {
   runs: RunStore;

@@ -36,7 +36,17 @@ export interface ConsoleOptions {
    * out once its planner's lease lapses (adopt-orphaned-runs.ts).
    */
   closeWaitMs?: number;
+  /** How long a request may wait for Redis or an output store before it is answered 503 (default 10 s). */
+  answerWithinMs?: number;
+  /**
+   * How long a connection may make no progress before it is dropped (default 60 s): a browser
+   * that stops reading a file mid-way would otherwise hold the file open until the console stops.
+   */
+  idleConnectionMs?: number;
 }
+
+/** The default of idleConnectionMs. */
+export const CONSOLE_IDLE_CONNECTION_MS = 60_000;
 
 /** close()'s default wait for retries still being planned. */
 export const CONSOLE_CLOSE_WAIT_MS = 60_000;
@@ -72,6 +82,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     ...(publicOrigin !== undefined ? { publicOrigin } : {}),
     allowPrivateReferences: options.allowPrivateReferences ?? false,
     ...(options.retryAnswerWithinMs !== undefined ? { retryAnswerWithinMs: options.retryAnswerWithinMs } : {}),
+    ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     planning,
   });
   let server: Server;
@@ -85,6 +96,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     await scheduleQueue.close();
     throw new BunchError('E_CONFIG', `the console cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, { cause: error });
   }
+  // Node's HTTP server drops no connection for idleness by default: a file sent to a reader that
+  // stopped reading waited for ever with its file open. No socket activity this long destroys it.
+  server.setTimeout(options.idleConnectionMs ?? CONSOLE_IDLE_CONNECTION_MS);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { answerWithin } from '../redis/answer-within.js';
 import type { ItemRecord } from '../runs/item-record.js';
 
 /**
@@ -10,6 +11,13 @@ import type { ItemRecord } from '../runs/item-record.js';
  * over the fleet in PromQL.
  */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+
+/**
+ * How long a scrape waits for the queues' depth. A Redis that stops answering with its connection
+ * up left the read, and so the whole scrape, pending for ever: this process's own counters, what
+ * an operator most wants then, were not served either.
+ */
+export const SCRAPE_REDIS_ANSWER_MS = 5_000;
 
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -26,12 +34,13 @@ export class WorkerMetrics {
   readonly inFlight = new Gauge({ name: 'bunch_model_calls_in_flight', help: 'Model calls waiting for an answer', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'bunch_rate_limited_total', help: 'Model calls answered 429 (E_RATE_LIMITED)', registers: [this.registry] });
   readonly queuePauses = new Counter({ name: 'bunch_queue_pauses_total', help: 'Queue-wide pauses this process asked for after a 429 with a retry delay', registers: [this.registry] });
-  /** Queues whose depth each scrape reads from Redis (a failed read leaves the last values). */
+  /** Queues whose depth each scrape reads from Redis (a failed or late read leaves the last values). */
   private readonly watched = new Map<string, Queue>();
   readonly queueJobs: Gauge;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; redisAnswerMs?: number } = {}) {
     const watched = this.watched;
+    const answerMs = options.redisAnswerMs ?? SCRAPE_REDIS_ANSWER_MS;
     this.queueJobs = new Gauge({
       name: 'bunch_queue_jobs',
       help: 'Jobs in each BullMQ queue by state (read at scrape time)',
@@ -40,7 +49,7 @@ export class WorkerMetrics {
       async collect() {
         await Promise.all(
           [...watched].map(async ([name, queue]) => {
-            const counts = await queue.getJobCounts(...QUEUE_STATES).catch(() => undefined);
+            const counts = await answerWithin(queue.getJobCounts(...QUEUE_STATES), answerMs, `queue ${name}'s depth`).catch(() => undefined);
             if (!counts) return;
             for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
           }),
