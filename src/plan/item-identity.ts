@@ -47,6 +47,19 @@ export function fillExtension(objectKey: string, ext: string): string {
 }
 
 /**
+ * Where `output.keepSteps` keeps the image of edit turn `turn` (before the last) of the item whose
+ * planned key is `objectKey`: `<key>~step1.png` beside `<key>.png`. The `~` is what keeps it from
+ * any other item's key: catalog values never put one in a key (safeKeySegment writes `%7E`), while
+ * a `.` would (a row keyed `shoe.step1` has the key `shoe.step1.png`, the kept step of row `shoe`
+ * would have had it too, and one overwrote the other).
+ */
+export function keptStepKey(objectKey: string, turn: number): string {
+  const dotted = `.${EXTENSION_PLACEHOLDER}`;
+  if (objectKey.includes(dotted)) return objectKey.replaceAll(dotted, `~step${turn}${dotted}`);
+  return objectKey.replaceAll(EXTENSION_PLACEHOLDER, `~step${turn}.${EXTENSION_PLACEHOLDER}`);
+}
+
+/**
  * The placeholder a dependant variant's keys keep until its hero's image, and so its own
  * inputHash, is known (see complete-dependant.ts).
  */

@@ -10,7 +10,7 @@ import { rowReferenceLocations, type RowReferenceLocation } from './row-referenc
 import type { ResolvedJob } from '../spec/resolved-job.js';
 import { contextOverflow, estimateInputTokens, systemTokensOf } from './context-budget.js';
 import { buildRequest } from './build-request.js';
-import { computeInputHash, EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER, markerKey } from './item-identity.js';
+import { computeInputHash, EXTENSION_PLACEHOLDER, fillExtension, fillHash, HASH_PLACEHOLDER, keptStepKey, markerKey } from './item-identity.js';
 import { RESERVED_KEY_PREFIX } from '../storage/reserved-key-prefix.js';
 import { PROMPT_SHOWN_CHARS, type PlanEvent, type PlannedItem } from './planned-item.js';
 import { compileTemplate, renderTemplate, type CompiledTemplate } from '../spec/render-template.js';
@@ -246,6 +246,8 @@ function planOne(
   try {
     objectKey = renderTemplate(keyTemplate, keyFields);
     assertSafeObjectKey(fillHash(fillExtension(objectKey, 'png'), inputHash));
+    // The longest kept step image's key too: found now, not after its turn was paid for.
+    if (job.output.keepSteps && steps.length > 0) assertSafeObjectKey(fillHash(fillExtension(keptStepKey(objectKey, steps.length), 'jpeg'), inputHash));
   } catch (error) {
     return templateRejection(job, row, variant.name, error, 'object key');
   }

@@ -132,7 +132,7 @@ export const jobOptionsSchema = z.strictObject({
   output: z.strictObject({
     url: z.string().min(1),
     key: z.string().min(1).optional(),
-    /** With `steps`: keep the image of every turn before the last beside the output (`….step1.png`). */
+    /** With `steps`: keep the image of every turn before the last beside the output (`…~step1.png`). */
     keepSteps: z.boolean().optional(),
   }),
   pricing: z

@@ -3,7 +3,7 @@ import type { GenerateContentRequest, RequestContent, RequestPart } from '../../
 import type { AnswerPart, GenerateUsage, ParsedGenerateResponse } from '../../gemini/parse-generate-response.js';
 import { decodeImage } from '../../image/decode-image.js';
 import { itemFileKey } from '../../outputs/item-files.js';
-import { fillExtension, EXTENSION_PLACEHOLDER } from '../../plan/item-identity.js';
+import { fillExtension, keptStepKey } from '../../plan/item-identity.js';
 import type { ItemTarget } from '../../plan/planned-item.js';
 import type { ImageRef, StepRecord } from '../../runs/item-record.js';
 import type { ObjectStore } from '../../storage/object-store.js';
@@ -144,7 +144,7 @@ async function keepTurnImage(store: ObjectStore, target: ItemTarget, turn: numbe
   const part = response.images[0];
   if (!part) return undefined;
   const decoded = decodeImage(part, target.expected);
-  const key = fillExtension(target.objectKey.replaceAll(EXTENSION_PLACEHOLDER, `step${turn}.${EXTENSION_PLACEHOLDER}`), decoded.ext);
+  const key = fillExtension(keptStepKey(target.objectKey, turn), decoded.ext);
   await store.put(key, decoded.bytes, { contentType: decoded.mimeType });
   return { key, uri: store.uriFor(key), sha256: decoded.sha256, bytes: decoded.byteLength, mimeType: decoded.mimeType, width: decoded.width, height: decoded.height };
 }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { ManifestItemLine, ManifestLine } from '../../../src/manifest/manifest-line.js';
 import { roundUsd } from '../../../src/gemini/usage-cost.js';
 import { startBunchStack, productCsv, type BunchStack } from '../../helpers/bunch-stack.js';
@@ -42,8 +44,8 @@ describe('multi-turn edit steps on the sync lane', () => {
       // The delivery paid for all three turns.
       expect(line.costUsd).toBe(roundUsd(3 * 0.058));
       // The first two turns' images are kept beside the output; the turn files are gone.
-      expect(line.steps?.[0]?.image?.key).toBe(line.image?.key.replace(/\.png$/, '.step1.png'));
-      expect(line.steps?.[1]?.image?.key).toBe(line.image?.key.replace(/\.png$/, '.step2.png'));
+      expect(line.steps?.[0]?.image?.key).toBe(line.image?.key.replace(/\.png$/, '~step1.png'));
+      expect(line.steps?.[1]?.image?.key).toBe(line.image?.key.replace(/\.png$/, '~step2.png'));
       expect(line.steps?.[2]?.image).toBeUndefined();
       expect(existsSync(path.join(outDir, line.steps![0]!.image!.key))).toBe(true);
       expect(existsSync(path.join(outDir, line.image!.key))).toBe(true);
@@ -51,6 +53,33 @@ describe('multi-turn edit steps on the sync lane', () => {
     const leftovers = [];
     for await (const key of stack.storeFor(run.outputUrl).list('_bunch/items/')) leftovers.push(key);
     expect(leftovers.filter((key) => key.includes('/turns/'))).toEqual([]);
+  });
+
+  it("keeps step images where no other row's output can be: a row keyed like another's kept step keeps its own image", async () => {
+    const outDir = path.join(stack.dir.path, 'steps-collide');
+    // Without {{hash}} in the key, row `shoe` is `shoe.png` and row `shoe.step1` is `shoe.step1.png`;
+    // the kept image of row `shoe`'s first turn was `shoe.step1.png` too, and one overwrote the other.
+    const jobFile = await stack.writeJob({
+      catalogCsv: 'sku,title\nshoe,Trail shoe\nshoe.step1,Road shoe\n',
+      outputUrl: `file://${outDir}`,
+      job: { steps: ['Warmer light'], output: { url: `file://${outDir}`, key: '{{key}}.{{ext}}', keepSteps: true } },
+    });
+    const run = await stack.start(jobFile);
+    expect((await stack.waitForRun(run.runId)).counts).toEqual({ succeeded: 2, failed: 0, skipped: 0, cancelled: 0 });
+    const manifest = items(await stack.readManifest(stack.storeFor(run.outputUrl), run.runId));
+    const byKey = new Map(manifest.map((line) => [line.key, line]));
+    const shoe = byKey.get('shoe');
+    const road = byKey.get('shoe.step1');
+    // Each file holds the image its line names (before, one of the two sharing a key did not).
+    for (const image of [shoe?.image, shoe?.steps?.[0]?.image, road?.image, road?.steps?.[0]?.image]) {
+      expect(createHash('sha256').update(await readFile(path.join(outDir, image!.key))).digest('hex')).toBe(image!.sha256);
+    }
+    expect([shoe?.image?.key, shoe?.steps?.[0]?.image?.key, road?.image?.key, road?.steps?.[0]?.image?.key]).toEqual([
+      'shoe.png',
+      'shoe~step1.png',
+      'shoe.step1.png',
+      'shoe.step1~step1.png',
+    ]);
   });
 
   it('retries a failed turn from the last good turn, not from the start', async () => {

@@ -156,6 +156,17 @@ describe('planItems', () => {
     expect(events[0]?.kind === 'rejected' && events[0].rejection).toMatchObject({ code: 'E_CATALOG_ROW' });
     expect(events[0]?.kind === 'rejected' && events[0].rejection.reason).toContain('longer than 255 bytes');
   });
+
+  it('with keepSteps, rejects a row whose kept step image could not be stored, before any turn is paid for', async () => {
+    const stepsJob = { variants: undefined, steps: ['Warmer light'], output: { url: 's3://bucket-c/x', key: '{{key}}.{{ext}}', keepSteps: true } };
+    // `<key>.png` fits in 255 bytes; `<key>~step1.jpeg` does not.
+    const key = 'S'.repeat(245);
+    const [kept] = await plan([row(1, key, { title: 'T' })], stepsJob);
+    expect(kept?.kind === 'rejected' && kept.rejection).toMatchObject({ code: 'E_CATALOG_ROW', key });
+    expect(kept?.kind === 'rejected' && kept.rejection.reason).toBe(`object key: unsafe object key "${key}~step1.jpeg": has a path segment longer than 255 bytes`);
+    const [notKept] = await plan([row(1, key, { title: 'T' })], { ...stepsJob, output: { ...stepsJob.output, keepSteps: false } });
+    expect(notKept?.kind).toBe('item');
+  });
 });
 
 describe('inputHash', () => {
