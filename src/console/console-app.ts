@@ -14,7 +14,7 @@ import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { CONSOLE_ANSWER_MS, respondWithin } from './respond-within.js';
+import { consoleAnswerBound, respondWithin } from './respond-within.js';
 import { COOKIE, loopbackNamesOnly, requireToken, sameOriginChanges, tokenMatches } from './console-auth.js';
 import { consoleRegistry } from './console-metrics.js';
 import { escapeHtml, loginPage, runPage, runsPage } from './console-pages.js';
@@ -44,7 +44,7 @@ export interface ConsoleDeps {
   retryAnswerWithinMs?: number;
   /** Retries being planned (from the click on): the console's close waits for them. */
   planning?: Set<Promise<unknown>>;
-  /** How long a request may wait for Redis or a store before it is answered 503 (respond-within.ts; default 10 s). */
+  /** How long a request may wait for Redis or a store before it is answered 503 (consoleAnswerBound; default 10 s). */
   answerWithinMs?: number;
 }
 
@@ -68,9 +68,7 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     res.setHeader('referrer-policy', 'no-referrer');
     next();
   });
-  // Never shorter than the Retry button's own wait (plus its reads), which answers by itself.
-  const retryWaitMs = deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS;
-  app.use(respondWithin(Math.max(deps.answerWithinMs ?? CONSOLE_ANSWER_MS, retryWaitMs + 2000), deps.logger));
+  app.use(respondWithin(consoleAnswerBound(deps.answerWithinMs, deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS), deps.logger));
   app.use(loopbackNamesOnly(deps.token));
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(sameOriginChanges(deps.publicOrigin));

@@ -5,6 +5,14 @@ import type { Logger } from 'pino';
 export const CONSOLE_ANSWER_MS = 10_000;
 
 /**
+ * The bound a console applies: never shorter than the Retry button's own wait plus its reads, as
+ * that button answers by itself (console-retry.ts).
+ */
+export function consoleAnswerBound(answerWithinMs: number | undefined, retryAnswerWithinMs: number): number {
+  return Math.max(answerWithinMs ?? CONSOLE_ANSWER_MS, retryAnswerWithinMs + 2000);
+}
+
+/**
  * Every console request answers within `ms`. A Redis that stops answering while its connection
  * stays up (a frozen process or VM, a partition dropping packets), or an output store that stalls,
  * leaves the reads behind a page pending for minutes, or for ever: the control plane's commands

@@ -8,6 +8,8 @@ import { openScheduleQueue } from '../schedules/schedule-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { isLoopback } from './console-auth.js';
 import { createConsoleApp } from './console-app.js';
+import { RETRY_ANSWER_WITHIN_MS } from './console-retry.js';
+import { consoleAnswerBound } from './respond-within.js';
 import { ThroughputSource } from './throughput-source.js';
 
 export interface ConsoleOptions {
@@ -85,6 +87,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     planning,
   });
+  const closeWaitMs = options.closeWaitMs ?? CONSOLE_CLOSE_WAIT_MS;
+  const answerBound = consoleAnswerBound(options.answerWithinMs, options.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS);
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
@@ -106,15 +110,25 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     url: `http://${host}:${port}`,
     async close() {
       throughput.stop();
+      // Requests in flight (a Retry click, a page waiting on Redis) get their answer: each answers
+      // within the console's bound, so waiting that long (and a second) ends them all, unless the
+      // close wait is shorter. Downloads still going then are cut.
+      // A connection whose request was answered is closed as soon as it is idle, not kept alive.
+      let cut: NodeJS.Timeout | undefined;
+      let idle: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        idle = setInterval(() => server.closeIdleConnections(), 50);
+        cut = setTimeout(() => server.closeAllConnections(), Math.min(answerBound + 1000, closeWaitMs));
+      }).finally(() => {
+        clearTimeout(cut);
+        clearInterval(idle);
       });
       if (planning.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         const waited = await Promise.race([
           Promise.allSettled([...planning]).then(() => 'planned' as const),
-          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), options.closeWaitMs ?? CONSOLE_CLOSE_WAIT_MS))),
+          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), closeWaitMs))),
         ]).finally(() => clearTimeout(timer));
         if (waited === 'late') {
           options.logger.warn({ plannings: planning.size }, 'stopping with retries still being planned: their runs are ended by the worker fleet once their planner\'s lease lapses');

@@ -87,6 +87,26 @@ describe('the console and /metrics answer within bounds', () => {
     expect((await get(`${url}/metrics`)).body).toContain('bunch_runs{status="planning"} 1');
   });
 
+  it('stopping lets requests in flight have their answer', async () => {
+    const { url, runId } = await consoleWithARun({ answerWithinMs: 5000 });
+    process.kill(redis?.pid as number, 'SIGSTOP');
+    const inFlight = get(`${url}/api/runs/${runId}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closing = (running as RunningConsole).close();
+    running = undefined;
+    setTimeout(() => process.kill(redis?.pid as number, 'SIGCONT'), 300);
+    // Before: close() dropped every connection at once, and this request failed with the socket.
+    const answer = await inFlight;
+    const t0 = Date.now();
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ config: { runId } });
+    await closing;
+    // The answered request's connection was closed once idle, not kept alive until the cut (6 s).
+    expect(Date.now() - t0).toBeLessThan(2500);
+    // Closed: nothing new is taken.
+    await expect(get(`${url}/api/runs`, 2000)).rejects.toThrow('fetch failed');
+  });
+
   it("a worker's /metrics serves its own counters while Redis is frozen, with the queues' last depth", async () => {
     redis = await startRedis({ ignoreEnv: true });
     queue = new Queue('generate', { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port), maxRetriesPerRequest: null }, prefix: 'bounded' });
