@@ -3,9 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { BunchError, isBunchError } from '../errors/bunch-error.js';
+import { BunchError } from '../errors/bunch-error.js';
 import { galleryKeys } from '../gallery/gallery-keys.js';
 import { cancelRun } from '../lanes/cancel-run.js';
 import { RETRY_ANSWER_WITHIN_MS, retryFromConsole } from './console-retry.js';
@@ -14,7 +14,8 @@ import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { consoleAnswerBound, respondWithin } from './respond-within.js';
+import { consoleErrorHandler } from './console-error-handler.js';
+import { answerLateWith, consoleAnswerBound, respondWithin } from './respond-within.js';
 import { COOKIE, loopbackNamesOnly, requireToken, sameOriginChanges, tokenMatches } from './console-auth.js';
 import { consoleRegistry } from './console-metrics.js';
 import { escapeHtml, loginPage, runPage, runsPage } from './console-pages.js';
@@ -137,6 +138,7 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
 
   app.post('/runs/:id/cancel', async (req, res) => {
     const id = req.params.id;
+    answerLateWith(res, `/runs/${encodeURIComponent(id)}`);
     if (!(await deps.runs.getMeta(id))) throw new BunchError('E_NOT_FOUND', `run ${id} is not known to this Redis`);
     const result = await cancelRun(deps.runs, deps.queues, id);
     deps.logger.info({ runId: id, ...result }, 'run cancelled from the console');
@@ -144,8 +146,10 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     res.redirect(303, `/runs/${encodeURIComponent(id)}?message=${encodeURIComponent(message)}`);
   });
 
+  const retrying = new Set<string>();
   app.post('/runs/:id/retry', async (req, res) => {
-    res.redirect(303, await retryFromConsole(deps, req.params.id));
+    answerLateWith(res, `/runs/${encodeURIComponent(req.params.id)}`);
+    res.redirect(303, await retryFromConsole({ ...deps, retrying }, req.params.id));
   });
 
   // A run's files under its output store, for its gallery: the gallery folder, and the images its
@@ -181,13 +185,7 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
     }
   });
 
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    // Answered already (503 by respond-within.ts while this handler waited): its late outcome has nobody to go to.
-    if (res.headersSent) return;
-    const status = isBunchError(error, 'E_NOT_FOUND') ? 404 : isBunchError(error) && ['E_CONFIG', 'E_JOB_FILE', 'E_UNSAFE_KEY'].includes(error.code) ? 400 : 500;
-    if (status === 500) deps.logger.error({ err: { message: (error as Error).message } }, 'console request failed');
-    res.status(status).type('text/plain').send(`${isBunchError(error) ? `${error.code}: ` : ''}${(error as Error).message}\n`);
-  });
+  app.use(consoleErrorHandler(deps.logger));
   return app;
 }
 

@@ -144,6 +144,11 @@ ${shards ? `<section><h2>Batches</h2><table id="batches"><thead><tr><th>shard</t
   );
 }
 
+/** A page Redis or the output store did not answer in time (respond-within.ts): it reloads itself. */
+export function unansweredPage(message: string, refreshSeconds: number): string {
+  return page('no answer', `<h1>No answer</h1>\n<p id="message">${escapeHtml(message)}</p>`, { refreshSeconds });
+}
+
 export function loginPage(next: string, failed: boolean): string {
   return page(
     'log in',

@@ -23,10 +23,16 @@ export interface ConsoleRetryDeps {
   retryAnswerWithinMs?: number;
   /** Retries being planned, from the click on: the console's close waits for them. */
   planning?: Set<Promise<unknown>>;
+  /** Runs a retry of which is being started from this console: a second click waits for the first. */
+  retrying?: Set<string>;
 }
 
 /** Starts a retry of `parentId`; answers where to send the browser (with its message). */
 export async function retryFromConsole(deps: ConsoleRetryDeps, parentId: string): Promise<string> {
+  // A second click (a slow answer, two operators) would start a second retry of the same items.
+  if (deps.retrying?.has(parentId)) {
+    return runPage(parentId, `A retry of ${parentId} is already being started from this console; its run appears in the run list once it exists.`);
+  }
   let created: string | undefined;
   let onCreated: () => void = () => undefined;
   const whenCreated = new Promise<void>((resolve) => (onCreated = resolve));
@@ -43,6 +49,11 @@ export async function retryFromConsole(deps: ConsoleRetryDeps, parentId: string)
   // Kept where close() looks from the start: a console stopped within the answer window waits too.
   // Settled here or below; never an unhandled rejection in between.
   track(deps.planning, planning);
+  deps.retrying?.add(parentId);
+  void planning.then(
+    () => deps.retrying?.delete(parentId),
+    () => deps.retrying?.delete(parentId),
+  );
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deps.retryAnswerWithinMs ?? RETRY_ANSWER_WITHIN_MS)));
   // Answered when planning ends, or once the run exists and the wait is over, whichever comes

@@ -37,23 +37,40 @@ export class WorkerMetrics {
   /** Queues whose depth each scrape reads from Redis (a failed or late read leaves the last values). */
   private readonly watched = new Map<string, Queue>();
   readonly queueJobs: Gauge;
+  /** How old each queue's depth above is: it keeps its last values while Redis does not answer. */
+  readonly queueJobsAge: Gauge;
 
   constructor(options: { defaultMetrics?: boolean; redisAnswerMs?: number } = {}) {
     const watched = this.watched;
     const answerMs = options.redisAnswerMs ?? SCRAPE_REDIS_ANSWER_MS;
+    const readAt = new Map<string, number>();
+    // The scrape's read of the depths, which the age waits for (a registry collects its metrics at once).
+    let reading: Promise<unknown> = Promise.resolve();
     this.queueJobs = new Gauge({
       name: 'bunch_queue_jobs',
       help: 'Jobs in each BullMQ queue by state (read at scrape time)',
       labelNames: ['queue', 'state'],
       registers: [this.registry],
       async collect() {
-        await Promise.all(
+        reading = Promise.all(
           [...watched].map(async ([name, queue]) => {
             const counts = await answerWithin(queue.getJobCounts(...QUEUE_STATES), answerMs, `queue ${name}'s depth`).catch(() => undefined);
             if (!counts) return;
             for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+            readAt.set(name, Date.now());
           }),
         );
+        await reading;
+      },
+    });
+    this.queueJobsAge = new Gauge({
+      name: 'bunch_queue_jobs_age_seconds',
+      help: 'Seconds since bunch_queue_jobs was last read from Redis for each queue (it keeps its last values while Redis does not answer)',
+      labelNames: ['queue'],
+      registers: [this.registry],
+      async collect() {
+        await reading;
+        for (const [name, at] of readAt) this.set({ queue: name }, Math.round((Date.now() - at) / 100) / 10);
       },
     });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'bunch_' });

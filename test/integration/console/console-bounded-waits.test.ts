@@ -73,11 +73,26 @@ describe('the console and /metrics answer within bounds', () => {
     // Asked at once: each waits out the bound by itself.
     const pages = ['/', `/runs/${runId}`, '/metrics'];
     const board = '/queues/api/queues?activeQueue=generate&page=1&jobsPerPage=10';
-    const [api, boardAnswer, ...answers] = await Promise.all([`/api/runs/${runId}`, board, ...pages].map((page) => get(`${url}${page}`)));
+    const cancel = fetch(`${url}/runs/${runId}/cancel`, { method: 'POST', redirect: 'manual', headers: { origin: url }, signal: AbortSignal.timeout(8000) });
+    const [api, boardAnswer, runs, run, metrics] = await Promise.all([`/api/runs/${runId}`, board, ...pages].map((page) => get(`${url}${page}`)));
     expect(api).toEqual({ status: 503, body: JSON.stringify({ error: { code: 'E_TIMEOUT', message } }), retryAfter: '10' });
     // bull-board's API is under /queues.
     expect(boardAnswer).toEqual(api);
-    expect(answers).toEqual(pages.map(() => ({ status: 503, body: `E_TIMEOUT: ${message}\n`, retryAfter: '10' })));
+    expect(metrics).toEqual({ status: 503, body: `E_TIMEOUT: ${message}\n`, retryAfter: '10' });
+    // Pages reload themselves: an open dashboard recovers by itself once Redis does.
+    for (const page of [runs, run]) {
+      expect([page?.status, page?.retryAfter]).toEqual([503, '10']);
+      expect(page?.body).toContain('<meta http-equiv="refresh" content="10">');
+      expect(page?.body).toContain(`<p id="message">E_TIMEOUT: ${message}. This page tries again every 10 s.</p>`);
+    }
+    // A button's request may still be carried out once Redis answers: never told "try again".
+    const cancelled = await cancel;
+    expect(cancelled.status).toBe(303);
+    const location = new URL(cancelled.headers.get('location') as string, url);
+    expect(location.pathname).toBe(`/runs/${runId}`);
+    expect(location.searchParams.get('message')).toBe(
+      'Asked for, but Redis or the output store did not answer within 2500 ms: it goes on once they answer. Check this page before asking again.',
+    );
 
     process.kill(redis?.pid as number, 'SIGCONT');
     // The requests answered 503 settle now, into responses already sent: nothing breaks.
@@ -122,6 +137,9 @@ describe('the console and /metrics answer within bounds', () => {
     expect(frozen.status).toBe(200);
     expect(frozen.body).toContain('bunch_items_total{status="succeeded",lane="sync"} 3');
     expect(frozen.body).toContain('bunch_queue_jobs{queue="generate",state="waiting"} 1');
+    // ... and says how old that depth is.
+    const age = Number(/^bunch_queue_jobs_age_seconds\{queue="generate"\} ([\d.]+)$/m.exec(frozen.body)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(0.3);
   });
 
   it('drops a download whose reader stopped reading, letting its file go', async () => {

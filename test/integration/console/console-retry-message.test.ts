@@ -93,6 +93,26 @@ describe("the console's retry message", () => {
     }
   });
 
+  it('a second click while the first retry is still being started starts no second retry', async () => {
+    const patient = await consoleOn(stack, { retryAnswerWithinMs: 30_000 });
+    try {
+      const { retryId, answer } = await retryOfGrownCatalog(patient, 'D1', 60_000);
+      const parentId = (await stack.plane.runs.getMeta(retryId))?.extra.parentRunId as string;
+      const again = await fetch(`${patient.url}/runs/${parentId}/retry`, { method: 'POST', redirect: 'manual', headers: { origin: patient.url } });
+      expect(again.status).toBe(303);
+      const location = new URL(again.headers.get('location') as string, patient.url);
+      expect(location.pathname).toBe(`/runs/${parentId}`);
+      expect(location.searchParams.get('message')).toBe(`A retry of ${parentId} is already being started from this console; its run appears in the run list once it exists.`);
+      await answer;
+      // Before: the second click planned a retry of its own (two runs retrying the same items).
+      const retries = [];
+      for (const id of await stack.plane.runs.listRuns(50)) if ((await stack.plane.runs.getMeta(id))?.extra.parentRunId === parentId) retries.push(id);
+      expect(retries).toEqual([retryId]);
+    } finally {
+      await patient.close();
+    }
+  });
+
   it('stopping the console while a retry plans (inside the answer window) waits for that planning', async () => {
     const stopping = await consoleOn(stack, { retryAnswerWithinMs: 30_000 });
     const { retryId, answer } = await retryOfGrownCatalog(stopping, 'R1', 60_000);
