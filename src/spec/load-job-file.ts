@@ -17,12 +17,13 @@ export async function loadJobFile(file: string): Promise<ResolvedJob> {
   if (!['.yaml', '.yml', '.json'].includes(extension)) {
     throw jobFileError({ file }, [], 'job files end in .yaml, .yml or .json');
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw jobFileError({ file }, [], `cannot read the job file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
   }
+  const text = utf8Text(bytes, file);
   const lineCounter = new LineCounter();
   const document = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, uniqueKeys: true });
   const syntaxError = document.errors[0];
@@ -35,7 +36,13 @@ export async function loadJobFile(file: string): Promise<ResolvedJob> {
       cause: syntaxError,
     });
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    // The yaml library refuses aliases that expand past a limit (a "billion laughs" file).
+    throw new BunchError('E_JOB_FILE', `${formatLocation({ file })}: not usable ${extension === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { location: { file }, cause: error });
+  }
   const source: JobSource = { file, lineOf: (fieldPath) => lineOf(document, lineCounter, fieldPath) };
   const systemFile = systemFilePath(raw);
   if (systemFile !== undefined) {
@@ -58,6 +65,47 @@ export async function loadJobFile(file: string): Promise<ResolvedJob> {
     }
   }
   return resolveJob(raw, source);
+}
+
+/**
+ * The file as UTF-8, refusing bytes that are not: decoded leniently, a mis-saved file (Latin-1
+ * accents) would put U+FFFD into every prompt it touches without a word.
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const bad = firstInvalidUtf8Byte(bytes);
+    const line = bytes.subarray(0, bad).toString('latin1').split('\n').length;
+    const location = { file, line };
+    throw new BunchError('E_JOB_FILE', `${formatLocation(location)}: not UTF-8 text (byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad}); save the file as UTF-8`, { location });
+  }
+}
+
+/** The offset of the first byte that does not belong to valid UTF-8 (the decoder says only that one exists). */
+function firstInvalidUtf8Byte(bytes: Buffer): number {
+  let low = 0;
+  let high = bytes.length;
+  // The longest prefix holding no invalid byte, by bisection ("stream" lets a prefix end inside a
+  // character, so every prefix of a valid one is valid too).
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, middle), { stream: true });
+      low = middle;
+    } catch {
+      high = middle - 1;
+    }
+  }
+  // Cut inside a character that never completes (a Latin-1 "é" then a space): it starts at its lead byte.
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, low));
+    return low;
+  } catch {
+    let start = low - 1;
+    while (start > 0 && ((bytes[start] as number) & 0xc0) === 0x80) start -= 1;
+    return start;
+  }
 }
 
 function captionSchemaPath(raw: unknown): string | undefined {

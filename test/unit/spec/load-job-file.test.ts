@@ -101,6 +101,32 @@ describe('loadJobFile', () => {
     expect(error.location?.line).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses a job file that is not UTF-8, naming the line and the byte (before: U+FFFD went into the prompt)', async () => {
+    // "Café" saved as Latin-1: é is the single byte 0xe9.
+    const latin1 = Buffer.concat([Buffer.from(`${BASE}system: "Caf`), Buffer.from([0xe9]), Buffer.from(' style"\n')]);
+    const dir = await tempFiles({ 'latin1.yaml': latin1 });
+    const file = path.join(dir, 'latin1.yaml');
+    const error = await loadError(file);
+    expect(error.code).toBe('E_JOB_FILE');
+    expect(error.message).toBe(`${file}:9: not UTF-8 text (byte 0xe9 at offset ${latin1.indexOf(0xe9)}); save the file as UTF-8`);
+    // Accents in UTF-8 are fine.
+    const dir2 = await tempFiles({ 'utf8.yaml': `${BASE}system: "Café style"\n` });
+    expect((await loadJobFile(path.join(dir2, 'utf8.yaml'))).name).toBe('shoes');
+  });
+
+  it('refuses aliases that expand without bound as a job file error, not an internal one', async () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) {
+      const previous = String.fromCharCode('a'.charCodeAt(0) + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const dir = await tempFiles({ 'laughs.yaml': `${BASE}${levels.join('\n')}\n` });
+    const file = path.join(dir, 'laughs.yaml');
+    const error = await loadError(file);
+    expect(error.code).toBe('E_JOB_FILE');
+    expect(error.message).toBe(`${file}: not usable YAML: Excessive alias count indicates a resource exhaustion attack`);
+  });
+
   it('reports a missing job file and a missing system file', async () => {
     const dir = await tempFiles({ 'sys.yaml': `${BASE}system: { file: missing.md }\n` });
     const missing = await loadError(path.join(dir, 'nope.yaml'));
