@@ -1,4 +1,6 @@
+import type { RowRejection } from '../catalog/catalog-event.js';
 import { errorCodeOf } from '../errors/bunch-error.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
 import { costUsd } from '../gemini/usage-cost.js';
 import { imagePriceUsd } from '../gemini/run-pricing.js';
 import { AUTO_BATCH_MIN_ITEMS, deadlineAllowsBatch } from '../lanes/batch/lane-choice.js';
@@ -12,13 +14,24 @@ import type { PlannedItem } from '../plan/planned-item.js';
 import { runConfigFromJob } from '../runs/run-config-from-job.js';
 import type { ResolvedJob } from '../spec/resolved-job.js';
 
+export interface PreviewRejection {
+  file: string;
+  line: number;
+  rowNumber: number;
+  key?: string;
+  field?: string;
+  code: RowRejection['code'];
+  reason: string;
+}
+
 export interface PlanPreview {
   job: string;
   items: number;
   alreadyStored: number;
   toGenerate: number;
   rejectedRows: number;
-  rejections: { line: number; field?: string; code: string; reason: string }[];
+  /** The first rejected rows (up to `maxListed`), each where it is: file, line, row number, field. */
+  rejections: PreviewRejection[];
   /** The lane the run would take (for `auto`: by item count and deadline, as startRun decides). */
   lane: 'sync' | 'batch';
   /** Items to generate × the price of that lane. */
@@ -63,8 +76,10 @@ export async function planPreview(
       if (step.kind === 'rejected') {
         preview.rejectedRows += 1;
         if (preview.rejections.length < maxListed) {
-          const { line, field, code, reason } = step.rejection;
-          preview.rejections.push(field === undefined ? { line, code, reason } : { line, field, code, reason });
+          const { file, line, rowNumber, key, field, code } = step.rejection;
+          // A row's own cell can be quoted in its reason (a reference URL with a signed query).
+          const reason = redactSecrets(step.rejection.reason);
+          preview.rejections.push({ file, line, rowNumber, ...(key !== undefined ? { key } : {}), ...(field !== undefined ? { field } : {}), code, reason });
         }
         continue;
       }

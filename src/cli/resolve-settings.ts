@@ -100,9 +100,30 @@ function gatewaysFromEnv(env: Readonly<Record<string, string | undefined>>): Gat
   return {
     // The Gemini key stands in only for a gateway named by its base URL (one key on all of a
     // gateway's protocols): without one the SDK would send it to api.openai.com or api.anthropic.com.
-    openai: { baseUrl: env.OPENAI_BASE_URL || undefined, apiKey: env.OPENAI_API_KEY || (env.OPENAI_BASE_URL ? fallbackKey : undefined), mode },
-    anthropic: { baseUrl: env.ANTHROPIC_BASE_URL || undefined, apiKey: env.ANTHROPIC_API_KEY || (env.ANTHROPIC_BASE_URL ? fallbackKey : undefined) },
+    openai: { baseUrl: plainBaseUrl(env, 'OPENAI_BASE_URL', 'OPENAI_API_KEY'), apiKey: env.OPENAI_API_KEY || (env.OPENAI_BASE_URL ? fallbackKey : undefined), mode },
+    anthropic: { baseUrl: plainBaseUrl(env, 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY'), apiKey: env.ANTHROPIC_API_KEY || (env.ANTHROPIC_BASE_URL ? fallbackKey : undefined) },
   };
+}
+
+/**
+ * A gateway's base URL, refused with credentials or a query string in it, as GEMINI_BASE_URL is:
+ * the SDKs quote the URL whole in their errors, which items carry into manifests and logs.
+ * The value itself is never quoted back (a mistyped one may hold the very secret).
+ */
+function plainBaseUrl(env: Readonly<Record<string, string | undefined>>, name: string, keyName: string): string | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new BunchError('E_CONFIG', `${name} is not a valid URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BunchError('E_CONFIG', `${name} must be http(s), got ${url.protocol}`);
+  if (url.search !== '' || url.username !== '' || url.password !== '') {
+    throw new BunchError('E_CONFIG', `${name} must not carry a query string or credentials (the key goes in ${keyName})`);
+  }
+  return value;
 }
 
 /** An unset or empty variable is undefined; anything else must be a whole number in range (E_CONFIG naming it). */

@@ -10,6 +10,7 @@ import { galleryKeys } from '../gallery/gallery-keys.js';
 import { cancelRun } from '../lanes/cancel-run.js';
 import { RETRY_ANSWER_WITHIN_MS, retryFromConsole } from './console-retry.js';
 import type { RunQueues } from '../lanes/run-queues.js';
+import { publicRunMeta } from '../runs/public-run-meta.js';
 import type { RunStore } from '../runs/run-store.js';
 import { listSchedules, type ScheduleInfo } from '../schedules/schedule-queue.js';
 import { assertStorableKey } from '../storage/assert-storable-key.js';
@@ -113,12 +114,12 @@ export function createConsoleApp(deps: ConsoleDeps): Express {
   // The same data as `bunch status --json`.
   app.get('/api/runs', async (_req, res) => {
     const ids = await deps.runs.listRuns(50);
-    res.json((await Promise.all(ids.map((id) => deps.runs.getMeta(id)))).filter((meta) => meta !== undefined));
+    res.json((await Promise.all(ids.map((id) => deps.runs.getMeta(id)))).filter((meta) => meta !== undefined).map(publicRunMeta));
   });
   app.get('/api/runs/:id', async (req, res) => {
     const meta = await deps.runs.getMeta(req.params.id);
     if (!meta) return res.status(404).json({ error: { code: 'E_NOT_FOUND', message: `run ${req.params.id} is not known to this Redis` } });
-    return res.json(meta);
+    return res.json(publicRunMeta(meta));
   });
 
   app.get('/runs/:id', async (req, res) => {

@@ -10,6 +10,12 @@ const KEY_SHAPES: RegExp[] = [
   /([?&]key=)[^&\s"']+/gi,
   /(x-goog-api-key["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi,
   /(authorization["']?\s*[:=]\s*["']?bearer\s+)[^"'\s,}]+/gi,
+  // Query parameters that carry credentials in signed or tokened URLs.
+  /([?&](?:token|access_token|auth|sig|signature|secret|password|apikey|api_key|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential)=)[^&\s"']+/gi,
+  // user:password@ in a URL (a gateway's base URL, a reference cell), unless masked already (`:***@`).
+  /([a-z][a-z0-9+.-]*:\/\/)(?![^/\s@"'?#]*\*\*\*@)[^/\s@"'?#]+@/gi,
+  // The same without a scheme, as a message may quote a URL's host part (`key:secret@bucket`).
+  /(^|[\s"'(])[A-Za-z0-9._~-]+:(?!\*\*\*@)[^\s"'/@:]+@(?=[A-Za-z0-9[])/g,
 ];
 
 export function redactSecrets(text: string, knownSecrets: readonly (string | undefined)[] = []): string {
@@ -18,9 +24,11 @@ export function redactSecrets(text: string, knownSecrets: readonly (string | und
     if (secret && secret.length >= 4) result = result.split(secret).join('[redacted]');
   }
   for (const shape of KEY_SHAPES) {
-    result = result.replace(shape, (match, prefix: unknown) =>
-      typeof prefix === 'string' && prefix.length < match.length ? `${prefix}[redacted]` : '[redacted]',
-    );
+    result = result.replace(shape, (match, prefix: unknown) => {
+      const kept = typeof prefix === 'string' && prefix.length < match.length ? prefix : '';
+      // Credentials before a host keep their `@`, so the host still reads as one.
+      return match.endsWith('@') ? `${kept}[redacted]@` : `${kept}[redacted]`;
+    });
   }
   return result;
 }

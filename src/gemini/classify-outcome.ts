@@ -107,12 +107,16 @@ const LEADS: Partial<Record<ErrorCode, string>> = {
   E_MODEL_NOT_FOUND: 'the model does not exist or is not available to this key',
 };
 
-function messageFor(code: ErrorCode, status: number, envelope: GoogleErrorEnvelope, body: string): string {
+/**
+ * `secrets` are redacted before anything is cut to MESSAGE_LIMIT: a key cut in two by the limit
+ * no longer matches its value (nor a key shape), and half of it went out.
+ */
+function messageFor(code: ErrorCode, status: number, envelope: GoogleErrorEnvelope, body: string, secrets: readonly (string | undefined)[]): string {
   if (code === 'E_GATEWAY_BLOCKED') {
-    const page = truncate(stripMarkup(body), MESSAGE_LIMIT);
+    const page = truncate(redactSecrets(stripMarkup(body), secrets), MESSAGE_LIMIT);
     return `HTTP ${status} from something in front of the API (not a Gemini error): ${page || '(empty body)'}`;
   }
-  const upstream = envelope.message ?? body.trim();
+  const upstream = redactSecrets(envelope.message ?? body.trim(), secrets);
   const label = envelope.status ? `HTTP ${status} ${envelope.status}` : `HTTP ${status}`;
   const text = upstream ? `${label}: ${truncate(upstream, MESSAGE_LIMIT)}` : label;
   const lead = LEADS[code];
@@ -128,7 +132,7 @@ export function classifyHttpError(
 ): BunchError {
   const envelope = readEnvelope(body);
   const code = codeForStatus(status, envelope, options.resource ?? 'other');
-  const text = messageFor(code, status, envelope, body);
+  const text = messageFor(code, status, envelope, body, options.secrets ?? []);
   const retryAfterMs =
     retryInfoDelayMs(envelope.details) ?? parseRetryAfterHeader(headers.get('retry-after'), options.now);
   const errorOptions: ConstructorParameters<typeof BunchError>[2] = { status };

@@ -114,7 +114,8 @@ export function resolveGeminiClientConfig(options: Omit<GeminiClientOptions, 'ap
   try {
     parsed = new URL(baseUrl);
   } catch {
-    throw new BunchError('E_CONFIG', `Gemini base URL is not a valid URL: ${redactSecrets(baseUrl)}`);
+    // Not quoted back: a mistyped value may hold the very secret it was meant to carry.
+    throw new BunchError('E_CONFIG', 'Gemini base URL (GEMINI_BASE_URL) is not a valid URL');
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new BunchError('E_CONFIG', `Gemini base URL must be http(s), got ${parsed.protocol}`);

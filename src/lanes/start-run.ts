@@ -34,6 +34,7 @@ import { recordItems } from './record-item.js';
 import { SkipSegments } from './skip-segments.js';
 import type { ObjectStoreOpener } from './run-context-cache.js';
 import { requestFinalize, type RunQueues } from './run-queues.js';
+import { strictModeError } from './strict-mode-error.js';
 
 export interface StartRunDeps {
   runs: RunStore;
@@ -326,18 +327,14 @@ async function stopAfterPlanningFailure(
 
 /** Strict mode: read the catalog once without side effects and refuse the run if any row is bad. */
 async function assertNoRejectedRows(job: ResolvedJob, options: PlanItemsOptions): Promise<void> {
-  const found: RowRejection[] = [];
+  let count = 0;
+  let first: RowRejection | undefined;
   for await (const event of planItems(job, readCatalog(job), options)) {
-    if (event.kind === 'rejected') found.push(event.rejection);
+    if (event.kind !== 'rejected') continue;
+    count += 1;
+    first ??= event.rejection;
   }
-  if (found.length === 0) return;
-  const first = found[0] as RowRejection;
-  const where = `${first.file}:${first.line}${first.field ? ` field \`${first.field}\`` : ''}`;
-  throw new BunchError(
-    first.code,
-    `strict mode: ${found.length} catalog row(s) rejected; first at ${where}: ${first.reason}`,
-    { location: { file: first.file, line: first.line, ...(first.field ? { field: first.field } : {}) } },
-  );
+  if (first) throw strictModeError(count, first);
 }
 
 /** This planner lost the run to a fleet (its lease lapsed while it stalled: adopt-orphaned-runs.ts). */

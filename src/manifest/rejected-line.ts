@@ -1,5 +1,6 @@
 import type { RowRejection } from '../catalog/catalog-event.js';
 import type { ManifestRejectedLine } from './manifest-line.js';
+import { redactSecrets } from '../errors/redact-secrets.js';
 
 /** The manifest line of a catalog row rejected at planning (kept in `rejected.jsonl` until finalize). */
 export function rejectedLine(runId: string, rejection: RowRejection): ManifestRejectedLine {
@@ -11,7 +12,8 @@ export function rejectedLine(runId: string, rejection: RowRejection): ManifestRe
     line: rejection.line,
     file: rejection.file,
     errorCode: rejection.code,
-    errorMessage: rejection.reason,
+    // A row's own cell is quoted back in its reason (a reference URL with user:password or a signed query).
+    errorMessage: redactSecrets(rejection.reason),
   };
   if (rejection.key !== undefined) line.key = rejection.key;
   if (rejection.field !== undefined) line.field = rejection.field;

@@ -33,7 +33,9 @@ const SCHEMES: Record<string, { kind: RedisTopology['kind']; tls: boolean; defau
 };
 
 export function parseRedisUrl(url: string): RedisTopology {
-  const match = /^([a-z+]+:)\/\/(?:([^@/]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(url.trim());
+  // Credentials end at the LAST `@` before the hosts (as ioredis and maskRedisUrl read them): a
+  // password holding a raw `@` is still one password, not a password and a host.
+  const match = /^([a-z+]+:)\/\/(?:([^/?#]*)@)?([^/?#@]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(url.trim());
   const scheme = match ? SCHEMES[(match[1] ?? '').toLowerCase()] : undefined;
   if (!match || !scheme) {
     throw bad(url, `expected redis://, rediss://, redis+sentinel://, redis+cluster:// (or the rediss+ forms)`);

@@ -18,6 +18,8 @@ import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { describeRun } from '../describe-run.js';
 import { planPreview } from '../plan-preview.js';
+import { describePreview } from '../describe-preview.js';
+import { strictModeError } from '../../lanes/strict-mode-error.js';
 
 interface RunFlags {
   wait?: boolean;
@@ -52,11 +54,10 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
       if (outageToleranceMs === undefined || outageToleranceMs < 1000) throw new BunchError('E_CONFIG', `--outage-limit ${flags.outageLimit} is not a duration of at least 1 s (e.g. 10m)`);
       if (flags.dryRun) {
         const preview = await planPreview(job, openStore, { allowPrivateReferences: settings.allowPrivateReferences });
-        print(flags.json, preview, () =>
-          `${job.name}: ${preview.items} items (${preview.alreadyStored} already stored, ${preview.toGenerate} to generate), ` +
-          `${preview.rejectedRows} rejected rows; ${preview.lane} lane, estimated cost $${preview.estimatedUsd.toFixed(2)}` +
-            (preview.storageUnchecked ? `\n(storage not checked: ${preview.storageUnchecked})` : ''),
-        );
+        print(flags.json, preview, () => describePreview(preview));
+        // What the real run would do: a strict job with rejected rows is refused (exit 2).
+        const first = preview.rejections[0];
+        if (job.strict && first) throw strictModeError(preview.rejectedRows, first);
         return;
       }
       const logger = createLogger({ level: settings.logLevel });

@@ -7,6 +7,7 @@ import { integerFlag } from '../number-flag.js';
 import { parseDuration } from '../../spec/parse-duration.js';
 import { EXIT } from '../exit-codes.js';
 import { watchRun } from '../watch-run.js';
+import { publicRunMeta } from '../../runs/public-run-meta.js';
 
 interface StatusFlags {
   watch?: boolean;
@@ -42,20 +43,20 @@ export function registerStatusCommand(program: Command, setExitCode: (code: numb
             // The same limit as `run --wait` (BUNCH_FOLLOW_OUTAGE_LIMIT_MS): watching is following.
             outageToleranceMs: settings.followOutageLimitMs,
           });
-          if (flags.json) process.stdout.write(JSON.stringify(meta) + '\n');
+          if (flags.json) process.stdout.write(JSON.stringify(publicRunMeta(meta)) + '\n');
           setExitCode(meta.status === 'succeeded' ? EXIT.ok : EXIT.runFailed);
           return;
         }
         if (runId) {
           const meta = await plane.runs.getMeta(runId);
           if (!meta) throw new BunchError('E_NOT_FOUND', `run ${runId} is not known to this Redis (its manifest in storage is the record of finished runs)`);
-          process.stdout.write((flags.json ? JSON.stringify(meta) : describeRun(meta)) + '\n');
+          process.stdout.write((flags.json ? JSON.stringify(publicRunMeta(meta)) : describeRun(meta)) + '\n');
           return;
         }
         const ids = await plane.runs.listRuns(integerFlag('--limit', flags.limit ?? '20', { min: 1, max: 10_000 }));
         const metas = (await Promise.all(ids.map((id) => plane.runs.getMeta(id)))).filter((m) => m !== undefined);
         if (flags.json) {
-          process.stdout.write(JSON.stringify(metas) + '\n');
+          process.stdout.write(JSON.stringify(metas.map(publicRunMeta)) + '\n');
           return;
         }
         if (metas.length === 0) process.stdout.write('no runs\n');

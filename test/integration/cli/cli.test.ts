@@ -57,6 +57,21 @@ describe('the bunch CLI', () => {
     expect(emulator.requestLog.count({ route: 'generateContent' })).toBe(0);
   });
 
+  it('--dry-run lists each rejected row where it is, and refuses a strict job as the real run would (exit 2)', async () => {
+    const catalog = path.join(dir.path, 'products.csv');
+    const plain = await runCli(['run', await job('dry-text'), '--dry-run'], { REDIS_URL: undefined, GEMINI_API_KEY: undefined });
+    expect(plain.code).toBe(0);
+    // Before: only the count, "1 rejected rows".
+    expect(plain.stdout).toBe(
+      'dry-text: 12 items (0 already stored, 12 to generate), 1 rejected rows; sync lane, estimated cost $0.54\n' +
+        `  ${catalog}:14 (row 13) field \`sku\`: E_CATALOG_ROW: no value in the key column \`sku\`\n`,
+    );
+    const strict = await runCli(['run', await job('dry-strict', 'strict: true'), '--dry-run'], { REDIS_URL: undefined, GEMINI_API_KEY: undefined });
+    // Before: exit 0, as if the run would go ahead.
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toBe(`bunch: E_CATALOG_ROW: strict mode: 1 catalog row(s) rejected; first at ${catalog}:14 field \`sku\`: no value in the key column \`sku\`\n`);
+  });
+
   it('run --workers processes the run and exits 0; status shows it; a second run skips everything', async () => {
     const file = await job('ok');
     const first = await runCli(['run', file, '--workers', '4', '--json'], env);

@@ -31,7 +31,10 @@ describe('bunch run --dry-run with reference images', () => {
     const refused = JSON.parse(guarded.stdout) as { items: number; rejectedRows: number; rejections: { code: string; reason: string }[] };
     expect(refused).toMatchObject({ items: 0, rejectedRows: 2 });
     expect(refused.rejections[0]).toEqual({
+      file: path.join(dir.path, 'c.csv'),
       line: 2,
+      rowNumber: 1,
+      key: 'A',
       field: 'photo',
       code: 'E_REFERENCE',
       reason: `reference ${photos.url}/a.png names 127.0.0.1 (loopback); refused by the address guard (allow it with references.allowHosts)`,
