@@ -8,7 +8,9 @@
  *   csv-parse stays inside the "quoted field" to the end of the file and every later row is lost
  *   in one skipped record; a row with an odd value is the lesser harm, and it stays visible. A
  *   field that OPENS with a quote never closed runs into the next rows; that record is rejected
- *   when one of its inner lines reads like a row (swallowedRecordLine).
+ *   when one of its inner lines reads like a row (swallowedRecordLine). A quote never closed at all
+ *   (csv-parse reads on to the end of the file) rejects its record, and the file is read again
+ *   with that line emptied (BlankLines), so the rows after it are read.
  * - `relax_column_count: true`: we compare field counts with the header ourselves and reject the
  *   record with a reason, instead of csv-parse failing or silently padding.
  * Errors csv-parse cannot skip end the read with E_CATALOG_FILE and the line.
@@ -16,6 +18,7 @@
 import { parse, type CsvError, type Info } from 'csv-parse';
 import type { FileHandle } from 'node:fs/promises';
 import { catalogFileError } from './catalog-file-error.js';
+import { BlankLines } from './blank-lines.js';
 import { CrlfToLf } from './crlf-to-lf.js';
 import type { SourceRecord } from './catalog-event.js';
 
@@ -24,7 +27,70 @@ interface ParsedRecord {
   info: Info;
 }
 
-export async function* readCsvRecords(handle: FileHandle, displayPath: string, delimiter: string): AsyncGenerator<SourceRecord> {
+/**
+ * How many never-closed quotes a catalog may hold before the rest of it is given up on: each one
+ * costs a read of the file again (its line emptied), and a file with this many is broken, not unlucky.
+ */
+const MAX_UNCLOSED_QUOTES = 20;
+
+export async function* readCsvRecords(
+  handle: FileHandle,
+  displayPath: string,
+  delimiter: string,
+  /** Opens the file again for a second read (a FileHandle's stream closes the handle it read). */
+  reopen?: () => Promise<FileHandle>,
+): AsyncGenerator<SourceRecord> {
+  // Lines holding a never-closed quote, emptied on the next read of the file; records that start
+  // at or before `readUpTo` were handed out by an earlier read.
+  const blanked = new Set<number>();
+  let readUpTo = 0;
+  let rowNumber = 0;
+  let header: readonly string[] | undefined;
+  for (let passes = 0; ; passes += 1) {
+    const passHandle = passes === 0 ? handle : await (reopen as () => Promise<FileHandle>)();
+    const pass = readCsvPass(passHandle, displayPath, delimiter, blanked);
+    let unclosedAt: number | undefined;
+    try {
+      for await (const record of pass) {
+        if (record.kind === 'header') {
+          if (header === undefined) {
+            header = record.columns;
+            yield record;
+          }
+          continue;
+        }
+        if (record.kind === 'unclosed') {
+          // Nothing after it was handed out: the next read goes on from there.
+          unclosedAt = record.line;
+          break;
+        }
+        if (record.line <= readUpTo) continue;
+        rowNumber += 1;
+        yield { ...record, rowNumber };
+      }
+    } finally {
+      if (passes > 0) await passHandle.close().catch(() => undefined);
+    }
+    if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
+    if (unclosedAt === undefined) return;
+    rowNumber += 1;
+    if (blanked.size >= MAX_UNCLOSED_QUOTES || !reopen) {
+      const why = reopen ? `, as in ${MAX_UNCLOSED_QUOTES} records before it` : '';
+      yield { kind: 'malformed', rowNumber, line: unclosedAt, reason: `malformed CSV record: a quote opened in this record is never closed${why}: the rest of the file is not read` };
+      return;
+    }
+    // The record is rejected, and the file read again with its line emptied: the rows after it
+    // are read as rows (before, the rest of the file was one field, and one bad cell sank the run).
+    yield { kind: 'malformed', rowNumber, line: unclosedAt, reason: 'malformed CSV record: a quote opened in this record is never closed (its line is left out; the rows after it are read)' };
+    blanked.add(unclosedAt);
+    readUpTo = unclosedAt;
+  }
+}
+
+/** What one read of the file finds: records as readCsvRecords hands them out, and where a quote never closes. */
+type PassRecord = SourceRecord | { kind: 'unclosed'; line: number };
+
+async function* readCsvPass(handle: FileHandle, displayPath: string, delimiter: string, blanked: ReadonlySet<number>): AsyncGenerator<PassRecord> {
   const parser = parse({
     bom: true,
     delimiter,
@@ -42,24 +108,25 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
     },
   });
   let lastRecordEnd = 0;
+  let unclosedAt: number | undefined;
   const skipped: { line: number; reason: string }[] = [];
   parser.on('skip', (error: CsvError & { lines?: number }) => {
-    const unclosed = error.code === 'CSV_QUOTE_NOT_CLOSED';
-    const rest = unclosed ? ' (a quote opened in this record is never closed; the rest of the file was read as one field)' : '';
-    skipped.push({ line: unclosed ? lastRecordEnd + 1 : (error.lines ?? 0), reason: `malformed CSV record: ${error.message}${rest}` });
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') unclosedAt = lastRecordEnd + 1;
+    else skipped.push({ line: error.lines ?? 0, reason: `malformed CSV record: ${error.message}` });
   });
   const input = handle.createReadStream();
   const normaliser = new CrlfToLf();
+  const blanker = new BlankLines(blanked);
   input.on('error', (error) => normaliser.destroy(error));
-  normaliser.on('error', (error) => parser.destroy(error));
-  input.pipe(normaliser).pipe(parser);
+  normaliser.on('error', (error) => blanker.destroy(error));
+  blanker.on('error', (error) => parser.destroy(error));
+  input.pipe(normaliser).pipe(blanker).pipe(parser);
 
-  let header: string[] | undefined;
-  let rowNumber = 0;
-  const takeSkipped = function* (beforeLine: number): Generator<SourceRecord> {
+  let header: readonly string[] | undefined;
+  const takeSkipped = function* (beforeLine: number): Generator<PassRecord> {
     while (skipped.length > 0 && (skipped[0] as { line: number }).line < beforeLine) {
       const skip = skipped.shift() as { line: number; reason: string };
-      yield { kind: 'malformed', rowNumber: ++rowNumber, line: skip.line, reason: skip.reason };
+      yield { kind: 'malformed', rowNumber: 0, line: skip.line, reason: skip.reason };
     }
   };
   try {
@@ -73,29 +140,24 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
         continue;
       }
       yield* takeSkipped(line);
-      rowNumber++;
       if (record.length !== header.length) {
         yield {
           kind: 'malformed',
-          rowNumber,
+          rowNumber: 0,
           line,
           reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${header.length}`,
         };
         continue;
       }
-      const swallowed = swallowedRecordLine(record, delimiter);
-      if (swallowed !== undefined) {
-        yield {
-          kind: 'malformed',
-          rowNumber,
-          line,
-          reason: `a quoted field runs over ${breaks} line break${breaks === 1 ? '' : 's'} and its line ${line + swallowed} reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)`,
-        };
-        continue;
+      // A quote that ran into later rows: this read stops here, and the next one, with this
+      // line emptied, reads the rows it ran over.
+      if (swallowedRecordLine(record, delimiter) !== undefined) {
+        yield { kind: 'unclosed', line };
+        return;
       }
       const values = new Map<string, string>();
       header.forEach((name, index) => values.set(name, record[index] ?? ''));
-      yield { kind: 'record', rowNumber, line, values };
+      yield { kind: 'record', rowNumber: 0, line, values };
     }
   } catch (error) {
     const line = (error as { lines?: number }).lines;
@@ -107,7 +169,7 @@ export async function* readCsvRecords(handle: FileHandle, displayPath: string, d
     input.destroy();
   }
   yield* takeSkipped(Number.POSITIVE_INFINITY);
-  if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
+  if (unclosedAt !== undefined) yield { kind: 'unclosed', line: unclosedAt };
 }
 
 /**

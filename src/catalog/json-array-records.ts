@@ -11,6 +11,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { catalogFileError } from './catalog-file-error.js';
 import { fieldValueText } from './field-value-text.js';
+import { jsonMemberTexts } from './json-member-texts.js';
 import type { SourceRecord } from './catalog-event.js';
 
 type Phase = 'start' | 'element-or-end' | 'element' | 'inside' | 'comma-or-end' | 'done';
@@ -140,17 +141,35 @@ function toRecord(text: string, rowNumber: number, line: number): SourceRecord {
   try {
     value = JSON.parse(text);
   } catch (error) {
+    if (error instanceof RangeError) return { kind: 'malformed', rowNumber, line, reason: 'is nested too deeply to read' };
     return { kind: 'malformed', rowNumber, line, reason: `not valid JSON: ${(error as Error).message}` };
   }
-  return objectRecord(value, rowNumber, line);
+  return objectRecord(value, text, rowNumber, line);
 }
 
-/** Shared by the JSON and JSONL readers: a record must be an object; its members become text fields. */
-export function objectRecord(value: unknown, rowNumber: number, line: number): SourceRecord {
+/**
+ * Shared by the JSON and JSONL readers: a record must be an object; its members become text
+ * fields, numbers as written (`text` is the element's source: json-member-texts.ts).
+ */
+export function objectRecord(value: unknown, text: string, rowNumber: number, line: number): SourceRecord {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'malformed', rowNumber, line, reason: `is ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not an object` };
   }
+  const { numbers, repeated } = jsonMemberTexts(text);
+  if (repeated.length > 0) {
+    // JSON.parse keeps the last; which one the merchant meant is theirs to say.
+    return { kind: 'malformed', rowNumber, line, reason: `names member ${JSON.stringify(repeated[0])} more than once` };
+  }
   const values = new Map<string, string>();
-  for (const [name, member] of Object.entries(value)) values.set(name, fieldValueText(member));
+  for (const [name, member] of Object.entries(value)) {
+    const written = numbers.get(name);
+    try {
+      values.set(name, written ?? fieldValueText(member));
+    } catch (error) {
+      // A value nested thousands deep cannot be turned back into text: this row only.
+      if (!(error instanceof RangeError)) throw error;
+      return { kind: 'malformed', rowNumber, line, reason: `member ${JSON.stringify(name)} is nested too deeply to read` };
+    }
+  }
   return { kind: 'record', rowNumber, line, values };
 }

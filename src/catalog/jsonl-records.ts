@@ -23,10 +23,11 @@ export async function* readJsonlRecords(handle: FileHandle, displayPath: string)
       try {
         value = JSON.parse(text);
       } catch (error) {
-        yield { kind: 'malformed', rowNumber, line, reason: `not valid JSON: ${(error as Error).message}` };
+        const reason = error instanceof RangeError ? 'is nested too deeply to read' : `not valid JSON: ${(error as Error).message}`;
+        yield { kind: 'malformed', rowNumber, line, reason };
         continue;
       }
-      yield objectRecord(value, rowNumber, line);
+      yield objectRecord(value, text, rowNumber, line);
     }
   } catch (error) {
     throw catalogFileError(displayPath, `cannot read: ${(error as Error).message}`, { line, cause: error });

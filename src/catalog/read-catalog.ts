@@ -37,7 +37,8 @@ async function* readCatalogRows(
   let records: AsyncGenerator<SourceRecord>;
   switch (catalog.format) {
     case 'csv':
-      records = readCsvRecords(handle, catalog.displayPath, catalog.delimiter);
+      // A never-closed quote has the file read again (csv-records.ts): from a handle of its own.
+      records = readCsvRecords(handle, catalog.displayPath, catalog.delimiter, () => openCatalogFile(catalog.path, catalog.displayPath));
       break;
     case 'json':
       records = readJsonArrayRecords(handle, catalog.displayPath);

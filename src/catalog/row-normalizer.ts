@@ -3,6 +3,23 @@ import type { CatalogEvent, NormalizedEvent, RowRejection, SourceRecord } from '
 import { catalogFileError } from './catalog-file-error.js';
 import { KeyIndex } from './key-index.js';
 
+/** What no product text holds: U+FFFD (a byte that was not UTF-8, replaced as the file was decoded) and NUL. */
+const UNREADABLE = /[\uFFFD\u0000]/;
+
+/**
+ * A field holding bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252) or NUL: left
+ * in, "Café" became "Caf\uFFFD" in prompts and keys, and two SKUs differing only there collided.
+ */
+function unreadableField(fields: ReadonlyMap<string, string>): { field: string; reason: string } | undefined {
+  for (const [field, value] of fields) {
+    const found = UNREADABLE.exec(value);
+    if (!found) continue;
+    const what = found[0] === '\u0000' ? 'a NUL character' : 'bytes that are not UTF-8 (shown as \uFFFD); save the file as UTF-8';
+    return { field, reason: `field \`${field}\` holds ${what}` };
+  }
+  return undefined;
+}
+
 /** Any character outside ASCII: only such keys can have two Unicode spellings. */
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -41,6 +58,10 @@ export class RowNormalizer {
       if (!seen.has(source)) {
         throw catalogFileError(this.displayPath, `column "${source}" (renamed to "${target}") is not in the header (${columns.join(', ')})`, { line });
       }
+      // Renaming onto a column the file has already would throw that column's values away unseen.
+      if (target !== source && seen.has(target) && !this.renamedSources.has(target)) {
+        throw catalogFileError(this.displayPath, `catalog.columns renames "${source}" to "${target}", but the header has a "${target}" column too (its values would be lost): rename or drop one of them`, { line });
+      }
     }
     const available = new Set([...columns.filter((column) => !this.renamedSources.has(column)), ...Object.keys(this.catalog.columns)]);
     const wanted: [string, string][] = [
@@ -65,6 +86,8 @@ export class RowNormalizer {
   accept(record: Exclude<SourceRecord, { kind: 'header' }>): NormalizedEvent {
     if (record.kind === 'malformed') return this.reject(record, record.reason);
     const fields = this.rename(record.values);
+    const unreadable = unreadableField(fields);
+    if (unreadable) return this.reject(record, unreadable.reason, { field: unreadable.field });
     this.forwardFill(fields);
     const key = fields.get(this.catalog.key) ?? '';
     if (key === '') {

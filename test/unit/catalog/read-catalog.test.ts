@@ -164,41 +164,61 @@ describe('readCatalog: CSV', () => {
 
     const duplicate = await readError(await jobWith('p.csv', 'sku,sku\n'));
     expect(duplicate.message).toMatch(/p\.csv:1: header names column "sku" twice$/);
+
+    // Before: the file's own "title" column was dropped without a word, and every row failed later.
+    const ontoExisting = await readError(await jobWith('p.csv', 'sku,title,brand\nA,Tote,North\n', { columns: { title: 'brand' } }));
+    expect(ontoExisting.code).toBe('E_CATALOG_FILE');
+    expect(ontoExisting.message).toMatch(
+      /p\.csv:1: catalog\.columns renames "brand" to "title", but the header has a "title" column too \(its values would be lost\): rename or drop one of them$/,
+    );
   });
 
-  it('reports an unterminated quote at the end of the file as a rejected record', async () => {
-    const job = await jobWith('p.csv', 'sku,title\nA,One\nB,"never closed\nC,x\n');
-    const events = summary(await collect(job));
-    expect(events[0]).toEqual(['row', 1, 2, 'A', { sku: 'A', title: 'One' }]);
-    // Reported at line 3, where the record starts (before: at the end of the file).
-    expect(events[1]).toEqual(['rejected', 2, 3, undefined, expect.stringMatching(/^malformed CSV record: Quote Not Closed: .*the rest of the file was read as one field\)$/)]);
-    expect(events).toHaveLength(2);
-  });
-
-  it('reports an unterminated quote where it opens in a long file, not at its end', async () => {
-    const rows = ['sku,title', 'A,one', 'B,"never closed'];
-    for (let i = 0; i < 1000; i++) rows.push(`K${i},t${i}`);
-    const events = summary(await collect(await jobWith('p.csv', `${rows.join('\n')}\n`)));
-    expect(events.map((event) => (event as unknown[]).slice(0, 3))).toEqual([
-      ['row', 1, 2],
-      ['rejected', 2, 3],
+  it('rejects rows holding bytes that are not UTF-8, or NUL, naming the field (before: U+FFFD went into keys and prompts)', async () => {
+    const latin1 = Buffer.concat([Buffer.from('sku,title\nA1,Caf'), Buffer.from([0xe9]), Buffer.from('\nA'), Buffer.from([0xff]), Buffer.from(',Tote\nA3,Mug\nA4,Bo\u0000wl\n')]);
+    const events = await collect(await jobWith('p.csv', latin1));
+    expect(summary(events)).toEqual([
+      ['rejected', 1, 2, 'title', 'field `title` holds bytes that are not UTF-8 (shown as \uFFFD); save the file as UTF-8'],
+      ['rejected', 2, 3, 'sku', 'field `sku` holds bytes that are not UTF-8 (shown as \uFFFD); save the file as UTF-8'],
+      ['row', 3, 4, 'A3', { sku: 'A3', title: 'Mug' }],
+      ['rejected', 4, 5, 'title', 'field `title` holds a NUL character'],
     ]);
   });
 
-  it('rejects a record a stray opening quote ran into the next row, instead of losing that row silently', async () => {
+  it('rejects a record whose quote never closes and reads the rows after it (before: the rest of the file was one field)', async () => {
+    const job = await jobWith('p.csv', 'sku,title\nA,One\nB,"never closed\nC,x\n');
+    expect(summary(await collect(job))).toEqual([
+      ['row', 1, 2, 'A', { sku: 'A', title: 'One' }],
+      // Reported at line 3, where the record starts.
+      ['rejected', 2, 3, undefined, 'malformed CSV record: a quote opened in this record is never closed (its line is left out; the rows after it are read)'],
+      ['row', 3, 4, 'C', { sku: 'C', title: 'x' }],
+    ]);
+  });
+
+  it('one never-closed quote in a long file costs that row only, and so does each further one (before: every row after the first was lost)', async () => {
+    const rows = ['sku,title', 'A,one', 'B,"never closed'];
+    for (let i = 0; i < 1000; i++) rows.push(i === 500 ? 'K500,"also never closed' : `K${i},t${i}`);
+    const events = await collect(await jobWith('p.csv', `${rows.join('\n')}\n`));
+    const rejected = summary(events.filter((event) => event.kind === 'rejected')).map((event) => (event as unknown[]).slice(0, 3));
+    expect(rejected).toEqual([
+      ['rejected', 2, 3],
+      ['rejected', 503, 504],
+    ]);
+    const keys = events.flatMap((event) => (event.kind === 'row' ? [event.row.key] : []));
+    expect(keys).toEqual(['A', ...Array.from({ length: 1000 }, (_, i) => `K${i}`).filter((key) => key !== 'K500')]);
+    // Row numbers stay dense and lines exact after each re-read.
+    expect(events.at(-1)).toMatchObject({ kind: 'row', row: { rowNumber: 1002, line: 1003, key: 'K999' } });
+  });
+
+  it('rejects a record a stray opening quote ran into the next row, and reads that row', async () => {
     const csv = 'sku,title\nSKU-1,"Product 1"\nSKU-2,"Product 2 stray\nSKU-3,"Product 3"\nSKU-4,"Product 4"\n';
     const events = summary(await collect(await jobWith('p.csv', csv)));
-    // Before: SKU-2 planned with the title `Product 2 stray\nSKU-3,"Product 3`, SKU-3 gone without a word.
+    // Long before: SKU-2 planned with the title `Product 2 stray\nSKU-3,"Product 3`, SKU-3 gone
+    // without a word; then SKU-2 rejected and SKU-3 still not read.
     expect(events).toEqual([
       ['row', 1, 2, 'SKU-1', { sku: 'SKU-1', title: 'Product 1' }],
-      [
-        'rejected',
-        2,
-        3,
-        undefined,
-        'a quoted field runs over 1 line break and its line 4 reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)',
-      ],
-      ['row', 3, 5, 'SKU-4', { sku: 'SKU-4', title: 'Product 4' }],
+      ['rejected', 2, 3, undefined, 'malformed CSV record: a quote opened in this record is never closed (its line is left out; the rows after it are read)'],
+      ['row', 3, 4, 'SKU-3', { sku: 'SKU-3', title: 'Product 3' }],
+      ['row', 4, 5, 'SKU-4', { sku: 'SKU-4', title: 'Product 4' }],
     ]);
   });
 
@@ -246,6 +266,31 @@ describe('readCatalog: JSON and JSONL', () => {
       ['rejected', 3, 1, undefined, 'is "s", not an object'],
       ['rejected', 4, 1, undefined, expect.stringMatching(/^not valid JSON: /)],
       ['row', 5, 1, 'B', { sku: 'B' }],
+    ]);
+  });
+
+  it('takes numbers as written; a member named twice or nested too deeply rejects its row only (before: keys changed, a value dropped, the whole file failed)', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const text = [
+      '[{"sku":12345678901234567890,"title":"a"},',
+      '{"sku":12345678901234567891,"title":"b","price":1.0,"big":1e400},',
+      '{"sku":"D1","title":"x","sku":"D2"},',
+      `{"sku":"N1","title":${deep}},`,
+      '{"sku":0.10000000000000001,"title":"c"}, {"sku":0.1,"title":"d","n":{"k":[1,"]"]},"z":-2}]',
+    ].join('\n');
+    const job = await jobWith('p.json', text);
+    expect(summary(await collect(job))).toEqual([
+      ['row', 1, 1, '12345678901234567890', { sku: '12345678901234567890', title: 'a' }],
+      ['row', 2, 2, '12345678901234567891', { sku: '12345678901234567891', title: 'b', price: '1.0', big: '1e400' }],
+      ['rejected', 3, 3, undefined, 'names member "sku" more than once'],
+      ['rejected', 4, 4, undefined, 'member "title" is nested too deeply to read'],
+      ['row', 5, 5, '0.10000000000000001', { sku: '0.10000000000000001', title: 'c' }],
+      ['row', 6, 5, '0.1', { sku: '0.1', title: 'd', n: '{"k":[1,"]"]}', z: '-2' }],
+    ]);
+    const lines = await jobWith('p.jsonl', '{"sku":12345678901234567891,"title":"a"}\n{"sku":"A","sku":"B"}\n');
+    expect(summary(await collect(lines))).toEqual([
+      ['row', 1, 1, '12345678901234567891', { sku: '12345678901234567891', title: 'a' }],
+      ['rejected', 2, 2, undefined, 'names member "sku" more than once'],
     ]);
   });
 
