@@ -73,9 +73,13 @@ export async function* readCsvRecords(
     }
     if (header === undefined) throw catalogFileError(displayPath, 'is empty (no header row)');
     if (unclosedAt === undefined) return;
+    // csv-parse skips blank lines, so the record may start further down than the line after the last one.
+    if (reopen) unclosedAt = await firstNonEmptyLineFrom(reopen, unclosedAt);
     rowNumber += 1;
-    if (blanked.size >= MAX_UNCLOSED_QUOTES || !reopen) {
-      const why = reopen ? `, as in ${MAX_UNCLOSED_QUOTES} records before it` : '';
+    // Emptying that line did not end the record there (blank lines before it, or the quote opens
+    // on a later line of a multi-line record): read no further, as a read again would find it again.
+    if (blanked.has(unclosedAt) || passes >= MAX_UNCLOSED_QUOTES || !reopen) {
+      const why = reopen && !blanked.has(unclosedAt) ? `, as in ${MAX_UNCLOSED_QUOTES} records before it` : '';
       yield { kind: 'malformed', rowNumber, line: unclosedAt, reason: `malformed CSV record: a quote opened in this record is never closed${why}: the rest of the file is not read` };
       return;
     }
@@ -84,6 +88,32 @@ export async function* readCsvRecords(
     yield { kind: 'malformed', rowNumber, line: unclosedAt, reason: 'malformed CSV record: a quote opened in this record is never closed (its line is left out; the rows after it are read)' };
     blanked.add(unclosedAt);
     readUpTo = unclosedAt;
+  }
+}
+
+/** The first line at or after `line` that holds anything (lines end at LF or a lone CR, CRLF being one). */
+async function firstNonEmptyLineFrom(open: () => Promise<FileHandle>, line: number): Promise<number> {
+  const handle = await open();
+  try {
+    let current = 1;
+    let empty = true;
+    const input = handle.createReadStream();
+    const normaliser = new CrlfToLf();
+    input.on('error', (error) => normaliser.destroy(error));
+    for await (const chunk of input.pipe(normaliser) as AsyncIterable<Buffer>) {
+      for (const byte of chunk) {
+        if (byte === 0x0a || byte === 0x0d) {
+          if (current >= line && !empty) return current;
+          current += 1;
+          empty = true;
+        } else {
+          empty = false;
+        }
+      }
+    }
+    return current >= line && !empty ? current : line;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
 
@@ -149,11 +179,17 @@ async function* readCsvPass(handle: FileHandle, displayPath: string, delimiter: 
         };
         continue;
       }
-      // A quote that ran into later rows: this read stops here, and the next one, with this
-      // line emptied, reads the rows it ran over.
-      if (swallowedRecordLine(record, delimiter) !== undefined) {
-        yield { kind: 'unclosed', line };
-        return;
+      // A guess (a valid multi-line value can look the same), so the record is only rejected:
+      // reading its inner lines as rows could invent rows that were never in the catalog.
+      const swallowed = swallowedRecordLine(record, delimiter);
+      if (swallowed !== undefined) {
+        yield {
+          kind: 'malformed',
+          rowNumber: 0,
+          line,
+          reason: `a quoted field runs over ${breaks} line break${breaks === 1 ? '' : 's'} and its line ${line + swallowed} reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)`,
+        };
+        continue;
       }
       const values = new Map<string, string>();
       header.forEach((name, index) => values.set(name, record[index] ?? ''));

@@ -6,6 +6,7 @@ import { readJsonArrayRecords } from './json-array-records.js';
 import { readJsonlRecords } from './jsonl-records.js';
 import { openCatalogFile } from './open-catalog-file.js';
 import { RowNormalizer } from './row-normalizer.js';
+import { compileTemplate } from '../spec/render-template.js';
 
 /**
  * Streams a job's catalog as rows and rejections, in file order, in constant memory (apart from
@@ -33,7 +34,7 @@ async function* readCatalogRows(
 ): AsyncGenerator<NormalizedEvent> {
   const catalog = job.catalog;
   const handle = await openCatalogFile(catalog.path, catalog.displayPath);
-  const normalizer = new RowNormalizer(catalog, catalog.displayPath, referenceColumns);
+  const normalizer = new RowNormalizer(catalog, catalog.displayPath, referenceColumns, templateColumns(job));
   let records: AsyncGenerator<SourceRecord>;
   switch (catalog.format) {
     case 'csv':
@@ -56,4 +57,10 @@ async function* readCatalogRows(
     await records.return(undefined);
     await handle.close().catch(() => undefined);
   }
+}
+
+/** The catalog columns the job's prompts, steps and key template read. */
+function templateColumns(job: ResolvedJob): string[] {
+  const templates = [...job.variants.map((variant) => variant.prompt), ...job.steps, job.output.key];
+  return [...new Set(templates.flatMap((template) => [...compileTemplate(template).fields]))];
 }

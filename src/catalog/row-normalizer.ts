@@ -10,8 +10,10 @@ const UNREADABLE = /[\uFFFD\u0000]/;
  * A field holding bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252) or NUL: left
  * in, "Café" became "Caf\uFFFD" in prompts and keys, and two SKUs differing only there collided.
  */
-function unreadableField(fields: ReadonlyMap<string, string>): { field: string; reason: string } | undefined {
-  for (const [field, value] of fields) {
+function unreadableField(fields: ReadonlyMap<string, string>, columns: readonly string[]): { field: string; reason: string } | undefined {
+  for (const field of columns) {
+    const value = fields.get(field);
+    if (value === undefined) continue;
     const found = UNREADABLE.exec(value);
     if (!found) continue;
     const what = found[0] === '\u0000' ? 'a NUL character' : 'bytes that are not UTF-8 (shown as \uFFFD); save the file as UTF-8';
@@ -36,14 +38,19 @@ export class RowNormalizer {
   private previousGroup: string | undefined;
   private previousFill = new Map<string, string>();
   private readonly renamedSources: ReadonlySet<string>;
+  /** Columns checked for unreadable bytes; a column the job never reads may hold anything. */
+  private readonly checkedColumns: readonly string[];
 
   constructor(
     private readonly catalog: ResolvedCatalog,
     private readonly displayPath: string,
     /** Reference columns: checked against the header; `group` ones make image-only rows part of their group. */
     private readonly referenceColumns: { readonly row: readonly string[]; readonly group: readonly string[] } = { row: [], group: [] },
+    /** Columns the job's templates read (prompt, steps, key): with the key, required and reference columns, the ones checked for unreadable bytes. */
+    usedColumns: readonly string[] = [],
   ) {
     this.renamedSources = new Set(Object.values(catalog.columns));
+    this.checkedColumns = [...new Set([catalog.key, ...catalog.required, ...usedColumns, ...referenceColumns.row, ...referenceColumns.group])];
   }
 
   /** Checks a CSV header against the job's column settings; a mismatch is a whole-file error. */
@@ -86,9 +93,11 @@ export class RowNormalizer {
   accept(record: Exclude<SourceRecord, { kind: 'header' }>): NormalizedEvent {
     if (record.kind === 'malformed') return this.reject(record, record.reason);
     const fields = this.rename(record.values);
-    const unreadable = unreadableField(fields);
-    if (unreadable) return this.reject(record, unreadable.reason, { field: unreadable.field });
+    // After forward-fill: a variant row inheriting an unreadable value is rejected with it, and a
+    // rejected row still moves the fill on to its product (not the one before).
     this.forwardFill(fields);
+    const unreadable = unreadableField(fields, this.checkedColumns);
+    if (unreadable) return this.reject(record, unreadable.reason, { field: unreadable.field });
     const key = fields.get(this.catalog.key) ?? '';
     if (key === '') {
       const image = this.groupImage(fields, record);

@@ -11,11 +11,15 @@ const KEY_SHAPES: RegExp[] = [
   /(x-goog-api-key["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi,
   /(authorization["']?\s*[:=]\s*["']?bearer\s+)[^"'\s,}]+/gi,
   // Query parameters that carry credentials in signed or tokened URLs.
-  /([?&](?:token|access_token|auth|sig|signature|secret|password|apikey|api_key|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential)=)[^&\s"']+/gi,
-  // user:password@ in a URL (a gateway's base URL, a reference cell), unless masked already (`:***@`).
-  /([a-z][a-z0-9+.-]*:\/\/)(?![^/\s@"'?#]*\*\*\*@)[^/\s@"'?#]+@/gi,
-  // The same without a scheme, as a message may quote a URL's host part (`key:secret@bucket`).
-  /(^|[\s"'(])[A-Za-z0-9._~-]+:(?!\*\*\*@)[^\s"'/@:]+@(?=[A-Za-z0-9[])/g,
+  /([?&](?:token|access_token|sig|signature|secret|password|apikey|api_key|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential)=)[^&\s"']+/gi,
+  // user:password@ in a URL (a gateway's base URL, a reference cell), unless masked already
+  // (`:***@`). The scheme is anchored and bounded: tried at every position of a long run of
+  // letters, an open-ended one made a 64 KB error body take seconds.
+  /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/)(?![^/\s@"'?#]*\*\*\*@)[^/\s@"'?#:]*:[^/\s@"'?#]+@/gi,
+  // The same without a scheme, as a message may quote a cell's host part and path
+  // (`key:secret@bucket/photo.jpg`); a path after the host keeps `model:name@version` and
+  // `mailto:` addresses out of it.
+  /(^|[\s"'(])[A-Za-z0-9._~-]{1,128}:(?!\*\*\*@)[^\s"'/@:]{1,256}@(?=[A-Za-z0-9.-]+\/)/g,
 ];
 
 export function redactSecrets(text: string, knownSecrets: readonly (string | undefined)[] = []): string {

@@ -44,7 +44,11 @@ export function parseReferenceLocation(text: string, baseDir: string): Reference
     const slash = rest.indexOf('/');
     const bucket = slash === -1 ? rest : rest.slice(0, slash);
     const key = slash === -1 ? '' : rest.slice(slash + 1);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return { error: `"${bucket}" in ${rest} is not a valid bucket name` };
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      // `key:secret@bucket` is credentials, never a bucket: not quoted back.
+      if (bucket.includes('@')) return { error: `s3://…@${rest.slice(rest.lastIndexOf('@', slash === -1 ? rest.length : slash) + 1)} holds credentials before its bucket; give the bucket alone (credentials come from the environment)` };
+      return { error: `"${bucket}" in ${rest} is not a valid bucket name` };
+    }
     if (key === '' || key.endsWith('/')) return { error: `s3://${rest} names no object` };
     return { kind: 's3', bucket, key, identity: `s3://${bucket}/${key}`, display: `s3://${bucket}/${key}` };
   }

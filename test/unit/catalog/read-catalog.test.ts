@@ -184,6 +184,26 @@ describe('readCatalog: CSV', () => {
     ]);
   });
 
+  it('checks only the columns the job reads, and a forward-filled variant row inherits the rejection, not the product before', async () => {
+    const csv = Buffer.concat([
+      Buffer.from('sku,title,material,notes\nA1,Mug,ceramic,ok\nA2,,,ok\nB1,Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from(' shirt,cotton,fine\nB2,,,x\nC1,Cap,wool,Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\n'),
+    ]);
+    const events = await collect(await jobWith('p.csv', csv, { forwardFill: ['title', 'material'] }));
+    expect(summary(events).map((event) => (event as unknown[]).slice(0, 4))).toEqual([
+      ['row', 1, 2, 'A1'],
+      ['row', 2, 3, 'A2'],
+      ['rejected', 3, 4, 'title'],
+      // Before the fix in review: B2 took A1's "Mug" (the fill skipped the rejected B1).
+      ['rejected', 4, 5, 'title'],
+      // `notes` is read by nothing in the job: its stray byte is left alone.
+      ['row', 5, 6, 'C1'],
+    ]);
+  });
+
   it('rejects a record whose quote never closes and reads the rows after it (before: the rest of the file was one field)', async () => {
     const job = await jobWith('p.csv', 'sku,title\nA,One\nB,"never closed\nC,x\n');
     expect(summary(await collect(job))).toEqual([
@@ -194,31 +214,42 @@ describe('readCatalog: CSV', () => {
     ]);
   });
 
-  it('one never-closed quote in a long file costs that row only, and so does each further one (before: every row after the first was lost)', async () => {
-    const rows = ['sku,title', 'A,one', 'B,"never closed'];
-    for (let i = 0; i < 1000; i++) rows.push(i === 500 ? 'K500,"also never closed' : `K${i},t${i}`);
+  it('one never-closed quote in a long file costs that row only (before: every row after it was lost)', async () => {
+    const rows = ['sku,title', 'A,one', '', 'B,"never closed'];
+    for (let i = 0; i < 1000; i++) rows.push(`K${i},t${i}`);
     const events = await collect(await jobWith('p.csv', `${rows.join('\n')}\n`));
-    const rejected = summary(events.filter((event) => event.kind === 'rejected')).map((event) => (event as unknown[]).slice(0, 3));
-    expect(rejected).toEqual([
-      ['rejected', 2, 3],
-      ['rejected', 503, 504],
-    ]);
+    // At line 4, where it starts (past the blank line csv-parse skips).
+    expect(summary(events.filter((event) => event.kind === 'rejected')).map((event) => (event as unknown[]).slice(0, 3))).toEqual([['rejected', 2, 4]]);
     const keys = events.flatMap((event) => (event.kind === 'row' ? [event.row.key] : []));
-    expect(keys).toEqual(['A', ...Array.from({ length: 1000 }, (_, i) => `K${i}`).filter((key) => key !== 'K500')]);
-    // Row numbers stay dense and lines exact after each re-read.
-    expect(events.at(-1)).toMatchObject({ kind: 'row', row: { rowNumber: 1002, line: 1003, key: 'K999' } });
+    expect(keys).toEqual(['A', ...Array.from({ length: 1000 }, (_, i) => `K${i}`)]);
+    // Row numbers stay dense and lines exact after the read again.
+    expect(events.at(-1)).toMatchObject({ kind: 'row', row: { rowNumber: 1002, line: 1004, key: 'K999' } });
   });
 
-  it('rejects a record a stray opening quote ran into the next row, and reads that row', async () => {
+  it('a quote opened on a later line of a multi-line record: read no further, and never loop', async () => {
+    const events = summary(await collect(await jobWith('p.csv', 'sku,a,b\nA,"ok\nmulti","x\nB,1,2\n')));
+    expect(events.map((event) => (event as unknown[]).slice(0, 3))).toEqual([
+      ['rejected', 1, 2],
+      ['rejected', 2, 2],
+    ]);
+    expect((events[1] as unknown[])[4]).toBe('malformed CSV record: a quote opened in this record is never closed: the rest of the file is not read');
+  });
+
+  it('rejects a record a stray opening quote ran into the next row, instead of losing that row silently', async () => {
     const csv = 'sku,title\nSKU-1,"Product 1"\nSKU-2,"Product 2 stray\nSKU-3,"Product 3"\nSKU-4,"Product 4"\n';
     const events = summary(await collect(await jobWith('p.csv', csv)));
-    // Long before: SKU-2 planned with the title `Product 2 stray\nSKU-3,"Product 3`, SKU-3 gone
-    // without a word; then SKU-2 rejected and SKU-3 still not read.
+    // Before: SKU-2 planned with the title `Product 2 stray\nSKU-3,"Product 3`, SKU-3 gone without a word.
+    // (A guess: reading its inner lines as rows could invent rows from a valid multi-line value.)
     expect(events).toEqual([
       ['row', 1, 2, 'SKU-1', { sku: 'SKU-1', title: 'Product 1' }],
-      ['rejected', 2, 3, undefined, 'malformed CSV record: a quote opened in this record is never closed (its line is left out; the rows after it are read)'],
-      ['row', 3, 4, 'SKU-3', { sku: 'SKU-3', title: 'Product 3' }],
-      ['row', 4, 5, 'SKU-4', { sku: 'SKU-4', title: 'Product 4' }],
+      [
+        'rejected',
+        2,
+        3,
+        undefined,
+        'a quoted field runs over 1 line break and its line 4 reads like a record of its own: a quote opened in this record is probably never closed (the rows it ran over are not read)',
+      ],
+      ['row', 3, 5, 'SKU-4', { sku: 'SKU-4', title: 'Product 4' }],
     ]);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../../src/cli/resolve-settings.js';
 import { redactSecrets } from '../../../src/errors/redact-secrets.js';
 import { rejectedLine } from '../../../src/manifest/rejected-line.js';
+import { parseReferenceLocation } from '../../../src/references/reference-location.js';
 import { classifyHttpError } from '../../../src/gemini/classify-outcome.js';
 import { resolveGeminiClientConfig } from '../../../src/gemini/gemini-client.js';
 import { maskRedisUrl, parseRedisUrl } from '../../../src/redis/redis-topology.js';
@@ -18,9 +19,9 @@ describe('secrets in messages', () => {
     expect(
       redactSecrets('OpenAI-compatible connection failed: Request cannot be constructed from a URL that includes credentials: http://u:GwPass55@127.0.0.1:38331/v1/images'),
     ).toBe('OpenAI-compatible connection failed: Request cannot be constructed from a URL that includes credentials: http://[redacted]@127.0.0.1:38331/v1/images');
-    expect(redactSecrets('"AKIAFAKE:S3UrlSecret91@bunch-test" in AKIAFAKE:S3UrlSecret91@bunch-test/x.jpg is not a valid bucket name')).toBe(
-      '"[redacted]@bunch-test" in [redacted]@bunch-test/x.jpg is not a valid bucket name',
-    );
+    expect(redactSecrets('AKIAFAKE:S3UrlSecret91@bunch-test/x.jpg is not read')).toBe('[redacted]@bunch-test/x.jpg is not read');
+    const s3Cell = parseReferenceLocation('s3://AKIAFAKE:S3UrlSecret91@bunch-test/x.jpg', '/catalogs');
+    expect(s3Cell).toEqual({ error: 's3://…@bunch-test/x.jpg holds credentials before its bucket; give the bucket alone (credentials come from the environment)' });
     expect(redactSecrets('"ftp://u:FtpPw95@host/x.jpg": ftp: locations are not supported')).toBe('"ftp://[redacted]@host/x.jpg": ftp: locations are not supported');
     expect(redactSecrets('"file:///etc/hosts?token=FileTok93" is outside; photos/x.jpg?sig=RelTok97&w=2 cannot be read')).toBe(
       '"file:///etc/hosts?token=[redacted]" is outside; photos/x.jpg?sig=[redacted]&w=2 cannot be read',
@@ -28,8 +29,16 @@ describe('secrets in messages', () => {
     expect(redactSecrets('https://b.s3.amazonaws.com/k.png?X-Amz-Credential=AKIAX%2F1&X-Amz-Signature=abc123')).toBe(
       'https://b.s3.amazonaws.com/k.png?X-Amz-Credential=[redacted]&X-Amz-Signature=[redacted]',
     );
-    // What must stay: masked Redis URLs, times, e-mail-like text, an @ in a path.
-    const plain = 'redis://:***@127.0.0.1:6379 and redis://bob:***@h:1; at 12:30; bob@example.com; https://example.com/a@b; E_X: a:b c';
+    // What must stay: masked Redis URLs, times, e-mail-like text, an @ in a path, model versions,
+    // a user name alone, and it takes linear time on a long input.
+    const plain =
+      'redis://:***@127.0.0.1:6379 and redis://bob:***@h:1; at 12:30; bob@example.com; https://example.com/a@b; E_X: a:b c; ' +
+      'mailto:support@example.com "10:30@home" anthropic:claude-3-5-sonnet@20240620 ssh://git@github.com/x';
+    const long = 'ab.cd-'.repeat(200_000);
+    const started = performance.now();
+    expect(redactSecrets(long)).toBe(long);
+    // Generous: the open-ended scheme took ~10 minutes on a megabyte.
+    expect(performance.now() - started).toBeLessThan(5000);
     expect(redactSecrets(plain)).toBe(plain);
   });
 
