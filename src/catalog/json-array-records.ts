@@ -164,7 +164,7 @@ export function objectRecord(value: unknown, text: string, rowNumber: number, li
   for (const [name, member] of Object.entries(value)) {
     const written = numbers.get(name);
     try {
-      values.set(name, written ?? fieldValueText(member));
+      values.set(name, written !== undefined && typeof member === 'number' && losesDigits(member, written) ? written : fieldValueText(member));
     } catch (error) {
       // A value nested thousands deep cannot be turned back into text: this row only.
       if (!(error instanceof RangeError)) throw error;
@@ -172,4 +172,17 @@ export function objectRecord(value: unknown, text: string, rowNumber: number, li
     }
   }
   return { kind: 'record', rowNumber, line, values };
+}
+
+/**
+ * A number JSON.parse cannot hold as written: past 2^53 (`12345678901234567891`), more significant
+ * digits than a double keeps (`0.10000000000000001`), or out of range (`1e400`). Those keep their
+ * text; any other keeps the text it always had (`19.90` is `19.9`), so the prompts, and the
+ * inputHash of what is stored, of catalogs written before stay the same.
+ */
+function losesDigits(value: number, written: string): boolean {
+  if (!Number.isFinite(value)) return true;
+  if (Number.isInteger(value) && !Number.isSafeInteger(value)) return true;
+  const digits = written.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  return digits.length > 15;
 }

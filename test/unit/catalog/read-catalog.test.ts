@@ -307,16 +307,17 @@ describe('readCatalog: JSON and JSONL', () => {
       '{"sku":12345678901234567891,"title":"b","price":1.0,"big":1e400},',
       '{"sku":"D1","title":"x","sku":"D2"},',
       `{"sku":"N1","title":${deep}},`,
-      '{"sku":0.10000000000000001,"title":"c"}, {"sku":0.1,"title":"d","n":{"k":[1,"]"]},"z":-2}]',
+      '{"sku":0.10000000000000001,"title":"c"}, {"sku":0.1,"title":"d","n":{"k":[1,"]"]},"z":-2,"p":19.90}]',
     ].join('\n');
     const job = await jobWith('p.json', text);
     expect(summary(await collect(job))).toEqual([
       ['row', 1, 1, '12345678901234567890', { sku: '12345678901234567890', title: 'a' }],
-      ['row', 2, 2, '12345678901234567891', { sku: '12345678901234567891', title: 'b', price: '1.0', big: '1e400' }],
+      // Numbers a double holds keep the text they always had (prompts and inputHashes of stored outputs unchanged).
+      ['row', 2, 2, '12345678901234567891', { sku: '12345678901234567891', title: 'b', price: '1', big: '1e400' }],
       ['rejected', 3, 3, undefined, 'names member "sku" more than once'],
       ['rejected', 4, 4, undefined, 'member "title" is nested too deeply to read'],
       ['row', 5, 5, '0.10000000000000001', { sku: '0.10000000000000001', title: 'c' }],
-      ['row', 6, 5, '0.1', { sku: '0.1', title: 'd', n: '{"k":[1,"]"]}', z: '-2' }],
+      ['row', 6, 5, '0.1', { sku: '0.1', title: 'd', n: '{"k":[1,"]"]}', z: '-2', p: '19.9' }],
     ]);
     const lines = await jobWith('p.jsonl', '{"sku":12345678901234567891,"title":"a"}\n{"sku":"A","sku":"B"}\n');
     expect(summary(await collect(lines))).toEqual([
