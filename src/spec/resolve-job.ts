@@ -76,7 +76,9 @@ export function resolveJob(raw: unknown, source: JobSource): ResolvedJob {
       'secrets never live in job files; API keys and storage credentials come from the environment',
     );
   }
-  const parsed = jobOptionsSchema.safeParse(raw);
+  // reportInput: an issue then carries the value it is about, so a field present with the wrong
+  // type is told from a missing one (before, both read "is required").
+  const parsed = jobOptionsSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw zodIssueError(source, parsed.error.issues);
   return new JobResolver(parsed.data, source).resolve();
 }
@@ -90,8 +92,34 @@ function zodIssueError(source: JobSource, issues: readonly z.core.$ZodIssue[]) {
     const key = issue.keys[0] ?? '';
     return jobFileError(source, [...issuePath, key], `unknown field "${key}"${more}`);
   }
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-  return jobFileError(source, issuePath, `${message}${more}`);
+  return jobFileError(source, issuePath, `${issueMessage(issue)}${more}`);
+}
+
+/** "is required" for a missing field; "expected …, got …" for a present one of the wrong type. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `expected ${kindName(issue.expected)}, got ${shownValue(issue.input)}`;
+  }
+  if (issue.code === 'invalid_union' && issue.input !== undefined) {
+    const expected = [...new Set(issue.errors.flatMap((branch) => branch.flatMap((inner) => (inner.code === 'invalid_type' && inner.path.length === 0 ? [inner.expected] : []))))];
+    if (expected.length > 0) return `expected ${expected.map(kindName).join(' or ')}, got ${shownValue(issue.input)}`;
+  }
+  return issue.message;
+}
+
+const KIND_NAMES: Record<string, string> = { int: 'a whole number', array: 'a list', object: 'a mapping', boolean: 'true or false', string: 'text' };
+
+function kindName(expected: string): string {
+  return KIND_NAMES[expected] ?? `a ${expected}`;
+}
+
+function shownValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 class JobResolver {

@@ -134,6 +134,12 @@ describe('resolveJob', () => {
   it.each([
     [{ model: 'gemini-9' }, 'field `model`: "gemini-9" is not a known image model (gemini-3.1-flash-image-preview, gemini-3-pro-image-preview, gemini-2.5-flash-image)'],
     [{ name: undefined }, 'field `name`: is required'],
+    // Present with the wrong type: before, these read "is required" too.
+    [{ prompt: 42 }, 'field `prompt`: expected text, got 42'],
+    [{ sync: { attempts: 1.5 } }, 'field `sync.attempts`: expected a whole number, got 1.5'],
+    [{ generation: { temperature: 'hot' } }, 'field `generation.temperature`: expected a number, got "hot"'],
+    [{ variants: { name: 'hero' } }, 'field `variants`: expected a list, got a mapping'],
+    [{ steps: [42] }, 'field `steps[0]`: expected text or a mapping, got 42'],
     [{ name: 'Has Spaces' }, 'field `name`: must be a slug'],
     [{ prompt: 'Photo of {{title' }, 'field `prompt`: unclosed "{{" at character 10 of the template'],
     [{ prompt: 'Photo of {{}}' }, 'field `prompt`: empty placeholder "{{}}" at character 10'],
