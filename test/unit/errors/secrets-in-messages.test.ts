@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../../src/cli/resolve-settings.js';
 import { redactSecrets } from '../../../src/errors/redact-secrets.js';
+import { strictModeError } from '../../../src/lanes/strict-mode-error.js';
 import { rejectedLine } from '../../../src/manifest/rejected-line.js';
 import { parseReferenceLocation } from '../../../src/references/reference-location.js';
 import { classifyHttpError } from '../../../src/gemini/classify-outcome.js';
@@ -83,6 +84,11 @@ describe('secrets in messages', () => {
       reason: 'reference "ftp://u:FtpPw95@host/x.jpg": ftp: locations are not supported; photos/x.jpg?sig=RelTok97 cannot be read (ENOENT)',
     });
     expect(line.errorMessage).toBe('reference "ftp://[redacted]@host/x.jpg": ftp: locations are not supported; photos/x.jpg?sig=[redacted] cannot be read (ENOENT)');
+  });
+
+  it("keeps a row's credentials out of a strict job's refusal", () => {
+    const error = strictModeError(2, { file: 'c.csv', rowNumber: 1, line: 2, field: 'photo', code: 'E_REFERENCE', reason: 'reference photos/x.jpg?sig=RelTok97 cannot be read (ENOENT)' });
+    expect(error.message).toBe('strict mode: 2 catalog row(s) rejected; first at c.csv:2 field `photo`: reference photos/x.jpg?sig=[redacted] cannot be read (ENOENT)');
   });
 
   it("shows a run's webhook by its origin only (a Slack webhook's path is its credential)", () => {
